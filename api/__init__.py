@@ -1,0 +1,1 @@
+"""COM's FastAPI application: thin handlers over the `com` library."""

@@ -1,0 +1,62 @@
+"""Engine creation, transactions and the one place where database errors become COM errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Engine
+
+from com.errors import ComError, DatabaseUnavailable, NotFoundError
+from com.settings import Settings
+
+
+def make_engine(settings: Settings, **kwargs: object) -> Engine:
+    """Create a SQLAlchemy engine for the configured PostGIS database.
+
+    ``pool_pre_ping`` makes the pool drop connections that died with a database restart, so
+    the service recovers by itself once PostgreSQL is back.
+    """
+    options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    options.update(kwargs)
+    return sa.create_engine(settings.database_url, **options)
+
+
+@contextmanager
+def translate_db_errors() -> Iterator[None]:
+    """Turn low-level database errors into :mod:`com.errors` exceptions."""
+    try:
+        yield
+    except ComError:
+        raise
+    except sa_exc.OperationalError as exc:
+        raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from exc
+    except sa_exc.InterfaceError as exc:
+        raise DatabaseUnavailable(f"database connection lost: {exc.orig}") from exc
+    except sa_exc.ProgrammingError as exc:
+        msg = str(exc.orig)
+        if "does not exist" in msg and ("relation" in msg or "table" in msg):
+            raise NotFoundError(
+                "the database has no COM schema yet: run `com db upgrade` first"
+            ) from exc
+        raise
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """Open one transaction; commit on success, roll back on any error."""
+    with translate_db_errors(), engine.begin() as conn:
+        yield conn
+
+
+def load_sql(name: str) -> str:
+    """Return the text of ``com/db/sql/<name>.sql``."""
+    return resources.files("com.db").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql(name: str) -> sa.TextClause:
+    """Return a bound-parameter text clause from ``com/db/sql/<name>.sql``."""
+    return sa.text(load_sql(name))

@@ -1,0 +1,1 @@
+"""Reference-data manifest, field mappings and documentation (never the boundary files)."""
