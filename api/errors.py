@@ -33,6 +33,10 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 
 def status_for(exc: errors.ComError) -> int:
     """Return the HTTP status of a COM error (most specific class first)."""
+    from api.security import Unauthenticated
+
+    if isinstance(exc, Unauthenticated):
+        return 401
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]

@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Functions Request -> Principal | None, tried in order (sessions, then API keys).
+    app.state.principal_resolvers = []
     errors.install(app)
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)

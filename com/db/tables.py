@@ -218,3 +218,20 @@ class Camera(Base):
         sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="SET NULL")
     )
     source_row: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class AuditEntry(Base):
+    """Append-only audit trail: who did what, when, from where, to which records."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), index=True
+    )
+    actor: Mapped[str] = mapped_column(sa.Text)
+    actor_kind: Mapped[str] = mapped_column(sa.Text)  # user | api_key | anonymous | cli
+    action: Mapped[str] = mapped_column(sa.Text, index=True)
+    target: Mapped[str | None] = mapped_column(sa.Text)
+    record_ids: Mapped[list] = mapped_column(JSONB, server_default="[]")
+    details: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    client: Mapped[str | None] = mapped_column(sa.Text)

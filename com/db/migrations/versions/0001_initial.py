@@ -207,11 +207,42 @@ def upgrade() -> None:
         sa.Column("source_row", sa.Integer),
     )
     gist("cameras")
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("actor_kind", sa.Text, nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("target", sa.Text),
+        sa.Column("record_ids", JSONB, nullable=False, server_default="[]"),
+        sa.Column("details", JSONB, nullable=False, server_default="{}"),
+        sa.Column("client", sa.Text),
+    )
+    op.create_index("ix_audit_log_at", "audit_log", ["at"])
+    op.create_index("ix_audit_log_action", "audit_log", ["action"])
+    # The audit trail is append-only: UPDATE and DELETE are refused by a trigger, whatever the
+    # role of the application (PDPA and the 2022 security notification expect an intact trail).
+    op.execute(
+        """
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only';
+        END $$;
+        CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+        """
+    )
     op.create_index("ix_cameras_subdistrict_code", "cameras", ["subdistrict_code"])
     op.create_index("ix_cameras_province_code", "cameras", ["province_code"])
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log")
+    op.drop_table("audit_log")
+    op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     for table in (
         "cameras",
         "border_crossings",
