@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from com import errors
+from com.features import InvalidQuery
+from com.readers import FileTooLarge, UnsupportedFileType
 
 log = logging.getLogger("api")
 
 STATUS = {
+    InvalidQuery: 400,  # OGC API - Features: invalid query parameters are 400
+    FileTooLarge: 413,
+    UnsupportedFileType: 415,
     errors.NotFoundError: 404,
     errors.ParseError: 422,
     errors.UploadError: 422,
@@ -52,3 +60,33 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.exception("server error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own validation, as problem+json: query, path and header mistakes are 400
+        # (OGC API - Features asks 400 for invalid parameters), body mistakes 422.
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        status = 422 if any(p["loc"][:1] == ["body"] for p in problems) else 400
+        detail = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:10])
+        return problem(status, HTTPStatus(status).phrase, detail or "invalid request",
+                       errors=problems[:50])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own 404 (no route), 405 (wrong method) ... as problem+json.
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else (
+            f"nothing at {request.url.path}" if exc.status_code == 404 else title
+        )
+        response = problem(exc.status_code, title, detail)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("server error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal Server Error", "unexpected server error; it was logged")

@@ -6,8 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors
+from api import errors, static, web
+from api.apikeys import api_key_principal
+from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
 from api.routers import admin, analysis, auth, cctv, health, ogc, pages, tiles, uploads
 from com import __version__
 from com.db.engine import make_engine
@@ -36,7 +40,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # Functions Request -> Principal | None, tried in order (sessions, then API keys).
     app.state.principal_resolvers = []
+    # Issue 6: the web session cookie comes first (see api/web.py).
+    app.state.principal_resolvers.append(web.session_principal)
+    # Issue 7: then an API key (X-API-Key or Authorization: Bearer), see api/apikeys.py.
+    app.state.principal_resolvers.append(api_key_principal)
     errors.install(app)
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)
+    static.install(app)  # issue 6: local Leaflet/plugins from node_modules, own CSS/JS
+    # Issue 6: the map page and Leaflet compress 5-10x; slow provincial links need it.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:  # issue 7: dashboards on other origins; keys, never cookies
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "OPTIONS", "POST"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type", "If-None-Match",
+                           "Idempotency-Key"],
+            expose_headers=["ETag", "Content-Disposition", "X-Feature-Count"],
+            max_age=600,
+        )
+    # Issue 8: the body-size limit must be the OUTERMOST middleware (added last), so no other
+    # middleware, parser or authentication reads a byte of an oversized body first.
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=upload_limit_bytes(settings.max_upload_mb)
+    )
     return app

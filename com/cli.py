@@ -98,6 +98,35 @@ def geodata_status() -> None:
         echo_json(boundary_counts(conn))
 
 
+@geodata_app.command("fetch")
+def geodata_fetch(
+    directory: Annotated[Path, typer.Argument(help="Directory to download into.")],
+    manifest: Annotated[
+        str | None,
+        typer.Option(help="Manifest file or URL (default: the packaged geodata/manifest.toml)."),
+    ] = None,
+    allow_unpinned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unpinned",
+            help='Also download entries with sha256 = "" and print their hash to pin.',
+        ),
+    ] = False,
+) -> None:
+    """Download the pinned COD-AB boundary release into DIRECTORY."""
+    from com.geodata import fetch_geodata
+
+    results = fetch_geodata(directory, manifest=manifest, allow_unpinned=allow_unpinned)
+    echo_json([r.as_dict() for r in results])
+    for r in results:
+        if not r.pinned:
+            print(
+                f"warning: {r.name} is not pinned; check it, then pin it in the manifest: "
+                f'sha256 = "{r.sha256}"',
+                file=sys.stderr,
+            )
+
+
 @app.command("where")
 def where_cmd(
     lat: Annotated[float, typer.Argument(help="Latitude (WGS84).")],
@@ -109,6 +138,491 @@ def where_cmd(
 
     with transaction(_engine()) as conn:
         echo_json(where(conn, lat=lat, lon=lon))
+
+
+# --- geocoding (issue 3) --------------------------------------------------------------------
+
+
+@app.command("geocode")
+def geocode_cmd(
+    in_path: Annotated[Path, typer.Argument(help="Input CSV (UTF-8 or TIS-620).")],
+    column: Annotated[str, typer.Option("--column", help="Name of the address column.")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV.")],
+    province: Annotated[
+        str | None, typer.Option(help="Province code used when an address names none.")
+    ] = None,
+) -> None:
+    """Add tambon_code, amphoe_code, province_code, quality, score, ambiguous, candidates."""
+    from com.geocode import geocode_csv
+
+    echo_json(geocode_csv(in_path, out, column, province_code=province))
+
+
+# --- uploads (issue 3) ----------------------------------------------------------------------
+
+export_app = typer.Typer(help="Export stored data with its source file and row.",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+def _mapping(pairs: list[str] | None) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column.strip() or not field.strip():
+            raise click.BadParameter(f"{pair!r}: use --map 'column name=field'",
+                                     param_hint="--map")
+        mapping[column.strip()] = field.strip()
+    return mapping
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="CSV, XLSX, XLS, KML, KMZ, GeoJSON, GPKG or zipped SHP.")
+    ],
+    province: Annotated[
+        str | None, typer.Option(help="Province code or name: address context and area check.")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Worksheet (or GeoPackage layer); default the first.")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="column=field, repeatable (fields: lat, lon, location, "
+                     "address, category, severity, date, name, note, ... or ignore)."),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="risk_points, cameras, layer, projects or sites.")
+    ] = "risk_points",
+    layer: Annotated[
+        str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer).")
+    ] = None,
+    datum: Annotated[str, typer.Option(help="wgs84, or indian1975 for legacy data.")] = "wgs84",
+) -> None:
+    """Import a point list; print upload_id, rows, stored, rejected, duplicates, warnings."""
+    from com.ingest import ImportOptions, import_path
+
+    options = ImportOptions(
+        kind=kind, province_code=province, sheet=sheet, mapping=_mapping(map_), layer=layer,
+        datum=datum,
+    )
+    summary = import_path(_engine(), file, options=options, settings=_settings())
+    echo_json(summary.as_dict())
+
+
+@app.command("import-report")
+def import_report_cmd(
+    upload_id: Annotated[int, typer.Argument(help="Upload id printed by `com import`.")],
+    out: Annotated[Path, typer.Option("--out", help="Output CSV, one line per data row.")],
+) -> None:
+    """Write row, status, reason, lat, lon, subdistrict_code, quality and the original values."""
+    from com.db.engine import transaction
+    from com.ingest import write_report_csv
+
+    part = out.with_name(out.name + ".part")  # no half-written report on an error
+    try:
+        with transaction(_engine()) as conn, part.open("w", encoding="utf-8", newline="") as fh:
+            count = write_report_csv(conn, upload_id, fh)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(out)
+    echo_json({"upload_id": upload_id, "rows": count, "out": str(out)})
+
+
+@export_app.command("risk-points")
+def export_risk_points_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output file.")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson or csv.")] = "geojson",
+    province: Annotated[str | None, typer.Option(help="Only this province code.")] = None,
+) -> None:
+    """Export stored risk points with their source file and row."""
+    from com.db.engine import transaction
+    from com.ingest import export_risk_points
+
+    if fmt not in ("geojson", "csv"):
+        raise click.BadParameter(f"{fmt!r}: use geojson or csv", param_hint="--format")
+    part = out.with_name(out.name + ".part")
+    try:
+        with transaction(_engine()) as conn, part.open("w", encoding="utf-8", newline="") as fh:
+            count = export_risk_points(conn, fh, fmt=fmt, province_code=province)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(out)
+    echo_json({"exported": count, "format": fmt, "out": str(out)})
+
+
+# --- audit trail and retention (issue 8) ---------------------------------------------------
+
+audit_app = typer.Typer(help="Read the append-only audit trail.", no_args_is_help=True)
+retention_app = typer.Typer(help="Delete or anonymise expired records.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
+
+
+@audit_app.command("show")
+def audit_show(
+    action: Annotated[
+        str | None, typer.Option(help="Action or its prefix, e.g. upload or export.csv.")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Username, key prefix or cli.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Earliest time, ISO date or date-time (e.g. 2026-01-31).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Most rows to print.")] = 100,
+) -> None:
+    """Print audit rows, newest first, as JSON."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from com.audit import entries
+    from com.db.engine import transaction
+    from com.errors import ValidationError
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            raise ValidationError(
+                f"--since {since!r} is not an ISO date such as 2026-01-31"
+            ) from None
+        if when.tzinfo is None:  # a bare date or time means Thai time
+            when = when.replace(tzinfo=ZoneInfo("Asia/Bangkok"))
+    with transaction(_engine()) as conn:
+        echo_json(entries(conn, action=action, actor=actor, since=when, limit=limit))
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; change nothing.")
+    ] = False,
+) -> None:
+    """Delete or anonymise risk points past their category's retention_days; audit it."""
+    from com.db.engine import transaction
+    from com.retention import load_retention_policy, run_retention
+
+    policy = load_retention_policy(_settings().severity_config)
+    with transaction(_engine()) as conn:
+        report = run_retention(conn, policy=policy, dry_run=dry_run)
+    echo_json(report.as_dict())
+
+
+# --- user accounts (issue 6) ------------------------------------------------------------------
+
+users_app = typer.Typer(
+    help="Web user accounts (viewer, staff, planner, admin).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name (a-z, 0-9, _ . -).")],
+    role: Annotated[str, typer.Option(help="viewer, staff, planner or admin.")] = "viewer",
+    province: Annotated[
+        str | None, typer.Option(help="Province code the account is limited to, e.g. 32.")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown on the pages.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+) -> None:
+    """Create a user account; the password is prompted for unless read or generated."""
+    from com.db.engine import transaction
+    from com.users import create_user, generate_password
+
+    if generate:
+        password = generate_password()
+    elif password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with transaction(_engine()) as conn:
+        account = create_user(
+            conn,
+            username=username,
+            password=password,
+            role=role,
+            province_code=province,
+            display_name=display_name,
+        )
+    result = {
+        "username": account.username,
+        "role": account.role,
+        "province_code": account.province_code,
+    }
+    if generate:
+        result["password"] = password
+    echo_json(result)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Print the user accounts as JSON (never their password hashes)."""
+    from dataclasses import asdict
+
+    from com.db.engine import transaction
+    from com.users import list_users
+
+    with transaction(_engine()) as conn:
+        echo_json([asdict(a) for a in list_users(conn)])
+
+
+# --- API keys (issue 7) ---------------------------------------------------------------------
+
+apikeys_app = typer.Typer(help="API keys for dashboards, GIS desktops and BI tools.",
+                          no_args_is_help=True)
+app.add_typer(apikeys_app, name="apikeys")
+
+
+@apikeys_app.command("create")
+def apikeys_create(
+    name: Annotated[str, typer.Argument(help="Who or what uses the key.")],
+    scope: Annotated[
+        str, typer.Option(help="read (items, tiles, exports) or write (also uploads).")
+    ] = "read",
+    province: Annotated[
+        str | None, typer.Option(help="Restrict the key to one province code, e.g. 32.")
+    ] = None,
+    sensitive: Annotated[
+        bool, typer.Option("--sensitive", help="Exact coordinates of sensitive categories.")
+    ] = False,
+) -> None:
+    """Create an API key and print it ONCE (only its hash is stored)."""
+    from com.access import CLI
+    from com.apikeys import create_key
+    from com.db.engine import transaction
+
+    with transaction(_engine()) as conn:
+        created = create_key(conn, name=name, scope=scope, province_code=province,  # type: ignore[arg-type]
+                             sensitive=sensitive, created_by=CLI)
+    echo_json({"key": created.key, **created.info.as_dict()})
+    print("store this key now: it is shown only once and cannot be recovered", file=sys.stderr)
+
+
+@apikeys_app.command("list")
+def apikeys_list(
+    active: Annotated[bool, typer.Option("--active", help="Only keys not revoked.")] = False,
+) -> None:
+    """List API keys (prefix, name, scope, province, last use); never the keys themselves."""
+    from com.apikeys import list_keys
+    from com.db.engine import transaction
+
+    with transaction(_engine()) as conn:
+        echo_json([k.as_dict() for k in list_keys(conn, include_revoked=not active)])
+
+
+@apikeys_app.command("revoke")
+def apikeys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or 8-character prefix.")],
+) -> None:
+    """Revoke an API key: requests with it get 401 from now on."""
+    from com.access import CLI
+    from com.apikeys import revoke_key
+    from com.db.engine import transaction
+
+    with transaction(_engine()) as conn:
+        echo_json(revoke_key(conn, key, revoked_by=CLI).as_dict())
+
+
+# --- ranking, hot spots, target lists and KPIs (issue 4) -----------------------------------
+
+targets_app = typer.Typer(help="Target lists (บัญชีเป้าหมาย) per fiscal year.", no_args_is_help=True)
+app.add_typer(targets_app, name="targets")
+
+LevelOpt = Annotated[str, typer.Option(help="subdistrict, district, province or h3:N.")]
+ProvinceOpt = Annotated[str | None, typer.Option(help="Province code, e.g. 32 (Surin).")]
+DistrictOpt = Annotated[str | None, typer.Option(help="District code, e.g. 3206.")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First date (ISO or Thai).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (ISO or Thai).")]
+CategoryOpt = Annotated[
+    list[str] | None, typer.Option("--category", help="Category key or alias (repeatable).")
+]
+SeverityOpt = Annotated[int | None, typer.Option(help="Keep points of at least this severity.")]
+OutOpt = Annotated[Path | None, typer.Option(help="Write FILE.csv, .geojson or .xlsx.")]
+FyOpt = Annotated[int, typer.Option("--fy", help="Fiscal year (Buddhist era), e.g. 2568.")]
+
+
+def _area_output(frame: Any, out: Path | None, columns: list[str]) -> None:
+    from com.risk import areas_to_records, write_areas
+
+    if out is not None:
+        write_areas(frame, out, model=_model())
+    top = areas_to_records(frame[columns].head(10))
+    echo_json({"level": frame.attrs.get("level"), "as_of": frame.attrs.get("as_of"),
+               "areas": len(frame), "out": str(out) if out else None, "top": top})
+
+
+def _model():  # type: ignore[no-untyped-def]
+    from com.risk import load_severity_model
+
+    return load_severity_model(_settings().severity_config)
+
+
+def _province_or_default(province: str | None) -> str:
+    from com.errors import ValidationError
+
+    value = province or _settings().default_province
+    if not value:
+        raise ValidationError("give --province (or set COM_DEFAULT_PROVINCE)")
+    return value
+
+
+@app.command("rank")
+def rank_cmd(
+    level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
+    min_severity: SeverityOpt = None, out: OutOpt = None,
+) -> None:
+    """Rank areas by risk score; write the table and print the top ten as JSON."""
+    from com.db.engine import transaction
+    from com.risk import rank_areas
+
+    with transaction(_engine()) as conn:
+        frame = rank_areas(conn, level=level, province=province, district=district,
+                           date_from=date_from, date_to=date_to, categories=category,
+                           min_severity=min_severity, model=_model())
+    _area_output(frame, out, list(frame.columns[:7]))
+
+
+@app.command("hotspots")
+def hotspots_cmd(
+    level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
+    min_severity: SeverityOpt = None,
+    permutations: Annotated[int | None, typer.Option(help="Permutations (default 999).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the permutations.")] = None,
+    out: OutOpt = None,
+) -> None:
+    """Getis-Ord Gi* hot spots of the area scores; write the table, print the hot spots."""
+    from com.db.engine import transaction
+    from com.risk import hotspots
+
+    with transaction(_engine()) as conn:
+        frame = hotspots(conn, level=level, province=province, district=district,
+                         date_from=date_from, date_to=date_to, categories=category,
+                         min_severity=min_severity, permutations=permutations, seed=seed,
+                         model=_model())
+    from com.risk import areas_to_records, write_areas
+
+    if out is not None:
+        write_areas(frame, out, model=_model())
+    hot = frame[frame["hotspot_class"] != "not_significant"]
+    columns = [frame.columns[0], "name_th", "risk_score", "gi_z", "gi_p", "gi_p_fdr",
+               "hotspot_class"]
+    echo_json({"level": frame.attrs.get("level"), "areas": len(frame), "significant": len(hot),
+               "out": str(out) if out else None, "hotspots": areas_to_records(hot[columns])})
+
+
+@targets_app.command("declare")
+def targets_declare(
+    fy: FyOpt, province: ProvinceOpt = None,
+    top: Annotated[int | None, typer.Option(help="Take the N highest-ranked areas.")] = None,
+    codes: Annotated[str | None, typer.Option(help="Comma-separated area codes.")] = None,
+    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
+) -> None:
+    """Declare the target list of a province for a fiscal year (audited)."""
+    from com.access import CLI
+    from com.db.engine import transaction
+    from com.kpi import declare_targets
+
+    with transaction(_engine()) as conn:
+        echo_json(declare_targets(conn, province=_province_or_default(province),
+                                  fiscal_year_be=fy, principal=CLI, top=top, codes=codes,
+                                  level=level, model=_model(), replace=replace))
+
+
+@targets_app.command("show")
+def targets_show(
+    fy: FyOpt, province: ProvinceOpt = None,
+    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+) -> None:
+    """Print a declared target list as JSON."""
+    from com.db.engine import transaction
+    from com.kpi import get_target_list
+
+    with transaction(_engine()) as conn:
+        echo_json(get_target_list(conn, province=_province_or_default(province),
+                                  fiscal_year_be=fy, level=level))
+
+
+@app.command("kpi")
+def kpi_cmd(
+    fy: FyOpt, province: ProvinceOpt = None,
+    level: Annotated[str, typer.Option(help="Level of the target list.")] = "subdistrict",
+    baseline_fy: Annotated[int | None, typer.Option(help="Baseline year of the 2570 path.")] = None,
+) -> None:
+    """Print the KPI report of a fiscal year (JSON)."""
+    from com.db.engine import transaction
+    from com.kpi import kpi_report
+
+    with transaction(_engine()) as conn:
+        echo_json(kpi_report(conn, province=_province_or_default(province), fiscal_year_be=fy,
+                             level=level, model=_model(), baseline_fy=baseline_fy))
+
+
+# --- CCTV siting and patrol lists (issue 5) -------------------------------------------------
+
+
+@app.command("cctv")
+def cctv_cmd(
+    province: ProvinceOpt = None, district: DistrictOpt = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of cameras to place.")] = None,
+    budget: Annotated[float | None, typer.Option(help="Budget, in the unit of the costs.")] = None,
+    cost_file: Annotated[
+        Path | None, typer.Option(help="Site costs: a site_id/รหัส and a cost/ราคา column.")
+    ] = None,
+    default_cost: Annotated[float | None, typer.Option(help="Cost of sites not listed.")] = None,
+    radius: Annotated[float, typer.Option(help="Camera coverage radius in metres.")] = 200.0,
+    existing: Annotated[str | None, typer.Option(
+        help="Installed cameras file, or 'none' (default: the cameras table).")] = None,
+    candidates: Annotated[str, typer.Option(
+        help="points, grid:SPACING_M, sites, sites:UPLOAD_ID or a file of sites.")] = "points",
+    geodesic: Annotated[bool, typer.Option("--geodesic", help="Geodesic distances.")] = False,
+    method: Annotated[str, typer.Option(help="auto, exact or greedy.")] = "auto",
+    time_limit: Annotated[float, typer.Option(help="Solver time limit, seconds.")] = 30.0,
+    out: Annotated[Path | None, typer.Option(help="Write the sites GeoJSON here.")] = None,
+    demand_out: Annotated[Path | None, typer.Option(help="Write every demand point (CSV).")] = None,
+    chart: Annotated[Path | None, typer.Option(help="Write the coverage curve (PNG).")] = None,
+    save: Annotated[str | None, typer.Option(help="Save the plan under this name.")] = None,
+) -> None:
+    """Propose CCTV sites that cover the most weighted risk (maximal covering location)."""
+    from com.siting import run_cctv
+
+    echo_json(run_cctv(
+        _engine(), _settings(), province=_province_or_default(province), district=district,
+        k=k, budget=budget, cost_file=cost_file, default_cost=default_cost, radius_m=radius,
+        existing=existing, candidates=candidates, metric="geodesic" if geodesic else "utm",
+        method=method, time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart,
+        save=save,  # type: ignore[arg-type]
+    ))
+
+
+@app.command("patrols")
+def patrols_cmd(
+    province: ProvinceOpt = None,
+    per_district: Annotated[int, typer.Option(help="Top areas of every district.")] = 3,
+    total: Annotated[int | None, typer.Option(
+        help="Instead: this many areas shared by district risk (at least one each).")] = None,
+    date_from: FromOpt = None, date_to: ToOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Write FILE.xlsx (Thai headers) or .csv.")
+                   ] = None,
+) -> None:
+    """Ranked patrol/checkpoint areas per district, so every district gets its share."""
+    from com.siting import run_patrols
+
+    echo_json(run_patrols(
+        _engine(), _settings(), province=_province_or_default(province),
+        per_district=per_district, total=total, date_from=date_from, date_to=date_to, out=out,
+    ))
 
 
 # --- service --------------------------------------------------------------------------------
@@ -125,6 +639,28 @@ def serve(
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
 
 
+@app.command("demo")
+def demo_cmd(
+    load_only: Annotated[
+        bool, typer.Option("--load-only", help="Load the data, then stop (no web app).")
+    ] = False,
+    geodata: Annotated[
+        Path | None, typer.Option(help="Boundary directory (default: COM_GEODATA_DIR).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2568,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Load the synthetic Surin demo (280 risk points), then serve the app."""
+    from com.demo import run_demo
+
+    report = run_demo(_engine(), _settings(), geodata_dir=geodata, seed=seed)
+    echo_json(report.as_dict())
+    if not load_only:
+        print(f"ข้อมูลสมมติ / synthetic demo data: serving http://{host}:{port}/", file=sys.stderr)
+        serve(host=host, port=port)
+
+
 def main() -> None:
     """Entry point: run the CLI, printing user errors as one line with a non-zero exit."""
     command = typer.main.get_command(app)
@@ -139,7 +675,8 @@ def main() -> None:
         print("aborted", file=sys.stderr)
         sys.exit(1)
     except ComError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line, even when the message quotes a multi-line driver error (libpq's hints).
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
         sys.exit(1)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: {exc.strerror}: {exc.filename}", file=sys.stderr)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import logging
+import os
+import re
+import shutil
+import tempfile
 import tomllib
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urljoin
 
 import geopandas as gpd
+import httpx
 import pandas as pd
 import shapely
 import sqlalchemy as sa
@@ -75,7 +84,8 @@ def find_layer_file(directory: Path, stem: str) -> Path:
         candidate = directory / f"{stem}{suffix}"
         if candidate.is_file():
             return candidate
-    # HDX names its files with a release suffix, e.g. tha_admbnda_adm3_rtsd_20220121.shp.zip
+    # Accept a release suffix after the stem (tha_adm3_2019.gpkg); other HDX names such as
+    # tha_admbnda_adm3_rtsd_20220121.shp.zip are renamed by `com geodata fetch`.
     matches = sorted(p for p in directory.glob(f"{stem}*") if p.name.endswith(BOUNDARY_SUFFIXES))
     if matches:
         return matches[0]
@@ -276,7 +286,7 @@ def store_boundaries(conn: Connection, boundaries: Boundaries) -> dict[str, int]
                 "parent": getattr(r, parent) if parent else None,
                 "province": (
                     getattr(r, "province_code", None)
-                    or (getattr(r, parent) if table == "districts" else r.code[:2])
+                    or (getattr(r, parent) if parent and table == "districts" else r.code[:2])
                 ),
                 "wkb": wkb,
             }
@@ -379,6 +389,13 @@ def load_geodata(engine: Engine, directory: Path | str) -> LoadReport:
     with transaction(engine) as conn:
         changed = store_boundaries(conn, boundaries)
         counts = boundary_counts(conn)
+    # Fresh statistics let the planner use the GiST indexes in the joins of later uploads
+    # (without them it chose nested loops that took minutes). ANALYZE cannot run inside the
+    # load's transaction block on every server version, so it runs after the commit.
+    with transaction(engine) as conn:
+        for table in ("provinces", "districts", "subdistricts", "subdistrict_parts",
+                      "context_layers", "border_crossings"):
+            conn.execute(sa.text(f"ANALYZE {table}"))  # fixed names, no user input
     gazetteer = compare_with_gazetteer(set(boundaries.subdistricts["code"]))
     for key, codes in gazetteer.items():
         if codes:
@@ -426,3 +443,305 @@ def assign_subdistricts(conn: Connection) -> int:
     Returns the number of points updated.
     """
     return conn.execute(sql("assign_subdistricts")).rowcount
+
+
+# --- downloading the official release --------------------------------------------------------
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class FetchedFile:
+    """The outcome of fetching one manifest entry."""
+
+    name: str
+    url: str
+    sha256: str
+    pinned: bool
+    status: str  # downloaded | replaced | present
+    size_bytes: int
+    unpacked: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "sha256": self.sha256,
+            "pinned": self.pinned,
+            "status": self.status,
+            "size_bytes": self.size_bytes,
+            "unpacked": self.unpacked,
+        }
+
+
+@dataclass
+class FetchEntry:
+    """One file of the ``[fetch]`` section: where it comes from and its pinned hash."""
+
+    name: str
+    url: str
+    sha256: str  # "" = not yet pinned
+    layers: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_fetch_manifest(
+    source: str | Path | None = None, *, timeout_s: float = 60.0
+) -> list[FetchEntry]:
+    """Read the ``[fetch]`` section of a manifest into entries.
+
+    Parameters
+    ----------
+    source
+        A TOML file, an http(s) URL of one, or None for the packaged ``geodata/manifest.toml``.
+    timeout_s
+        Timeout of the request when ``source`` is a URL.
+
+    Returns
+    -------
+    list of FetchEntry
+        With URLs resolved against ``base_url``.
+
+    Raises
+    ------
+    GeodataError
+        When the manifest cannot be read or an entry lacks a name, a URL or a valid sha256.
+    """
+    where_from = str(source) if source is not None else "geodata/manifest.toml"
+    try:
+        if source is None:
+            manifest = load_manifest()
+        elif str(source).startswith(("http://", "https://")):
+            response = httpx.get(str(source), timeout=timeout_s, follow_redirects=True)
+            response.raise_for_status()
+            manifest = tomllib.loads(response.text)
+        else:
+            manifest = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    except httpx.HTTPError as exc:
+        raise GeodataError(f"manifest {where_from}: cannot download ({exc})") from exc
+    except OSError as exc:
+        raise GeodataError(f"manifest {where_from}: cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise GeodataError(f"manifest {where_from}: not valid TOML ({exc})") from exc
+    fetch = manifest.get("fetch")
+    if not isinstance(fetch, dict) or not fetch.get("files"):
+        raise GeodataError(f"manifest {where_from}: no [[fetch.files]] entries")
+    base_url = str(fetch.get("base_url", ""))
+    entries = []
+    for number, item in enumerate(fetch["files"], start=1):
+        name = str(item.get("name", ""))
+        label = f"manifest {where_from}, file {number} ({name or 'no name'})"
+        # A plain file name: the manifest may come from a URL, so never let it pick a path.
+        if not name or name != Path(name).name or name.startswith("."):
+            raise GeodataError(f"{label}: `name` must be a plain file name")
+        url = urljoin(base_url, str(item.get("url") or quote(name)))
+        if not url.startswith(("http://", "https://")):
+            raise GeodataError(f"{label}: no http(s) URL (set `url` or [fetch] base_url)")
+        sha256 = item.get("sha256")
+        if not isinstance(sha256, str) or not (sha256 == "" or SHA256_RE.match(sha256.lower())):
+            raise GeodataError(
+                f'{label}: sha256 must be 64 hex digits, or "" for a file not yet pinned'
+            )
+        layers = {
+            str(stem): [patterns] if isinstance(patterns, str) else [str(p) for p in patterns]
+            for stem, patterns in dict(item.get("layers", {})).items()
+        }
+        entries.append(FetchEntry(name=name, url=url, sha256=sha256.lower(), layers=layers))
+    return entries
+
+
+def _download(client: httpx.Client, entry: FetchEntry, target: Path) -> str:
+    """Stream ``entry`` to a temporary file beside ``target``; verify; rename. Return the hash."""
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            try:
+                with client.stream("GET", entry.url) as response:
+                    response.raise_for_status()
+                    for chunk in response.iter_bytes(1 << 20):
+                        digest.update(chunk)
+                        fh.write(chunk)
+            except httpx.HTTPStatusError as exc:
+                status = exc.response.status_code
+                raise GeodataError(
+                    f"{entry.name}: HTTP {status} {exc.response.reason_phrase} from {entry.url}"
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise GeodataError(f"{entry.name}: cannot download {entry.url} ({exc})") from exc
+            fh.flush()
+            os.fsync(fh.fileno())
+        actual = digest.hexdigest()
+        if entry.sha256 and actual != entry.sha256:
+            raise GeodataError(
+                f"{entry.name}: sha256 mismatch: the manifest pins {entry.sha256} but "
+                f"{entry.url} sent {actual}; the file was not kept"
+            )
+        os.replace(tmp, target)
+        return actual
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def unpack_layers(archive: Path, layers: dict[str, list[str]], *, force: bool = False) -> list[str]:
+    """Copy the layers the loader needs out of a release archive, under the loader's names.
+
+    The official COD-AB archive holds every level in one zip (``tha_admbnda_adm3_rtsd_....shp``
+    and its sidecar files); the loader reads one file per level. A Shapefile member becomes
+    ``<stem>.shp.zip`` (with its .dbf, .shx, .prj, .cpg), any other member ``<stem><suffix>``.
+
+    Parameters
+    ----------
+    archive
+        The downloaded zip.
+    layers
+        Loader stem (``tha_adm3``) -> glob patterns matched against member file names.
+    force
+        Rewrite outputs that already exist.
+
+    Returns
+    -------
+    list of str
+        Names of the files written.
+
+    Raises
+    ------
+    GeodataError
+        When the archive is not a zip, or a pattern matches no member or several.
+    """
+    written: list[str] = []
+    try:
+        zf = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as exc:
+        raise GeodataError(f"{archive.name}: not a valid zip file ({exc})") from exc
+    with zf:
+        members = [m for m in zf.namelist() if not m.endswith("/")]
+        for stem, patterns in layers.items():
+            hits = sorted(
+                {m for m in members for p in patterns if fnmatch.fnmatch(Path(m).name, p)}
+            )
+            if len(hits) != 1:
+                found = ", ".join(hits) if hits else "nothing"
+                raise GeodataError(
+                    f"{archive.name}: layer {stem} ({' or '.join(patterns)}) matched {found}; "
+                    "adjust [fetch.files.layers] in the manifest"
+                )
+            member = hits[0]
+            if member.lower().endswith(".shp"):
+                # The .shp with its sidecars (.dbf, .shx, .prj, .cpg), re-zipped on its own.
+                base = member[: -len(".shp")]
+                parts = [m for m in members if m.rsplit(".", 1)[0] == base]
+                target = archive.parent / f"{stem}.shp.zip"
+            else:
+                parts = [member]
+                target = archive.parent / f"{stem}{''.join(Path(member).suffixes)}"
+            if target.exists() and not force:
+                continue
+            _write_atomically(target, partial(_copy_members, zf, parts, target))
+            written.append(target.name)
+    return written
+
+
+def _copy_members(zf: zipfile.ZipFile, members: list[str], target: Path, tmp: Path) -> None:
+    """Write one member to ``tmp`` as is, or several into a new zip (``target`` ends in .zip)."""
+    if target.name.endswith(".zip"):
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+            for m in members:
+                with zf.open(m) as src, out.open(Path(m).name, "w") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    else:
+        with zf.open(members[0]) as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def fetch_geodata(
+    directory: Path | str,
+    *,
+    manifest: str | Path | None = None,
+    allow_unpinned: bool = False,
+    timeout_s: float = 60.0,
+) -> list[FetchedFile]:
+    """Download the reference files of a manifest into ``directory``, verifying each sha256.
+
+    Files already present with the pinned hash are skipped, so a second fetch downloads
+    nothing. Downloads stream to a temporary file that is renamed only once its hash is
+    right: an interrupted or wrong download never leaves a file the loader would read.
+
+    Parameters
+    ----------
+    directory
+        Where to put the files (created if needed); then ``com geodata load DIR``.
+    manifest
+        A manifest file or URL (default: the packaged ``geodata/manifest.toml``).
+    allow_unpinned
+        Download entries whose ``sha256`` is ``""`` (not yet pinned) and report their hash so
+        an operator can pin it; without it such entries are refused before any download.
+    timeout_s
+        Network timeout per request, in seconds.
+
+    Returns
+    -------
+    list of FetchedFile
+        One per manifest entry, with its computed sha256 and status.
+
+    Raises
+    ------
+    GeodataError
+        On an unpinned entry (without ``allow_unpinned``), an HTTP or network error, or a
+        hash mismatch.
+    """
+    entries = read_fetch_manifest(manifest, timeout_s=timeout_s)
+    unpinned = [e.name for e in entries if not e.sha256]
+    if unpinned and not allow_unpinned:
+        raise GeodataError(
+            f'{", ".join(unpinned)}: no sha256 pinned in the manifest (sha256 = ""); '
+            "pass --allow-unpinned to download anyway and print the hash to pin"
+        )
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    results = []
+    with httpx.Client(timeout=timeout_s, follow_redirects=True) as client:
+        for entry in entries:
+            target = directory / entry.name
+            status = "downloaded"
+            if target.is_file():
+                present = file_sha256(target)
+                if not entry.sha256 or present == entry.sha256:
+                    status = "present"
+                    digest = present
+                else:
+                    log.warning("%s: present with another hash; downloading again", entry.name)
+                    status = "replaced"
+            if status != "present":
+                digest = _download(client, entry, target)
+            if not entry.sha256:
+                log.warning("%s is not pinned; its sha256 is %s", entry.name, digest)
+            unpacked = (
+                unpack_layers(target, entry.layers, force=status != "present")
+                if entry.layers
+                else []
+            )
+            results.append(
+                FetchedFile(
+                    name=entry.name,
+                    url=entry.url,
+                    sha256=digest,
+                    pinned=bool(entry.sha256),
+                    status=status,
+                    size_bytes=target.stat().st_size,
+                    unpacked=unpacked,
+                )
+            )
+    return results

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     )
     secret_key: str = DEFAULT_SECRET
     max_upload_mb: int = 50
+    max_upload_rows: int = Field(default=200_000, description="Rows accepted in one upload.")
+    max_upload_columns: int = Field(default=200, description="Columns accepted in one upload.")
+    max_uncompressed_mb: float = Field(
+        default=200, description="Largest total a zip container (XLSX, KMZ, .shp.zip) may expand to."
+    )
+    max_compression_ratio: float = Field(
+        default=100, description="Largest expansion ratio of a zip container (zip-bomb guard)."
+    )
     duplicate_distance_m: float = 25.0
     basemap: str = Field(
         default="none",
@@ -49,9 +57,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET:
             raise ValueError(
-                "COM_SECRET_KEY must be set to a private value when COM_ENVIRONMENT=production"
+                "COM_SECRET_KEY must be set to a private value outside development "
+                f"(COM_ENVIRONMENT={self.environment})"
             )
         return self
 

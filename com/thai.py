@@ -13,6 +13,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from pythainlp import (
+    thai_above_vowels,
+    thai_below_vowels,
+    thai_follow_vowels,
+    thai_lead_vowels,
+    thai_tonemarks,
+)
 from pythainlp.util import normalize as _thai_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 from pythainlp.util.date import thai_abbr_months, thai_full_months
@@ -64,6 +71,26 @@ _EN_MONTHS = (
 # Invisible characters that Excel, LINE and web forms leave in cells.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+_SIGNS = "\u0e3a\u0e4c\u0e4d\u0e4e"  # phinthu, thanthakhat, nikhahit, yamakkan
+_VOWELS = thai_follow_vowels + thai_lead_vowels + thai_above_vowels + thai_below_vowels
+# What pythainlp's normalize() repairs (misordered or doubled vowels and tone marks, marks
+# after a space). It costs ~0.2 ms a call, so it only runs when one of these is present.
+_NEEDS_THAI_NORMALIZE = re.compile(
+    "|".join(
+        [
+            "\u0e40\u0e40",
+            f"[{thai_tonemarks}\u0e4c][{thai_above_vowels}{thai_below_vowels}]",
+            f"\u0e4d[{thai_tonemarks}]*\u0e32",
+            f"[{thai_follow_vowels}][{thai_tonemarks}]",
+            "\u0e45",
+            f"([{_VOWELS}{_SIGNS}]) *\\1",
+            f"[{thai_tonemarks}]{{2,}}",
+            f"(?:^|\\s)[{thai_above_vowels}{thai_below_vowels}{thai_tonemarks}{_SIGNS}]",
+        ]
+    )
+)
 
 
 def _month_key(text: str) -> str:
@@ -130,7 +157,7 @@ def to_thai_digits(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise a cell's text: NFC, Thai digits to Arabic, no invisible characters, single spaces.
+    r"""Normalise a cell's text: NFC, Thai digits to Arabic, no invisible characters, single spaces.
 
     pythainlp's ``normalize`` also fixes the order of Thai vowels and tone marks and removes
     duplicated marks, so strings typed differently compare equal.
@@ -147,12 +174,12 @@ def clean_text(text: str) -> str:
 
     Examples
     --------
-    >>> clean_text(" ต.ด่าน\\u200b  อ.กาบเชิง ")
+    >>> clean_text(" ต.ด่าน\u200b  อ.กาบเชิง ")
     'ต.ด่าน อ.กาบเชิง'
     """
     text = unicodedata.normalize("NFC", str(text)).translate(_INVISIBLE)
     text = to_arabic_digits(text)
-    if any("\u0e00" <= ch <= "\u0e7f" for ch in text):
+    if _NEEDS_THAI_NORMALIZE.search(text):
         text = _thai_normalize(text)
     return _SPACES.sub(" ", text).strip()
 
@@ -177,7 +204,7 @@ def is_blank(value: object) -> bool:
     if isinstance(value, str):
         text = clean_text(value).lower()
         return text.strip("-–— ") == "" or text in {"nan", "none", "null", "n/a", "nat"}
-    # pandas.NA / NaT compare unequal to themselves or refuse bool(); check without importing pandas.
+    # pandas.NA / NaT compare unequal to themselves or refuse bool(): no pandas import needed.
     try:
         return bool(value != value)
     except (TypeError, ValueError):
@@ -224,7 +251,9 @@ _TIME = re.compile(
 )
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{2}|\d{4})$")
-_TEXT_MONTH = re.compile(r"^(\d{1,2})\s*(?:-|\s)?\s*([^\d\s,/-][^\d,/-]*?)\s*[-,]?\s*(\d{2}|\d{4})$")
+_TEXT_MONTH = re.compile(
+    r"^(\d{1,2})\s*(?:-|\s)?\s*([^\d\s,/-][^\d,/-]*?)\s*[-,]?\s*(\d{2}|\d{4})$"
+)
 _EN_MDY = re.compile(r"^([a-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})$", re.IGNORECASE)
 
 
@@ -313,17 +342,19 @@ def _parse_date_text(original: str) -> dt.date:
         year_s = m.group(3)
         return _make_date(day, month, _year_to_ce(int(year_s), len(year_s), era=era), original)
     if m := _TEXT_MONTH.match(text):
-        month = _MONTHS.get(_month_key(m.group(2)))
-        if month is None:
+        named = _MONTHS.get(_month_key(m.group(2)))
+        if named is None:
             raise ParseError(f"date {original!r}: {m.group(2)!r} is not a month name")
         year_s = m.group(3)
         day = int(m.group(1))
-        return _make_date(day, month, _year_to_ce(int(year_s), len(year_s), era=era), original)
+        return _make_date(day, named, _year_to_ce(int(year_s), len(year_s), era=era), original)
     if m := _EN_MDY.match(text):
-        month = _MONTHS.get(m.group(1).lower())
-        if month is None:
+        named = _MONTHS.get(m.group(1).lower())
+        if named is None:
             raise ParseError(f"date {original!r}: {m.group(1)!r} is not a month name")
-        return _make_date(int(m.group(2)), month, _year_to_ce(int(m.group(3)), 4, era=era), original)
+        return _make_date(
+            int(m.group(2)), named, _year_to_ce(int(m.group(3)), 4, era=era), original
+        )
     raise ParseError(
         f"date {original!r} is not in a known form (e.g. 21/08/2566, 8 มิ.ย. 67, 2024-10-11)"
     )
@@ -485,7 +516,8 @@ def load_severity_words(path: str | Path | None = None) -> dict[int, tuple[str, 
     Parameters
     ----------
     path : str or Path, optional
-        A TOML file (``COM_SEVERITY_CONFIG``); default: the packaged ``com/severity.toml``.
+        An override file (``COM_SEVERITY_CONFIG``) whose levels replace the packaged
+        ``com/severity.toml`` levels key by key; default: the packaged file alone.
 
     Returns
     -------
@@ -497,23 +529,25 @@ def load_severity_words(path: str | Path | None = None) -> dict[int, tuple[str, 
     com.errors.ConfigError
         When the given file cannot be read or names a level outside 1-5.
     """
-    return _load_severity_words(str(path) if path is not None else None)
+    return dict(_load_severity_words(str(path) if path is not None else None))
 
 
 @lru_cache(maxsize=8)
 def _load_severity_words(path: str | None) -> dict[int, tuple[str, ...]]:
     from com.errors import ConfigError
 
-    data: dict[str, Any] = {}
-    try:
-        if path is None:
-            resource = files("com").joinpath("severity.toml")
-            if resource.is_file():
-                data = tomllib.loads(resource.read_text(encoding="utf-8"))
-        else:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"severity file {path or 'com/severity.toml'}: {exc}") from exc
+    def read(resource: Any, name: str) -> dict[str, Any]:
+        try:
+            return tomllib.loads(resource.read_text(encoding="utf-8")).get("levels") or {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"severity file {name}: {exc}") from exc
+
+    packaged = files("com").joinpath("severity.toml")
+    levels: dict[str, Any] = read(packaged, "com/severity.toml") if packaged.is_file() else {}
+    if path is not None:
+        # The override replaces the packaged levels key by key (COM_SEVERITY_CONFIG).
+        levels = {**levels, **read(Path(path), path)}
+    data: dict[str, Any] = {"levels": levels}
     configured: dict[int, list[str]] = {}
     for key, entry in (data.get("levels") or {}).items():
         try:
@@ -605,11 +639,11 @@ def parse_severity(value: object, *, words: Mapping[int, tuple[str, ...]] | None
         if word_level is None:
             raise ParseError(f"severity {value!r}: {word!r} is not a severity word")
         return level
-    level = index.get(_word_key(text))
-    if level is None:
+    word_only = index.get(_word_key(text))
+    if word_only is None:
         known = ", ".join(table[k][0] for k in sorted(table) if table[k])
         raise ParseError(f"severity {value!r} is not 1-5 or a known word ({known})")
-    return level
+    return word_only
 
 
 def _severity_number(number: float, original: object) -> int:

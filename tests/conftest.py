@@ -114,6 +114,14 @@ def _clean(engine: Engine) -> None:
             sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ).scalars()
         data_tables = [t for t in tables if t not in REFERENCE_TABLES and t != "context_layers"]
+        # TRUNCATE ... CASCADE also empties context_layers (it references uploads): keep the
+        # reference features loaded from geodata and put them back afterwards.
+        c.execute(
+            sa.text(
+                "CREATE TEMP TABLE keep_context ON COMMIT DROP AS "
+                "SELECT * FROM context_layers WHERE source_upload_id IS NULL"
+            )
+        )
         if data_tables:
             c.execute(
                 sa.text(
@@ -121,6 +129,17 @@ def _clean(engine: Engine) -> None:
                 )
             )
         c.execute(sa.text("DELETE FROM context_layers WHERE source_upload_id IS NOT NULL"))
+        c.execute(
+            sa.text(
+                "INSERT INTO context_layers SELECT * FROM keep_context ON CONFLICT DO NOTHING"
+            )
+        )
+        c.execute(
+            sa.text(
+                "SELECT setval(pg_get_serial_sequence('context_layers', 'id'), "
+                "(SELECT coalesce(max(id), 0) + 1 FROM context_layers), false)"
+            )
+        )
 
 
 @pytest.fixture

@@ -1,5 +1,205 @@
-"""Routes for the analysis domain (filled in by its issue)."""
+"""Rankings, hot spots, target lists and KPIs (issue 4): thin handlers over com.risk and com.kpi."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import EngineDep, SettingsDep
+from api.security import PrincipalDep, require_role
+from com import kpi, privacy, risk
+from com.access import Principal
+from com.db.engine import transaction
+from com.settings import Settings
+
+router = APIRouter(tags=["analysis"])
+
+GEOJSON = "application/geo+json"
+
+
+class AreaQuery:
+    """Query parameters shared by the ranking and hot spot routes."""
+
+    def __init__(
+        self,
+        level: Annotated[str, Query(description="subdistrict, district, province or h3:N")] = (
+            "subdistrict"
+        ),
+        province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
+        district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        date_from: Annotated[
+            dt.date | None, Query(alias="from", description="First date (inclusive)")
+        ] = None,
+        date_to: Annotated[
+            dt.date | None, Query(alias="to", description="Last date (inclusive)")
+        ] = None,
+        category: Annotated[
+            list[str] | None, Query(description="Category key or alias (repeatable)")
+        ] = None,
+        min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+        as_of: Annotated[dt.date | None, Query(description="Date ages count back from")] = None,
+        format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
+        limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    ) -> None:
+        self.level = level
+        self.province = province
+        self.district = district
+        self.date_from = date_from
+        self.date_to = date_to
+        self.categories = category
+        self.min_severity = min_severity
+        self.as_of = as_of
+        self.format = format
+        self.limit = limit
+
+    def filters(self, principal: Principal) -> dict[str, Any]:
+        """Return the keyword filters of com.risk, limited to the caller's province."""
+        province = self.province
+        if principal.province_code:
+            province = province or (self.district[:2] if self.district else None)
+            province = province or principal.province_code
+            principal.require_province(province)
+        return {
+            "level": self.level, "province": province, "district": self.district,
+            "date_from": self.date_from, "date_to": self.date_to,
+            "categories": self.categories, "min_severity": self.min_severity,
+            "as_of": self.as_of,
+        }
+
+
+AreaQueryDep = Annotated[AreaQuery, Depends()]
+
+
+def _model(settings: Settings) -> risk.SeverityModel:
+    return risk.load_severity_model(settings.severity_config)
+
+
+def _areas_response(
+    frame: Any, query: AreaQuery, principal: Principal, settings: Settings
+) -> Any:
+    if privacy.applies_to(principal):
+        # Public callers never see the figures of areas with 1 to k-1 points (re-identification).
+        attrs = dict(frame.attrs)
+        frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
+                                             count_column="points")
+        frame.attrs.update(attrs)
+    if query.limit is not None:
+        attrs = dict(frame.attrs)
+        frame = frame.head(query.limit)
+        frame.attrs.update(attrs)
+    if query.format == "geojson":
+        return JSONResponse(risk.areas_to_geojson(frame), media_type=GEOJSON)
+    return {**risk.json_ready(dict(frame.attrs)), "count": len(frame),
+            "areas": risk.areas_to_records(frame)}
+
+
+@router.get("/api/rankings")
+def rankings(
+    query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep
+) -> Any:
+    """Rank areas by risk score (every area of the extent, also those without points)."""
+    with transaction(engine) as conn:
+        frame = risk.rank_areas(conn, model=_model(settings), **query.filters(principal))
+    return _areas_response(frame, query, principal, settings)
+
+
+@router.get("/api/rankings/{code}")
+def explain(
+    code: str, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
+    principal: PrincipalDep, top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """Explain one area's score: categories, context factors, heaviest points."""
+    if principal.province_code and code[:2].isdigit():
+        principal.require_province(code[:2])
+    with transaction(engine) as conn:
+        result = risk.explain_area(
+            conn, code, date_from=query.date_from, date_to=query.date_to,
+            categories=query.categories, min_severity=query.min_severity, as_of=query.as_of,
+            model=_model(settings), top=top, exact_coordinates=principal.sees_sensitive,
+        )
+    if privacy.applies_to(principal) and privacy.is_small(result.points,
+                                                          settings.small_area_k):
+        return {"level": result.level, "code": result.code, "name_th": result.name_th,
+                "name_en": result.name_en, "suppressed": True}
+    return result.as_dict()
+
+
+@router.get("/api/hotspots")
+def hotspots(
+    query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
+    permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,
+    seed: Annotated[int | None, Query()] = None,
+) -> Any:
+    """Getis-Ord Gi* hot and cold spots of the area scores."""
+    with transaction(engine) as conn:
+        frame = risk.hotspots(conn, model=_model(settings), permutations=permutations,
+                              seed=seed, **query.filters(principal))
+    return _areas_response(frame, query, principal, settings)
+
+
+@router.get("/api/targets")
+def targets(
+    engine: EngineDep, principal: PrincipalDep,
+    province: Annotated[str | None, Query()] = None,
+    fy: Annotated[int | None, Query(description="Fiscal year (Buddhist era)")] = None,
+    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+) -> Any:
+    """List declared target lists; with province and fy, return that list and its areas."""
+    province = province or principal.province_code
+    if principal.province_code:
+        principal.require_province(province)
+    with transaction(engine) as conn:
+        if province is not None and fy is not None:
+            return kpi.get_target_list(conn, province=province, fiscal_year_be=fy, level=level)
+        return {"lists": kpi.list_target_lists(conn, province=province, fiscal_year_be=fy)}
+
+
+class DeclareTargets(BaseModel):
+    """Body of POST /api/targets: top N or chosen codes."""
+
+    province: str = Field(pattern=r"^\d{2}$")
+    fiscal_year_be: int = Field(ge=2400, le=2800)
+    level: Literal["subdistrict", "district"] = "subdistrict"
+    top: int | None = Field(default=None, ge=1, le=10_000)
+    codes: list[str] | None = None
+    replace: bool = False
+
+
+@router.post("/api/targets", status_code=201)
+def declare(
+    body: DeclareTargets, request: Request, engine: EngineDep, settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require_role("planner"))],
+) -> dict[str, Any]:
+    """Declare a target list (planner role; audited as targets.declare)."""
+    client = request.client.host if request.client else None
+    with transaction(engine) as conn:
+        return kpi.declare_targets(
+            conn, province=body.province, fiscal_year_be=body.fiscal_year_be,
+            principal=principal, top=body.top, codes=body.codes, level=body.level,
+            model=_model(settings), replace=body.replace, client=client,
+        )
+
+
+@router.get("/api/kpi")
+def kpi_report(
+    engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
+    fy: Annotated[int, Query(description="Fiscal year (Buddhist era)")],
+    province: Annotated[str | None, Query()] = None,
+    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+    baseline_fy: Annotated[int | None, Query()] = None,
+) -> dict[str, Any]:
+    """Report the KPIs of a fiscal year against its declared target list."""
+    province = province or principal.province_code or settings.default_province
+    if principal.province_code:
+        principal.require_province(province)
+    if province is None:
+        from com.errors import ValidationError
+
+        raise ValidationError("give the province (e.g. ?province=32)")
+    with transaction(engine) as conn:
+        return kpi.kpi_report(conn, province=province, fiscal_year_be=fy, level=level,
+                              model=_model(settings), baseline_fy=baseline_fy)

@@ -1,5 +1,375 @@
-"""Routes for the pages domain (filled in by its issue)."""
+"""The web pages: operations map (home), upload, upload history, target list, CCTV planner, users.
 
-from fastapi import APIRouter
+Handlers are thin: parse, call ``com``, render a Jinja2 template. Pages that change data do it
+through the JSON API with ``fetch``/XHR and the ``X-CSRF-Token`` header (see api/web.py).
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from api.deps import EngineDep, SettingsDep
+from api.i18n import Translator, pick_lang
+from api.web import (
+    check_form_csrf,
+    client_address,
+    page_principal,
+    render,
+    require_page_role,
+)
+from com import assets, audit, maps, users
+from com.access import ROLES, Principal
+from com.db.engine import transaction
+from com.errors import ComError, ValidationError
+from com.thai import fiscal_year_be
+
+router = APIRouter(include_in_schema=False)
+
+#: Fields of an upload a column can be mapped to (keys of com.readers.FIELD_ALIASES).
+UPLOAD_FIELDS: dict[str, tuple[str, str]] = {
+    "lat": ("ละติจูด", "latitude"),
+    "lon": ("ลองจิจูด", "longitude"),
+    "location": ("พิกัดในช่องเดียว / ลิงก์ Google Maps", "location in one cell / map link"),
+    "easting": ("UTM ตะวันออก (E)", "UTM easting"),
+    "northing": ("UTM เหนือ (N)", "UTM northing"),
+    "zone": ("โซน UTM", "UTM zone"),
+    "mgrs": ("MGRS", "MGRS"),
+    "address": ("ที่อยู่", "address"),
+    "village": ("หมู่บ้าน", "village"),
+    "moo": ("หมู่ที่", "moo"),
+    "subdistrict": ("ตำบล", "subdistrict"),
+    "district": ("อำเภอ", "district"),
+    "province": ("จังหวัด", "province"),
+    "postcode": ("รหัสไปรษณีย์", "postcode"),
+    "name": ("ชื่อจุด", "name"),
+    "category": ("ประเภทปัญหา", "category"),
+    "severity": ("ระดับความรุนแรง", "severity"),
+    "date": ("วันที่รายงาน", "date reported"),
+    "count": ("จำนวนครั้ง", "incident count"),
+    "note": ("หมายเหตุ", "note"),
+    "row_id": ("ลำดับ", "row id"),
+    "ignore": ("ไม่นำเข้า", "ignore"),
+}
+
+
+def _error(request: Request, message: str, principal: Principal, status: int = 422) -> Response:
+    t = Translator(pick_lang(request))
+    return render(
+        request,
+        "error.html",
+        {"title": t("error_title"), "message": message},
+        status_code=status,
+        principal=principal,
+    )
+
+
+def _provinces(conn: sa.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT p.code, p.name_th, p.name_en, count(r.id) AS points FROM provinces p "
+            "LEFT JOIN risk_points r ON r.province_code = p.code "
+            "GROUP BY p.code ORDER BY p.name_th"
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _default_province(
+    principal: Principal, settings: Any, provinces: list[dict[str, Any]]
+) -> str | None:
+    if principal.province_code:
+        return principal.province_code
+    if settings.default_province:
+        return settings.default_province
+    with_points = [p for p in provinces if p["points"]]
+    return max(with_points, key=lambda p: p["points"])["code"] if with_points else None
+
+
+def _map_filters(request: Request) -> maps.MapFilters:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return maps.MapFilters.from_query(params)
+
+
+@router.get("/")
+def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+    """Show the operations map with its filters (all kept in the URL)."""
+    principal = page_principal(request)
+    if isinstance(principal, Response):
+        return principal
+    lang = pick_lang(request)
+    try:
+        filters = _map_filters(request)
+    except ValidationError as exc:
+        return _error(request, str(exc), principal)
+    with transaction(engine) as conn:
+        provinces = _provinces(conn)
+        if not filters.province_code:
+            code = _default_province(principal, settings, provinces)
+            filters = maps.MapFilters(**{**filters.__dict__, "province_code": code})
+        if principal.province_code and filters.province_code != principal.province_code:
+            return _error(
+                request,
+                f"{principal.name} may only see province {principal.province_code}",
+                principal,
+                status=403,
+            )
+        districts = [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT code, name_th, name_en FROM districts WHERE province_code = :p "
+                    "ORDER BY name_th"
+                ),
+                {"p": filters.province_code},
+            ).mappings()
+        ]
+        names = maps.category_names(settings.severity_config)
+        parts: dict[str, str] | None = None
+        n_points = 0
+        synthetic = False
+        if filters.province_code:
+            try:
+                data = maps.load_map_data(
+                    conn,
+                    filters,
+                    principal=principal,
+                    small_area_k=settings.small_area_k,
+                    severity_config=settings.severity_config,
+                )
+            except ValidationError as exc:
+                return _error(request, str(exc), principal)
+            m = maps.build_map(
+                data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
+            )
+            parts = assets.render_parts(m)
+            n_points = len(data.points)
+            synthetic = data.synthetic
+    share_query = urlencode(filters.query_items() + ([("lang", "en")] if lang == "en" else []))
+    return render(
+        request,
+        "map.html",
+        {
+            "filters": filters,
+            "provinces": provinces,
+            "districts": districts,
+            "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
+            "map_parts": parts,
+            "n_points": n_points,
+            "synthetic": synthetic,
+            "share_url": str(request.base_url).rstrip("/") + "/?" + share_query,
+        },
+        principal=principal,
+    )
+
+
+@router.get("/upload")
+def upload_page(request: Request, engine: EngineDep) -> Response:
+    """Upload a list of risk points (staff and above, within their province)."""
+    principal = require_page_role(request, "staff")
+    if isinstance(principal, Response):
+        return principal
+    with transaction(engine) as conn:
+        provinces = _provinces(conn)
+    if principal.province_code:
+        provinces = [p for p in provinces if p["code"] == principal.province_code]
+    lang = pick_lang(request)
+    fields = [
+        [key, f"{label[0] if lang == 'th' else label[1]} ({key})"]
+        for key, label in UPLOAD_FIELDS.items()
+    ]
+    return render(
+        request, "upload.html", {"provinces": provinces, "fields": fields}, principal=principal
+    )
+
+
+@router.get("/uploads")
+def upload_history_page(request: Request, engine: EngineDep) -> Response:
+    """Past uploads with their counts and reports (staff: their province only)."""
+    principal = require_page_role(request, "staff")
+    if isinstance(principal, Response):
+        return principal
+    query = (
+        "SELECT id, filename, province_code, uploaded_by, uploaded_at, status, rows_total, "
+        "rows_stored, rows_rejected, rows_duplicate, rows_warning FROM uploads"
+    )
+    params: dict[str, Any] = {}
+    if principal.province_code:
+        query += " WHERE province_code = :p"
+        params["p"] = principal.province_code
+    with transaction(engine) as conn:
+        rows = [
+            dict(r)
+            for r in conn.execute(sa.text(query + " ORDER BY id DESC LIMIT 500"), params).mappings()
+        ]
+    return render(request, "history.html", {"uploads": rows}, principal=principal)
+
+
+@router.get("/targets")
+def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+    """List the ranked subdistricts with their explanation; planners declare a target list."""
+    principal = page_principal(request)
+    if isinstance(principal, Response):
+        return principal
+    lang = pick_lang(request)
+    try:
+        filters = _map_filters(request)
+    except ValidationError as exc:
+        return _error(request, str(exc), principal)
+    with transaction(engine) as conn:
+        provinces = _provinces(conn)
+        if not filters.province_code:
+            code = _default_province(principal, settings, provinces)
+            filters = maps.MapFilters(**{**filters.__dict__, "province_code": code})
+        names = maps.category_names(settings.severity_config)
+        rows: list[dict[str, Any]] = []
+        if filters.province_code:
+            try:
+                data = maps.load_map_data(
+                    conn,
+                    filters,
+                    principal=principal,
+                    small_area_k=settings.small_area_k,
+                    severity_config=settings.severity_config,
+                )
+            except ValidationError as exc:
+                return _error(request, str(exc), principal)
+            frame = data.areas.drop(columns="geometry")
+            rows = frame.to_dict("records")
+            rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
+    return render(
+        request,
+        "targets.html",
+        {
+            "filters": filters,
+            "provinces": provinces,
+            "rows": rows,
+            "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
+            "fiscal_year": fiscal_year_be(dt.date.today()) + 1,
+            "query": urlencode(filters.query_items()),
+        },
+        principal=principal,
+    )
+
+
+@router.get("/cctv")
+def cctv_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+    """Plan CCTV sites: the form calls the siting API and draws the result."""
+    principal = page_principal(request)
+    if isinstance(principal, Response):
+        return principal
+    with transaction(engine) as conn:
+        provinces = _provinces(conn)
+        code = principal.province_code or _default_province(principal, settings, provinces)
+        districts = [
+            dict(r)
+            for r in conn.execute(
+                sa.text(
+                    "SELECT code, name_th, name_en, ST_AsGeoJSON(geom, 5)::json AS geometry "
+                    "FROM districts WHERE province_code = :p ORDER BY name_th"
+                ),
+                {"p": code},
+            ).mappings()
+        ]
+    outlines = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": d.pop("geometry"), "properties": {"code": d["code"]}}
+            for d in districts
+        ],
+    }
+    return render(
+        request,
+        "cctv.html",
+        {
+            "province_code": code,
+            "provinces": provinces,
+            "districts": districts,
+            "outlines": outlines,
+            "vendor": assets.VENDOR_PREFIX,
+        },
+        principal=principal,
+    )
+
+
+@router.get("/admin/users")
+def users_page(request: Request, engine: EngineDep) -> Response:
+    """List and create user accounts (admin)."""
+    principal = require_page_role(request, "admin")
+    if isinstance(principal, Response):
+        return principal
+    with transaction(engine) as conn:
+        accounts = users.list_users(conn)
+        provinces = _provinces(conn)
+    return render(
+        request,
+        "users.html",
+        {"accounts": accounts, "roles": ROLES, "provinces": provinces},
+        principal=principal,
+    )
+
+
+@router.post("/admin/users")
+def users_create(
+    request: Request,
+    engine: EngineDep,
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=20)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    province_code: Annotated[str, Form(max_length=2)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Create an account with a generated password, shown once on the next page."""
+    check_form_csrf(request, csrf_token)
+    principal = require_page_role(request, "admin")
+    if isinstance(principal, Response):
+        return principal
+    new_password = users.generate_password()
+    password: str | None = new_password
+    message = None
+    try:
+        with transaction(engine) as conn:
+            account = users.create_user(
+                conn,
+                username=username,
+                password=new_password,
+                role=role,
+                province_code=province_code or None,
+                display_name=display_name or None,
+            )
+            audit.record(
+                conn,
+                principal=principal,
+                action="user.create",
+                target=f"user:{account.username}",
+                details={"role": role, "province_code": province_code or None},
+                client=client_address(request),
+            )
+    except ComError as exc:
+        message = str(exc)
+        password = None
+    # The new password is shown once, in this response only (never in a URL or a log).
+    with transaction(engine) as conn:
+        accounts = users.list_users(conn)
+        provinces = _provinces(conn)
+    return render(
+        request,
+        "users.html",
+        {
+            "accounts": accounts,
+            "roles": ROLES,
+            "provinces": provinces,
+            "message": message,
+            "new_user": username if password else None,
+            "new_password": password,
+        },
+        status_code=200 if password else 422,
+        principal=principal,
+    )

@@ -1,5 +1,161 @@
-"""Routes for the tiles domain (filled in by its issue)."""
+"""Mapbox vector tiles of the collections (ST_AsMVT) and a TileJSON 3.0.0 document for each.
 
-from fastapi import APIRouter
+Tiles obey the same rules as the items: the caller's province restriction and the coarsening
+of sensitive points happen in the SQL of :mod:`com.features`. The ETag is a hash of the tile's
+bytes, so a client revalidating with ``If-None-Match`` gets 304 whenever the data it may see is
+unchanged; ``Cache-Control`` is ``private`` for any identified caller (tiles differ by key and
+role) and ``public`` only for anonymous readers.
+"""
 
-router = APIRouter()
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from api.deps import EngineDep
+from api.routers.ogc import CatalogDep, filter_params, only_params, with_signature
+from api.security import PrincipalDep
+from com.db.engine import transaction
+from com.features import (
+    CLUSTER_BELOW_ZOOM,
+    MAX_ZOOM,
+    Collection,
+    InvalidQuery,
+    builtin_collections,
+    optional_collections,
+    parse_item_query,
+)
+
+router = APIRouter(tags=["vector tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+TILE_MAX_AGE_S = 60
+PROBLEM = "application/problem+json"
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid parameter", "content": {PROBLEM: {}}},
+    401: {"description": "Missing, unknown or revoked API key", "content": {PROBLEM: {}}},
+    404: {"description": "No such collection or tile", "content": {PROBLEM: {}}},
+}
+
+
+def etag_of(content: bytes) -> str:
+    """Return a strong ETag for ``content`` (BLAKE2b, 128 bits)."""
+    return '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Return True when an If-None-Match header names ``etag`` (weak or strong) or is ``*``."""
+    if not header:
+        return False
+    candidates = [c.strip() for c in header.split(",")]
+    return "*" in candidates or any(c.removeprefix("W/") == etag for c in candidates)
+
+
+def _cache_headers(request: Request, etag: str) -> dict[str, str]:
+    principal = request.state.principal
+    scope = "public" if principal.kind == "anonymous" else "private"
+    return {
+        "ETag": etag,
+        "Cache-Control": f"{scope}, max-age={TILE_MAX_AGE_S}",
+        "Vary": "Authorization, X-API-Key, Cookie",
+    }
+
+
+def _register(collection: Collection) -> None:
+    cid = collection.id
+
+    def tile(
+        request: Request,
+        principal: PrincipalDep,
+        engine: EngineDep,
+        catalog: CatalogDep,
+        z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")],
+        x: Annotated[int, Path(ge=0, description="Column (0 .. 2^z - 1)")],
+        y: Annotated[int, Path(ge=0, description="Row (0 .. 2^z - 1), XYZ scheme")],
+        **_: Any,
+    ) -> Response:
+        for name in ("bbox", "limit", "offset", "cursor", "f"):
+            if name in request.query_params:
+                raise InvalidQuery(f"{name} does not apply to tiles")
+        with transaction(engine) as conn:
+            catalog.get(conn, cid)
+            query = parse_item_query(collection, request.query_params.multi_items(),
+                                     allowed_extra=(), categories=catalog.categories)
+            content = catalog.tile(conn, cid, z, x, y, principal, query)
+        etag = etag_of(content)
+        headers = _cache_headers(request, etag)
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(content, media_type=MVT, headers=headers)
+
+    with_signature(tile, [p for p in filter_params(collection, paging=False) if p.name != "bbox"])
+    tile.__doc__ = (
+        f"Vector tile of {collection.title} (Mapbox Vector Tile, layer '{cid}'). "
+        + (f"Below zoom {CLUSTER_BELOW_ZOOM} points are aggregated on a grid (cluster=true, "
+           "point_count, severity_max). " if collection.point_tiles else "")
+        + "Property filters of the items request apply too. ETag / If-None-Match -> 304."
+    )
+
+    def tilejson(
+        request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
+    ) -> Response:
+        only_params(request, set())
+        base = str(request.base_url).rstrip("/")
+        with transaction(engine) as conn:
+            found = catalog.get(conn, cid)
+            extent = catalog.extent(conn, found, principal)
+        bounds = list(extent.bbox) if extent.bbox else [97.3, 5.6, 105.7, 20.5]
+        center = [round((bounds[0] + bounds[2]) / 2, 5), round((bounds[1] + bounds[3]) / 2, 5), 8]
+        document = {
+            "tilejson": "3.0.0",
+            "name": cid,
+            "description": found.title,
+            "version": "1.0.0",
+            "attribution": "COM; boundaries: OCHA COD-AB (HDX)",
+            "scheme": "xyz",
+            "tiles": [f"{base}/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf"],
+            "minzoom": 0,
+            "maxzoom": 16,
+            "bounds": bounds,
+            "center": center,
+            "vector_layers": catalog.tilejson_layers(found),
+        }
+        return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
+
+    tilejson.__doc__ = f"TileJSON 3.0.0 document of the {collection.title} tiles."
+
+    router.add_api_route(
+        f"/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf", tile, methods=["GET"],
+        summary=f"Vector tile of {cid}", operation_id=f"tile_{cid.replace('-', '_')}",
+        responses={200: {"description": "The tile", "content": {MVT: {}}},
+                   304: {"description": "Not modified (If-None-Match)"}, **_RESPONSES},
+    )
+    router.add_api_route(
+        f"/tiles/{cid}.json", tilejson, methods=["GET"], summary=f"TileJSON of {cid}",
+        operation_id=f"tilejson_{cid.replace('-', '_')}", responses=_RESPONSES,
+    )
+
+
+for _collection in [*builtin_collections(), *optional_collections()]:
+    _register(_collection)
+
+
+@router.get("/tiles", summary="Tile sets", responses=_RESPONSES)
+def tilesets(
+    request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
+) -> Response:
+    """List the TileJSON documents of the available collections."""
+    only_params(request, set())
+    base = str(request.base_url).rstrip("/")
+    with transaction(engine) as conn:
+        available = catalog.available(conn)
+    body = {
+        "tilesets": [
+            {"id": c.id, "title": c.title, "tilejson": f"{base}/tiles/{c.id}.json",
+             "tiles": f"{base}/tiles/{c.id}/{{z}}/{{x}}/{{y}}.pbf"}
+            for c in available
+        ]
+    }
+    return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")

@@ -1,5 +1,220 @@
-"""Routes for the uploads domain (filled in by its issue)."""
+"""Upload routes: send a point list (multipart), read its per-row report, list uploads.
 
-from fastapi import APIRouter
+The body is read here as a bounded stream (Content-Length checked first, bytes counted while
+reading, the file part spooled to disk past 1 MB), then :func:`com.ingest.import_upload` does
+all the work in one transaction. Too large -> 413, wrong type -> 415, unreadable -> 422.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from api.deps import EngineDep, SettingsDep
+from api.errors import problem
+from api.security import require_role, require_write
+from com import ingest
+from com.access import Principal
+from com.db.engine import transaction
+from com.errors import UploadError
+from com.readers import FileTooLarge, UnsupportedFileType
+
+#: Multipart envelope allowed around a file of exactly the configured size.
+ENVELOPE_BYTES = 64 * 1024
+_FORM_FIELDS = ("province", "sheet", "mapping", "kind", "layer", "datum", "transformation")
+
+
+class _UploadRoute(APIRoute):
+    """Route class answering 413/415 problem+json for the upload errors that need them."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except FileTooLarge as exc:
+                return problem(413, "Payload Too Large", str(exc))
+            except UnsupportedFileType as exc:
+                return problem(415, "Unsupported Media Type", str(exc))
+
+        return wrapped
+
+
+router = APIRouter(tags=["uploads"], route_class=_UploadRoute)
+
+WriteDep = Annotated[Principal, Depends(require_write)]
+StaffDep = Annotated[Principal, Depends(require_role("staff"))]
+
+
+@dataclass
+class ReceivedUpload:
+    """The file and the form fields of a multipart upload."""
+
+    filename: str
+    content_type: str | None
+    data: bytes
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+async def read_upload(request: Request) -> ReceivedUpload:
+    """Read a multipart upload without ever holding more than the limit.
+
+    Raises
+    ------
+    FileTooLarge
+        Declared or counted size over ``max_upload_mb`` (413).
+    UnsupportedFileType
+        Not multipart/form-data (415).
+    com.errors.UploadError
+        No file part, or a broken multipart body (422).
+    """
+    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+        raise FileTooLarge(
+            f"the upload is {int(declared) / 1048576:,.1f} MB; the limit is "
+            f"{limit // 1048576} MB"
+        )
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise UnsupportedFileType(
+            "send the file as multipart/form-data with a 'file' field"
+        )
+
+    async def bounded() -> AsyncGenerator[bytes, None]:
+        total = 0
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > limit + ENVELOPE_BYTES:
+                raise FileTooLarge(f"the upload is over the limit of {limit // 1048576} MB")
+            yield chunk
+
+    parser = MultiPartParser(
+        request.headers, bounded(), max_files=1, max_fields=len(_FORM_FIELDS) + 2,
+        max_part_size=256 * 1024,
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise UploadError(f"the form cannot be read: {exc.message}") from exc
+    try:
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise UploadError("the form has no file: send it in a field named 'file'")
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise FileTooLarge(f"the file is over the limit of {limit // 1048576} MB")
+        fields = {k: str(v) for k, v in form.multi_items() if isinstance(v, str) and v.strip()}
+        return ReceivedUpload(
+            filename=upload.filename or "upload", content_type=upload.content_type,
+            data=data, fields=fields,
+        )
+    finally:
+        await form.close()
+
+
+UploadDep = Annotated[ReceivedUpload, Depends(read_upload)]
+
+
+def _options(received: ReceivedUpload, idempotency_key: str | None) -> ingest.ImportOptions:
+    fields = received.fields
+    mapping: dict[str, str] = {}
+    if fields.get("mapping"):
+        try:
+            parsed = json.loads(fields["mapping"])
+        except json.JSONDecodeError as exc:
+            raise UploadError(f"mapping is not JSON ({exc.msg})") from exc
+        if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+        ):
+            raise UploadError('mapping must be a JSON object {"column name": "field"}')
+        mapping = parsed
+    return ingest.ImportOptions(
+        kind=fields.get("kind", "risk_points"),
+        province_code=fields.get("province"),
+        sheet=fields.get("sheet"),
+        mapping=mapping,
+        layer=fields.get("layer"),
+        datum=fields.get("datum", "wgs84"),
+        transformation=fields.get("transformation"),
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post("/api/uploads", status_code=201)
+def create_upload(
+    request: Request,
+    response: Response,
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: WriteDep,
+    received: UploadDep,
+) -> dict[str, Any]:
+    """Import a point list (CSV, XLSX, XLS, KML, KMZ, GeoJSON, GeoPackage, zipped SHP).
+
+    Form fields: ``file``, optional ``province`` (code or name), ``sheet``, ``mapping`` (JSON
+    ``{"column": "field"}``), ``kind`` (risk_points, cameras, layer), ``layer``, ``datum``.
+    An ``Idempotency-Key`` header makes retries safe. 201 with the summary; 200 with
+    ``already_uploaded: true`` when the same file and options were uploaded before.
+    """
+    options = _options(received, request.headers.get("idempotency-key"))
+    with transaction(engine) as conn:
+        summary = ingest.import_upload(
+            conn, received.data, received.filename, options=options, settings=settings,
+            principal=principal, content_type=received.content_type,
+            client=request.client.host if request.client else None,
+        )
+    if summary.already_uploaded:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/uploads/{summary.upload_id}"
+    return {
+        **summary.as_dict(),
+        "report_url": f"/api/uploads/{summary.upload_id}",
+        "report_csv_url": f"/api/uploads/{summary.upload_id}/report.csv",
+    }
+
+
+@router.get("/api/uploads")
+def upload_history(
+    engine: EngineDep,
+    principal: StaffDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """List uploads, newest first (a province-restricted user sees only their province)."""
+    with transaction(engine) as conn:
+        items = ingest.list_uploads(conn, principal=principal, limit=limit, offset=offset)
+    return {"uploads": items, "limit": limit, "offset": offset}
+
+
+@router.get("/api/uploads/{upload_id}")
+def upload_detail(upload_id: int, engine: EngineDep, principal: StaffDep) -> dict[str, Any]:
+    """Return an upload's summary and the outcome of each row."""
+    with transaction(engine) as conn:
+        return ingest.get_upload(conn, upload_id, principal=principal)
+
+
+@router.get("/api/uploads/{upload_id}/report.csv")
+def upload_report(
+    upload_id: int,
+    engine: EngineDep,
+    principal: StaffDep,
+    excel: Annotated[bool, Query(description="Start with a BOM so Excel reads Thai.")] = False,
+) -> Response:
+    """Return the per-row report as CSV (row, status, reason, lat, lon, ..., original)."""
+    out = io.StringIO()
+    with transaction(engine) as conn:
+        ingest.write_report_csv(conn, upload_id, out, principal=principal)
+    body = ("\ufeff" if excel else "") + out.getvalue()
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload_id}-report.csv"'},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import logging
 from contextlib import contextmanager
 from importlib import resources
 
@@ -12,6 +13,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.errors import ComError, DatabaseUnavailable, NotFoundError
 from com.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(settings: Settings, **kwargs: object) -> Engine:
@@ -32,10 +35,11 @@ def translate_db_errors() -> Iterator[None]:
         yield
     except ComError:
         raise
-    except sa_exc.OperationalError as exc:
-        raise DatabaseUnavailable(f"database unavailable: {exc.orig}") from exc
-    except sa_exc.InterfaceError as exc:
-        raise DatabaseUnavailable(f"database connection lost: {exc.orig}") from exc
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        # The driver's message names hosts and ports: log it, but tell the caller only
+        # that the database is unavailable (the API turns this into 503 + Retry-After).
+        log.info("database unavailable: %s", exc.orig)
+        raise DatabaseUnavailable("the database is unavailable; retry in a few seconds") from exc
     except sa_exc.ProgrammingError as exc:
         msg = str(exc.orig)
         if "does not exist" in msg and ("relation" in msg or "table" in msg):

@@ -117,6 +117,8 @@ class Upload(Base):
     rows_rejected: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     rows_duplicate: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     rows_warning: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    # Set by `com retention run` when the original bytes were purged (issue 8, 0007).
+    content_purged_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class UploadRow(Base):
@@ -171,6 +173,8 @@ class RiskPoint(Base):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+    # Set by `com retention run` when name/address/attributes were dropped (issue 8, 0007).
+    anonymised_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class ContextLayer(Base):

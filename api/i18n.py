@@ -1,0 +1,193 @@
+"""Texts of the web pages, Thai first, and the choice of language (``?lang=en`` or a cookie)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+
+from com.thai import format_thai_date, to_thai_digits
+
+LANGS = ("th", "en")
+LANG_COOKIE = "com_lang"
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # key: (Thai, English)
+    "app_name": ("แผนที่ปฏิบัติการร่วม (COM)", "Common Operation Map (COM)"),
+    "nav_map": ("แผนที่", "Map"),
+    "nav_upload": ("นำเข้าข้อมูล", "Upload"),
+    "nav_history": ("ประวัติการนำเข้า", "Upload history"),
+    "nav_targets": ("พื้นที่เป้าหมาย", "Target areas"),
+    "nav_cctv": ("วางแผนกล้อง CCTV", "CCTV planner"),
+    "nav_users": ("ผู้ใช้", "Users"),
+    "login": ("เข้าสู่ระบบ", "Sign in"),
+    "logout": ("ออกจากระบบ", "Sign out"),
+    "username": ("ชื่อผู้ใช้", "Username"),
+    "password": ("รหัสผ่าน", "Password"),
+    "bad_login": ("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง", "Wrong username or password"),
+    "throttled": (
+        "ลองเข้าสู่ระบบผิดหลายครั้งเกินไป กรุณารอ {s} วินาทีแล้วลองใหม่",
+        "Too many failed sign-ins: wait {s} seconds and try again",
+    ),
+    "csrf_failed": (
+        "แบบฟอร์มหมดอายุ กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง",
+        "The form expired: reload the page and try again",
+    ),
+    "anonymous": ("ผู้เยี่ยมชม", "Guest"),
+    "role_viewer": ("ผู้ชม", "Viewer"),
+    "role_staff": ("เจ้าหน้าที่", "Staff"),
+    "role_planner": ("ผู้วางแผน", "Planner"),
+    "role_admin": ("ผู้ดูแลระบบ", "Administrator"),
+    "forbidden_title": ("ไม่มีสิทธิ์เข้าถึง", "Not allowed"),
+    "forbidden": (
+        "บัญชีของท่านไม่มีสิทธิ์ใช้หน้านี้ (ต้องเป็น{role}ขึ้นไป)",
+        "Your account may not use this page (needs the {role} role or above)",
+    ),
+    "error_title": ("ข้อมูลไม่ถูกต้อง", "Invalid request"),
+    "province": ("จังหวัด", "Province"),
+    "district": ("อำเภอ", "District"),
+    "subdistrict": ("ตำบล", "Subdistrict"),
+    "all": ("ทั้งหมด", "All"),
+    "category": ("ประเภท", "Category"),
+    "severity": ("ความรุนแรง", "Severity"),
+    "severity_min": ("ความรุนแรงตั้งแต่ระดับ", "Lowest severity"),
+    "date_from": ("ตั้งแต่วันที่", "From"),
+    "date_to": ("ถึงวันที่", "To"),
+    "metric": ("ระบายสีตาม", "Colour by"),
+    "metric_score": ("คะแนนความเสี่ยง", "Risk score"),
+    "metric_rank": ("อันดับ", "Rank"),
+    "apply": ("แสดงผล", "Apply"),
+    "reset": ("ล้างตัวกรอง", "Reset"),
+    "copy_link": ("คัดลอกลิงก์มุมมองนี้", "Copy link to this view"),
+    "copied": ("คัดลอกแล้ว", "Copied"),
+    "filters": ("ตัวกรอง", "Filters"),
+    "points_shown": ("จุดเสี่ยงที่แสดง", "Risk points shown"),
+    "synthetic_banner": (
+        "ข้อมูลสมมติ / synthetic — ข้อมูลนี้สร้างขึ้นเพื่อการสาธิต",
+        "Synthetic data / ข้อมูลสมมติ — made up for the demo",
+    ),
+    "assets_missing": (
+        "ไม่พบไฟล์ JavaScript/CSS ของแผนที่ ให้ผู้ดูแลรัน scripts/setup.sh (npm ci)",
+        "The map's JavaScript/CSS files are missing: run scripts/setup.sh (npm ci)",
+    ),
+    "upload_title": ("นำเข้ารายการจุดเสี่ยง", "Upload risk points"),
+    "upload_help": (
+        "ลากไฟล์ CSV, Excel (XLSX/XLS), KML หรือ GeoJSON มาวางที่นี่ หรือกดเลือกไฟล์",
+        "Drop a CSV, Excel (XLSX/XLS), KML or GeoJSON file here, or choose one",
+    ),
+    "choose_file": ("เลือกไฟล์", "Choose file"),
+    "send": ("นำเข้า", "Upload"),
+    "uploading": ("กำลังส่งไฟล์", "Uploading"),
+    "processing": ("กำลังตรวจสอบข้อมูล", "Checking the rows"),
+    "mapping_title": ("จับคู่คอลัมน์", "Match the columns"),
+    "mapping_help": (
+        "ระบบไม่รู้จักบางคอลัมน์ในไฟล์ กรุณาเลือกว่าคอลัมน์ใดคือข้อมูลใด แล้วกดนำเข้าอีกครั้ง",
+        "Some columns were not recognised: say which column holds what, then upload again",
+    ),
+    "not_used": ("ไม่ใช้", "Not used"),
+    "report_title": ("ผลการนำเข้า", "Upload report"),
+    "rows_total": ("แถวทั้งหมด", "Rows"),
+    "rows_stored": ("บันทึกแล้ว", "Stored"),
+    "rows_rejected": ("ถูกปฏิเสธ", "Rejected"),
+    "rows_duplicate": ("ซ้ำ", "Duplicates"),
+    "rows_warning": ("มีคำเตือน", "With warnings"),
+    "download_errors": ("ดาวน์โหลดรายการข้อผิดพลาด (CSV)", "Download errors (CSV)"),
+    "download_report": ("ดาวน์โหลดรายงานทุกแถว (CSV)", "Download full report (CSV)"),
+    "row": ("แถว", "Row"),
+    "status": ("สถานะ", "Status"),
+    "reason": ("เหตุผล", "Reason"),
+    "column": ("คอลัมน์", "Column"),
+    "history_title": ("ประวัติการนำเข้าข้อมูล", "Upload history"),
+    "file": ("ไฟล์", "File"),
+    "uploaded_by": ("ผู้นำเข้า", "Uploaded by"),
+    "uploaded_at": ("เวลา", "When"),
+    "report": ("รายงาน", "Report"),
+    "targets_title": (
+        "รายการพื้นที่เป้าหมาย (จัดอันดับความเสี่ยงรายตำบล)",
+        "Target areas (subdistricts ranked by risk)",
+    ),
+    "rank": ("อันดับ", "Rank"),
+    "score": ("คะแนน", "Score"),
+    "points": ("จุดเสี่ยง", "Points"),
+    "top_categories": ("ประเภทหลัก", "Main categories"),
+    "context": ("ปัจจัยแวดล้อม", "Context"),
+    "hotspot": ("Gi*", "Gi*"),
+    "export_csv": ("ส่งออก CSV", "Export CSV"),
+    "export_xlsx": ("ส่งออก Excel", "Export Excel"),
+    "declare": ("ประกาศเป็นพื้นที่เป้าหมายปีงบประมาณ", "Declare as the fiscal-year target list"),
+    "fiscal_year": ("ปีงบประมาณ (พ.ศ.)", "Fiscal year (B.E.)"),
+    "top_n": ("จำนวนพื้นที่", "How many areas"),
+    "declared": ("ประกาศรายการพื้นที่เป้าหมายแล้ว", "Target list declared"),
+    "cctv_title": ("วางแผนติดตั้งกล้องวงจรปิด", "Plan CCTV sites"),
+    "area": ("พื้นที่", "Area"),
+    "k_cameras": ("จำนวนกล้อง (k)", "Number of cameras (k)"),
+    "budget": ("งบประมาณ (บาท)", "Budget (baht)"),
+    "radius_m": ("รัศมีครอบคลุม (เมตร)", "Coverage radius (m)"),
+    "plan": ("คำนวณแผน", "Plan"),
+    "save_plan": ("บันทึกแผน", "Save plan"),
+    "site": ("จุดติดตั้ง", "Site"),
+    "covered": ("น้ำหนักความเสี่ยงที่ครอบคลุม", "Risk weight covered"),
+    "plan_summary": (
+        "{sites} จุด ครอบคลุม {share}% ของน้ำหนักความเสี่ยง (รวมกล้องเดิม {with_existing}%) · "
+        "วิธี {method} · ช่องว่างจากค่าดีที่สุด {gap}",
+        "{sites} sites cover {share}% of the risk weight ({with_existing}% with existing "
+        "cameras) · {method} · optimality gap {gap}",
+    ),
+    "lat": ("ละติจูด", "Latitude"),
+    "lon": ("ลองจิจูด", "Longitude"),
+    "users_title": ("บัญชีผู้ใช้", "User accounts"),
+    "role": ("บทบาท", "Role"),
+    "active": ("ใช้งาน", "Active"),
+    "last_login": ("เข้าระบบล่าสุด", "Last sign-in"),
+    "create_user": ("สร้างบัญชี", "Create account"),
+    "display_name": ("ชื่อที่แสดง", "Display name"),
+    "none": ("-", "-"),
+    "loading": ("กำลังโหลด…", "Loading…"),
+    "failed": ("ไม่สำเร็จ", "Failed"),
+    "lang_switch": ("English", "ภาษาไทย"),
+}
+
+
+def pick_lang(request: Request) -> str:
+    """Return ``th`` or ``en``: the ``lang`` query parameter, else the cookie, else Thai."""
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    return cookie if cookie in LANGS else "th"
+
+
+class Translator:
+    """Callable used by templates: ``t("key")``, numbers and dates in the page's language."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str, **values: object) -> str:
+        """Return the text ``key`` with ``{name}`` placeholders filled."""
+        th, en = TEXTS.get(key, (key, key))
+        text = en if self.lang == "en" else th
+        return text.format(**values) if values else text
+
+    def num(self, value: object, digits: int = 0) -> str:
+        """Format a number (Thai digits on Thai pages); a dash when missing."""
+        if value is None or value == "":
+            return "-"
+        try:
+            formatted = f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(value)
+        return to_thai_digits(formatted) if self.lang == "th" else formatted
+
+    def date(self, value: dt.date | dt.datetime | None) -> str:
+        """Format a date or date-time (in Thai time): Buddhist era on Thai pages."""
+        if value is None:
+            return "-"
+        if isinstance(value, dt.datetime):
+            local = value.astimezone(BANGKOK) if value.tzinfo else value
+            if self.lang == "th":
+                return f"{format_thai_date(local.date())} {local:%H:%M} น."
+            return local.isoformat(sep=" ", timespec="minutes")
+        return format_thai_date(value) if self.lang == "th" else value.isoformat()

@@ -1,0 +1,2144 @@
+"""Uploads: read a file, place every row, store it in one transaction, report each row.
+
+How an upload runs (:func:`import_upload`)
+-----------------------------------------
+1. The bytes are hashed; the same bytes with the same options (kind, province, sheet,
+   mapping, layer, datum) return the earlier upload with ``already_uploaded=True`` and store
+   nothing. An ``idempotency_key`` names a request: the same key with other data is refused.
+2. :func:`com.readers.read_table` checks the type, the zip limits and the caps and returns
+   the table; columns are recognised by name (Thai or English) or by an explicit mapping.
+3. Each row is prepared in Python (:func:`prepare_rows`): coordinates through
+   :func:`com.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
+   order, Indian 1975 datum), else the address through :func:`com.geocode.geocode` (only a
+   confident subdistrict is accepted, placed at its representative point and flagged
+   approximate), then the kind's row builder (category, severity, date ... for risk points).
+4. The places of the rows are COPYed into a narrow temporary table and checked set-based in
+   PostGIS (``com/db/sql/ingest_*.sql``): subdistrict of every point, outside Thailand,
+   outside the province, and duplicates against stored records (``ST_DWithin`` on geography
+   with the GiST index). Duplicates within the file (same key within
+   ``duplicate_distance_m``, or an identical row) are found with a KD-tree in memory.
+5. The stored rows are COPYed straight into the target table (ids drawn from its sequence
+   first) and every row into ``upload_rows``; an audit row is written. Nothing commits
+   here: the caller owns the transaction, so a failure half-way leaves nothing behind.
+
+Kinds
+-----
+``KINDS`` maps an upload kind to a :class:`Kind`: the target table, the record columns a
+row builder fills, extra column names to recognise, whether address-only rows are allowed and
+which column makes two nearby records duplicates. Built in: ``risk_points``, ``cameras`` and
+``layer`` (lines and polygons into ``context_layers``; lines and polygons in a risk-point
+file go there too). A later kind (``projects``, ``sites``) needs only its table, with an
+identity ``id`` and the columns ``geom``, ``subdistrict_code``, ``province_code``,
+``source_upload_id`` and ``source_row`` (and ``district_code`` if ``has_district``), and a
+registration::
+
+    register_kind(Kind(name="sites", table="candidate_sites", columns=("name", "attributes"),
+                       build=build_site, extra_fields={"capacity": ("ความจุ", "capacity")}))
+
+where ``build_site(row: RowValues) -> BuiltRecord`` returns the record values keyed by
+column (dicts and lists are stored as JSON) and the duplicate key, or raises
+:class:`RowRejected`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import re
+import tomllib
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO, cast
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from com import audit
+from com.access import CLI, Principal
+from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
+from com.db.engine import load_sql, sql, transaction
+from com.db.tables import Upload
+from com.errors import ConflictError, NotFoundError, ParseError, UploadError, ValidationError
+from com.readers import (
+    FIELD_ALIASES,
+    ReadLimits,
+    SourceTable,
+    header_key,
+    json_safe,
+    read_table,
+    recognise_column,
+)
+from com.settings import Settings
+from com.thai import clean_text, is_blank
+
+__all__ = [
+    "KINDS",
+    "BuiltRecord",
+    "CategoryMatcher",
+    "ImportOptions",
+    "Kind",
+    "PreparedRow",
+    "RowRejected",
+    "RowValues",
+    "UploadSummary",
+    "escape_cell",
+    "export_risk_points",
+    "get_upload",
+    "import_path",
+    "import_upload",
+    "list_uploads",
+    "plan_columns",
+    "prepare_rows",
+    "register_kind",
+    "tidy_text",
+    "write_report_csv",
+]
+
+#: A point outside every subdistrict polygon but within this distance of one is taken as
+#: inside it (the simplified boundaries leave slivers); same rule as com.geodata.where.
+BOUNDARY_TOLERANCE_M = 1000.0
+#: Degree pre-filter at least as wide as BOUNDARY_TOLERANCE_M anywhere in Thailand.
+_TOLERANCE_DEG = 0.0105
+#: UTM zones: 47 west of 102 E, 48 east of it.
+_ZONE_SPLIT_LON = 102.0
+_COORD_FIELDS = ("location", "lat", "lon", "easting", "northing", "mgrs")
+_ADDRESS_FIELDS = ("address", "village", "moo", "subdistrict", "district", "province", "postcode")
+_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+_MAX_SUMMARY_WARNINGS = 50
+_DEFAULT_SEVERITY = 3
+
+
+# --------------------------------------------------------------------------- options / results
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the uploader said about a file.
+
+    Attributes
+    ----------
+    kind : str
+        A key of ``KINDS``: ``risk_points`` (default), ``cameras`` or ``layer``.
+    province_code : str, optional
+        The upload's province ("32" or a Thai/English name): address context and a check
+        that every point lies in it. Default: ``settings.default_province``.
+    sheet : str, optional
+        Worksheet (XLSX/XLS), layer (GeoPackage) or shapefile in a zip; default the first.
+    mapping : mapping of str to str
+        Column name -> field (``{"พิกัดจุด": "location", "Remark": "note"}``); the field
+        ``ignore`` drops a column. Overrides recognition by name.
+    layer : str, optional
+        Context layer name for ``kind="layer"`` and for lines/polygons in other uploads.
+    datum : str
+        ``wgs84`` (default) or ``indian1975`` for legacy coordinates.
+    transformation : str, optional
+        Indian 1975 -> WGS 84 operation (``EPSG:1812`` default, or ``EPSG:1304``).
+    idempotency_key : str, optional
+        A client's retry key: the same key returns the same upload; with other data it is
+        refused.
+    """
+
+    kind: str = "risk_points"
+    province_code: str | None = None
+    sheet: str | None = None
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    layer: str | None = None
+    datum: str = "wgs84"
+    transformation: str | None = None
+    idempotency_key: str | None = None
+
+    def request_key(self, sha256: str) -> str:
+        """Hash of the bytes and every option that changes the outcome."""
+        payload = json.dumps(
+            {
+                "sha256": sha256,
+                "kind": self.kind,
+                "province": self.province_code,
+                "sheet": self.sheet,
+                "mapping": sorted(dict(self.mapping).items()),
+                "layer": self.layer,
+                "datum": self.datum,
+                "transformation": self.transformation,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass
+class UploadSummary:
+    """The outcome of an upload (what ``com import`` prints)."""
+
+    upload_id: int
+    rows: int
+    stored: int
+    rejected: int
+    duplicates: int
+    warnings: list[str]
+    already_uploaded: bool = False
+    kind: str = "risk_points"
+    filename: str = ""
+    province_code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON summary."""
+        return {
+            "upload_id": self.upload_id,
+            "rows": self.rows,
+            "stored": self.stored,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "warnings": self.warnings,
+            "already_uploaded": self.already_uploaded,
+            "kind": self.kind,
+            "filename": self.filename,
+            "province_code": self.province_code,
+        }
+
+
+class RowRejected(Exception):  # noqa: N818 - a row outcome, not a program error
+    """Raised by row builders: the row cannot be stored (column and reason reported)."""
+
+    def __init__(self, reason: str, column: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.column = column
+
+
+_WHITESPACE = re.compile(r"\s+")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def tidy_text(text: str) -> str:
+    """Return text as the uploader wrote it, tidied.
+
+    NFC, no invisible characters, single spaces. Unlike :func:`com.thai.clean_text` it keeps
+    Thai digits: names and notes are shown back as written.
+    """
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_INVISIBLE)).strip()
+
+
+def _blank(value: object) -> bool:
+    """Return :func:`com.thai.is_blank` of a cell, faster.
+
+    Text starting with a letter or digit other than n/N is never blank (the blank words all
+    start with n), so it is not cleaned first.
+    """
+    if isinstance(value, str):
+        head = value.lstrip()[:1]
+        if head.isalnum() and head not in "nN":
+            return False
+    return is_blank(value)
+
+
+@dataclass
+class RowValues:
+    """One row as a kind's builder sees it.
+
+    Attributes
+    ----------
+    fields : dict
+        Raw cell value of each recognised field (``category``, ``severity``, ...).
+    columns : dict
+        Field -> column name, for messages.
+    extra : dict
+        Unrecognised columns (name -> JSON value), kept as attributes.
+    address : str or None
+        The address used (combined from the address columns), cleaned.
+    quality : str
+        ``coordinates`` or ``subdistrict`` (address-only, approximate).
+    geocode_score : float or None
+        Score of the address match for approximate rows.
+    warnings : list of str
+        Builders append what the uploader should know.
+    context : dict
+        Upload-wide helpers shared by all rows (``categories``, ``severity_words``,
+        ``layer``, ``today``, ``cache``).
+    original : dict
+        Every cell of the row by column name (JSON values).
+    geometry_hex : str or None
+        WKB of a line/polygon row (layers).
+    """
+
+    fields: dict[str, Any]
+    columns: dict[str, str]
+    extra: dict[str, Any]
+    address: str | None
+    quality: str
+    geocode_score: float | None
+    warnings: list[str]
+    context: dict[str, Any]
+    original: dict[str, Any] = field(default_factory=dict)
+    geometry_hex: str | None = None
+
+    def get(self, name: str) -> Any:
+        """Return the raw value of a field, None when absent or blank."""
+        value = self.fields.get(name)
+        return None if _blank(value) else value
+
+    def text(self, name: str) -> str | None:
+        """Return a field as tidy text (as written, Thai digits kept), None when blank."""
+        value = self.get(name)
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return tidy_text(value if type(value) is str else str(json_safe(value))) or None
+
+
+@dataclass
+class BuiltRecord:
+    """What a builder returns: the record's column values and the duplicate key."""
+
+    values: dict[str, Any]
+    dedupe_key: str | None = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An upload kind: where its rows go and how a row becomes a record.
+
+    Attributes
+    ----------
+    name : str
+        The kind's key (``risk_points``).
+    table : str
+        Target table with an identity ``id`` and ``geom``, ``subdistrict_code``,
+        ``province_code``, ``source_upload_id`` and ``source_row`` columns.
+    columns : tuple of str
+        Record columns the builder fills (COPYed in this order).
+    build : callable
+        ``build(RowValues) -> BuiltRecord``; raises :class:`RowRejected`.
+    extra_fields : mapping
+        More ``field -> column names`` to recognise (``radius_m`` for cameras).
+    allow_address : bool
+        Accept address-only rows (placed approximately).
+    dedupe_column : str or None
+        Column compared with the duplicate key (``category``); None: any record nearby.
+    has_district : bool
+        The table has ``district_code``.
+    has_approximate : bool
+        The table has ``approximate``, ``name`` and ``address`` (address-row duplicates).
+    geometry : str
+        ``point`` (rows are points; lines and polygons go to context layers) or ``layer``.
+    """
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    build: Callable[[RowValues], BuiltRecord]
+    extra_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    allow_address: bool = True
+    dedupe_column: str | None = None
+    has_district: bool = False
+    has_approximate: bool = False
+    geometry: str = "point"
+
+
+KINDS: dict[str, Kind] = {}
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def register_kind(kind: Kind) -> None:
+    """Add (or replace) an upload kind in ``KINDS``.
+
+    Raises
+    ------
+    com.errors.ConfigError
+        When a table or column name is not a plain SQL identifier.
+    """
+    from com.errors import ConfigError
+
+    for ident in (kind.table, *kind.columns, *(filter(None, [kind.dedupe_column]))):
+        if not _IDENT.match(ident):
+            raise ConfigError(f"kind {kind.name}: {ident!r} is not a plain SQL identifier")
+    KINDS[kind.name] = kind
+
+
+# --------------------------------------------------------------------------- categories
+
+
+def _category_key(text: str) -> str:
+    return header_key(re.sub(r"[(\[].*?[)\]]", " ", text)) or header_key(text)
+
+
+class CategoryMatcher:
+    """Match a category cell to the configured categories by their Thai and English aliases.
+
+    Exact (normalised) first, then rapidfuzz for typos, then a single category whose alias
+    the text contains ("ค้ายาเสพติด"); anything else is ``unknown`` and reported.
+    """
+
+    def __init__(self, categories: Mapping[str, Sequence[str]], unknown: str = "unknown"):
+        self.unknown = unknown
+        self.index: dict[str, str] = {}
+        for key, aliases in categories.items():
+            for alias in (key, *aliases):
+                k = header_key(alias)
+                if k:
+                    self.index.setdefault(k, key)
+        self.names = {k: (list(v) or [k])[0] for k, v in categories.items()}
+        self._cache: dict[str, tuple[str, str | None]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None) -> CategoryMatcher:
+        """Build from com/severity.toml, with ``settings.severity_config`` overriding keys."""
+        model = load_severity_model(settings)
+        cats = {
+            key: [spec.get("th", ""), spec.get("en", ""), *spec.get("aliases", [])]
+            for key, spec in model.get("categories", {}).items()
+        }
+        unknown = model.get("unknown_category", {}).get("key", "unknown")
+        return cls({k: [a for a in v if a] for k, v in cats.items()}, unknown)
+
+    def match(self, raw: object) -> tuple[str, str | None]:
+        """Return ``(category key, warning or None)`` for a cell."""
+        if type(raw) is str and raw in self._cache:
+            return self._cache[raw]
+        text = clean_text(str(raw)) if not is_blank(raw) else ""
+        if not text:
+            return self.unknown, "no category given; kept as unknown"
+        if text in self._cache:
+            return self._cache[text]
+        result = self._match(text)
+        self._cache[text] = result
+        if type(raw) is str:
+            self._cache[raw] = result
+        return result
+
+    def _match(self, text: str) -> tuple[str, str | None]:
+        from rapidfuzz import fuzz, process
+
+        key = _category_key(text)
+        if key in self.index:
+            return self.index[key], None
+        if len(key) >= 4:
+            hit = process.extractOne(
+                key, [k for k in self.index if len(k) >= 4], scorer=fuzz.ratio, score_cutoff=85
+            )
+            if hit is not None:
+                cat = self.index[hit[0]]
+                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
+            contained = {cat for alias, cat in self.index.items() if len(alias) >= 4
+                         and alias in key}
+            if len(contained) == 1:
+                cat = contained.pop()
+                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
+        return self.unknown, f"category {text!r} is not in the category list; kept as unknown"
+
+
+def load_severity_model(settings: Settings | None) -> dict[str, Any]:
+    """Return the severity model (com/severity.toml, overridden key by key by the settings')."""
+    text = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
+    model = tomllib.loads(text)
+    path = getattr(settings, "severity_config", None) if settings is not None else None
+    if path:
+        from com.errors import ConfigError
+
+        try:
+            override = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"severity file {path}: {exc}") from exc
+        for section, value in override.items():
+            if isinstance(value, dict) and isinstance(model.get(section), dict):
+                model[section] = {**model[section], **value}
+            else:
+                model[section] = value
+    return model
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _cached(ctx: dict[str, Any], kind: str, value: Any, parse: Callable[[Any], Any]) -> Any:
+    """Parse a value once per upload: dates and severity words repeat from row to row."""
+    cache = ctx.setdefault("cache", {})
+    key = (kind, type(value).__name__, value)
+    try:
+        hit = cache[key]
+    except (KeyError, TypeError):
+        try:
+            hit = parse(value)
+        except ParseError as exc:
+            hit = exc
+        with contextlib.suppress(TypeError):  # an unhashable cell value is not cached
+            cache[key] = hit
+    if isinstance(hit, ParseError):
+        raise hit
+    return hit
+
+
+def _parse_count(row: RowValues) -> int:
+    raw = row.get("count")
+    if raw is None:
+        return 1
+    try:
+        number = float(clean_text(str(raw)).replace(",", ""))
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number < 1 or not number.is_integer():
+        row.warnings.append(f"count {json_safe(raw)!r} is not a whole number of 1 or more; 1 used")
+        return 1
+    return int(number)
+
+
+def build_risk_point(row: RowValues) -> BuiltRecord:
+    """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
+    from com.thai import parse_date, parse_severity
+
+    ctx = row.context
+    attributes = dict(row.extra)
+    category, warning = ctx["categories"].match(row.get("category"))
+    if warning:
+        row.warnings.append(warning)
+    raw_severity = row.get("severity")
+    if raw_severity is None:
+        severity = _DEFAULT_SEVERITY
+        row.warnings.append(f"no severity given; {_DEFAULT_SEVERITY} (ปานกลาง) used")
+    else:
+        try:
+            severity = _cached(ctx, "severity", raw_severity, lambda v: parse_severity(
+                v, words=ctx.get("severity_words")))
+        except ParseError as exc:
+            severity = _DEFAULT_SEVERITY
+            attributes["severity_raw"] = json_safe(raw_severity)
+            row.warnings.append(f"{exc}; {_DEFAULT_SEVERITY} (ปานกลาง) used")
+    raw_date = row.get("date")
+    reported_on: date | None = None
+    if raw_date is not None:
+        try:
+            reported_on = _cached(ctx, "date", raw_date, parse_date)
+        except ParseError as exc:
+            attributes["date_raw"] = json_safe(raw_date)
+            row.warnings.append(f"{exc}; the date is left empty")
+        if reported_on is not None and reported_on > ctx["today"]:
+            row.warnings.append(f"date {reported_on.isoformat()} is in the future")
+    note = row.text("note")
+    if note:
+        attributes["note"] = note
+    return BuiltRecord(
+        values={
+            "name": row.text("name"),
+            "category": category,
+            "category_raw": row.text("category"),
+            "severity": severity,
+            "incident_count": _parse_count(row),
+            "reported_on": reported_on.isoformat() if reported_on else None,
+            "address": row.address,
+            "geocode_quality": row.quality,
+            "geocode_score": row.geocode_score,
+            "approximate": row.quality != "coordinates",
+            "attributes": attributes,
+        },
+        dedupe_key=category,
+    )
+
+
+def build_camera(row: RowValues) -> BuiltRecord:
+    """Build a CCTV camera: name, coverage radius in metres (รัศมี), attributes."""
+    attributes = dict(row.extra)
+    note = row.text("note")
+    if note:
+        attributes["note"] = note
+    radius = None
+    raw = row.get("radius_m")
+    if raw is not None:
+        try:
+            radius = float(clean_text(str(raw)).lower().replace(",", "").removesuffix("m")
+                           .removesuffix("เมตร").removesuffix("ม.").strip())
+        except ValueError:
+            radius = None
+        if radius is None or not math.isfinite(radius) or not 0 < radius <= 5000:
+            row.warnings.append(
+                f"radius {json_safe(raw)!r} is not a distance of 1-5000 m; left empty"
+            )
+            attributes["radius_raw"] = json_safe(raw)
+            radius = None
+    return BuiltRecord(
+        values={"name": row.text("name"), "radius_m": radius, "attributes": attributes},
+        dedupe_key="",
+    )
+
+
+def build_layer_feature(row: RowValues) -> BuiltRecord:
+    """Build a context-layer feature: its layer, name and all original values as properties."""
+    props = {k: v for k, v in row.original.items() if v is not None}
+    name = row.text("name")
+    key_source = json.dumps([name, row.geometry_hex], ensure_ascii=False)
+    return BuiltRecord(
+        values={
+            "layer": row.context["layer"],
+            "name": name,
+            "properties": props,
+            "feature_key": hashlib.sha1(key_source.encode()).hexdigest()[:20],
+        },
+        dedupe_key=None,
+    )
+
+
+register_kind(
+    Kind(
+        name="risk_points",
+        table="risk_points",
+        columns=("name", "category", "category_raw", "severity", "incident_count",
+                 "reported_on", "address", "geocode_quality", "geocode_score", "approximate",
+                 "attributes"),
+        build=build_risk_point,
+        dedupe_column="category",
+        has_district=True,
+        has_approximate=True,
+    )
+)
+register_kind(
+    Kind(
+        name="cameras",
+        table="cameras",
+        columns=("name", "radius_m", "attributes"),
+        build=build_camera,
+        extra_fields={"radius_m": ("รัศมี", "รัศมี (ม.)", "รัศมีครอบคลุม", "ระยะครอบคลุม",
+                                   "radius", "radius m", "coverage", "range")},
+        allow_address=False,
+    )
+)
+register_kind(
+    Kind(
+        name="layer",
+        table="context_layers",
+        columns=("layer", "feature_key", "name", "properties"),
+        build=build_layer_feature,
+        allow_address=False,
+        geometry="layer",
+    )
+)
+
+
+def build_project(row: RowValues) -> BuiltRecord:
+    """Build a project (issue 4): name and fiscal year; see :func:`com.kpi.build_project`."""
+    from com.kpi import build_project as build
+
+    return build(row)
+
+
+register_kind(
+    Kind(
+        name="projects",
+        table="projects",
+        columns=("name", "fiscal_year_be", "attributes"),
+        build=build_project,
+        extra_fields={"fiscal_year_be": ("ปีงบประมาณ", "ปีงบ", "ปีงบประมาณ พ.ศ.", "fiscal year",
+                                         "fiscal_year", "fiscal_year_be", "fy")},
+        dedupe_column="project_key",  # generated: name | fiscal year (com/db/tables_risk.py)
+        has_district=True,
+    )
+)
+
+
+def build_site(row: RowValues) -> BuiltRecord:
+    """Build a candidate CCTV site (issue 5); see :func:`com.siting.build_site`."""
+    from com.siting import build_site as build
+
+    return build(row)
+
+
+def _site_cost_names() -> tuple[str, ...]:
+    from com.siting import COST_NAMES
+
+    return COST_NAMES
+
+
+register_kind(
+    Kind(
+        name="sites",
+        table="candidate_sites",
+        columns=("name", "cost", "attributes"),
+        build=build_site,
+        extra_fields={"cost": _site_cost_names()},
+        allow_address=False,
+        has_district=True,
+    )
+)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@dataclass
+class ColumnPlan:
+    """Which column holds which field."""
+
+    fields: dict[str, int]
+    columns: list[str]
+    unknown: list[int]
+    ignored: list[int]
+
+    def name(self, field_name: str) -> str:
+        """Return the column name of a field."""
+        return self.columns[self.fields[field_name]]
+
+    def as_dict(self) -> dict[str, str]:
+        """Return column -> field, for the upload options."""
+        return {self.columns[i]: f for f, i in sorted(self.fields.items(), key=lambda x: x[1])}
+
+
+def _numbers(table: SourceTable, index: int, limit: int = 50) -> list[float]:
+    out = []
+    for row in table.rows[:limit]:
+        value = row[index]
+        try:
+            out.append(abs(float(clean_text(str(value)).replace(",", ""))))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def plan_columns(
+    table: SourceTable,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    kind: Kind | None = None,
+) -> ColumnPlan:
+    """Recognise the columns of a table, apply the mapping and check a place can be read.
+
+    A place is coordinates, an address or geometries.
+
+    Parameters
+    ----------
+    table : SourceTable
+        The file's table.
+    mapping : mapping of str to str, optional
+        Column name -> field, overriding recognition; the field ``ignore`` drops a column.
+    kind : Kind, optional
+        Adds the kind's extra field names (``radius_m`` for cameras).
+
+    Returns
+    -------
+    ColumnPlan
+        Field -> column index, and the unrecognised columns (kept as attributes).
+
+    Raises
+    ------
+    com.errors.UploadError
+        When the mapping names an unknown column or field, or no coordinate, address or
+        geometry source exists (the message lists the columns found and the fields expected).
+    """
+    extra = dict(kind.extra_fields) if kind else {}
+    known_fields = set(FIELD_ALIASES) | set(extra)
+    fields: dict[str, int] = {}
+    ignored: list[int] = []
+    mapped: set[int] = set()
+    for column, fld in (mapping or {}).items():
+        target = str(fld).strip()
+        if target not in known_fields and target != "ignore":
+            raise UploadError(
+                f"mapping {column}={fld}: unknown field {fld!r}; fields are "
+                f"{', '.join(sorted(known_fields))} or ignore"
+            )
+        idx = next((i for i, c in enumerate(table.columns) if c == column), None)
+        if idx is None:
+            idx = next(
+                (i for i, c in enumerate(table.columns) if header_key(c) == header_key(column)),
+                None,
+            )
+        if idx is None:
+            raise UploadError(
+                f"mapping {column}={fld}: the file has no column {column!r}; columns: "
+                f"{', '.join(table.columns)}"
+            )
+        mapped.add(idx)
+        if target == "ignore":
+            ignored.append(idx)
+        else:
+            fields[target] = idx
+    for i, parts in enumerate(table.header_parts or [(c,) for c in table.columns]):
+        if i in mapped:
+            continue
+        found = recognise_column(parts, extra)
+        if found is not None and found not in fields:
+            fields[found] = i
+    # "X"/"Y" (and "E"/"N") are longitude/latitude in degrees or UTM metres: tell by value.
+    if "lat" in fields and "lon" in fields and "easting" not in fields:
+        values = _numbers(table, fields["lat"]) + _numbers(table, fields["lon"])
+        if values and sorted(values)[len(values) // 2] > 1000:
+            fields["northing"] = fields.pop("lat")
+            fields["easting"] = fields.pop("lon")
+    if "easting" in fields and "northing" in fields and "lat" not in fields:
+        values = _numbers(table, fields["easting"]) + _numbers(table, fields["northing"])
+        if values and sorted(values)[len(values) // 2] <= 180:
+            fields["lat"] = fields.pop("northing")
+            fields["lon"] = fields.pop("easting")
+    # A lone latitude or longitude column may hold "lat, lon" pairs: read it as one cell.
+    for lone, other in (("lat", "lon"), ("lon", "lat")):
+        if lone in fields and other not in fields and "location" not in fields:
+            fields["location"] = fields.pop(lone)
+    has_place = (
+        table.geometries is not None
+        or any(f in fields for f in ("location", "mgrs", "wkt"))
+        or ("lat" in fields and "lon" in fields)
+        or ("easting" in fields and "northing" in fields)
+        or any(f in fields for f in _ADDRESS_FIELDS if f not in ("province", "postcode"))
+    )
+    if not has_place:
+        found_columns = ", ".join(repr(c) for c in table.columns) or "(none)"
+        raise UploadError(
+            "no coordinate or address column found. Columns in the file: "
+            f"{found_columns}. Expected one of: ละติจูด/latitude + ลองจิจูด/longitude, "
+            "พิกัด/location (one cell or a Google Maps link), UTM E/N + โซน/zone, MGRS, "
+            "ที่อยู่/address or ตำบล/อำเภอ/จังหวัด; or name the columns with a mapping "
+            "(--map 'column=lat')"
+        )
+    used = set(fields.values()) | set(ignored)
+    return ColumnPlan(
+        fields=fields,
+        columns=list(table.columns),
+        unknown=[i for i in range(len(table.columns)) if i not in used],
+        ignored=ignored,
+    )
+
+
+# --------------------------------------------------------------------------- row preparation
+
+
+@dataclass
+class PreparedRow:
+    """A row after parsing, then after the database checks.
+
+    ``status`` is ``pending`` until a check rejects the row or finds it a duplicate; the rows
+    still pending at the end are the ones stored (reported as ``stored``).
+    """
+
+    row_number: int
+    status: str  # pending | rejected | duplicate
+    target: str = "main"  # main | layer
+    reason: str | None = None
+    column: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+    geometry: Any = None  # non-point geometry (layers)
+    subdistrict_code: str | None = None
+    district_code: str | None = None
+    province_code: str | None = None
+    quality: str | None = None
+    approximate: bool = False
+    dedupe_key: str | None = None
+    record_id: int | None = None
+    fingerprint: str = ""
+    place_columns: str | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+    original: dict[str, Any] = field(default_factory=dict)
+
+    def reject(self, reason: str, column: str | None = None) -> PreparedRow:
+        """Mark the row rejected."""
+        self.status, self.reason, self.column = "rejected", reason, column
+        return self
+
+
+@dataclass
+class _Context:
+    options: ImportOptions
+    kind: Kind
+    plan: ColumnPlan
+    categories: CategoryMatcher
+    severity_words: Any
+    geocode_province: str | None
+    zone_hint: int | None
+    layer: str
+    limits: ReadLimits
+    today: date
+    geocoder: Callable[..., Any]
+    datum_notes: set[str] = field(default_factory=set)
+    geocode_cache: dict[str, Any] = field(default_factory=dict)
+    value_cache: dict[Any, Any] = field(default_factory=dict)
+    field_columns: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.field_columns = {f: self.plan.columns[i] for f, i in self.plan.fields.items()}
+        self.shared = {
+            "categories": self.categories,
+            "severity_words": self.severity_words,
+            "layer": self.layer,
+            "today": self.today,
+            "cache": self.value_cache,
+        }
+
+
+def _non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, str):
+        head = value.lstrip()[:1]
+        if not head or head not in "+-nNiI":  # fast path: numbers, DMS, links, UTM text
+            return False
+        return clean_text(value).lower().replace(" ", "") in _NON_FINITE
+    return False
+
+
+def _cell(value: object) -> object:
+    """Return a cell as JSON (text as it is: the common case, checked first)."""
+    return value if type(value) is str else json_safe(value)
+
+
+_ADDRESS_PREFIXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("village", "บ้าน", ("บ้าน", "บ.", "หมู่บ้าน")),
+    ("moo", "หมู่ ", ("หมู่", "ม.")),
+    ("subdistrict", "ต.", ("ต.", "ตำบล", "แขวง")),
+    ("district", "อ.", ("อ.", "อำเภอ", "เขต", "กิ่งอ")),
+    ("province", "จ.", ("จ.", "จังหวัด")),
+    ("postcode", "", ()),
+)
+
+
+def _address(get: Callable[[str], Any]) -> str | None:
+    """Return the address: the address column plus village/หมู่/ตำบล/อำเภอ/จังหวัด columns.
+
+    Thai parts get their usual abbreviations (ต. อ. จ.) unless already written; romanised
+    parts are joined with commas, the way English addresses are written.
+    """
+    base = get("address")
+    text = clean_text(str(json_safe(base))) if base is not None else ""
+    pieces: list[tuple[str, str, tuple[str, ...]]] = []
+    for name, prefix, written in _ADDRESS_PREFIXES:
+        value = get(name)
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        piece = clean_text(str(json_safe(value)))
+        if piece and piece not in text:
+            pieces.append((piece, prefix, written))
+    if not pieces:
+        return text or None
+    if all(p.isascii() for p, _, _ in pieces) and (not text or text.isascii()):
+        return ", ".join(([text] if text else []) + [p for p, _, _ in pieces])
+    parts = [text] if text else []
+    for piece, prefix, written in pieces:
+        parts.append(piece if not prefix or piece.startswith(written) else f"{prefix}{piece}")
+    return " ".join(parts)
+
+
+def _finish_geometry(geom: Any, limits: ReadLimits, warnings: list[str]) -> Any:
+    """Validate a line/polygon: finite, in range, not too large, repaired when invalid."""
+    geom = shapely.force_2d(geom)
+    n = shapely.get_num_coordinates(geom)
+    if n > limits.max_vertices:
+        raise RowRejected(f"geometry has {n:,} vertices; at most {limits.max_vertices:,} accepted",
+                          "geometry")
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise RowRejected("geometry has NaN or infinite coordinates", "geometry")
+    if len(coords) and (np.abs(coords[:, 0]).max() > 180 or np.abs(coords[:, 1]).max() > 90):
+        raise RowRejected("geometry coordinates are outside -180..180 / -90..90 degrees",
+                          "geometry")
+    if geom.is_empty:
+        raise RowRejected("geometry is empty", "geometry")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        geom = shapely.make_valid(geom)
+        warnings.append(f"geometry repaired ({reason})")
+    return geom
+
+
+def _prepare_row(table: SourceTable, index: int, ctx: _Context) -> PreparedRow:
+    plan, kind = ctx.plan, ctx.kind
+    values = table.rows[index]
+    number = table.row_numbers[index]
+    original = {c: _cell(v) for c, v in zip(plan.columns, values, strict=False)}
+    row = PreparedRow(row_number=number, status="pending", original=original)
+    row_id = plan.fields.get("row_id")
+    fp_values = [original[c] for i, c in enumerate(plan.columns) if i != row_id]
+
+    def get(name: str) -> Any:
+        i = plan.fields.get(name)
+        if i is None:
+            return None
+        value = values[i]
+        return None if _blank(value) else value
+
+    geom = table.geometries[index] if table.geometries is not None else None
+    geometry_errors = table.details.get("geometry_errors") or {}
+    if geom is not None:
+        fp_values.append(shapely.to_wkb(geom, hex=True))
+    row.fingerprint = hashlib.sha1(
+        json.dumps(fp_values, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+    extra = {plan.columns[i]: original[plan.columns[i]] for i in plan.unknown
+             if original[plan.columns[i]] is not None}
+    address = None
+    quality = "coordinates"
+    score: float | None = None
+    try:
+        if number in geometry_errors:
+            raise RowRejected(geometry_errors[number], "geometry")
+        if geom is None and get("wkt") is not None:
+            try:
+                geom = shapely.from_wkt(str(get("wkt")))
+            except shapely.errors.GEOSException as exc:
+                raise RowRejected(f"WKT cannot be read ({exc})", plan.name("wkt")) from exc
+            if geom is None or geom.is_empty:
+                raise RowRejected("WKT geometry is empty", plan.name("wkt"))
+        if geom is not None and geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        if geom is not None and geom.geom_type == "Point":
+            row.place_columns = "geometry"
+            _place_point(row, ctx, lat=geom.y, lon=geom.x, column="geometry")
+        elif geom is not None:
+            if kind.geometry != "layer" and kind.name != "risk_points":
+                raise RowRejected(f"{kind.name} must be points, not {geom.geom_type}",
+                                  "geometry")
+            row.place_columns = "geometry"
+            row.geometry = _finish_geometry(geom, ctx.limits, row.warnings)
+            row.target = "layer"
+            rep = row.geometry.representative_point()
+            row.lat, row.lon = rep.y, rep.x
+            row.quality = "layer"
+            if ctx.options.datum != "wgs84":
+                row.warnings.append("datum setting not applied to lines and polygons")
+        else:
+            coord_cells = {f: get(f) for f in (*_COORD_FIELDS, "zone")}
+            for f in _COORD_FIELDS:
+                # Checked on the raw cell: "NaN" would otherwise pass for an empty cell.
+                if f in plan.fields and _non_finite(values[plan.fields[f]]):
+                    raise RowRejected(
+                        f"coordinate {json_safe(values[plan.fields[f]])!r} is not a finite "
+                        "number (NaN/Infinity)", plan.name(f))
+            used = [f for f in _COORD_FIELDS if coord_cells[f] is not None]
+            if used:
+                row.place_columns = ", ".join(plan.name(f) for f in used)
+                _place_point(row, ctx, column=row.place_columns, **coord_cells)
+            else:
+                address = _address(get)
+                address_cols = [plan.name(f) for f in _ADDRESS_FIELDS if get(f) is not None]
+                row.place_columns = ", ".join(address_cols) or None
+                if address is None:
+                    raise RowRejected("no coordinates and no address", None)
+                if not kind.allow_address:
+                    raise RowRejected(
+                        f"{kind.name} need coordinates; an address places them only "
+                        "approximately", row.place_columns)
+                result = ctx.geocode_cache.get(address)
+                if result is None:
+                    result = ctx.geocoder(address, province_code=ctx.geocode_province)
+                    ctx.geocode_cache[address] = result
+                _place_address(row, result, address)
+                quality = row.quality or "subdistrict"
+                score = float(result.score) if result.score is not None else None
+        if kind.geometry == "layer" and row.target == "main":
+            # A layer upload keeps points too, as point features of the layer.
+            row.geometry = shapely.Point(row.lon, row.lat)
+            row.target = "layer"
+            row.quality = "layer"
+        layer_row = row.target == "layer"
+        builder = build_layer_feature if layer_row else kind.build
+        geometry_hex = shapely.to_wkb(row.geometry, hex=True) if layer_row else None
+        built = builder(
+            RowValues(
+                fields={f: values[i] for f, i in plan.fields.items()},
+                columns=ctx.field_columns,
+                extra=extra,
+                address=address,
+                quality=quality,
+                geocode_score=score,
+                warnings=row.warnings,
+                context=ctx.shared,
+                original=original,
+                geometry_hex=geometry_hex,
+            )
+        )
+        row.record = built.values
+        row.dedupe_key = built.dedupe_key
+    except RowRejected as exc:
+        row.reject(exc.reason, exc.column)
+    return row
+
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,15})?")
+
+
+def _plain_decimal(value: object) -> float | None:
+    """Return a plain ASCII decimal (a float cell or text like ``14.8818``), else None."""
+    if type(value) is float or type(value) is int:
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if type(value) is str and _PLAIN_DECIMAL.fullmatch(value):
+        return float(value)
+    return None
+
+
+def _fast_decimal(cells: Mapping[str, Any], datum: str) -> tuple[float, float] | None:
+    """Read the commonest row without the general parser, or return None.
+
+    The commonest row holds two plain decimals already in latitude, longitude order inside
+    the box around Thailand, in WGS 84. Anything else (swapped, DMS, Thai digits, UTM, links,
+    other datum) goes to parse_coordinate, which returns the same values for these
+    (tests/unit/test_readers.py checks it).
+    """
+    from com.coords import in_thailand_bbox
+
+    if (datum != "wgs84" or cells.get("location") is not None
+            or cells.get("easting") is not None or cells.get("mgrs") is not None):
+        return None
+    lat, lon = _plain_decimal(cells.get("lat")), _plain_decimal(cells.get("lon"))
+    if lat is None or lon is None or not in_thailand_bbox(lat, lon):
+        return None
+    return lat, lon
+
+
+def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells: Any) -> None:
+    from com.coords import parse_coordinate
+
+    fast = _fast_decimal(cells, ctx.options.datum)
+    if fast is not None:
+        row.lat, row.lon = fast
+        row.quality = "coordinates"
+        return
+    cells = {k: v for k, v in cells.items() if k != "zone" or v is not None}
+    zone = cells.pop("zone", None)
+    location = cells.pop("location", None)
+    for value in (location, *cells.values()):
+        if _non_finite(value):
+            raise RowRejected(
+                f"coordinate {json_safe(value)!r} is not a finite number (NaN/Infinity)", column)
+    hinted = False
+    if zone is None and ctx.zone_hint and (
+        cells.get("easting") is not None or location is not None
+    ):
+        zone, hinted = ctx.zone_hint, True
+    try:
+        coord = parse_coordinate(
+            location,
+            lat=cells.get("lat"),
+            lon=cells.get("lon"),
+            easting=cells.get("easting"),
+            northing=cells.get("northing"),
+            zone=zone,
+            mgrs=cells.get("mgrs"),
+            datum=ctx.options.datum,
+            transformation=ctx.options.transformation,
+        )
+    except ParseError as exc:
+        raise RowRejected(str(exc), column) from exc
+    if not (math.isfinite(coord.lat) and math.isfinite(coord.lon)):
+        raise RowRejected("coordinate is not a finite number (NaN/Infinity)", column)
+    row.lat, row.lon = coord.lat, coord.lon
+    row.quality = "coordinates"
+    row.warnings.extend(coord.warnings)
+    if hinted and coord.method == "utm":
+        row.warnings.append(f"no UTM zone given; zone {zone} of the province used")
+    if coord.transformation or coord.source_crs != "EPSG:4326":
+        ctx.datum_notes.add(coord.datum_note)
+
+
+def _place_address(row: PreparedRow, result: Any, address: str) -> None:
+    if result.quality == "coordinates" and result.lat is not None and result.lon is not None:
+        row.lat, row.lon, row.quality = result.lat, result.lon, "coordinates"
+        row.warnings.append("the address cell held coordinates")
+        return
+    if result.quality == "subdistrict" and not result.ambiguous and result.tambon_code:
+        row.subdistrict_code = str(result.tambon_code)
+        row.quality = "subdistrict"
+        row.approximate = True
+        row.warnings.append(
+            f"placed approximately at the centre of subdistrict {row.subdistrict_code} "
+            f"(address match score {result.score})"
+        )
+        return
+    candidates = "; ".join(
+        f"{c.tambon_code} {c.name} ({c.score:.0f})" for c in (result.candidates or ())[:5]
+    )
+    if result.ambiguous:
+        why = "the address fits more than one subdistrict equally"
+    elif result.quality in ("district", "province"):
+        why = f"the address only identifies a {result.quality}, not a subdistrict"
+    else:
+        why = "the address matches no subdistrict well enough"
+    message = getattr(result, "message", "")
+    reason = f"{why}: {address!r}"
+    if message:
+        reason += f" ({message})"
+    if candidates:
+        reason += f"; candidates: {candidates}"
+    raise RowRejected(reason, row.place_columns)
+
+
+def prepare_rows(
+    table: SourceTable,
+    *,
+    options: ImportOptions,
+    settings: Settings | None = None,
+    zone_hint: int | None = None,
+    limits: ReadLimits | None = None,
+    geocoder: Callable[..., Any] | None = None,
+    today: date | None = None,
+) -> tuple[list[PreparedRow], ColumnPlan, set[str]]:
+    """Parse every row of a table (no database): place, category, severity, date, record.
+
+    Parameters
+    ----------
+    table : SourceTable
+        From :func:`com.readers.read_table`.
+    options : ImportOptions
+        Kind, province, mapping, datum.
+    settings : Settings, optional
+        For ``default_province`` (geocoding context) and ``severity_config``.
+    zone_hint : int, optional
+        UTM zone used for eastings/northings without a zone (the province's zone).
+    limits : ReadLimits, optional
+        Geometry vertex cap.
+    geocoder : callable, optional
+        ``geocoder(address, province_code=...)``; default :func:`com.geocode.geocode`.
+    today : date, optional
+        For future-date warnings.
+
+    Returns
+    -------
+    tuple
+        The prepared rows (pending or rejected), the column plan and the datum notes.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        Unknown kind.
+    com.errors.UploadError
+        See :func:`plan_columns`.
+    """
+    if options.kind not in KINDS:
+        raise ValidationError(
+            f"unknown upload kind {options.kind!r}; kinds: {', '.join(sorted(KINDS))}"
+        )
+    kind = KINDS[options.kind]
+    plan = plan_columns(table, mapping=options.mapping, kind=kind)
+    if geocoder is None:
+        from com.geocode import geocode
+
+        geocoder = geocode
+    from com.thai import load_severity_words
+
+    severity_path = getattr(settings, "severity_config", None) if settings else None
+    ctx = _Context(
+        options=options,
+        kind=kind,
+        plan=plan,
+        categories=CategoryMatcher.from_settings(settings),
+        severity_words=load_severity_words(severity_path),
+        geocode_province=options.province_code
+        or (getattr(settings, "default_province", None) if settings else None),
+        zone_hint=zone_hint,
+        layer=options.layer or "uploaded",
+        limits=limits or ReadLimits(),
+        today=today or date.today(),
+        geocoder=geocoder,
+    )
+    rows = [_prepare_row(table, i, ctx) for i in range(len(table.rows))]
+    return rows, plan, ctx.datum_notes
+
+
+# --------------------------------------------------------------------------- storing
+
+
+_STAGE_COLUMNS = (
+    "row_number", "status", "target", "lat", "lon", "geom", "subdistrict_code", "quality",
+    "approximate", "dedupe_key", "place_columns", "name", "address", "record",
+)
+
+
+def _geometry_hex(rows: Sequence[PreparedRow]) -> list[str | None]:
+    """EWKB hex (SRID 4326) of every row's point or geometry, built in one vectorised call."""
+    geoms = np.empty(len(rows), dtype=object)
+    point_idx = [i for i, r in enumerate(rows) if r.geometry is None and r.lat is not None]
+    if point_idx:
+        geoms[point_idx] = shapely.points(
+            [rows[i].lon for i in point_idx], [rows[i].lat for i in point_idx]
+        )
+    for i, r in enumerate(rows):
+        if r.geometry is not None:
+            geoms[i] = r.geometry
+    geoms = shapely.set_srid(geoms, 4326)
+    return list(shapely.to_wkb(geoms, hex=True, include_srid=True))
+
+
+def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """COPY rows into a table (psycopg 3), inside the caller's transaction."""
+    raw = conn.connection.driver_connection
+    assert raw is not None, "COPY needs the psycopg connection under SQLAlchemy"
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # names from constants
+    with raw.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_stage(conn: Connection, rows: Sequence[PreparedRow]) -> None:
+    """Stage the place of every row still pending (rejected rows stay in Python)."""
+    conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
+    conn.execute(sql("ingest_stage"))
+    pending = [r for r in rows if r.status == "pending"]
+    hexes = _geometry_hex(pending)
+    _copy(conn, "ingest_stage", _STAGE_COLUMNS, (
+        (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, r.subdistrict_code, r.quality,
+         r.approximate, r.dedupe_key, r.place_columns, r.record.get("name"),
+         r.record.get("address"),
+         json.dumps(r.record, ensure_ascii=False, default=str) if r.target == "layer" else None)
+        for r, ewkb in zip(pending, hexes, strict=True)
+    ))
+    conn.execute(sa.text(
+        "ANALYZE ingest_stage (row_number, status, target, quality, approximate, dedupe_key, "
+        "subdistrict_code)"
+    ))
+
+
+def _check_places(conn: Connection, rows: Sequence[PreparedRow], province: str | None) -> None:
+    """Run the set-based place checks on the stage and copy their outcome to the rows."""
+    conn.execute(sql("ingest_place"), {"max_m": BOUNDARY_TOLERANCE_M, "max_deg": _TOLERANCE_DEG})
+    conn.execute(sql("ingest_reject_outside"), {"max_m": BOUNDARY_TOLERANCE_M})
+    conn.execute(sql("ingest_reject_unknown_code"))
+    conn.execute(sql("ingest_place_addresses"))
+    if province is not None:
+        conn.execute(sql("ingest_reject_province"), {"province": province})
+    conn.execute(sql("ingest_reject_layer_outside"), {"max_deg": _TOLERANCE_DEG})
+    by_number = {r.row_number: r for r in rows}
+    result = conn.execute(sa.text(
+        "SELECT row_number, status, reason, column_name, lat, lon, subdistrict_code, "
+        "district_code, province_code, nearest_m FROM ingest_stage"
+    ))
+    for s in result:
+        row = by_number[s.row_number]
+        row.status, row.lat, row.lon = s.status, s.lat, s.lon
+        row.subdistrict_code, row.district_code, row.province_code = (
+            s.subdistrict_code, s.district_code, s.province_code)
+        if s.status == "rejected":
+            row.reason, row.column = s.reason, s.column_name
+        elif s.nearest_m is not None:
+            row.warnings.append(
+                "outside the simplified boundaries; placed in the nearest subdistrict "
+                f"{s.subdistrict_code} ({s.nearest_m:.0f} m away)"
+            )
+
+
+def _ensure_statistics(conn: Connection) -> None:
+    """Analyse reference tables that never were analysed (a fresh boundary load).
+
+    Without statistics the planner takes a 7,000-row table for a tiny one and picks nested
+    loops.
+    """
+    never = conn.execute(sa.text(
+        "SELECT relname FROM pg_class WHERE relname IN "
+        "('subdistricts', 'subdistrict_parts', 'provinces') AND relkind = 'r' "
+        "AND relnamespace = 'public'::regnamespace AND reltuples < 0"
+    )).scalars().all()
+    for table in never:  # names from the fixed list above
+        conn.execute(sa.text(f"ANALYZE {table}"))
+
+
+def _kind_sql(name: str, kind: Kind, **extra: str) -> sa.TextClause:
+    """Return a registry-templated statement; identifiers come from KINDS, never input."""
+    text = load_sql(name).format(table=kind.table, **extra)
+    return sa.text(text)
+
+
+def _near_pairs(points: Sequence[PreparedRow], distance_m: float) -> dict[int, list[int]]:
+    """Earlier rows of the file within ``distance_m`` metres with the same duplicate key.
+
+    Set-based in memory: a KD-tree on unit-sphere coordinates finds candidate pairs for all
+    points at once, and each candidate is confirmed with the geodesic distance on the WGS 84
+    ellipsoid (what PostGIS geography measures).
+    """
+    if len(points) < 2:
+        return {}
+    from pyproj import Geod
+    from scipy.spatial import cKDTree
+
+    lat = np.radians(np.array([p.lat for p in points], dtype=float))
+    lon = np.radians(np.array([p.lon for p in points], dtype=float))
+    xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    # Chord on a 6,356 km sphere (the polar radius): never shorter than the true distance.
+    radius = 2 * math.sin(distance_m * 1.01 / 6_356_752.0 / 2)
+    pairs = cKDTree(xyz).query_pairs(radius, output_type="ndarray")
+    if not len(pairs):
+        return {}
+    same = np.array([points[i].dedupe_key == points[j].dedupe_key for i, j in pairs],
+                    dtype=bool)
+    pairs = pairs[same]
+    if not len(pairs):
+        return {}
+    lat_d, lon_d = np.degrees(lat), np.degrees(lon)
+    _, _, metres = Geod(ellps="WGS84").inv(
+        lon_d[pairs[:, 0]], lat_d[pairs[:, 0]], lon_d[pairs[:, 1]], lat_d[pairs[:, 1]]
+    )
+    near: dict[int, list[int]] = {}
+    for (i, j), d in zip(pairs, np.atleast_1d(metres), strict=True):
+        if d <= distance_m:
+            a, b = sorted((points[i].row_number, points[j].row_number))
+            near.setdefault(b, []).append(a)
+    return {k: sorted(v) for k, v in near.items()}
+
+
+def _resolve_duplicates(
+    conn: Connection, rows: Sequence[PreparedRow], kind: Kind, distance_m: float
+) -> None:
+    """Decide duplicates in row order.
+
+    A row is a duplicate when it is identical to an earlier row, near a stored record, near
+    an earlier stored row of the file, or (address rows) has the same subdistrict, name and
+    address as one of those.
+    """
+    pending = [r for r in rows if r.status == "pending"]
+    if not pending:
+        return
+    key_clause = f"AND t.{kind.dedupe_column} = s.dedupe_key" if kind.dedupe_column else ""
+    existing: dict[int, Any] = {}
+    if kind.geometry == "point":
+        existing = {
+            r.row_number: r
+            for r in conn.execute(
+                _kind_sql("ingest_duplicates_existing", kind, key_clause=key_clause),
+                {"dist_m": distance_m},
+            )
+        }
+        if kind.has_approximate:
+            existing.update({
+                r.row_number: r
+                for r in conn.execute(
+                    _kind_sql("ingest_duplicates_approximate", kind, key_clause=key_clause)
+                )
+            })
+    near = _near_pairs(
+        [p for p in pending if p.target == "main" and not p.approximate], distance_m
+    )
+    stored: set[int] = set()
+    first_by_fingerprint: dict[str, int] = {}
+    first_by_place: dict[tuple, int] = {}
+    for p in pending:
+        reason = None
+        twin = first_by_fingerprint.get(p.fingerprint)
+        place_key = (p.target, p.dedupe_key, p.subdistrict_code, p.record.get("name"),
+                     p.record.get("address"))
+        if twin is not None:
+            reason = f"identical to row {twin}"
+        elif p.row_number in existing:
+            hit = existing[p.row_number]
+            source = (f" (upload {hit.source_upload_id}, row {hit.source_row})"
+                      if hit.source_upload_id else "")
+            what = f"same {kind.dedupe_column} and place" if kind.dedupe_column else "same place"
+            reason = (f"{what} within {distance_m:g} m as stored record {hit.id}{source}"
+                      if not p.approximate else
+                      f"same subdistrict, name and address as stored record {hit.id}{source}")
+        elif any(e in stored for e in near.get(p.row_number, ())):
+            earlier = next(e for e in near[p.row_number] if e in stored)
+            what = f"same {kind.dedupe_column} " if kind.dedupe_column else "same place "
+            reason = f"{what}within {distance_m:g} m of row {earlier}"
+        elif p.approximate and place_key in first_by_place:
+            reason = f"same subdistrict, name and address as row {first_by_place[place_key]}"
+        if reason is None:
+            stored.add(p.row_number)
+            first_by_fingerprint.setdefault(p.fingerprint, p.row_number)
+            if p.approximate:
+                first_by_place.setdefault(place_key, p.row_number)
+        else:
+            p.status, p.reason = "duplicate", reason
+
+
+def _json_column(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def _store_records(
+    conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int
+) -> None:
+    """COPY the stored rows into the kind's table and lines/polygons into context_layers.
+
+    Record ids are drawn from the table's sequence before the COPY so the per-row report
+    can name them without reading the rows back.
+    """
+    main = [r for r in rows if r.status == "pending" and r.target == "main"]
+    if main and kind.geometry == "point":
+        ids = conn.execute(
+            sa.text(f"SELECT nextval(pg_get_serial_sequence('{kind.table}', 'id')) "
+                    "FROM generate_series(1, :n)"),
+            {"n": len(main)},
+        ).scalars().all()
+        place = ["subdistrict_code", *(["district_code"] if kind.has_district else []),
+                 "province_code"]
+        columns = ["id", *kind.columns, "geom", *place, "source_upload_id", "source_row"]
+        hexes = _geometry_hex(main)
+        for row, record_id in zip(main, ids, strict=True):
+            row.record_id = record_id
+        _copy(conn, kind.table, columns, (
+            (r.record_id, *(_json_column(r.record.get(c)) for c in kind.columns), ewkb,
+             r.subdistrict_code, *([r.district_code] if kind.has_district else []),
+             r.province_code, upload_id, r.row_number)
+            for r, ewkb in zip(main, hexes, strict=True)
+        ))
+    layer = [r for r in rows if r.status == "pending" and r.target == "layer"]
+    if layer:
+        inserted: dict[int, int] = dict(conn.execute(
+            sql("ingest_insert_layer"),
+            {"upload_id": upload_id, "rows": [r.row_number for r in layer]},
+        ).all())
+        for r in layer:
+            if r.row_number in inserted:
+                r.record_id = inserted[r.row_number]
+            else:
+                r.status = "duplicate"
+                r.reason = f"the same feature is already in layer {r.record.get('layer')}"
+
+
+_REPORT_COLUMNS = (
+    "upload_id", "row_number", "status", "reason", "column_name", "warnings", "lat", "lon",
+    "subdistrict_code", "quality", "record_id", "original",
+)
+
+
+def _copy_report(conn: Connection, rows: Sequence[PreparedRow], upload_id: int) -> None:
+    """COPY the per-row report (upload_rows): status, reason, place and original values."""
+    _copy(conn, "upload_rows", _REPORT_COLUMNS, (
+        (upload_id, r.row_number, "stored" if r.status == "pending" else r.status, r.reason,
+         None if r.status == "pending" else r.column, "; ".join(r.warnings) or None,
+         r.lat, r.lon, r.subdistrict_code, r.quality, r.record_id,
+         json.dumps(r.original, ensure_ascii=False, default=str))
+        for r in rows
+    ))
+
+
+def _summary_warnings(rows: Sequence[PreparedRow], notes: Iterable[str]) -> list[str]:
+    out = list(notes)
+    warned = [r for r in rows if r.warnings]
+    out += [f"row {r.row_number}: {'; '.join(r.warnings)}"
+            for r in warned[:_MAX_SUMMARY_WARNINGS]]
+    if len(warned) > _MAX_SUMMARY_WARNINGS:
+        out.append(f"... and {len(warned) - _MAX_SUMMARY_WARNINGS} more rows with warnings "
+                   "(see the upload report)")
+    return out
+
+
+def resolve_province(conn: Connection, value: str | None) -> str | None:
+    """Return the province code for a code ("32"), Thai name or English name.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        When no province matches.
+    """
+    if value is None or not str(value).strip():
+        return None
+    text = clean_text(str(value))
+    if text.isdigit() and len(text) == 1:
+        text = "0" + text
+    row = conn.execute(
+        sa.text(
+            "SELECT code FROM provinces WHERE code = :v OR name_th = :v "
+            "OR lower(name_en) = lower(:v) OR name_th = :th LIMIT 1"
+        ),
+        {"v": text, "th": text.removeprefix("จังหวัด").removeprefix("จ.").strip()},
+    ).first()
+    if row is None:
+        raise ValidationError(f"unknown province {value!r}: give a code such as 32 or a name")
+    return row.code
+
+
+def _zone_hint(conn: Connection, province_code: str | None) -> int | None:
+    """Return the UTM zone of a province lying wholly on one side of 102 E, else None."""
+    if province_code is None:
+        return None
+    row = conn.execute(
+        sa.text("SELECT ST_XMin(geom) AS xmin, ST_XMax(geom) AS xmax FROM provinces "
+                "WHERE code = :c"),
+        {"c": province_code},
+    ).first()
+    if row is None:
+        return None
+    if row.xmax < _ZONE_SPLIT_LON:
+        return 47
+    if row.xmin >= _ZONE_SPLIT_LON:
+        return 48
+    return None
+
+
+def _existing_upload(conn: Connection, sha256: str, request_key: str) -> int | None:
+    return conn.execute(
+        sa.text("SELECT id FROM uploads WHERE sha256 = :h AND options->>'request_key' = :k "
+                "ORDER BY id LIMIT 1"),
+        {"h": sha256, "k": request_key},
+    ).scalar()
+
+
+def _summary_of(conn: Connection, upload_id: int, *, already: bool) -> UploadSummary:
+    upload = cast(sa.Table, Upload.__table__)
+    row = conn.execute(sa.select(upload).where(upload.c.id == upload_id)).mappings().one()
+    return UploadSummary(
+        upload_id=row["id"],
+        rows=row["rows_total"],
+        stored=row["rows_stored"],
+        rejected=row["rows_rejected"],
+        duplicates=row["rows_duplicate"],
+        warnings=list((row["options"] or {}).get("warnings", [])),
+        already_uploaded=already,
+        kind=row["kind"],
+        filename=row["filename"],
+        province_code=row["province_code"],
+    )
+
+
+def import_upload(
+    conn: Connection,
+    data: bytes,
+    filename: str,
+    *,
+    options: ImportOptions | None = None,
+    settings: Settings | None = None,
+    principal: Principal = CLI,
+    content_type: str | None = None,
+    client: str | None = None,
+    limits: ReadLimits | None = None,
+) -> UploadSummary:
+    """Import one uploaded file in the caller's transaction.
+
+    Parameters
+    ----------
+    conn : Connection
+        A connection inside the transaction the caller commits (or rolls back).
+    data : bytes
+        The file's bytes (kept in ``uploads.content``).
+    filename : str
+        The file's name; its extension chooses the reader.
+    options : ImportOptions, optional
+        Kind, province, sheet, mapping, layer, datum, idempotency key.
+    settings : Settings, optional
+        ``duplicate_distance_m``, ``default_province`` (the province when none is given),
+        ``severity_config`` and limits.
+    principal : Principal
+        Who uploads (audit trail, province restriction); default the CLI operator.
+    content_type, client : str, optional
+        Recorded with the upload and in the audit row.
+    limits : ReadLimits, optional
+        Default: from the settings.
+
+    Returns
+    -------
+    UploadSummary
+        Counts, warnings and ``already_uploaded`` (True when the same bytes and options
+        were uploaded before; nothing new is stored then).
+
+    Raises
+    ------
+    com.errors.UploadError
+        The file cannot be read at all (wrong type, too large, hostile, no place column).
+    com.errors.ConflictError
+        An idempotency key reused with different data.
+    com.errors.PermissionDenied
+        A province-restricted principal uploading for another province.
+    com.errors.ValidationError
+        Unknown kind, datum or province.
+
+    Examples
+    --------
+    >>> with transaction(engine) as conn:  # doctest: +SKIP
+    ...     summary = import_upload(conn, Path("points.csv").read_bytes(), "points.csv",
+    ...                             options=ImportOptions(province_code="32"))
+    """
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    options = options or ImportOptions()
+    if options.kind not in KINDS:
+        raise ValidationError(
+            f"unknown upload kind {options.kind!r}; kinds: {', '.join(sorted(KINDS))}"
+        )
+    if options.datum not in ("wgs84", "indian1975"):
+        raise ValidationError(f"unknown datum {options.datum!r}; use wgs84 or indian1975")
+    kind = KINDS[options.kind]
+    # No province given: the configured default province (COM_DEFAULT_PROVINCE) is the
+    # upload's province, for the address context and the area check alike.
+    province_source = "given" if options.province_code else None
+    province = resolve_province(conn, options.province_code)
+    if province is None and settings.default_province:
+        province, province_source = resolve_province(conn, settings.default_province), "default"
+    if principal.province_code:
+        if province is None or province_source == "default":
+            province, province_source = principal.province_code, "principal"
+        principal.require_province(province)
+    layer = options.layer
+    given_layer = layer  # the request's identity: a file's name is not part of it (issue 8)
+    if layer is None and options.kind == "layer":
+        raise ValidationError("a layer upload needs a layer name (--layer NAME)")
+    if layer is None:
+        layer = re.sub(r"[^0-9a-zA-Z\u0e00-\u0e7f]+", "_", Path(filename).stem).strip("_").lower()
+    options = ImportOptions(
+        kind=options.kind, province_code=province, sheet=options.sheet,
+        mapping=dict(options.mapping), layer=layer, datum=options.datum,
+        transformation=options.transformation, idempotency_key=options.idempotency_key,
+    )
+    sha256 = hashlib.sha256(data).hexdigest()
+    # The same bytes and options are the same upload whatever the file is called, so the
+    # layer name derived from the file name is left out of the key.
+    request_key = dataclasses.replace(options, layer=given_layer).request_key(sha256)
+    # Serialise uploads of the same bytes and options (and of the same idempotency key), so
+    # two concurrent retries cannot both store.
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                 {"k": request_key})
+    if options.idempotency_key:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 1))"),
+                     {"k": options.idempotency_key})
+        prior = conn.execute(
+            sa.text("SELECT upload_id, request_key FROM upload_keys WHERE key = :k"),
+            {"k": options.idempotency_key},
+        ).first()
+        if prior is not None:
+            if prior.request_key != request_key:
+                raise ConflictError(
+                    f"idempotency key {options.idempotency_key!r} was used for upload "
+                    f"{prior.upload_id} with different data or options"
+                )
+            return _repeat(conn, prior.upload_id, principal, client)
+    existing = _existing_upload(conn, sha256, request_key)
+    if existing is not None:
+        _bind_key(conn, options.idempotency_key, existing, request_key)
+        return _repeat(conn, existing, principal, client)
+
+    limits = limits or ReadLimits.from_settings(settings)
+    table = read_table(data, filename, sheet=options.sheet, limits=limits,
+                       extra_fields=kind.extra_fields)
+    rows, plan, datum_notes = prepare_rows(
+        table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
+        limits=limits,
+    )
+    notes: list[str] = []
+    if options.datum == "indian1975":
+        from com.coords import DEFAULT_INDIAN1975_TRANSFORMATION
+
+        notes.append(
+            "legacy datum: Indian 1975 -> WGS 84 with "
+            f"{options.transformation or DEFAULT_INDIAN1975_TRANSFORMATION}"
+        )
+    notes += sorted(f"coordinates converted: {n}" for n in datum_notes)
+    if table.details.get("converted"):
+        notes.append(f"geometries converted: {table.details['converted']}")
+    upload_table = cast(sa.Table, Upload.__table__)
+    upload_id = conn.execute(
+        sa.insert(upload_table)
+        .values(
+            kind=options.kind,
+            filename=Path(filename.replace("\\", "/")).name,
+            content_type=content_type,
+            sha256=sha256,
+            size_bytes=len(data),
+            content=data,
+            province_code=province,
+            options={},
+            uploaded_by=principal.name,
+            idempotency_key=options.idempotency_key,
+        )
+        .returning(upload_table.c.id)
+    ).scalar_one()
+    _bind_key(conn, options.idempotency_key, upload_id, request_key)
+    # The set-based statements look expensive to the planner but run fast on indexes; JIT
+    # compiling them costs more (0.2-1 s each) than it saves. Local to this transaction.
+    conn.execute(sa.text("SET LOCAL jit = off"))
+    _ensure_statistics(conn)
+    _copy_stage(conn, rows)
+    _check_places(conn, rows, province)
+    _resolve_duplicates(conn, rows, kind, float(settings.duplicate_distance_m))
+    _store_records(conn, rows, kind, upload_id)
+    _copy_report(conn, rows, upload_id)
+    conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
+    statuses = [r.status for r in rows]
+    counts = {
+        "rows": len(rows),
+        "stored": statuses.count("pending"),
+        "rejected": statuses.count("rejected"),
+        "duplicates": statuses.count("duplicate"),
+        "with_warnings": sum(1 for r in rows if r.warnings),
+    }
+    warnings = _summary_warnings(rows, notes)
+    stored_options = {
+        "request_key": request_key,
+        "kind": options.kind,
+        "sheet": options.sheet,
+        "mapping": dict(options.mapping),
+        "layer": options.layer,
+        "datum": options.datum,
+        "transformation": options.transformation,
+        "datum_notes": notes,
+        "format": table.format,
+        "read": {k: json_safe(v) if not isinstance(v, list | dict) else v
+                 for k, v in table.details.items() if k != "geometry_errors"},
+        "columns": plan.columns,
+        "fields": plan.as_dict(),
+        "province_source": province_source,
+        "duplicate_distance_m": settings.duplicate_distance_m,
+        "warnings": warnings,
+    }
+    conn.execute(
+        sa.update(upload_table)
+        .where(upload_table.c.id == upload_id)
+        .values(
+            options=json.loads(json.dumps(stored_options, ensure_ascii=False, default=str)),
+            rows_total=counts["rows"],
+            rows_stored=counts["stored"],
+            rows_rejected=counts["rejected"],
+            rows_duplicate=counts["duplicates"],
+            rows_warning=counts["with_warnings"],
+        )
+    )
+    audit.record(
+        conn,
+        principal=principal,
+        action="upload.create",
+        target=f"upload:{upload_id}",
+        record_ids=[upload_id],
+        details={
+            "filename": Path(filename).name, "sha256": sha256, "kind": options.kind,
+            "province": province, "rows": counts["rows"], "stored": counts["stored"],
+            "rejected": counts["rejected"], "duplicates": counts["duplicates"],
+        },
+        client=client,
+    )
+    return UploadSummary(
+        upload_id=upload_id,
+        rows=counts["rows"],
+        stored=counts["stored"],
+        rejected=counts["rejected"],
+        duplicates=counts["duplicates"],
+        warnings=warnings,
+        kind=options.kind,
+        filename=Path(filename).name,
+        province_code=province,
+    )
+
+
+def _bind_key(conn: Connection, key: str | None, upload_id: int, request_key: str) -> None:
+    if key:
+        conn.execute(
+            sa.text("INSERT INTO upload_keys (key, upload_id, request_key) "
+                    "VALUES (:k, :u, :r) ON CONFLICT (key) DO NOTHING"),
+            {"k": key, "u": upload_id, "r": request_key},
+        )
+
+
+def _repeat(conn: Connection, upload_id: int, principal: Principal, client: str | None
+            ) -> UploadSummary:
+    audit.record(conn, principal=principal, action="upload.repeat", target=f"upload:{upload_id}",
+                 record_ids=[upload_id], details={"already_uploaded": True}, client=client)
+    return _summary_of(conn, upload_id, already=True)
+
+
+def import_path(
+    engine: Engine,
+    path: Path | str,
+    *,
+    options: ImportOptions | None = None,
+    settings: Settings | None = None,
+    principal: Principal = CLI,
+) -> UploadSummary:
+    """Import a file from disk in its own transaction (what ``com import`` runs).
+
+    Raises
+    ------
+    com.errors.UploadError
+        See :func:`import_upload`; also when the file is larger than ``max_upload_mb``.
+    """
+    path = Path(path)
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    size = path.stat().st_size
+    if size > settings.max_upload_mb * 1024 * 1024:
+        from com.readers import FileTooLarge
+
+        raise FileTooLarge(
+            f"{path.name} is {size / 1048576:,.1f} MB; the limit is {settings.max_upload_mb} MB"
+        )
+    data = path.read_bytes()
+    with transaction(engine) as conn:
+        return import_upload(conn, data, path.name, options=options, settings=settings,
+                             principal=principal)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _upload_row(conn: Connection, upload_id: int, principal: Principal | None) -> Any:
+    upload = cast(sa.Table, Upload.__table__)
+    row = conn.execute(
+        sa.select(
+            upload.c.id, upload.c.kind, upload.c.filename, upload.c.sha256,
+            upload.c.size_bytes, upload.c.province_code, upload.c.options,
+            upload.c.uploaded_by, upload.c.uploaded_at, upload.c.status, upload.c.rows_total,
+            upload.c.rows_stored, upload.c.rows_rejected, upload.c.rows_duplicate,
+            upload.c.rows_warning,
+        ).where(upload.c.id == upload_id)
+    ).mappings().first()
+    if row is None:
+        raise NotFoundError(f"upload {upload_id} does not exist")
+    if principal is not None and principal.province_code:
+        principal.require_province(row["province_code"])
+    return row
+
+
+def _upload_dict(row: Any) -> dict[str, Any]:
+    options = dict(row["options"] or {})
+    return {
+        "upload_id": row["id"],
+        "kind": row["kind"],
+        "filename": row["filename"],
+        "sha256": row["sha256"],
+        "size_bytes": row["size_bytes"],
+        "province_code": row["province_code"],
+        "uploaded_by": row["uploaded_by"],
+        "uploaded_at": row["uploaded_at"].isoformat() if row["uploaded_at"] else None,
+        "status": row["status"],
+        "rows": row["rows_total"],
+        "stored": row["rows_stored"],
+        "rejected": row["rows_rejected"],
+        "duplicates": row["rows_duplicate"],
+        "rows_with_warnings": row["rows_warning"],
+        "warnings": options.get("warnings", []),
+        "columns": options.get("columns", []),
+        "fields": options.get("fields", {}),
+        "options": {k: options.get(k) for k in ("sheet", "mapping", "layer", "datum",
+                                                 "transformation", "datum_notes", "format",
+                                                 "read", "province_source")},
+    }
+
+
+def get_upload(
+    conn: Connection,
+    upload_id: int,
+    *,
+    principal: Principal | None = None,
+    with_rows: bool = True,
+) -> dict[str, Any]:
+    """Return an upload's summary and (optionally) its per-row report under ``report``.
+
+    A call with a principal is a read of uploaded (possibly sensitive) data and writes an
+    ``upload.read`` audit row.
+
+    Raises
+    ------
+    com.errors.NotFoundError
+        No such upload.
+    com.errors.PermissionDenied
+        A province-restricted principal asking for another province's upload.
+    """
+    row = _upload_row(conn, upload_id, principal)
+    out = _upload_dict(row)
+    if principal is not None:
+        audit.record(conn, principal=principal, action="upload.read",
+                     target=f"upload:{upload_id}", record_ids=[upload_id],
+                     details={"rows": with_rows})
+    if with_rows:
+        rows = conn.execute(
+            sa.text(
+                "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
+                "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
+                "WHERE upload_id = :u ORDER BY row_number"
+            ),
+            {"u": upload_id},
+        ).mappings()
+        out["report"] = [dict(r) for r in rows]
+    return out
+
+
+def list_uploads(
+    conn: Connection, *, principal: Principal | None = None, limit: int = 100, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Return uploads, newest first (only the principal's province when it is restricted)."""
+    upload = cast(sa.Table, Upload.__table__)
+    query = (
+        sa.select(
+            upload.c.id, upload.c.kind, upload.c.filename, upload.c.sha256,
+            upload.c.size_bytes, upload.c.province_code, upload.c.options,
+            upload.c.uploaded_by, upload.c.uploaded_at, upload.c.status, upload.c.rows_total,
+            upload.c.rows_stored, upload.c.rows_rejected, upload.c.rows_duplicate,
+            upload.c.rows_warning,
+        )
+        .order_by(upload.c.id.desc())
+        .limit(max(1, min(limit, 1000)))
+        .offset(max(0, offset))
+    )
+    if principal is not None and principal.province_code:
+        query = query.where(upload.c.province_code == principal.province_code)
+    out = []
+    for row in conn.execute(query).mappings():
+        item = _upload_dict(row)
+        item.pop("warnings")
+        out.append(item)
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: object) -> object:
+    """Escape a text cell against spreadsheet formula injection.
+
+    Text beginning with ``= + - @``, a tab or a carriage return gets a leading apostrophe;
+    numbers (and text that is just a number, such as ``-12.5``) are left alone.
+
+    Examples
+    --------
+    >>> escape_cell("=HYPERLINK(1)"), escape_cell(-12.5), escape_cell("-12.5")
+    ("'=HYPERLINK(1)", -12.5, '-12.5')
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        if math.isfinite(float(value)):
+            return value
+    except ValueError:
+        pass
+    return "'" + value
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    return escape_cell(value)
+
+
+def write_report_csv(
+    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None
+) -> int:
+    """Write the per-row report of an upload as CSV.
+
+    Columns: row (1-based data row; for KML the placemark's order), status
+    (stored/rejected/duplicate), reason, lat, lon, subdistrict_code, quality, then the
+    original values under their own column names (a name clashing with these gets
+    " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
+    Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.
+
+    Returns
+    -------
+    int
+        Number of rows written.
+
+    Raises
+    ------
+    com.errors.NotFoundError
+        No such upload.
+    """
+    upload = _upload_dict(_upload_row(conn, upload_id, principal))
+    columns: list[str] = upload["columns"]
+    fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality"]
+    header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
+    writer = csv.writer(stream)
+    writer.writerow([escape_cell(h) for h in header])
+    count = 0
+    rows = conn.execute(
+        sa.text("SELECT row_number, status, reason, warnings, lat, lon, subdistrict_code, "
+                "quality, original FROM upload_rows WHERE upload_id = :u ORDER BY row_number"),
+        {"u": upload_id},
+    )
+    for r in rows:
+        reason = r.reason or (f"warning: {r.warnings}" if r.warnings else None)
+        lat = round(r.lat, 7) if r.lat is not None else None
+        lon = round(r.lon, 7) if r.lon is not None else None
+        original = r.original or {}
+        writer.writerow(
+            [_csv_value(v) for v in
+             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality)]
+            + [_csv_value(original.get(c)) for c in columns]
+        )
+        count += 1
+    audit.record(
+        conn, principal=principal or CLI, action="upload.report", target=f"upload:{upload_id}",
+        record_ids=[upload_id], details={"rows": count},
+    )
+    return count
+
+
+_EXPORT_COLUMNS = (
+    "id", "name", "category", "category_raw", "severity", "incident_count", "reported_on",
+    "address", "subdistrict_code", "district_code", "province_code", "geocode_quality",
+    "approximate", "source_file", "source_upload_id", "source_row", "lat", "lon",
+)
+
+
+def export_risk_points(
+    conn: Connection,
+    stream: TextIO,
+    *,
+    fmt: str = "geojson",
+    province_code: str | None = None,
+    principal: Principal = CLI,
+) -> int:
+    """Write stored risk points as GeoJSON or CSV, with the source file and row of each.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection.
+    stream : TextIO
+        Where to write (a file opened with ``newline=""`` for CSV).
+    fmt : {"geojson", "csv"}
+        Output format; CSV text cells are escaped against formula injection.
+    province_code : str, optional
+        Only this province (forced to the principal's province when restricted).
+    principal : Principal
+        Who exports (audit trail).
+
+    Returns
+    -------
+    int
+        Number of points written.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        Unknown format.
+    """
+    if fmt not in ("geojson", "csv"):
+        raise ValidationError(f"unknown export format {fmt!r}; use geojson or csv")
+    if principal.province_code:
+        province_code = province_code or principal.province_code
+        principal.require_province(province_code)
+    query = sa.text(
+        "SELECT r.id, r.name, r.category, r.category_raw, r.severity, r.incident_count, "
+        "r.reported_on, r.address, r.subdistrict_code, r.district_code, r.province_code, "
+        "r.geocode_quality, r.approximate, u.filename AS source_file, r.source_upload_id, "
+        "r.source_row, ST_Y(r.geom) AS lat, ST_X(r.geom) AS lon "
+        "FROM risk_points r LEFT JOIN uploads u ON u.id = r.source_upload_id "
+        "WHERE (CAST(:p AS text) IS NULL OR r.province_code = :p) ORDER BY r.id"
+    )
+    # Options on the statement, not the connection: they must not leak to the audit insert.
+    result = conn.execute(
+        query.execution_options(stream_results=True, yield_per=5000), {"p": province_code}
+    )
+    ids: list[int] = []
+    if fmt == "csv":
+        writer = csv.writer(stream)
+        writer.writerow(_EXPORT_COLUMNS)
+        for r in result:
+            ids.append(r.id)
+            writer.writerow([_csv_value(json_safe(v)) for v in r])
+    else:
+        stream.write('{"type": "FeatureCollection", "features": [\n')
+        for n, r in enumerate(result):
+            ids.append(r.id)
+            props = {k: json_safe(v) for k, v in r._mapping.items() if k not in ("lat", "lon")}
+            feature = {
+                "type": "Feature",
+                "id": r.id,
+                "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+                "properties": props,
+            }
+            stream.write((",\n" if n else "") + json.dumps(feature, ensure_ascii=False))
+        stream.write("\n]}\n")
+    audit.record(
+        conn, principal=principal, action=f"export.{fmt}", target="collection:risk-points",
+        record_ids=ids if len(ids) <= 10_000 else [],
+        details={"count": len(ids), "province": province_code,
+                 "ids_omitted": len(ids) > 10_000},
+    )
+    return len(ids)

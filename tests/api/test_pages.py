@@ -1,0 +1,267 @@
+"""The web pages over TestClient: map, filters in the URL, sign-in, roles, CSRF, rate limit."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.security import PrincipalDep
+from com import assets, maps, users
+from com.audit import entries
+from com.db.engine import transaction
+from com.demo import load_demo_data
+from com.settings import Settings
+
+pytestmark = pytest.mark.db
+PASSWORD = "a long test password"
+
+
+ACCOUNTS = (
+    ("viewer1", "viewer", None),
+    ("staff1", "staff", "32"),
+    ("staff99", "staff", "10"),
+    ("planner1", "planner", None),
+    ("admin1", "admin", None),
+    ("victim", "viewer", None),
+    ("leaver1", "planner", None),
+    ("prod1", "viewer", None),
+    ("brief1", "viewer", None),
+)
+
+
+@pytest.fixture(scope="module")
+def demo(engine, test_settings, pytestconfig):
+    """The synthetic Surin data and one account per role, loaded once for this module."""
+    # tests/conftest.py's cleaner, found by its registered path (``import conftest`` could
+    # give another directory's conftest module).
+    root = pytestconfig.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
+    _clean = root._clean
+    _clean(engine)
+    load_demo_data(engine, test_settings)
+    with transaction(engine) as conn:
+        for name, role, province in ACCOUNTS:
+            users.create_user(
+                conn, username=name, password=PASSWORD, role=role, province_code=province
+            )
+    yield engine
+    _clean(engine)
+
+
+def _app(settings: Settings):
+    app = create_app(settings)
+    probe = APIRouter()
+
+    @probe.post("/test/write")
+    def write(principal: PrincipalDep) -> dict:
+        return {"name": principal.name}
+
+    app.include_router(probe)
+    return app
+
+
+@pytest.fixture
+def client(demo, test_settings):  # a fresh cookie jar per test
+    with TestClient(_app(test_settings)) as c:
+        yield c
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, **kw):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/upload"},
+        follow_redirects=False,
+        **kw,
+    )
+
+
+def test_home_renders_the_map_with_local_assets_and_thai_layer_names(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.text
+    assert 'lang="th"' in html and "แผนที่ปฏิบัติการร่วม" in html
+    assert assets.external_urls(html) == []
+    for key in (
+        "choropleth",
+        "points",
+        "heat",
+        "hotspots",
+        "land_border",
+        "mekong",
+        "crossings",
+        "cameras",
+        "cctv_sites",
+    ):
+        name = maps.layer_name(key, "th")
+        assert name in html or json.dumps(name)[1:-1] in html, key
+    assert "ข้อมูลสมมติ / synthetic" in html
+    for url in re.findall(r'(?:src|href)="(/(?:assets|static)/[^"]+)"', html):
+        assert client.get(url).status_code == 200, url
+
+
+def test_language_switch_by_query_then_cookie(client):
+    english = client.get("/?lang=en")
+    assert 'lang="en"' in english.text and "Risk points" in english.text
+    assert "Apply" in english.text
+    assert english.cookies.get("com_lang") == "en"
+    assert 'lang="en"' in client.get("/").text  # remembered
+    assert 'lang="th"' in client.get("/?lang=th").text
+
+
+def test_filters_are_read_from_the_url_and_narrow_the_map(client):
+    everything = client.get("/?province=32")
+    one_district = client.get("/?province=32&district=3201&severity=5&category=drugs")
+    assert one_district.status_code == 200
+    assert len(one_district.content) < len(everything.content)
+    # The form shows the filters it came with, so the URL reproduces the view.
+    assert re.search(r'<option value="3201"\s+selected', one_district.text)
+    assert re.search(r'value="drugs"\s+checked', one_district.text)
+    assert re.search(r'<option value="5"\s+selected', one_district.text)
+    bad = client.get("/?from=31/12/2567")
+    assert bad.status_code == 422 and "not a date" in bad.text
+
+
+def test_anonymous_viewers_get_small_areas_suppressed_and_sensitive_points_coarsened(
+    demo, test_settings
+):
+    anon = maps.MapFilters(province_code="32")
+    from com.access import ANONYMOUS, CLI
+
+    with demo.connect() as conn:
+        public = maps.load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)
+        full = maps.load_map_data(conn, anon, principal=CLI, small_area_k=5)
+        rep = dict(
+            conn.execute(
+                sa.text("SELECT code, ST_Y(rep_point) FROM subdistricts WHERE province_code = '32'")
+            ).all()
+        )
+    assert len(full.points) == 280
+    assert len(public.points) < len(full.points)
+    assert public.areas["suppressed"].any()
+    small = public.areas.loc[public.areas["suppressed"]]
+    assert small["score"].isna().all()
+    drugs = public.points[public.points["category"] == "drugs"]
+    assert len(drugs) and drugs["approximate"].all()
+    assert all(abs(r.lat - rep[r.subdistrict_code]) < 1e-9 for r in drugs.itertuples())
+    assert not full.points[full.points["category"] == "drugs"]["approximate"].all()
+
+
+def test_sign_in_sets_a_strict_session_cookie_and_audits(client, demo):
+    response = login(client, "staff1")
+    assert response.status_code == 303 and response.headers["location"] == "/upload"
+    cookie = response.headers["set-cookie"]
+    assert "com_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # test environment
+    assert client.get("/upload").status_code == 200
+    with demo.connect() as conn:
+        assert entries(conn, action="login.success")[0]["actor"] == "staff1"
+
+
+def test_wrong_password_then_rate_limit(client, demo):
+    for _ in range(users.MAX_FAILURES_PER_CLIENT):
+        assert login(client, "victim", "wrong password!").status_code == 401
+    blocked = login(client, "victim")
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    with demo.connect() as conn:
+        failures = [e for e in entries(conn, action="login.failure") if e["actor"] == "victim"]
+    assert len(failures) == users.MAX_FAILURES_PER_CLIENT
+
+
+def test_login_form_needs_its_csrf_token(client):
+    client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": "staff1", "password": PASSWORD, "csrf_token": "forged"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+
+
+def test_roles_gate_the_pages(client):
+    assert client.get("/upload", follow_redirects=False).status_code == 303  # anonymous
+    login(client, "viewer1")
+    assert client.get("/upload").status_code == 403
+    assert client.get("/uploads").status_code == 403
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/targets").status_code == 200
+    assert client.get("/cctv").status_code == 200
+
+
+def test_staff_see_only_their_province(client):
+    login(client, "staff99")
+    assert client.get("/?province=32").status_code == 403
+    page = client.get("/upload")
+    assert page.status_code == 200
+    assert 'value="10"' in page.text and 'value="32"' not in page.text
+
+
+def test_cookie_writes_need_the_csrf_header(client):
+    login(client, "planner1")
+    assert client.post("/test/write").status_code == 403
+    token = client.get("/api/session").json()["csrf_token"]
+    ok = client.post("/test/write", headers={"X-CSRF-Token": token})
+    assert ok.status_code == 200 and ok.json() == {"name": "planner1"}
+
+
+def test_logout_revokes_the_session(client, demo):
+    login(client, "leaver1")
+    token = client.get("/api/session").json()["csrf_token"]
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/api/session").json()["kind"] == "anonymous"
+    with demo.connect() as conn:
+        assert entries(conn, action="logout")[0]["actor"] == "leaver1"
+        live = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM web_sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE u.username = 'leaver1' AND NOT s.revoked"
+            )
+        ).scalar()
+    assert live == 0
+
+
+def test_admin_creates_a_user_and_sees_the_password_once(client, demo):
+    login(client, "admin1")
+    token = client.get("/api/session").json()["csrf_token"]
+    page = client.post(
+        "/admin/users",
+        data={"username": "newstaff", "role": "staff", "province_code": "32", "csrf_token": token},
+    )
+    assert page.status_code == 200
+    password = re.search(r"newstaff: <code>([^<]+)</code>", page.text).group(1)
+    assert "newstaff" in client.get("/admin/users").text
+    assert password not in client.get("/admin/users").text
+    with demo.connect() as conn:
+        assert users.authenticate(conn, username="newstaff", password=password).ok
+    forged = client.post("/admin/users", data={"username": "x2x", "role": "admin"})
+    assert forged.status_code == 403
+
+
+def test_cookies_are_secure_in_production(demo, test_settings):
+    settings = test_settings.model_copy(
+        update={"environment": "production", "secret_key": "a-real-secret-for-this-test"}
+    )
+    with TestClient(_app(settings), base_url="https://testserver") as c:
+        response = login(c, "prod1")
+        assert response.status_code == 303
+        assert "Secure" in response.headers["set-cookie"]
+
+
+def test_sessions_expire_server_side(demo, test_settings):
+    settings = test_settings.model_copy(update={"session_max_age_s": 1})
+    with TestClient(_app(settings)) as c:
+        login(c, "brief1")
+        assert c.get("/api/session").json()["kind"] == "user"
+        import time
+
+        time.sleep(1.2)
+        assert c.get("/api/session").json()["kind"] == "anonymous"

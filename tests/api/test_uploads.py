@@ -1,0 +1,216 @@
+"""Upload API over a real PostGIS: create, repeat, report, history, province limits, and the
+4xx answers for bad files (413 too large, 415 wrong type, 422 unreadable)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from com.access import Principal
+
+pytestmark = pytest.mark.db
+
+STAFF_32 = Principal(kind="user", name="staff-surin", role="staff", province_code="32",
+                     scopes=frozenset({"read", "write"}))
+STAFF_33 = Principal(kind="user", name="staff-sisaket", role="staff", province_code="33",
+                     scopes=frozenset({"read", "write"}))
+VIEWER = Principal(kind="user", name="viewer", role="viewer")
+
+
+def _clean_uploads(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM context_layers WHERE source_upload_id IS NOT NULL"))
+        conn.execute(sa.text(
+            "TRUNCATE uploads, upload_rows, upload_keys, risk_points, cameras, audit_log "
+            "RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(scope="module")
+def client(engine, test_settings) -> Iterator[TestClient]:
+    """One app for the module; every test uses its own points, so tests do not interact."""
+    _clean_uploads(engine)
+    settings = test_settings.model_copy(update={"max_upload_mb": 1})
+    app = create_app(settings)
+
+    # The extension point sessions and API keys use: a resolver from request to principal.
+    def resolver(request):
+        return {"surin": STAFF_32, "sisaket": STAFF_33, "viewer": VIEWER}.get(
+            request.headers.get("x-test-user", ""))
+
+    app.state.principal_resolvers.append(resolver)
+    with TestClient(app) as c:
+        c.headers.update({"x-test-user": "surin"})
+        yield c
+    _clean_uploads(engine)
+
+
+def _csv(rows) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+POINTS = _csv([
+    ["ลำดับ", "ชื่อ", "ประเภท", "ระดับ", "ละติจูด", "ลองจิจูด", "หมายเหตุ"],
+    [1, "จุด ก", "ยาเสพติด", "สูง", "14.8818", "103.4937", "=cmd|' /C calc'!A0"],
+    [2, "จุด ข", "อุทกภัย", "2", "abc", "1000", ""],
+    [3, "จุด ก ซ้ำ", "ยาบ้า", "3", "14.88181", "103.49371", ""],
+])
+
+
+def _points(lat: float) -> bytes:
+    """Another small file (its own bytes and places) for tests that only need valid rows."""
+    return _csv([["ชื่อ", "ประเภท", "ละติจูด", "ลองจิจูด"],
+                 [f"จุด {lat}", "ยาเสพติด", f"{lat:.4f}", "103.6000"]])
+
+
+def _post(client, data=POINTS, name="points.csv", headers=None, **fields):
+    return client.post(
+        "/api/uploads", files={"file": (name, data, "text/csv")},
+        data=dict(fields), headers=headers or {},
+    )
+
+
+def test_upload_report_and_repeat(client, engine):
+    r = _post(client, province="32")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert {k: body[k] for k in ("rows", "stored", "rejected", "duplicates")} == {
+        "rows": 3, "stored": 1, "rejected": 1, "duplicates": 1}
+    assert body["already_uploaded"] is False
+    upload_id = body["upload_id"]
+    assert r.headers["location"] == f"/api/uploads/{upload_id}"
+
+    detail = client.get(f"/api/uploads/{upload_id}").json()
+    assert [row["status"] for row in detail["report"]] == ["stored", "rejected", "duplicate"]
+    assert detail["report"][1]["reason"] and detail["report"][1]["row"] == 2
+    assert detail["report"][0]["subdistrict_code"].startswith("32")
+
+    report = client.get(f"/api/uploads/{upload_id}/report.csv")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(report.text)))
+    assert [line["status"] for line in lines] == ["stored", "rejected", "duplicate"]
+    assert lines[0]["หมายเหตุ"].startswith("'=")  # formula injection escaped
+    assert client.get(f"/api/uploads/{upload_id}/report.csv?excel=true").text[0] == "\ufeff"
+
+    again = _post(client, province="32")
+    assert again.status_code == 200
+    assert again.json()["already_uploaded"] is True and again.json()["upload_id"] == upload_id
+
+    history = client.get("/api/uploads").json()["uploads"]
+    assert upload_id in [u["upload_id"] for u in history]
+    with engine.connect() as conn:
+        actions = conn.execute(sa.text(
+            "SELECT action, actor FROM audit_log WHERE target = :t ORDER BY id"),
+            {"t": f"upload:{upload_id}"}).all()
+        assert ("upload.create", "staff-surin") in actions
+        assert ("upload.read", "staff-surin") in actions
+        assert ("upload.report", "staff-surin") in actions
+        assert ("upload.repeat", "staff-surin") in actions
+        assert conn.execute(sa.text("SELECT count(*) FROM risk_points WHERE source_upload_id "
+                                    "= :u"), {"u": upload_id}).scalar_one() == 1
+
+
+def test_mapping_sheet_and_kind_fields(client):
+    data = _csv([["จุด", "พิกัดจุด", "รัศมี"], ["cam", "14.8818, 103.4937", "120"]])
+    r = _post(client, data, "cams.csv", province="32", kind="cameras",
+              mapping=json.dumps({"พิกัดจุด": "location", "จุด": "name"}))
+    assert r.status_code == 201, r.text
+    assert r.json()["stored"] == 1 and r.json()["kind"] == "cameras"
+    bad = _post(client, data, "cams2.csv", mapping="{not json")
+    assert bad.status_code == 422 and "mapping" in bad.json()["detail"]
+
+
+def test_idempotency_key(client):
+    data = _points(15.01)
+    first = _post(client, data, headers={"Idempotency-Key": "abc-1"})
+    assert first.status_code == 201
+    retry = _post(client, data, headers={"Idempotency-Key": "abc-1"})
+    assert retry.status_code == 200 and retry.json()["upload_id"] == first.json()["upload_id"]
+    other = _post(client, _points(15.02), headers={"Idempotency-Key": "abc-1"})
+    assert other.status_code == 409
+    # A new key for bytes uploaded before: answered with the old upload, and bound to it.
+    again = _post(client, data, headers={"Idempotency-Key": "abc-2"})
+    assert again.status_code == 200 and again.json()["upload_id"] == first.json()["upload_id"]
+    assert _post(client, _points(15.03), headers={"Idempotency-Key": "abc-2"}).status_code == 409
+
+
+def test_access_rules(client):
+    anonymous = client.post("/api/uploads", files={"file": ("p.csv", POINTS)},
+                            headers={"x-test-user": ""})
+    assert anonymous.status_code == 401
+    viewer = _post(client, headers={"x-test-user": "viewer"})
+    assert viewer.status_code == 403
+    other_province = _post(client, headers={"x-test-user": "sisaket"}, province="32")
+    assert other_province.status_code == 403
+    upload_id = _post(client, _points(15.04)).json()["upload_id"]
+    assert client.get(f"/api/uploads/{upload_id}",
+                      headers={"x-test-user": "sisaket"}).status_code == 403
+    assert client.get(f"/api/uploads/{upload_id}/report.csv",
+                      headers={"x-test-user": "sisaket"}).status_code == 403
+    seen = client.get("/api/uploads", headers={"x-test-user": "sisaket"}).json()["uploads"]
+    assert all(u["province_code"] == "33" for u in seen)
+    assert client.get("/api/uploads/999999").status_code == 404
+
+
+def test_too_large_is_413(client):
+    big = b"name,lat,lon\n" + b"x" * (1024 * 1024 + 10)
+    r = _post(client, big, "big.csv")
+    assert r.status_code == 413
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_too_large_without_content_length_is_413(client):
+    # A chunked body declares no length: the bytes are counted as they arrive.
+    def body():
+        yield (b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
+               b"Content-Type: text/csv\r\n\r\n")
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b"\r\n--B--\r\n"
+
+    r = client.post("/api/uploads", content=body(),
+                    headers={"content-type": "multipart/form-data; boundary=B"})
+    assert r.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "status", "message"),
+    [
+        (b"%PDF-1.4 not a sheet", "points.xlsx", 415, "PDF"),
+        (b"hello", "points.docx", 415, "unsupported file type"),
+        (b"PK\x03\x04broken", "points.xlsx", 415, "damaged zip"),
+        (_csv([["ชื่อ", "ประเภท"], ["ก", "ยา"]]), "x.csv", 422, "no coordinate or address"),
+        (b"<?xml version='1.0'?><!DOCTYPE kml [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+         b"<kml><Placemark><name>&x;</name></Placemark></kml>", "x.kml", 422, "entities"),
+        (b"", "empty.csv", 422, "empty"),
+    ],
+)
+def test_bad_files(client, data, name, status, message):
+    r = _post(client, data, name)
+    assert r.status_code == status, r.text
+    assert message in r.json()["detail"]
+
+
+def test_zip_bomb_is_413(client):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf, zf.open("doc.kml", "w") as fh:
+        for _ in range(40):
+            fh.write(b"\0" * (1 << 20))
+    r = _post(client, buffer.getvalue(), "bomb.kmz")
+    assert r.status_code == 413 and "zip bomb" in r.json()["detail"]
+
+
+def test_not_multipart_is_415(client):
+    r = client.post("/api/uploads", content=POINTS, headers={"content-type": "text/csv"})
+    assert r.status_code == 415
+    r = client.post("/api/uploads", data={"province": "32"})
+    assert r.status_code in (415, 422)

@@ -1,0 +1,186 @@
+"""The synthetic Surin demo (`com demo --load-only`) against a real PostGIS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from importlib import resources
+
+import pytest
+import sqlalchemy as sa
+
+from com import demo
+from com.errors import GeodataError
+
+SEVERITY_CATEGORIES = set(
+    tomllib.loads(resources.files("com").joinpath("severity.toml").read_text("utf-8"))["categories"]
+)
+
+
+def _scalar(engine, query, **params):
+    with engine.connect() as conn:
+        return conn.execute(sa.text(query), params).scalar_one()
+
+
+def test_demo_stores_280_synthetic_points_all_inside_surin(clean_engine, test_settings):
+    report = demo.load_demo_data(clean_engine, test_settings)
+    assert report.risk_points == 280
+    with clean_engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) AS total,"
+                    " count(*) FILTER (WHERE r.synthetic) AS synthetic,"
+                    " count(*) FILTER (WHERE (r.attributes->>'synthetic')::boolean) AS tagged,"
+                    " count(*) FILTER (WHERE r.name LIKE '[ข้อมูลสมมติ] %') AS named,"
+                    " count(*) FILTER (WHERE ST_Within(r.geom, p.geom)) AS within_surin,"
+                    " count(*) FILTER (WHERE r.province_code = '32') AS geocoded_32,"
+                    " count(*) FILTER (WHERE r.subdistrict_code LIKE '32____'"
+                    "   AND r.district_code = left(r.subdistrict_code, 4)) AS codes_ok,"
+                    " count(*) FILTER (WHERE r.address LIKE 'ต.% อ.% จ.สุรินทร์') AS addressed,"
+                    " min(r.severity) AS smin, max(r.severity) AS smax,"
+                    " min(r.reported_on) AS first, max(r.reported_on) AS last"
+                    " FROM risk_points r, provinces p WHERE p.code = '32'"
+                )
+            )
+            .mappings()
+            .one()
+        )
+        categories = set(
+            conn.execute(sa.text("SELECT DISTINCT category FROM risk_points")).scalars()
+        )
+        years = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT extract(year FROM reported_on + interval '3 months')::int + 543,"
+                    " count(*) FROM risk_points GROUP BY 1"
+                )
+            ).all()
+        )
+    assert row["total"] == 280
+    for key in (
+        "synthetic",
+        "tagged",
+        "named",
+        "within_surin",
+        "geocoded_32",
+        "codes_ok",
+        "addressed",
+    ):
+        assert row[key] == 280, key
+    assert (row["smin"], row["smax"]) == (1, 5)
+    assert row["first"] >= dt.date(2022, 10, 1) and row["last"] <= dt.date(2025, 9, 30)
+    # All seven categories of the seed appear, and only categories of the severity model.
+    assert categories == SEVERITY_CATEGORIES - {"unknown"}
+    assert categories == set(demo.PLACE_WORDS)
+    assert set(years) == {2566, 2567, 2568} and min(years.values()) >= 60
+    assert report.by_fiscal_year == years
+    assert sum(report.by_category.values()) == 280
+    assert report.cameras == sum(n for _, _, n, _ in demo.CAMERA_PLAN)
+
+
+def test_running_twice_replaces_the_synthetic_set_and_keeps_real_points(
+    clean_engine, test_settings
+):
+    with clean_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO risk_points (name, category, geom) VALUES "
+                "('จุดจริง', 'drugs', ST_SetSRID(ST_MakePoint(103.49, 14.88), 4326))"
+            )
+        )
+
+    def snapshot():
+        with clean_engine.connect() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT id, ST_X(geom), ST_Y(geom), category, severity, reported_on, name "
+                    "FROM risk_points WHERE synthetic ORDER BY reported_on, name, ST_X(geom)"
+                )
+            ).all()
+
+    first = demo.load_demo_data(clean_engine, test_settings)
+    before = snapshot()
+    second = demo.load_demo_data(clean_engine, test_settings)
+    after = snapshot()
+    assert (first.replaced, second.replaced) == (0, 280)
+    assert len(before) == len(after) == 280
+    assert [r[1:] for r in before] == [r[1:] for r in after]  # same seed, same points
+    assert {r[0] for r in before}.isdisjoint(r[0] for r in after)  # rows were replaced
+    assert _scalar(clean_engine, "SELECT count(*) FROM risk_points") == 281
+    assert _scalar(clean_engine, "SELECT count(*) FROM risk_points WHERE NOT synthetic") == 1
+    assert _scalar(clean_engine, "SELECT count(*) FROM cameras") == second.cameras
+
+
+def test_points_cluster_at_the_border_chong_chom_and_towns(clean_engine, test_settings):
+    demo.load_demo_data(clean_engine, test_settings)
+    with clean_engine.connect() as conn:
+        # Share of points near a feature against the share of Surin's area near it: a uniform
+        # spread would give about the same number, a provincial list far more.
+        def shares(feature_sql: str, radius_m: float) -> tuple[float, float]:
+            row = conn.execute(
+                sa.text(
+                    f"WITH f AS ({feature_sql}), p AS (SELECT geom FROM provinces WHERE code='32') "
+                    "SELECT (SELECT avg((ST_DWithin(r.geom::geography, f.g::geography, :m))::int)"
+                    "        FROM risk_points r, f),"
+                    "       (SELECT ST_Area(ST_Intersection(p.geom,"
+                    "          ST_Buffer(f.g::geography, :m)::geometry)::geography)"
+                    "          / ST_Area(p.geom::geography) FROM p, f)"
+                ),
+                {"m": radius_m},
+            ).one()
+            return float(row[0]), float(row[1])
+
+        border = shares(
+            "SELECT geom AS g FROM context_layers WHERE layer='land_border' "
+            "AND feature_key='Cambodia'",
+            10_000,
+        )
+        crossing = shares("SELECT geom AS g FROM border_crossings WHERE name_en='Chong Chom'", 5000)
+        mueang = shares("SELECT rep_point AS g FROM subdistricts WHERE code='320101'", 4000)
+    assert border[0] > 2.5 * border[1], border
+    assert crossing[0] > 10 * crossing[1], crossing
+    assert mueang[0] > 10 * mueang[1], mueang
+
+
+def test_cameras_are_synthetic_and_in_mueang_surin_and_kap_choeng(clean_engine, test_settings):
+    demo.load_demo_data(clean_engine, test_settings)
+    with clean_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT s.district_code, (c.attributes->>'synthetic')::boolean, c.name, c.radius_m "
+                "FROM cameras c JOIN subdistricts s ON s.code = c.subdistrict_code"
+            )
+        ).all()
+    assert len(rows) == sum(n for _, _, n, _ in demo.CAMERA_PLAN)
+    assert {r[0] for r in rows} == {"3201", "3206"}
+    assert all(r[1] and r[2].startswith(demo.SYNTHETIC_PREFIX) and r[3] > 0 for r in rows)
+
+
+def test_hooks_run_in_the_same_transaction(clean_engine, test_settings, monkeypatch):
+    calls = []
+
+    def demo_accounts(conn, settings):
+        calls.append(conn.execute(sa.text("SELECT count(*) FROM risk_points")).scalar_one())
+        return {"accounts": 0}
+
+    monkeypatch.setattr(demo, "after_load_hooks", [demo_accounts])
+    report = demo.load_demo_data(clean_engine, test_settings)
+    assert calls == [280]
+    assert report.hooks == {"demo_accounts": {"accounts": 0}}
+
+    ids = _scalar(clean_engine, "SELECT array_agg(id ORDER BY id) FROM risk_points")
+
+    def broken(conn, settings):
+        raise RuntimeError("hook failed")
+
+    monkeypatch.setattr(demo, "after_load_hooks", [broken])
+    with pytest.raises(RuntimeError):
+        demo.load_demo_data(clean_engine, test_settings)
+    # The failed run left the previous synthetic set exactly as it was.
+    assert _scalar(clean_engine, "SELECT array_agg(id ORDER BY id) FROM risk_points") == ids
+
+
+def test_unknown_province_is_a_clear_error(conn):
+    with pytest.raises(GeodataError, match="province 99 is not loaded"):
+        demo.read_demo_area(conn, province_code="99")

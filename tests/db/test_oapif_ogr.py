@@ -1,0 +1,106 @@
+"""QGIS-style access (issue 7): GDAL/OGR's OAPIF driver, the one QGIS uses for OGC API -
+Features, reads collections from a real uvicorn server on 127.0.0.1 through pyogrio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pyogrio
+import pytest
+import shapely
+from live_server import LiveServer
+from ogc_data import BURIRAM, many_points, standard_dataset
+from sqlalchemy.engine import Engine
+
+from com.settings import Settings
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def dataset(engine: Engine) -> dict[str, Any]:
+    return standard_dataset(engine)
+
+
+@pytest.fixture(scope="module")
+def server(
+    dataset: dict[str, Any], test_settings: Settings, tmp_path_factory: Any
+) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port.
+
+    A subprocess rather than a thread: GDAL holds the GIL while it waits for HTTP answers, so
+    an in-process server thread could never answer it.
+    """
+    env = {
+        "COM_DATABASE_URL": test_settings.database_url,
+        "COM_ENVIRONMENT": "test",
+        "COM_SECRET_KEY": test_settings.secret_key,
+        "COM_GEODATA_DIR": str(test_settings.geodata_dir),
+        "COM_SMALL_AREA_K": "1",  # all 50 points public (suppression is tested elsewhere)
+    }
+    with LiveServer(env, tmp_path_factory.mktemp("oapif") / "uvicorn.log") as live:
+        yield live.base_url
+
+
+def test_ogr_reads_risk_points(server: str, dataset: dict[str, Any]) -> None:
+    layers = {name for name, _ in pyogrio.list_layers(f"OAPIF:{server}/ogc")}
+    assert {"risk-points", "subdistricts", "districts", "border-crossings"} <= layers
+    # OGR makes the GeoJSON feature id its FID, as QGIS shows it.
+    frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="risk-points",
+                                   fid_as_index=True)
+    points = {p["id"]: p for p in dataset["points"]}
+    assert len(frame) == len(points) == 50
+    assert sorted(frame.index.astype(int)) == sorted(points)
+    assert frame.crs.to_string() == "OGC:CRS84"
+    for row in frame.itertuples():
+        expected = points[int(row.Index)]
+        assert row.name == expected["name"] or expected["category"] == "drugs"
+        assert row.category == expected["category"]
+        assert int(row.severity) == expected["severity"]
+        assert row.province_code == expected["province_code"]
+        if expected["category"] != "drugs":
+            assert row.geometry.x == pytest.approx(expected["lon"], abs=1e-6)
+            assert row.geometry.y == pytest.approx(expected["lat"], abs=1e-6)
+        else:
+            assert bool(row.location_coarsened)
+    assert set(frame["category_th"]) == {"ยาเสพติด", "ลักลอบขนสินค้าผิดกฎหมาย",
+                                         "ลักลอบเข้าเมือง", "อาชญากรรมอื่นๆ"}
+
+
+def test_ogr_filters_and_polygons(server: str, dataset: dict[str, Any]) -> None:
+    box = (103.3, 14.8, 103.6, 15.0)
+    frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="risk-points", bbox=box,
+                                   fid_as_index=True)
+
+    def served(p: dict[str, Any]) -> tuple[float, float]:
+        # Anonymous callers get drugs points at their subdistrict's representative point.
+        if p["category"] == "drugs":
+            rep = shapely.from_wkt(dataset["rep_points"][p["subdistrict_code"]])
+            return rep.x, rep.y
+        return p["lon"], p["lat"]
+
+    expected = sorted(p["id"] for p in dataset["points"]
+                      if box[0] <= served(p)[0] <= box[2] and box[1] <= served(p)[1] <= box[3])
+    assert 0 < len(expected) < 50
+    assert sorted(frame.index.astype(int)) == expected
+    districts = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="districts",
+                                       where=f"province_code = '{BURIRAM}'")
+    assert len(districts) > 5
+    assert set(districts["province_code"]) == {BURIRAM}
+    assert set(districts.geometry.geom_type) <= {"MultiPolygon", "Polygon"}
+
+
+def test_ogr_pages_through_many_features(server: str, engine: Engine,
+                                          dataset: dict[str, Any]) -> None:
+    try:
+        inserted = many_points(engine, 2345)
+        frame = pyogrio.read_dataframe(f"OAPIF:{server}/ogc", layer="risk-points",
+                                       fid_as_index=True)
+        assert sorted(frame.index.astype(int)) == inserted
+        assert httpx.get(f"{server}/ogc/collections/risk-points/items?limit=1").json()[
+            "numberMatched"] == 2345
+    finally:
+        dataset.update(standard_dataset(engine))

@@ -1,0 +1,360 @@
+"""Access control: who may write, who sees which province, sign-in limits, sessions, secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+import pydantic
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from api.main import create_app
+from com import users
+from com.settings import DEFAULT_SECRET, Settings
+
+pytestmark = pytest.mark.db
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Signing in is the one write anyone may attempt; signing out without a session changes nothing.
+OPEN_WRITES = {("POST", "/login"), ("POST", "/logout")}
+
+
+def all_routes(routes, prefix: str = "") -> list[tuple[str, Route]]:
+    """(full path, route) of every route, looking inside included routers."""
+    found = []
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's _IncludedRouter
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            found += all_routes(included.routes, prefix + getattr(context, "prefix", ""))
+        elif isinstance(route, APIRoute | Route):
+            found.append((prefix + route.path, route))
+    return found
+
+
+def write_routes(app) -> list[tuple[str, str, dict[str, str]]]:
+    """Every (method, path, form) of the app that is not a plain read.
+
+    Path parameters are filled in, and ``form`` holds a value for each body field the route
+    declares, so that a route which checks its caller inside the handler is reached (and not
+    stopped earlier by a 422 for a missing field, which would prove nothing).
+    """
+    found = []
+    for full_path, route in all_routes(app.routes):
+        for method in sorted((route.methods or set()) - READ_METHODS):
+            path = re.sub(r"\{[^}]+\}", "1", full_path)
+            dependant = getattr(route, "dependant", None)
+            fields = getattr(dependant, "body_params", []) if dependant else []
+            form = {f.alias: "32" for f in fields}
+            if (method, full_path) not in OPEN_WRITES:
+                found.append((method, path, form))
+    return found
+
+
+@pytest.fixture(scope="module")
+def client(engine, test_settings):
+    with TestClient(create_app(test_settings), follow_redirects=False) as c:
+        yield c
+
+
+def _refused(response) -> bool:
+    if response.status_code in (401, 403):
+        return True
+    # An HTML form for a signed-out browser: a redirect to the sign-in page, nothing changed.
+    return response.status_code in (302, 303) and response.headers.get(
+        "location", ""
+    ).startswith("/login")
+
+
+def test_every_write_route_refuses_anonymous(client):
+    routes = write_routes(client.app)
+    # The enumeration sees the real routes, inside included routers.
+    assert {("POST", "/api/uploads"), ("POST", "/admin/users")} <= {r[:2] for r in routes}
+    let_through = []
+    for method, path, form in routes:
+        response = client.request(method, path, data=form or None)
+        if not _refused(response):
+            let_through.append((method, path, response.status_code, response.text[:120]))
+    print(f"\n{len(routes)} write routes checked anonymously")
+    assert let_through == []
+
+
+#: POSTs that compute without storing anything; a reader may call them. Storing (save=true)
+#: needs a role, checked below.
+COMPUTE_ONLY = {("POST", "/api/cctv/plan")}
+
+
+def test_every_write_route_refuses_a_read_only_key(client, key_factory):
+    key = key_factory(scope="read", province_code=None)
+    routes = write_routes(client.app)
+    let_through = []
+    saving = client.post("/api/cctv/plan", headers={"X-API-Key": key},
+                         json={"province": "32", "k": 1, "save": True, "name": "x"})
+    assert saving.status_code == 403, saving.text
+    for method, path, form in routes:
+        if (method, path) in COMPUTE_ONLY:
+            continue
+        response = client.request(method, path, data=form or None, headers={"X-API-Key": key})
+        if response.status_code not in (401, 403):
+            let_through.append((method, path, response.status_code, response.text[:120]))
+    assert let_through == []
+
+
+def test_unknown_or_revoked_key_is_401_not_anonymous(client, engine):
+    response = client.get("/api/session", headers={"X-API-Key": "com_00000000_" + "x" * 43})
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("the API key is not valid")
+
+
+def _new_user(engine, role: str, province: str | None = "32") -> tuple[str, str]:
+    name = f"t{uuid.uuid4().hex[:10]}"
+    password = "ถูกต้องแน่นอน-" + uuid.uuid4().hex[:8]
+    with engine.begin() as conn:
+        users.create_user(conn, username=name, password=password, role=role,
+                          province_code=province)
+    return name, password
+
+
+def _login(client: TestClient, username: str, password: str):
+    client.cookies.clear()
+    form = client.get("/login")
+    token = form.cookies.get("com_login_csrf") or client.cookies.get("com_login_csrf")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+    )
+
+
+def test_brute_force_sign_in_is_slowed_to_429(engine, test_settings):
+    name, password = _new_user(engine, "staff")
+    with TestClient(create_app(test_settings), follow_redirects=False) as c:
+        statuses = [_login(c, name, f"wrong-password-{i}").status_code
+                    for i in range(users.MAX_FAILURES_PER_CLIENT)]
+        throttled = _login(c, name, "wrong again")
+        right_but_throttled = _login(c, name, password)
+    assert statuses == [401] * users.MAX_FAILURES_PER_CLIENT
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+    # While throttled even the right password is not tried: guessing cannot go on.
+    assert right_but_throttled.status_code == 429
+    with engine.connect() as conn:
+        actions = conn.execute(
+            sa.text("SELECT action FROM audit_log WHERE target = :t ORDER BY id"),
+            {"t": f"user:{name}"},
+        ).scalars().all()
+    assert actions.count("login.failure") == users.MAX_FAILURES_PER_CLIENT
+    assert actions.count("login.throttled") == 2
+
+
+def test_sessions_expire(engine, test_settings):
+    name, password = _new_user(engine, "staff")
+    short = test_settings.model_copy(update={"session_max_age_s": 2})
+    with TestClient(create_app(short), follow_redirects=False) as c:
+        assert _login(c, name, password).status_code == 303
+        assert c.get("/api/session").json()["name"] == name
+        time.sleep(2.5)
+        after = c.get("/api/session").json()
+    assert after["kind"] == "anonymous" and after["name"] == "anonymous"
+
+
+def test_default_secret_is_refused_outside_development(monkeypatch):
+    with pytest.raises(pydantic.ValidationError, match="COM_SECRET_KEY must be set"):
+        Settings(environment="production", _env_file=None)
+    with pytest.raises(pydantic.ValidationError, match="COM_SECRET_KEY must be set"):
+        Settings(environment="test", _env_file=None)
+    assert Settings(environment="production", secret_key="x" * 40, _env_file=None)
+    assert Settings(environment="development", _env_file=None).secret_key == DEFAULT_SECRET
+    # And the server itself does not start: the app factory reads the environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COM_")}
+    env["COM_ENVIRONMENT"] = "production"
+    done = subprocess.run(
+        [sys.executable, "-c", "from api.main import create_app; create_app()"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert done.returncode != 0
+    assert "COM_SECRET_KEY must be set to a private value" in done.stderr
+
+
+# ------------------------------------------------------------------ province restriction
+
+OTHER = "33"  # Sisaket; the staff user below belongs to Surin (32)
+#: Routes that hold no province-specific data (reference data, the caller's own session,
+#: service documents), with why they need no province check.
+NO_PROVINCE_DATA = {
+    "/api/health": "counts of reference boundaries",
+    "/api/status": "counts of reference boundaries",
+    "/api/session": "the caller's own session",
+    "/login": "sign-in form",
+    "/logout": "sign-out",
+    "/ogc": "landing page", "/ogc/": "landing page", "/ogc/conformance": "conformance",
+    "/ogc/collections": "collection list",
+    "/tiles": "tile set list",
+    "/api/admin/audit": "admin only (tested in test_audit_coverage)",
+    "/admin/users": "admin only",
+    "/openapi.json": "API description", "/docs": "API docs", "/docs/oauth2-redirect": "docs",
+    "/redoc": "API docs",
+}
+#: Per-collection routes whose data is national reference data, the same for everyone.
+REFERENCE_COLLECTIONS = ("border-crossings", "districts")
+
+
+@pytest.fixture(scope="module")
+def two_provinces(engine):
+    """Risk points, an upload and a target list in Surin (32) and in Sisaket (33)."""
+    with engine.begin() as conn:
+        codes = {}
+        for province in ("32", OTHER):
+            codes[province] = conn.execute(sa.text(
+                "SELECT code FROM subdistricts WHERE province_code = :p ORDER BY code LIMIT 1"
+            ), {"p": province}).scalar_one()
+        upload_id = conn.execute(sa.text(
+            "INSERT INTO uploads (filename, sha256, size_bytes, content, province_code, "
+            "uploaded_by) VALUES ('sisaket.csv', :s, 1, 'x'::bytea, :p, 'cli') RETURNING id"
+        ), {"s": uuid.uuid4().hex * 2, "p": OTHER}).scalar_one()
+        points = {}
+        for province, code in codes.items():
+            points[province] = conn.execute(sa.text(
+                "INSERT INTO risk_points (name, category, severity, reported_on, geom, "
+                "subdistrict_code, district_code, province_code, source_upload_id) "
+                "SELECT 'จุดของ ' || :p, 'other_crime', 4, DATE '2024-05-01', s.rep_point, "
+                "s.code, s.district_code, s.province_code, :u FROM subdistricts s "
+                "WHERE s.code = :c RETURNING id"
+            ), {"p": province, "c": code, "u": upload_id if province == OTHER else None}
+            ).scalar_one()
+    return {"codes": codes, "points": points, "upload_id": upload_id}
+
+
+def _is_refused(response) -> bool:
+    return response.status_code in (403, 404)
+
+
+def _no_other_province(response) -> bool:
+    """Either refused, or nothing of the other province in the answer."""
+    if _is_refused(response):
+        return True
+    if response.status_code != 200:
+        return False
+    text = response.text
+    return f'"province_code":"{OTHER}"' not in text.replace(" ", "") and (
+        f"จุดของ {OTHER}" not in text
+    )
+
+
+def test_staff_see_and_change_only_their_province(engine, test_settings, two_provinces):
+    name, password = _new_user(engine, "staff", "32")
+    planner, planner_pw = _new_user(engine, "planner", "32")
+    code33 = two_provinces["codes"][OTHER]
+    point33 = two_provinces["points"][OTHER]
+    upload33 = two_provinces["upload_id"]
+    results: dict[str, bool] = {}
+    hit: set[str] = set()
+
+    def check(label: str, route: str, ok: bool) -> None:
+        results[label] = ok
+        hit.add(route)
+
+    with TestClient(create_app(test_settings), follow_redirects=False) as c:
+        assert _login(c, name, password).status_code == 303
+        csrf = c.get("/api/session").json()["csrf_token"]
+        h = {"X-CSRF-Token": csrf}
+        up = c.post("/api/uploads", headers=h, data={"province": OTHER},
+                    files={"file": ("x.csv", "ชื่อ,lat,lon\nก,15.1,104.3\n".encode())})
+        check("upload into 33", "/api/uploads", up.status_code == 403)
+        check("list uploads", "/api/uploads", _no_other_province(c.get("/api/uploads"))
+              and str(upload33) not in [str(u["id"]) for u in c.get("/api/uploads").json()
+                                        ["uploads"]])
+        check("upload 33 report", "/api/uploads/{upload_id}",
+              _is_refused(c.get(f"/api/uploads/{upload33}")))
+        check("upload 33 csv", "/api/uploads/{upload_id}/report.csv",
+              _is_refused(c.get(f"/api/uploads/{upload33}/report.csv")))
+        for route in ("/api/rankings", "/api/hotspots"):
+            check(f"{route}?province=33", route,
+                  _is_refused(c.get(route, params={"province": OTHER})))
+            check(f"{route} default", route, _no_other_province(c.get(route)))
+        check("explain 33", "/api/rankings/{code}", _is_refused(c.get(f"/api/rankings/{code33}")))
+        check("targets 33", "/api/targets", _is_refused(c.get("/api/targets",
+                                                              params={"province": OTHER})))
+        check("kpi 33", "/api/kpi", _is_refused(c.get("/api/kpi", params={"province": OTHER,
+                                                                          "fy": 2568})))
+        check("cctv plan 33", "/api/cctv/plan", _is_refused(c.post(
+            "/api/cctv/plan", headers=h, json={"province": OTHER, "k": 1})))
+        check("cctv plans 33", "/api/cctv/plans",
+              _is_refused(c.get("/api/cctv/plans", params={"province": OTHER})))
+        check("patrols 33", "/api/cctv/patrols",
+              _is_refused(c.get("/api/cctv/patrols", params={"province": OTHER})))
+        for cid in ("risk-points", "subdistricts"):
+            base = f"/ogc/collections/{cid}"
+            items = c.get(f"{base}/items", params={"limit": 10000})
+            check(f"{cid} items", f"{base}/items", _no_other_province(items))
+            filtered = c.get(f"{base}/items", params={"province": OTHER})
+            check(f"{cid} items?province=33", f"{base}/items",
+                  _no_other_province(filtered))
+            feature = point33 if cid == "risk-points" else code33
+            check(f"{cid} item 33", f"{base}/items/{{featureId}}",
+                  _is_refused(c.get(f"{base}/items/{feature}")))
+            check(f"{cid} export", f"/api/exports/{cid}.{{fmt}}",
+                  _no_other_province(c.get(f"/api/exports/{cid}.geojson")))
+            for route in (base, f"{base}/queryables", f"/tiles/{cid}.json"):
+                check(f"{route} metadata", route, c.get(route).status_code == 200)
+            # The tile holding the Sisaket point (z10) must not carry any Sisaket feature.
+            tile = c.get(f"/tiles/{cid}/10/{_tile_x(two_provinces, engine)}.pbf")
+            check(f"{cid} tile", f"/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf",
+                  tile.status_code in (204, 403, 404) or not _tile_provinces(tile.content)
+                  - {"32"})
+        for page in ("/", "/targets"):
+            shown = c.get(page, params={"province": OTHER})
+            check(f"page {page}?province=33", page,
+                  _is_refused(shown) or code33 not in shown.text)
+        # The CCTV page ignores the query and always opens on the user's own province.
+        check("page /cctv", "/cctv", 'value="32" selected' in c.get("/cctv").text
+              or code33[:4] not in c.get("/cctv", params={"province": OTHER}).text)
+        for page in ("/upload", "/uploads"):
+            check(f"page {page}", page, "sisaket.csv" not in c.get(page).text)
+
+        assert _login(c, planner, planner_pw).status_code == 303
+        csrf = c.get("/api/session").json()["csrf_token"]
+        declared = c.post("/api/targets", headers={"X-CSRF-Token": csrf},
+                          json={"province": OTHER, "fiscal_year_be": 2568, "top": 1})
+        check("declare targets 33", "/api/targets", declared.status_code == 403)
+
+    failed = sorted(label for label, ok in results.items() if not ok)
+    assert failed == [], failed
+    # Every route is either checked above or holds no province data.
+    unchecked = sorted(
+        path for path, route in all_routes(create_app(test_settings).routes)
+        if path not in hit and path not in NO_PROVINCE_DATA
+        and not any(f"/{cid}" in path for cid in REFERENCE_COLLECTIONS)
+        and not path.startswith("/api/cctv/plans/")  # plan ids: tested through the list
+    )
+    assert unchecked == [], f"routes without a province check: {unchecked}"
+
+
+def _tile_provinces(content: bytes) -> set[str]:
+    """Province codes of the features in a Mapbox vector tile."""
+    import mapbox_vector_tile
+
+    layers = mapbox_vector_tile.decode(content) if content else {}
+    return {str(f["properties"].get("province_code")) for layer in layers.values()
+            for f in layer["features"]}
+
+
+def _tile_x(data: dict, engine) -> str:
+    """z10 'x/y' of the tile holding the Sisaket point."""
+    import math
+
+    with engine.connect() as conn:
+        lon, lat = conn.execute(sa.text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM risk_points WHERE id = :i"),
+            {"i": data["points"][OTHER]}).one()
+    n = 2 ** 10
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return f"{x}/{y}"

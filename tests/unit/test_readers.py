@@ -1,0 +1,511 @@
+"""Readers and row preparation without a database: formats, encodings, headers, hostile
+files, caps, column recognition, categories and formula escaping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+import tracemalloc
+import zipfile
+from datetime import datetime
+
+import pytest
+
+from com.errors import UploadError
+from com.ingest import (
+    KINDS,
+    CategoryMatcher,
+    ImportOptions,
+    escape_cell,
+    plan_columns,
+    prepare_rows,
+)
+from com.readers import (
+    FileTooLarge,
+    ReadLimits,
+    UnsupportedFileType,
+    detect_format,
+    find_header,
+    read_table,
+    recognise_column,
+)
+
+THAI_ROWS = [
+    ["ชื่อ", "ประเด็น", "ระดับ", "ละติจูด", "ลองจิจูด", "วันที่"],
+    ["ช่องทางธรรมชาติ ๑", "ยาเสพติด", "สูงมาก", "14.8818", "103.4937", "๒๑/๘/๒๕๖๖"],
+    ["บ้านโคกตะเคียน", "ลักลอบเข้าเมือง", "ปานกลาง", "14.4727", "103.5217", "8 มิ.ย. 67"],
+]
+
+
+def _text(rows, delimiter=","):
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@pytest.mark.parametrize("encoding", ["tis-620", "cp874"])
+def test_tis620_csv_is_detected(encoding):
+    data = _text(THAI_ROWS).encode(encoding)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    table = read_table(data, "old_excel.csv")
+    assert table.details["encoding"] == "cp874"
+    assert table.columns == THAI_ROWS[0]
+    assert table.rows[0][0] == "ช่องทางธรรมชาติ ๑"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_unicode_csv(encoding):
+    table = read_table(_text(THAI_ROWS).encode(encoding), "a.csv")
+    assert table.columns == THAI_ROWS[0]
+    assert table.rows[1][1] == "ลักลอบเข้าเมือง"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_any_delimiter(delimiter):
+    rows = THAI_ROWS + [["จุด, มีจุลภาค", "ยาเสพติด", "3", "14.9", "103.5", "2024-01-02"]]
+    table = read_table(_text(rows, delimiter).encode(), "a.txt")
+    assert table.details["delimiter"] == delimiter
+    assert table.columns == THAI_ROWS[0]
+    assert table.rows[2][0] == "จุด, มีจุลภาค"
+
+
+def test_excel_sep_line_and_blank_rows():
+    text = "sep=;\r\nname;lat;lon\r\nA;14.9;103.5\r\n;;\r\nB;15;103\r\n"
+    table = read_table(text.encode(), "a.csv")
+    assert table.columns == ["name", "lat", "lon"]
+    assert table.row_numbers == [1, 3]  # the blank row keeps its number but is not a row
+
+
+def test_title_rows_above_csv_header():
+    rows = [["บัญชีจุดเสี่ยง จังหวัดสุรินทร์"], ["ข้อมูล ณ วันที่ 1 ต.ค. 2566"], *THAI_ROWS]
+    table = read_table(_text(rows).encode(), "a.csv")
+    assert table.columns == THAI_ROWS[0]
+    assert table.details["header_row"] == 3
+    assert len(table.rows) == 2 and table.row_numbers == [1, 2]
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _xlsx_with_title_and_merged_header() -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "สรุป"
+    data = wb.create_sheet("จุดเสี่ยง")
+    data["A1"] = "บัญชีจุดเสี่ยง อำเภอกาบเชิง จังหวัดสุรินทร์ (ข้อมูล ณ ส.ค. 2566)"
+    data.merge_cells("A1:G1")
+    for col, name in zip("ABCDE", ["ที่", "ชื่อจุด", "ประเภท", "พิกัด", None], strict=True):
+        if name:
+            data[f"{col}2"] = name
+    data["F2"] = "วันที่"
+    data["G2"] = "หมายเหตุ"
+    data.merge_cells("D2:E2")  # "พิกัด" over latitude and longitude
+    for col in "ABCFG":
+        data.merge_cells(f"{col}2:{col}3")
+    data["D3"] = "ละติจูด"
+    data["E3"] = "ลองจิจูด"
+    data.append([1, "จุด ก", "ยาเสพติด", 14.8818, 103.4937, datetime(2023, 8, 21), None])
+    data.append([2, "จุด ข", "อุทกภัย", 14.9, 103.5, "๒๑/๘/๒๕๖๖", "ริมน้ำ"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_xlsx_title_row_and_two_row_merged_header():
+    data = _xlsx_with_title_and_merged_header()
+    table = read_table(data, "points.xlsx", sheet="จุดเสี่ยง")
+    assert table.details["header_row"] == 2 and table.details["header_rows"] == 2
+    assert table.columns == ["ที่", "ชื่อจุด", "ประเภท", "พิกัด ละติจูด", "พิกัด ลองจิจูด",
+                             "วันที่", "หมายเหตุ"]
+    assert table.row_numbers == [1, 2]
+    assert table.rows[0][3] == 14.8818
+    plan = plan_columns(table, kind=KINDS["risk_points"])
+    assert plan.as_dict() == {
+        "ที่": "row_id", "ชื่อจุด": "name", "ประเภท": "category", "พิกัด ละติจูด": "lat",
+        "พิกัด ลองจิจูด": "lon", "วันที่": "date", "หมายเหตุ": "note",
+    }
+
+
+def test_xlsx_first_visible_sheet_and_missing_sheet():
+    data = _xlsx_with_title_and_merged_header()
+    with pytest.raises(UploadError, match="no coordinate or address column"):
+        # The first sheet is the empty summary: no place columns.
+        plan_columns(read_table(data, "points.xlsx"), kind=KINDS["risk_points"])
+    with pytest.raises(UploadError, match="sheets: สรุป, จุดเสี่ยง"):
+        read_table(data, "points.xlsx", sheet="ไม่มี")
+
+
+def test_xls_reader():
+    import xlwt
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("จุด")
+    ws.write(0, 0, "รายงานจุดเสี่ยง")
+    for c, name in enumerate(["ชื่อ", "ประเภท", "UTM E", "UTM N", "โซน", "วันที่"]):
+        ws.write(1, c, name)
+    date_style = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    for c, value in enumerate(["จุด ก", "บุกรุกป่า", 373359, 1621144, "48P"]):
+        ws.write(2, c, value)
+    ws.write(2, 5, datetime(2023, 11, 25), date_style)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    table = read_table(buffer.getvalue(), "old.xls")
+    assert table.columns == ["ชื่อ", "ประเภท", "UTM E", "UTM N", "โซน", "วันที่"]
+    assert table.rows[0][2] == 373359 and table.rows[0][5] == datetime(2023, 11, 25)
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+    assert rows[0].status == "pending"
+    assert rows[0].lat == pytest.approx(14.660854, abs=1e-4)
+    assert rows[0].record["reported_on"] == "2023-11-25"
+
+
+# --------------------------------------------------------------------------- KML
+
+
+def _kml(body: str, prolog: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n{prolog}'
+        f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>{body}</Document></kml>'
+    ).encode()
+
+
+def test_kml_placemarks_fields_and_order():
+    data = _kml(
+        "<Folder><name>ยาเสพติด</name><Folder><name>อำเภอปราสาท</name>"
+        "<Placemark><name>ก</name>"
+        "<description><![CDATA[<table><tr><td>ระดับ</td><td>สูง</td></tr>"
+        "<tr><td>วันที่</td><td>1 ม.ค. 67</td></tr></table>]]></description>"
+        "<Point><coordinates>103.49,14.88,0</coordinates></Point></Placemark></Folder>"
+        "</Folder>"
+        "<Placemark><name>ข</name><ExtendedData><Data name=\"ประเภท\"><value>อุทกภัย</value>"
+        "</Data></ExtendedData><LineString><coordinates>103.4,14.8 103.5,14.9</coordinates>"
+        "</LineString></Placemark>"
+        "<Placemark><name>ค</name><Point><coordinates>bad</coordinates></Point></Placemark>"
+    )
+    table = read_table(data, "a.kml")
+    assert table.row_numbers == [1, 2, 3]
+    assert table.columns == ["name", "description", "folder", "ระดับ", "วันที่", "ประเภท"]
+    first = dict(zip(table.columns, table.rows[0], strict=True))
+    assert first["folder"] == "อำเภอปราสาท" and first["ระดับ"] == "สูง"
+    assert table.geometries[0].geom_type == "Point"
+    assert table.geometries[1].geom_type == "LineString"
+    assert table.geometries[2] is None and 3 in table.details["geometry_errors"]
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+    assert [r.status for r in rows] == ["pending", "pending", "rejected"]
+    assert rows[0].record["severity"] == 4 and rows[0].record["reported_on"] == "2024-01-01"
+    assert rows[1].target == "layer"
+
+
+def test_kmz_reads_doc_kml():
+    data = _kml("<Placemark><name>ก</name><Point><coordinates>103.49,14.88</coordinates>"
+                "</Point></Placemark>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("files/icon.png", b"\x89PNG....")
+        zf.writestr("doc.kml", data)
+    table = read_table(buffer.getvalue(), "a.kmz")
+    assert table.format == "kmz" and len(table.rows) == 1
+
+
+def test_kml_external_entity_refused():
+    data = _kml(
+        "<Placemark><name>&xxe;</name></Placemark>",
+        prolog='<!DOCTYPE kml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n',
+    )
+    with pytest.raises(UploadError, match="entities"):
+        read_table(data, "x.kml")
+
+
+def test_kml_billion_laughs_refused_quickly():
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    data = _kml("<Placemark><name>&lol9;</name></Placemark>",
+                prolog=f"<!DOCTYPE kml [{entities}]>\n")
+    started = time.perf_counter()
+    tracemalloc.start()
+    with pytest.raises(UploadError, match="entities"):
+        read_table(data, "lol.kml")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.perf_counter() - started < 2
+    assert peak < 20 * 1024 * 1024
+
+
+def _xlsx_with_sheet_xml(sheet_xml: str) -> bytes:
+    """A minimal workbook whose first sheet's XML is given (for hostile-XML tests)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "x"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = sheet_xml.encode()
+            zf.writestr(item.filename, body)
+    return out.getvalue()
+
+
+def test_xlsx_billion_laughs_refused():
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY a{i} "{("&a" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&a9;</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    started = time.perf_counter()
+    with pytest.raises(UploadError):
+        read_table(_xlsx_with_sheet_xml(sheet), "bomb.xlsx")
+    assert time.perf_counter() - started < 2
+
+
+# --------------------------------------------------------------------------- hostile containers
+
+
+def _zip_bomb(member: str, mb: int = 60) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf, \
+            zf.open(member, "w") as fh:
+        chunk = b"\0" * (1 << 20)
+        for _ in range(mb):
+            fh.write(chunk)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("member", "filename"),
+    [("xl/workbook.xml", "bomb.xlsx"), ("doc.kml", "bomb.kmz"), ("pts.shp", "bomb.zip")],
+)
+def test_zip_bomb_refused_before_extraction(member, filename):
+    data = _zip_bomb(member)
+    assert len(data) < 200_000  # 60 MB of zeros in well under 1 MB
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(FileTooLarge, match="zip bomb"):
+        read_table(data, filename)
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 1 and peak < 10 * 1024 * 1024
+
+
+def test_zip_over_total_size_refused():
+    data = _zip_bomb("doc.kml", mb=30)
+    with pytest.raises(FileTooLarge, match="expands to 30 MB"):
+        read_table(data, "big.kmz", limits=ReadLimits(max_uncompressed_mb=20, max_ratio=1e9))
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "message"),
+    [
+        (b"%PDF-1.7 ...", "points.xlsx", "content is a PDF document"),
+        ("ชื่อ,lat,lon\n".encode(), "points.xlsx", "content is plain text"),
+        (b"MZ\x90\x00", "points.csv", "Windows program"),
+        (b"PK\x03\x04garbage", "points.xlsx", "damaged zip"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "points.xlsx", "97-2003"),
+        (b"<html><body>not kml</body></html>", "a.geojson", "content is XML"),
+        (b"{\"type\": \"FeatureCollection\"}", "a.kml", "content is GeoJSON"),
+        (b"abc", "a.pdf", "unsupported file type .pdf"),
+        (b"abc", "a.shp", "as a .zip"),
+    ],
+)
+def test_wrong_type_refused(data, filename, message):
+    with pytest.raises(UnsupportedFileType, match=message):
+        detect_format(filename, data)
+
+
+def test_xlsx_named_csv_refused():
+    data = _xlsx_with_title_and_merged_header()
+    with pytest.raises(UnsupportedFileType, match="Excel workbook"):
+        read_table(data, "points.csv")
+
+
+def test_empty_file_refused():
+    with pytest.raises(UploadError, match="empty"):
+        read_table(b"", "a.csv")
+
+
+def test_row_and_column_caps():
+    limits = ReadLimits(max_rows=5, max_columns=4)
+    rows = [["name", "lat", "lon"]] + [[f"p{i}", "14.9", "103.5"] for i in range(6)]
+    with pytest.raises(FileTooLarge, match="more than 5 data rows"):
+        read_table(_text(rows).encode(), "a.csv", limits=limits)
+    wide = [["name", "lat", "lon", "a", "b"], ["p", "14.9", "103.5", "1", "2"]]
+    with pytest.raises(FileTooLarge, match="at most 4"):
+        read_table(_text(wide).encode(), "a.csv", limits=limits)
+
+
+def test_xlsx_column_cap_bounds_a_far_cell():
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["name", "lat", "lon"])
+    ws.cell(row=2, column=16000, value="far away")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with pytest.raises(FileTooLarge, match="columns"):
+        read_table(buffer.getvalue(), "wide.xlsx")
+
+
+# --------------------------------------------------------------------------- recognition
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("ละติจูด", "lat"), ("Latitude (WGS84)", "lat"), ("LAT", "lat"), ("Y", "lat"),
+        ("ลองติจูด", "lon"), ("Lng", "lon"), ("longitude", "lon"), ("ลองจิจุด", "lon"),
+        ("พิกัด", "location"), ("Google Maps", "location"), ("lat, lon", "location"),
+        ("UTM E", "easting"), ("utm-n", "northing"), ("โซน", "zone"), ("MGRS", "mgrs"),
+        ("ที่อยู่", "address"), ("ตำบล", "subdistrict"), ("อ.", "district"),
+        ("จังหวัด", "province"), ("วันที่รายงาน", "date"), ("หมายเหตุ", "note"),
+        ("ลำดับ", "row_id"), ("ที่", "row_id"), ("#", "row_id"), ("จำนวน", "count"),
+        ("ชื่อจุดเสี่ยง", "name"), ("ประเภทปัญหา", "category"), ("Issue", "category"),
+        ("ระดับความรุนแรง", "severity"), ("ผู้รายงาน", None),
+        ("บัญชีจุดเสี่ยง อำเภอกาบเชิง จังหวัดสุรินทร์", None),
+    ],
+)
+def test_column_names(header, field):
+    assert recognise_column([header]) == field
+
+
+def test_header_found_below_title_rows():
+    rows = [["รายงาน"], [], ["ที่", "ชื่อ", "ละติจูด", "ลองจิจูด"], [1, "ก", 14.9, 103.5]]
+    first, count, parts = find_header(rows)
+    assert (first, count) == (2, 1)
+    assert [p[0] for p in parts] == ["ที่", "ชื่อ", "ละติจูด", "ลองจิจูด"]
+
+
+def test_xy_in_metres_read_as_utm():
+    text = "name,X,Y,zone\nA,373359,1621144,48\n"
+    table = read_table(text.encode(), "a.csv")
+    plan = plan_columns(table)
+    assert {"easting", "northing", "zone"} <= set(plan.fields)
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+    assert rows[0].lat == pytest.approx(14.660854, abs=1e-4)
+
+
+def test_utm_without_zone_uses_the_province_zone():
+    text = "name,UTM E,UTM N\nA,373359,1621144\n"
+    table = read_table(text.encode(), "a.csv")
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+    assert rows[0].status == "rejected" and "zone" in rows[0].reason
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder,
+                              zone_hint=48)
+    assert rows[0].status == "pending"
+    assert any("zone 48" in w for w in rows[0].warnings)
+
+
+def test_no_place_columns_lists_columns_and_fields():
+    table = read_table("ชื่อ,ประเภท,ระดับ\nก,ยา,3\n".encode(), "a.csv")
+    with pytest.raises(UploadError) as info:
+        plan_columns(table)
+    message = str(info.value)
+    assert "'ชื่อ', 'ประเภท', 'ระดับ'" in message and "ละติจูด" in message
+    assert "ที่อยู่" in message
+
+
+def test_mapping_errors():
+    table = read_table(b"a,b\n14.9,103.5\n", "a.csv")
+    with pytest.raises(UploadError, match="no column 'c'"):
+        plan_columns(table, mapping={"c": "lat"})
+    with pytest.raises(UploadError, match="unknown field 'height'"):
+        plan_columns(table, mapping={"a": "height"})
+    plan = plan_columns(table, mapping={"A": "lat", "b": "lon"})
+    assert plan.fields == {"lat": 0, "lon": 1}
+
+
+def _no_geocoder(address, province_code=None):  # pragma: no cover - must not be called
+    raise AssertionError(f"unexpected geocode of {address!r}")
+
+
+@pytest.mark.parametrize("value", ["NaN", "nan", "inf", "-Infinity"])
+def test_non_finite_coordinates_are_row_errors(value):
+    table = read_table(f"name,lat,lon\nA,{value},103.5\nB,14.9,103.5\n".encode(), "a.csv")
+    rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+    assert rows[0].status == "rejected" and "NaN/Infinity" in rows[0].reason
+    assert rows[0].column == "lat"
+    assert rows[1].status == "pending"
+
+
+def test_address_columns_combined_for_geocoding():
+    seen = []
+
+    class Result:
+        quality, ambiguous, tambon_code, score, candidates = "subdistrict", False, "320605", 95, ()
+        lat = lon = None
+        message = ""
+
+    def geocoder(address, province_code=None):
+        seen.append((address, province_code))
+        return Result()
+
+    text = "ชื่อ,หมู่,ตำบล,อำเภอ\nก,4,ด่าน,กาบเชิง\nข,4,ด่าน,กาบเชิง\n"
+    table = read_table(text.encode(), "a.csv")
+    rows, _, _ = prepare_rows(table, options=ImportOptions(province_code="32"),
+                              geocoder=geocoder)
+    assert seen == [("หมู่ 4 ต.ด่าน อ.กาบเชิง", "32")]  # cached for the second row
+    assert rows[0].subdistrict_code == "320605" and rows[0].approximate
+
+
+def test_category_matcher():
+    matcher = CategoryMatcher({"drugs": ["ยาเสพติด", "drugs"], "flood": ["อุทกภัย", "น้ำท่วม"]})
+    assert matcher.match("ยาเสพติด") == ("drugs", None)
+    assert matcher.match(" DRUGS ") == ("drugs", None)
+    key, warning = matcher.match("ยาเสพติค")
+    assert key == "drugs" and "read as" in warning
+    assert matcher.match("ค้ายาเสพติดรายย่อย")[0] == "drugs"
+    key, warning = matcher.match("การพนัน")
+    assert key == "unknown" and "not in the category list" in warning
+    assert matcher.match(None)[0] == "unknown"
+
+
+def test_escape_cell():
+    assert escape_cell("=1+1") == "'=1+1"
+    assert escape_cell("+66 81 234 5678") == "'+66 81 234 5678"
+    assert escape_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert escape_cell("\tcmd") == "'\tcmd"
+    assert escape_cell("\r=x") == "'\r=x"
+    assert escape_cell("-cmd|' /C calc'!A0") == "'-cmd|' /C calc'!A0"
+    assert escape_cell(-12.5) == -12.5
+    assert escape_cell("-12.5") == "-12.5"
+    assert escape_cell("ปกติ") == "ปกติ"
+
+
+def test_fast_decimal_path_agrees_with_parse_coordinate():
+    import random
+
+    from com.coords import parse_coordinate
+    from com.ingest import _fast_decimal
+
+    rnd = random.Random(3)
+    for _ in range(2000):
+        lat = round(rnd.uniform(4.0, 22.0), rnd.randint(0, 8))
+        lon = round(rnd.uniform(95.0, 107.0), rnd.randint(0, 8))
+        for cells in ({"lat": str(lat), "lon": str(lon)}, {"lat": lat, "lon": lon},
+                      {"lat": str(lon), "lon": str(lat)}):
+            fast = _fast_decimal(cells, "wgs84")
+            if fast is None:
+                continue
+            coord = parse_coordinate(lat=cells["lat"], lon=cells["lon"])
+            assert (coord.lat, coord.lon) == fast and not coord.warnings
+    assert _fast_decimal({"lat": "๑๔.๘", "lon": "103.5"}, "wgs84") is None
+    assert _fast_decimal({"lat": "103.5", "lon": "14.8"}, "wgs84") is None  # swapped
+    assert _fast_decimal({"lat": "14.8", "lon": "103.5"}, "indian1975") is None
