@@ -36,7 +36,9 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
     """Return an RFC 9457 problem+json response."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 def status_for(exc: errors.ComError) -> int:
@@ -71,15 +73,18 @@ def install(app: FastAPI) -> None:
         ]
         status = 422 if any(p["loc"][:1] == ["body"] for p in problems) else 400
         detail = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:10])
-        return problem(status, HTTPStatus(status).phrase, detail or "invalid request",
-                       errors=problems[:50])
+        return problem(
+            status, HTTPStatus(status).phrase, detail or "invalid request", errors=problems[:50]
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Starlette's own 404 (no route), 405 (wrong method) ... as problem+json.
         title = HTTPStatus(exc.status_code).phrase
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else (
-            f"nothing at {request.url.path}" if exc.status_code == 404 else title
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and exc.detail != title
+            else (f"nothing at {request.url.path}" if exc.status_code == 404 else title)
         )
         response = problem(exc.status_code, title, detail)
         for name, value in (exc.headers or {}).items():

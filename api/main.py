@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            tiles.flush_tile_reads(app)  # issue 8: tile reads counted since the last row
             app.state.engine.dispose()
 
     app = FastAPI(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +16,7 @@ from sqlalchemy.engine import Connection
 from com.access import Principal
 from com.db.tables import AuditEntry
 
-audit_table = AuditEntry.__table__
+audit_table: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def record(
@@ -75,3 +78,103 @@ def entries(
     if since:
         query = query.where(audit_table.c.at >= since)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+@dataclass
+class _Reads:
+    principal: Principal
+    target: str
+    last_row: float = float("-inf")  # monotonic time of the last row written
+    count: int = 0  # reads since that row, not yet in any row
+    first_at: str | None = None
+    items: list[str] = field(default_factory=list)
+
+
+class ReadSummaries:
+    """Turn reads too frequent to log one by one into one audit row per window.
+
+    Vector tiles are the case: a map view fetches dozens of tiles at once and more at every
+    pan, so one row per tile would bury the trail (and add an INSERT to every tile). Instead
+    the first read of an actor and target writes a row at once, and later reads within
+    ``window_s`` are counted; the next read after the window writes a row holding that
+    count (every read since the previous row, itself included) and the tiles read (the
+    first ``max_items``). So each row says who read what from when, and how much; the reads
+    of the last window are written by :meth:`drain` when the app stops. Counts are kept per
+    process (each worker keeps its own; the trail stays complete, windows may overlap).
+
+    Parameters
+    ----------
+    window_s
+        Shortest time between two rows of one actor and target (seconds).
+    max_items
+        How many read items (tile addresses) a row lists; ``reads`` counts them all.
+    """
+
+    def __init__(self, *, window_s: float = 60.0, max_items: int = 200) -> None:
+        self.window_s = window_s
+        self.max_items = max_items
+        self._reads: dict[tuple[str, str, str], _Reads] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _summary(state: _Reads) -> dict[str, Any]:
+        summary = {
+            "reads": state.count,
+            "since": state.first_at,
+            "items": list(state.items),
+            "items_complete": state.count <= len(state.items),
+        }
+        state.count, state.first_at, state.items = 0, None, []
+        return summary
+
+    def note(
+        self, principal: Principal, target: str, item: str, *, now: float | None = None
+    ) -> dict[str, Any] | None:
+        """Count one read; return the summary to write as a row now, or None.
+
+        Parameters
+        ----------
+        principal
+            Who read.
+        target
+            What was read (``collection:risk-points``).
+        item
+            This read (a tile address ``z/x/y``).
+        now
+            Monotonic time (tests pass their own clock).
+
+        Returns
+        -------
+        dict or None
+            ``reads``, ``since``, ``items``, ``items_complete`` when a row is due.
+        """
+        now = time.monotonic() if now is None else now
+        key = (principal.kind, principal.name, target)
+        with self._lock:
+            state = self._reads.get(key)
+            if state is None:
+                if len(self._reads) > 10_000:
+                    self._forget_idle(now)
+                state = self._reads[key] = _Reads(principal=principal, target=target)
+            state.count += 1
+            state.first_at = state.first_at or datetime.now(UTC).isoformat(timespec="seconds")
+            if len(state.items) < self.max_items:
+                state.items.append(item)
+            if now - state.last_row < self.window_s:
+                return None
+            state.last_row = now
+            return self._summary(state)
+
+    def _forget_idle(self, now: float) -> None:
+        idle = [k for k, s in self._reads.items()
+                if s.count == 0 and now - s.last_row >= self.window_s]
+        for key in idle:
+            del self._reads[key]
+
+    def drain(self) -> list[tuple[Principal, str, dict[str, Any]]]:
+        """Return (principal, target, summary) of every read not yet in a row, and forget them."""
+        with self._lock:
+            pending = [(s.principal, s.target, self._summary(s))
+                       for s in self._reads.values() if s.count]
+            self._reads.clear()
+        return pending

@@ -601,8 +601,8 @@ def cctv_cmd(
         _engine(), _settings(), province=_province_or_default(province), district=district,
         k=k, budget=budget, cost_file=cost_file, default_cost=default_cost, radius_m=radius,
         existing=existing, candidates=candidates, metric="geodesic" if geodesic else "utm",
-        method=method, time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart,
-        save=save,  # type: ignore[arg-type]
+        method=method,  # type: ignore[arg-type]  # checked by run_cctv
+        time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart, save=save,
     ))
 
 

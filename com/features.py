@@ -1809,14 +1809,17 @@ def _cctv_sites(ctx: SourceContext) -> Source:
     exact = sa.func.ST_SetSRID(sa.func.ST_GeomFromGeoJSON(value["geometry"].astext), 4326)
     from_: sa.FromClause = plans.join(feature, sa.true())
     if ctx.coarsen and ctx.sensitive:
-        # Candidate sites can be risk points themselves: a site that covers points of a
-        # sensitive category is shown at its subdistrict's representative point.
+        # Candidate sites can be risk points themselves: a site on a point of a sensitive
+        # category, or whose circle holds one, is shown at its subdistrict's representative
+        # point (the rule of com.siting.site_is_sensitive, which the CCTV API and the map use).
         sub = Subdistrict.__table__.alias("site_rep")
         from_ = from_.outerjoin(sub, sub.c.code == subdistrict)
-        covers_sensitive = sa.func.coalesce(
-            sa.cast(props["categories"], JSONB).has_any(
-                sa.bindparam("site_sensitive", list(ctx.sensitive), type_=ARRAY(sa.Text))),
-            sa.false(),
+        hidden = sa.bindparam("site_sensitive", list(ctx.sensitive), type_=ARRAY(sa.Text))
+        covers_sensitive = sa.or_(
+            sa.func.coalesce(sa.cast(props["categories"], JSONB).has_any(hidden), sa.false()),
+            sa.func.coalesce(
+                sa.cast(props["categories_in_radius"], JSONB).has_any(hidden), sa.false()),
+            sa.func.coalesce(props["site_category"].astext == sa.any_(hidden), sa.false()),
         )
         geom: ColumnElement[Any] = sa.case((covers_sensitive, sub.c.rep_point), else_=exact)
         coarsened: ColumnElement[Any] = covers_sensitive

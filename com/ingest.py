@@ -68,7 +68,14 @@ from com.access import CLI, Principal
 from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
 from com.db.engine import load_sql, sql, transaction
 from com.db.tables import Upload
-from com.errors import ConflictError, NotFoundError, ParseError, UploadError, ValidationError
+from com.errors import (
+    ConflictError,
+    NotFoundError,
+    ParseError,
+    PermissionDenied,
+    UploadError,
+    ValidationError,
+)
 from com.readers import (
     FIELD_ALIASES,
     ReadLimits,
@@ -1096,6 +1103,72 @@ def _fast_decimal(cells: Mapping[str, Any], datum: str) -> tuple[float, float] |
     return lat, lon
 
 
+#: A number written with an exponent ("1.49e1", "1e309"); Thai digits are made Arabic first.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+_NEGATIVE_ZERO = re.compile(r"-0*\.?0*")
+_PAIR_SPLIT = re.compile(r"\s*[,;]\s*|\s+")
+
+
+def _number_cell(value: Any, column: str | None) -> Any:
+    """Return a coordinate cell ready for the parser: exponent notation as a float.
+
+    The coordinate parser reads decimals, DMS, UTM and MGRS text; "1e309" would be split
+    into "1" and "e309" and refused for holding two values. A number with an exponent is a
+    number: it is read here, and one too large for a float (infinite) is refused as such.
+    A negative zero becomes 0 so the outside-Thailand reason does not print "-0.000000".
+
+    Raises
+    ------
+    RowRejected
+        For a number beyond the range of floating point (``1e309``) or NaN/Infinity.
+    """
+    if type(value) is not str:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RowRejected(
+                f"coordinate {json_safe(value)!r} is not a finite number (NaN/Infinity)", column)
+        return value
+    text = clean_text(value).replace(" ", "")
+    if _NEGATIVE_ZERO.fullmatch(text) and any(ch == "0" for ch in text):
+        return 0.0
+    if not _EXPONENT_NUMBER.fullmatch(text):
+        return value
+    number = float(text)
+    if not math.isfinite(number):
+        raise RowRejected(
+            f"coordinate {value!r} is not a finite number: {text} is out of range (too large "
+            "for any coordinate)", column)
+    return number + 0.0  # -0.0 -> 0.0
+
+
+def _number_pair(value: Any, column: str | None) -> tuple[float, float] | None:
+    """Read a one-cell "lat, lon" of two numbers when one of them has an exponent, else None.
+
+    Raises
+    ------
+    RowRejected
+        When a part is NaN/Infinity or a number out of range.
+    """
+    if type(value) is not str:
+        return None
+    parts = _PAIR_SPLIT.split(clean_text(value).strip())
+    if len(parts) != 2:
+        return None
+    if any(p.lower().lstrip("+-") in _NON_FINITE for p in parts) and all(
+        _EXPONENT_NUMBER.fullmatch(p) or _PLAIN_NUMBER.fullmatch(p)
+        or p.lower().lstrip("+-") in _NON_FINITE for p in parts
+    ):
+        raise RowRejected(f"coordinate {value!r} is not a finite number (NaN/Infinity)", column)
+    if not any(_EXPONENT_NUMBER.fullmatch(p) for p in parts) or not all(
+        _EXPONENT_NUMBER.fullmatch(p) or _PLAIN_NUMBER.fullmatch(p) for p in parts
+    ):
+        return None
+    first, second = (_number_cell(p, column) for p in parts)
+    return float(first), float(second)
+
+
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+
+
 def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells: Any) -> None:
     from com.coords import parse_coordinate
 
@@ -1111,6 +1184,14 @@ def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells
         if _non_finite(value):
             raise RowRejected(
                 f"coordinate {json_safe(value)!r} is not a finite number (NaN/Infinity)", column)
+    for name in ("lat", "lon", "easting", "northing"):
+        if cells.get(name) is not None:
+            cells[name] = _number_cell(cells[name], column)
+    if location is not None and cells.get("lat") is None and cells.get("lon") is None:
+        pair = _number_pair(location, column)
+        if pair is not None:  # "1.49e1, 103.5": read as two numbers, order checked as usual
+            location = None
+            cells["lat"], cells["lon"] = pair
     hinted = False
     if zone is None and ctx.zone_hint and (
         cells.get("easting") is not None or location is not None
@@ -1688,11 +1769,14 @@ def import_upload(
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                  {"k": request_key})
     if options.idempotency_key:
+        # Keys belong to the principal that sent them (issue 8 review): another user's
+        # identical key is another request, and never reveals the first one's upload.
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 1))"),
-                     {"k": options.idempotency_key})
+                     {"k": _scoped_key(principal, options.idempotency_key)})
         prior = conn.execute(
-            sa.text("SELECT upload_id, request_key FROM upload_keys WHERE key = :k"),
-            {"k": options.idempotency_key},
+            sa.text("SELECT upload_id, request_key FROM upload_keys WHERE principal_kind = :pk "
+                    "AND principal_name = :pn AND key = :k"),
+            {"pk": principal.kind, "pn": principal.name, "k": options.idempotency_key},
         ).first()
         if prior is not None:
             if prior.request_key != request_key:
@@ -1703,7 +1787,7 @@ def import_upload(
             return _repeat(conn, prior.upload_id, principal, client)
     existing = _existing_upload(conn, sha256, request_key)
     if existing is not None:
-        _bind_key(conn, options.idempotency_key, existing, request_key)
+        _bind_key(conn, principal, options.idempotency_key, existing, request_key)
         return _repeat(conn, existing, principal, client)
 
     limits = limits or ReadLimits.from_settings(settings)
@@ -1737,11 +1821,13 @@ def import_upload(
             province_code=province,
             options={},
             uploaded_by=principal.name,
-            idempotency_key=options.idempotency_key,
+            # The column is unique across principals: keep the key with its owner.
+            idempotency_key=(_scoped_key(principal, options.idempotency_key)
+                             if options.idempotency_key else None),
         )
         .returning(upload_table.c.id)
     ).scalar_one()
-    _bind_key(conn, options.idempotency_key, upload_id, request_key)
+    _bind_key(conn, principal, options.idempotency_key, upload_id, request_key)
     # The set-based statements look expensive to the planner but run fast on indexes; JIT
     # compiling them costs more (0.2-1 s each) than it saves. Local to this transaction.
     conn.execute(sa.text("SET LOCAL jit = off"))
@@ -1778,6 +1864,7 @@ def import_upload(
         "province_source": province_source,
         "duplicate_distance_m": settings.duplicate_distance_m,
         "warnings": warnings,
+        "uploaded_by_kind": principal.kind,
     }
     conn.execute(
         sa.update(upload_table)
@@ -1817,12 +1904,20 @@ def import_upload(
     )
 
 
-def _bind_key(conn: Connection, key: str | None, upload_id: int, request_key: str) -> None:
+def _scoped_key(principal: Principal, key: str) -> str:
+    """Return the idempotency key with its owner (kind and name), as one text."""
+    return json.dumps([principal.kind, principal.name, key], ensure_ascii=False)
+
+
+def _bind_key(conn: Connection, principal: Principal, key: str | None, upload_id: int,
+              request_key: str) -> None:
     if key:
         conn.execute(
-            sa.text("INSERT INTO upload_keys (key, upload_id, request_key) "
-                    "VALUES (:k, :u, :r) ON CONFLICT (key) DO NOTHING"),
-            {"k": key, "u": upload_id, "r": request_key},
+            sa.text("INSERT INTO upload_keys (principal_kind, principal_name, key, upload_id, "
+                    "request_key) VALUES (:pk, :pn, :k, :u, :r) "
+                    "ON CONFLICT (principal_kind, principal_name, key) DO NOTHING"),
+            {"pk": principal.kind, "pn": principal.name, "k": key, "u": upload_id,
+             "r": request_key},
         )
 
 
@@ -1879,9 +1974,46 @@ def _upload_row(conn: Connection, upload_id: int, principal: Principal | None) -
     ).mappings().first()
     if row is None:
         raise NotFoundError(f"upload {upload_id} does not exist")
-    if principal is not None and principal.province_code:
-        principal.require_province(row["province_code"])
+    if principal is not None:
+        _check_read(conn, principal, row)
     return row
+
+
+def _sent_it(conn: Connection, principal: Principal, row: Any) -> bool:
+    """Whether the principal uploaded this file, or sent it again and was answered with it."""
+    kind = (row["options"] or {}).get("uploaded_by_kind")
+    if row["uploaded_by"] == principal.name and kind in (None, principal.kind):
+        return True
+    # A repeat (the same bytes, or a retry) is answered with the first upload; its sender
+    # follows the report link too. The audit trail records who was answered with which.
+    return conn.execute(
+        sa.text("SELECT EXISTS (SELECT 1 FROM audit_log WHERE action = 'upload.repeat' "
+                "AND target = :t AND actor = :a AND actor_kind = :k)"),
+        {"t": f"upload:{row['id']}", "a": principal.name, "k": principal.kind},
+    ).scalar_one()
+
+
+def _check_read(conn: Connection, principal: Principal, row: Any) -> None:
+    """Raise PermissionDenied unless the principal may read this upload's report.
+
+    The report holds every original cell (exact places of sensitive points), so it goes to:
+    whoever sent the file (the same user or API key); administrators and the CLI; staff
+    and write-scoped API keys, within their province when they are restricted to one.
+    Read-only principals (viewers, read keys) see only what they sent themselves.
+    """
+    if principal.kind == "cli" or principal.has_role("admin") or _sent_it(conn, principal, row):
+        return
+    if not (principal.has_role("staff") or principal.can_write()):
+        raise PermissionDenied(
+            f"{principal.name} may read only the uploads it sent; upload {row['id']} was sent "
+            "by someone else"
+        )
+    if principal.kind == "api_key" and not principal.province_code:
+        raise PermissionDenied(
+            f"{principal.name} may read only the uploads it sent (the key is not limited to "
+            "a province)"
+        )
+    principal.require_province(row["province_code"])
 
 
 def _upload_dict(row: Any) -> dict[str, Any]:
@@ -1927,7 +2059,8 @@ def get_upload(
     com.errors.NotFoundError
         No such upload.
     com.errors.PermissionDenied
-        A province-restricted principal asking for another province's upload.
+        The principal did not send the upload and may not read others' (a viewer, a read
+        key, a key or staff member limited to another province).
     """
     row = _upload_row(conn, upload_id, principal)
     out = _upload_dict(row)

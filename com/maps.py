@@ -1158,8 +1158,12 @@ def _read_geo(conn: Any, query: str, params: Mapping[str, Any]) -> gpd.GeoDataFr
 
 def _point_query(filters: MapFilters, coarsen: Sequence[str]) -> tuple[str, dict[str, Any]]:
     # Sensitive categories are moved to their subdistrict's representative point for viewers
-    # without the "sensitive" permission (issue 7's rule, applied to the map as well).
-    where = ["r.province_code = :province"]
+    # without the "sensitive" permission, without their names (issue 7's rule, as the OGC
+    # API applies it); one in no subdistrict is left out rather than drawn where it is.
+    where = [
+        "r.province_code = :province",
+        "NOT (r.category = ANY(:coarsen) AND s.rep_point IS NULL)",
+    ]
     params: dict[str, Any] = {"province": filters.province_code, "coarsen": list(coarsen)}
     if filters.district_code:
         where.append("r.district_code = :district")
@@ -1177,7 +1181,9 @@ def _point_query(filters: MapFilters, coarsen: Sequence[str]) -> tuple[str, dict
         where.append("r.severity >= :min_severity")
         params["min_severity"] = filters.min_severity
     query = f"""
-        SELECT r.id, r.name, r.category, r.severity, r.incident_count, r.reported_on,
+        SELECT r.id,
+               CASE WHEN r.category = ANY(:coarsen) THEN NULL ELSE r.name END AS name,
+               r.category, r.severity, r.incident_count, r.reported_on,
                r.synthetic, r.subdistrict_code,
                (r.approximate OR (r.category = ANY(:coarsen) AND s.rep_point IS NOT NULL))
                    AS approximate,
@@ -1305,21 +1311,37 @@ def load_map_data(
         mekong=context[context["layer"] == "mekong"],
         crossings=crossings,
         cameras=cameras,
-        sites=load_plan_sites(conn, province_code=filters.province_code, plan_id=filters.plan_id),
+        sites=load_plan_sites(
+            conn,
+            province_code=filters.province_code,
+            plan_id=filters.plan_id,
+            principal=principal,
+            severity_config=severity_config,
+        ),
         synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
     )
 
 
 def load_plan_sites(
-    conn: Any, *, province_code: str, plan_id: int | None = None
+    conn: Any,
+    *,
+    province_code: str,
+    plan_id: int | None = None,
+    principal: Any = None,
+    severity_config: Path | str | None = None,
 ) -> gpd.GeoDataFrame | None:
     """Return the proposed sites of a saved CCTV plan (the newest of the province by default).
 
     Reads the ``cctv_plans`` table of issue 5 when it exists; the plan's ``result`` is a
     GeoJSON FeatureCollection whose Point features are sites (``radius_m`` from the feature
-    or the plan's parameters).
+    or the plan's parameters). Unless ``principal`` may see sensitive categories, sites that
+    would give a sensitive point away are shown as the CCTV API shows them
+    (:func:`com.siting.plan_for`: at their subdistrict's representative point, without a
+    coverage circle); with no principal given the plan is redacted too.
     """
     import sqlalchemy as sa
+
+    from com import siting
 
     exists = conn.execute(sa.text("SELECT to_regclass('cctv_plans')")).scalar()
     if exists is None:
@@ -1334,7 +1356,8 @@ def load_plan_sites(
     ).first()
     if row is None:
         return None
-    return plan_sites(row.result, default_radius_m=(row.params or {}).get("radius_m"))
+    shown = siting.plan_for(conn, row.result, principal, severity_config=severity_config)
+    return plan_sites(shown, default_radius_m=(row.params or {}).get("radius_m"))
 
 
 def plan_sites(
@@ -1357,6 +1380,10 @@ def plan_sites(
     )
     if "name" not in frame:
         frame["name"] = [str(i) for i in range(1, len(frame) + 1)]
+    if "coarsened" in frame:
+        # A coarsened site stands at its subdistrict's representative point: no circle there.
+        coarse = frame["coarsened"].eq(True)
+        frame["radius_m"] = pd.to_numeric(frame["radius_m"], errors="coerce").where(~coarse)
     return frame
 
 
@@ -1424,7 +1451,8 @@ def attach_ranking(
             ):
                 top.append(
                     {
-                        "name": p.name,
+                        # None for a coarsened (sensitive) point: its name is withheld too.
+                        "name": p.name if isinstance(p.name, str) else None,
                         "label": names.get(p.category, {}).get("th", p.category),
                         "severity": int(p.severity),
                         "reported_on": p.reported_on,

@@ -17,6 +17,7 @@ import contextlib
 import csv
 import html
 import io
+import itertools
 import math
 import re
 import tempfile
@@ -70,7 +71,10 @@ class ReadLimits:
     max_zip_members : int
         Entries in a zip container.
     max_vertices : int
-        Coordinates in one line or polygon.
+        Coordinates in one line or polygon (a row with more is rejected).
+    max_file_vertices : int
+        Coordinates in a whole GeoJSON file, counted before GDAL reads it (GDAL holds
+        several hundred bytes per coordinate of the feature it is reading).
     """
 
     max_rows: int = 200_000
@@ -80,6 +84,7 @@ class ReadLimits:
     ratio_floor_mb: float = 1.0
     max_zip_members: int = 10_000
     max_vertices: int = 250_000
+    max_file_vertices: int = 1_000_000
 
     @classmethod
     def from_settings(cls, settings: object) -> ReadLimits:
@@ -92,6 +97,9 @@ class ReadLimits:
                 getattr(settings, "max_uncompressed_mb", defaults.max_uncompressed_mb)
             ),
             max_ratio=float(getattr(settings, "max_compression_ratio", defaults.max_ratio)),
+            max_file_vertices=int(
+                getattr(settings, "max_upload_vertices", defaults.max_file_vertices)
+            ),
         )
 
 
@@ -431,10 +439,7 @@ def _table_from_rows(
         if all(_is_blank_cell(v) for v in row):
             continue
         if len(table_rows) >= limits.max_rows:
-            raise FileTooLarge(
-                f"the file has more than {limits.max_rows:,} data rows (the limit); "
-                "split it into smaller files"
-            )
+            raise FileTooLarge(_too_many_rows(limits))
         width = max(width, len(row))
         table_rows.append(list(row))
         numbers.append(number)
@@ -452,6 +457,11 @@ def _table_from_rows(
         header_parts=[p if p else (c,) for p, c in zip(parts, columns, strict=True)],
         details=details,
     )
+
+
+def _too_many_rows(limits: ReadLimits) -> str:
+    return (f"the file has more than {limits.max_rows:,} data rows (the limit); "
+            "split it into smaller files")
 
 
 def _checked_width(row: Sequence[object], limits: ReadLimits, number: int) -> list[object]:
@@ -643,8 +653,51 @@ def check_zip(data: bytes, limits: ReadLimits, *, what: str = "file") -> zipfile
 # --------------------------------------------------------------------------- CSV
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes: UTF-8 (with or without BOM), UTF-16 with BOM, TIS-620/cp874.
+_DECODE_CHUNK = 1 << 20
+
+
+def _decodes(data: bytes, encoding: str) -> int | None:
+    """Return None when all of ``data`` decodes, else the offset of the first bad byte.
+
+    Decoded chunk by chunk and thrown away: checking a 50 MB file never holds its text.
+    """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(data)
+    for start in range(0, len(data), _DECODE_CHUNK):
+        try:
+            decoder.decode(view[start:start + _DECODE_CHUNK], final=False)
+        except UnicodeDecodeError as exc:
+            return start + exc.start
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return len(data)
+    return None
+
+
+def _mostly_thai_cp874(data: bytes) -> bool:
+    """Whether the bytes read as cp874 and at least 90% of the non-ASCII letters are Thai.
+
+    Counted on the bytes in chunks (numpy), without decoding the whole file: cp874 maps
+    0xA1-0xDA and 0xDF-0xFB to Thai letters, digits and signs (U+0E01-U+0E5B).
+    """
+    import numpy as np
+
+    if _decodes(data, "cp874") is not None:
+        return False
+    high = thai = 0
+    for start in range(0, len(data), _DECODE_CHUNK):
+        chunk = np.frombuffer(data, dtype=np.uint8, count=min(_DECODE_CHUNK, len(data) - start),
+                              offset=start)
+        high += int(np.count_nonzero(chunk >= 0x80))
+        thai += int(np.count_nonzero((chunk >= 0xA1) & (chunk <= 0xFB)))
+    return high > 0 and thai >= 0.9 * high
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """Tell the text encoding of CSV bytes without decoding them into one string.
 
     UTF-8 wins whenever the bytes are valid UTF-8. Otherwise cp874 (Windows Thai, a superset
     of TIS-620, what old Thai Excel writes) is used when it decodes to Thai letters, and
@@ -653,7 +706,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
     Returns
     -------
     tuple of str
-        The text and the encoding used.
+        The Python codec to decode with (``utf-8-sig`` drops a BOM) and the encoding name
+        to report.
 
     Raises
     ------
@@ -661,37 +715,44 @@ def decode_text(data: bytes) -> tuple[str, str]:
         When no encoding reads the bytes.
     """
     if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            raise UploadError(f"the file says UTF-8 but byte {exc.start} is not UTF-8") from exc
+        bad = _decodes(data, "utf-8")
+        if bad is not None:
+            raise UploadError(f"the file says UTF-8 but byte {bad} is not UTF-8")
+        return "utf-8-sig", "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise UploadError(f"the file says UTF-16 but cannot be decoded ({exc})") from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("cp874")
-    except UnicodeDecodeError:
-        text = ""
-    high = [ch for ch in text if ord(ch) > 127]
-    if high and sum("\u0e01" <= ch <= "\u0e5b" for ch in high) >= 0.9 * len(high):
-        return text, "cp874"
+        if _decodes(data, "utf-16") is not None:
+            raise UploadError("the file says UTF-16 but cannot be decoded")
+        return "utf-16", "utf-16"
+    if _decodes(data, "utf-8") is None:
+        return "utf-8", "utf-8"
+    if _mostly_thai_cp874(data):
+        return "cp874", "cp874"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 1 << 20]).best()
     if best is not None and best.encoding:
         try:
-            return data.decode(best.encoding), best.encoding
-        except (UnicodeDecodeError, LookupError):
+            if _decodes(data, best.encoding) is None:
+                return best.encoding, best.encoding
+        except LookupError:
             pass
     raise UploadError(
         "cannot tell the text encoding of the file; save it as CSV UTF-8 from Excel"
     )
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes (see :func:`detect_encoding`); return the text and the encoding."""
+    codec, name = detect_encoding(data)
+    return data.decode(codec), name
+
+
+def _line_bound(data: bytes) -> int:
+    """Return an upper bound on the lines of a text file, from byte counts (no decoding).
+
+    Every line break is a LF, a CR or a CRLF; in UTF-16 they hold the same bytes.
+    """
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") + 1
 
 
 _DELIMITERS = ",;\t|"
@@ -721,22 +782,47 @@ def _delimiter(sample: str) -> str:
 
 
 def read_csv(data: bytes, limits: ReadLimits, extra: Mapping | None = None) -> SourceTable:
-    """Read a delimited text file (any of , ; tab |) in UTF-8, UTF-16 or TIS-620/cp874."""
-    text, encoding = decode_text(data)
-    first_line, _, rest = text.partition("\n")
+    """Read a delimited text file (any of , ; tab |) in UTF-8, UTF-16 or TIS-620/cp874.
+
+    The text is decoded as it is read, never held whole, and reading stops at the row cap:
+    a file with far more lines than the cap is counted first without keeping any row.
+    """
+    import codecs
+
+    codec, encoding = detect_encoding(data)
+    head = codecs.getincrementaldecoder(codec)().decode(data[:65536 + 4], final=False)
+    first_line, _, rest = head.partition("\n")
     delimiter = None
+    skip_first = False
     if re.fullmatch(r"\s*sep=(.)\s*", first_line):
         delimiter = first_line.strip()[4]
-        text = rest
-    delimiter = delimiter or _delimiter(text[:65536])
+        head, skip_first = rest, True
+    delimiter = delimiter or _delimiter(head[:65536])
 
-    def rows() -> Iterator[list[str | None]]:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    def records() -> Iterator[list[str]]:
+        stream = io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+        if skip_first:
+            stream.readline()
+        reader = csv.reader(stream, delimiter=delimiter)
         try:
-            for record in reader:
-                yield [v.strip() or None for v in record]
+            yield from reader
         except csv.Error as exc:
             raise UploadError(f"line {reader.line_num} of the CSV cannot be read ({exc})") from exc
+
+    # Far more lines than the cap: count the records (nothing kept) and refuse before any
+    # row is built. The cap counts data rows; the header lies within the first rows searched.
+    allowance = _HEADER_SEARCH_ROWS + 2
+    if _line_bound(data) > limits.max_rows + allowance:
+        filled = 0
+        for record in records():
+            if any(v.strip() for v in record):
+                filled += 1
+                if filled > limits.max_rows + allowance:
+                    raise FileTooLarge(_too_many_rows(limits))
+
+    def rows() -> Iterator[list[str | None]]:
+        for record in records():
+            yield [v.strip() or None for v in record]
 
     return _table_from_rows(
         rows(), fmt="csv", limits=limits, extra=extra,
@@ -991,90 +1077,114 @@ def _kml_geometry(elem: Any, limits: ReadLimits) -> Any:
 _GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry")
 
 
+def _placemark(
+    pm: Any, folder_name: str | None, limits: ReadLimits, columns: dict[str, None]
+) -> tuple[dict[str, object], Any, str | None]:
+    """Return a placemark's record, its geometry (or None) and the geometry's problem."""
+    record: dict[str, object] = {
+        "name": _text_of(_child(pm, "name")) or None,
+    }
+    desc = _text_of(_child(pm, "description"))
+    fields = _description_fields(desc) if "<t" in desc.lower() else {}
+    record["description"] = (
+        None if fields else (html.unescape(_TAGS.sub(" ", desc)).strip() or None)
+    )
+    if folder_name:
+        record["folder"] = folder_name
+        columns.setdefault("folder", None)
+    ext = _child(pm, "ExtendedData")
+    if ext is not None:
+        for item in ext.iter():
+            tag = _local(item.tag)
+            if tag == "Data" and item.get("name"):
+                fields[item.get("name")] = _text_of(_child(item, "value"))
+            elif tag == "SimpleData" and item.get("name"):
+                fields[item.get("name")] = (item.text or "").strip()
+    for key, value in fields.items():
+        if key in ("name", "description"):
+            key = f"{key} (data)"
+        columns.setdefault(key, None)
+        record[key] = value or None
+    if len(columns) > limits.max_columns:
+        raise FileTooLarge(
+            f"the KML has more than {limits.max_columns} fields; at most "
+            f"{limits.max_columns} accepted"
+        )
+    gelem = next((c for c in pm if _local(c.tag) in _GEOMETRY_TAGS), None)
+    if gelem is None:
+        return record, None, None
+    try:
+        return record, _kml_geometry(gelem, limits), None
+    except _GeometryError as exc:
+        return record, None, str(exc)
+    except Exception as exc:  # shapely refuses some degenerate shapes
+        return record, None, f"geometry cannot be built ({exc})"
+
+
 def read_kml(data: bytes, limits: ReadLimits, *, fmt: str = "kml") -> SourceTable:
     """Read KML placemarks (name, description, ExtendedData) with defusedxml.
 
     DTD entity declarations (billion laughs) and external entities are refused. Each
     placemark is one row numbered in document order; a placemark whose geometry cannot be
     read keeps its row with geometry None and the problem in ``details["geometry_errors"]``.
+
+    The document is parsed as a stream (``iterparse``): each placemark is read when it ends
+    and then dropped from the tree, so memory holds one placemark at a time, and reading
+    stops at the first placemark over the row cap.
     """
     from xml.etree.ElementTree import ParseError as XMLParseError
 
     from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
+    from defusedxml.ElementTree import iterparse
 
+    columns: dict[str, None] = {"name": None, "description": None}
+    records: list[dict[str, object]] = []
+    geometries: list[Any] = []
+    errors: dict[int, str] = {}
+    # The open elements, root first, and for each the folder name in force inside it (the
+    # innermost Folder with a <name>). No recursion: deep nesting cannot exhaust the stack.
+    path: list[Any] = []
+    folders: list[str | None] = []
+    in_placemark = 0
+    events = iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=False,
+                       forbid_entities=True, forbid_external=True)
     try:
-        root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        for event, elem in events:
+            tag = _local(elem.tag)
+            if event == "start":
+                if not path and tag != "kml":
+                    raise UnsupportedFileType(f"the XML root is <{tag}>, not <kml>")
+                path.append(elem)
+                folders.append(folders[-1] if folders else None)
+                in_placemark += tag == "Placemark"
+                continue
+            path.pop()
+            folders.pop()
+            parent = path[-1] if path else None
+            if tag == "Placemark":
+                in_placemark -= 1
+                if in_placemark == 0:  # a placemark nested in another one is not a row
+                    if len(records) >= limits.max_rows:
+                        raise FileTooLarge(
+                            f"the KML has more than {limits.max_rows:,} placemarks (the limit)"
+                        )
+                    record, geom, problem = _placemark(elem, folders[-1] if folders else None,
+                                                       limits, columns)
+                    records.append(record)
+                    geometries.append(geom)
+                    if problem:
+                        errors[len(records)] = problem
+            elif (tag == "name" and parent is not None and not in_placemark
+                  and _local(parent.tag) == "Folder"):
+                folders[-1] = _text_of(elem) or folders[-1]
+            if parent is not None and not in_placemark:
+                parent.remove(elem)  # read: drop it, so the tree never grows
     except DefusedXmlException as exc:
         raise UploadError(
             f"the KML declares XML entities or external references, which are refused ({exc})"
         ) from exc
     except XMLParseError as exc:
         raise UploadError(f"the KML is not well-formed XML ({exc})") from exc
-    if _local(root.tag) != "kml":
-        raise UnsupportedFileType(f"the XML root is <{_local(root.tag)}>, not <kml>")
-    columns: dict[str, None] = {"name": None, "description": None}
-    records: list[dict[str, object]] = []
-    geometries: list[Any] = []
-    errors: dict[int, str] = {}
-    # Walk the tree without recursion (deeply nested folders must not exhaust the stack),
-    # keeping document order and the innermost folder name of each placemark.
-    placemarks: list[tuple[Any, str | None]] = []
-    stack: list[tuple[Any, str | None]] = [(root, None)]
-    while stack:
-        elem, folder = stack.pop()
-        tag = _local(elem.tag)
-        if tag == "Placemark":
-            placemarks.append((elem, folder))
-            if len(placemarks) > limits.max_rows:
-                raise FileTooLarge(
-                    f"the KML has more than {limits.max_rows:,} placemarks (the limit)"
-                )
-            continue
-        if tag == "Folder":
-            folder = _text_of(_child(elem, "name")) or folder
-        stack.extend((c, folder) for c in reversed(list(elem)))
-    for pm, folder_name in placemarks:
-        record: dict[str, object] = {
-            "name": _text_of(_child(pm, "name")) or None,
-        }
-        desc = _text_of(_child(pm, "description"))
-        fields = _description_fields(desc) if "<t" in desc.lower() else {}
-        record["description"] = (
-            None if fields else (html.unescape(_TAGS.sub(" ", desc)).strip() or None)
-        )
-        if folder_name:
-            record["folder"] = folder_name
-            columns.setdefault("folder", None)
-        ext = _child(pm, "ExtendedData")
-        if ext is not None:
-            for item in ext.iter():
-                tag = _local(item.tag)
-                if tag == "Data" and item.get("name"):
-                    fields[item.get("name")] = _text_of(_child(item, "value"))
-                elif tag == "SimpleData" and item.get("name"):
-                    fields[item.get("name")] = (item.text or "").strip()
-        for key, value in fields.items():
-            if key in ("name", "description"):
-                key = f"{key} (data)"
-            columns.setdefault(key, None)
-            record[key] = value or None
-        if len(columns) > limits.max_columns:
-            raise FileTooLarge(
-                f"the KML has more than {limits.max_columns} fields; at most "
-                f"{limits.max_columns} accepted"
-            )
-        geom = None
-        gelem = next((c for c in pm if _local(c.tag) in _GEOMETRY_TAGS), None)
-        if gelem is not None:
-            try:
-                geom = _kml_geometry(gelem, limits)
-            except _GeometryError as exc:
-                errors[len(records) + 1] = str(exc)
-            except Exception as exc:  # shapely refuses some degenerate shapes
-                errors[len(records) + 1] = f"geometry cannot be built ({exc})"
-        records.append(record)
-        geometries.append(geom)
     names = list(columns)
     return SourceTable(
         columns=names,
@@ -1118,68 +1228,274 @@ def _plain(value: object) -> object:
     return value
 
 
-def _read_ogr(
-    source: object, limits: ReadLimits, *, fmt: str, layer: str | None, encoding: str | None = None
-) -> SourceTable:
-    import pyogrio
+_GEOS_PROBLEMS = (
+    ("do not form a closed linestring", "polygon ring is not closed (its first and last points "
+     "differ)"),
+    ("Invalid number of points in LinearRing", "polygon ring has too few points (a ring needs "
+     "at least 4, the last repeating the first)"),
+    ("point array must contain 0 or >1 elements", "a line needs at least two points"),
+)
 
+
+def _geometry_problem(exc: Exception) -> str:
+    """Say in the uploader's words why GEOS refused a geometry."""
+    text = str(exc)
+    for needle, reason in _GEOS_PROBLEMS:
+        if needle in text:
+            return reason
+    return f"geometry cannot be read ({text.removeprefix('IllegalArgumentException: ')})"
+
+
+def _geometries_from_wkb(wkb: Any) -> tuple[list[Any], dict[int, str]]:
+    """Build each row's geometry on its own: one bad geometry rejects its row, not the file.
+
+    Returns the geometries (None for missing, empty or unreadable ones) and, by 1-based row
+    number, why a geometry could not be read.
+    """
+    import numpy as np
+    import shapely
+
+    wkb = np.asarray(wkb, dtype=object)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore") if len(wkb) else np.array([], object)
+    problems: dict[int, str] = {}
+    for i in np.flatnonzero(shapely.is_missing(geoms)):
+        if wkb[i] is None:
+            continue
+        try:
+            shapely.from_wkb(wkb[i])
+            problems[int(i) + 1] = "geometry cannot be read (damaged WKB)"
+        except Exception as exc:  # GEOSException and ValueError name the problem
+            problems[int(i) + 1] = _geometry_problem(exc)
+    out = [None if g is None or g.is_empty else g for g in geoms]
+    return out, problems
+
+
+def _read_ogr(
+    source: object, limits: ReadLimits, *, fmt: str, layer: str | None,
+    encoding: str | None = None, geometry_errors: Mapping[int, str] | None = None,
+) -> SourceTable:
+    """Read one layer through GDAL (pyogrio), once.
+
+    Attributes come as arrays and geometries as WKB; each geometry is built on its own so a
+    broken one (an unclosed ring) rejects only its row. GeoJSON holds one layer and was
+    counted by :func:`_scan_geojson`, so it is opened only once (GDAL parses JSON twice
+    internally on open and read; listing layers and reading their info would add passes).
+    """
+    import warnings
+
+    import pyogrio
+    import pyogrio.raw
+
+    details: dict[str, Any] = {}
+    chosen: str | None = None
+    if fmt != "geojson":
+        try:
+            layers = [str(row[0]) for row in pyogrio.list_layers(source)]
+        except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors
+            raise UploadError(f"the {_NAMES[fmt]} cannot be opened ({exc})") from exc
+        if not layers:
+            raise UploadError(f"the {_NAMES[fmt]} holds no layer")
+        chosen = layers[_pick_sheet(layers, [True] * len(layers), layer)] if layer else layers[0]
+        try:
+            info = pyogrio.read_info(source, layer=chosen, encoding=encoding)
+        except Exception as exc:
+            raise UploadError(f"layer {chosen!r} cannot be read ({exc})") from exc
+        if info.get("features", 0) > limits.max_rows:
+            raise FileTooLarge(
+                f"layer {chosen!r} has {info['features']:,} features; at most "
+                f"{limits.max_rows:,} accepted"
+            )
+        if len(info.get("fields", ())) > limits.max_columns:
+            raise FileTooLarge(
+                f"layer {chosen!r} has {len(info['fields'])} fields; at most "
+                f"{limits.max_columns} accepted"
+            )
+        details.update(layer=chosen, layers=layers)
+    name = repr(chosen) if chosen else f"the {_NAMES[fmt]}"
     try:
-        layers = [str(row[0]) for row in pyogrio.list_layers(source)]
-    except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors
-        raise UploadError(f"the {_NAMES[fmt]} cannot be opened ({exc})") from exc
-    if not layers:
-        raise UploadError(f"the {_NAMES[fmt]} holds no layer")
-    chosen = layers[_pick_sheet(layers, [True] * len(layers), layer)] if layer else layers[0]
-    try:
-        info = pyogrio.read_info(source, layer=chosen, encoding=encoding)
+        with warnings.catch_warnings():
+            # GDAL warns of unclosed rings; the row reports them (see _geometries_from_wkb).
+            warnings.simplefilter("ignore", RuntimeWarning)
+            meta, _, wkb, field_data = pyogrio.raw.read(source, layer=chosen, encoding=encoding)
     except Exception as exc:
-        raise UploadError(f"layer {chosen!r} cannot be read ({exc})") from exc
-    if info.get("features", 0) > limits.max_rows:
+        what = f"layer {name}" if chosen else name
+        raise UploadError(f"{what} cannot be read ({exc})") from exc
+    columns = [str(c) for c in meta["fields"]]
+    if len(columns) > limits.max_columns:
         raise FileTooLarge(
-            f"layer {chosen!r} has {info['features']:,} features; at most "
-            f"{limits.max_rows:,} accepted"
+            f"the {_NAMES[fmt]} has {len(columns)} fields; at most {limits.max_columns} accepted"
         )
-    if len(info.get("fields", ())) > limits.max_columns:
+    count = len(wkb) if wkb is not None else (len(field_data[0]) if field_data else 0)
+    if count > limits.max_rows:
         raise FileTooLarge(
-            f"layer {chosen!r} has {len(info['fields'])} fields; at most "
-            f"{limits.max_columns} accepted"
+            f"the {_NAMES[fmt]} has {count:,} features; at most {limits.max_rows:,} accepted"
         )
-    try:
-        frame = pyogrio.read_dataframe(source, layer=chosen, encoding=encoding)
-    except Exception as exc:
-        raise UploadError(f"layer {chosen!r} cannot be read ({exc})") from exc
-    details: dict[str, Any] = {"layer": chosen, "layers": layers}
-    crs = frame.crs
-    if crs is not None:
-        details["source_crs"] = crs.to_string()
-        if crs.to_epsg() != 4326:
+    geoms, problems = _geometries_from_wkb(wkb if wkb is not None else [None] * count)
+    problems.update(geometry_errors or {})
+    for number in problems:
+        geoms[number - 1] = None
+    crs = meta.get("crs")
+    if crs:
+        import pyproj
+
+        try:
+            source_crs = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as exc:
+            raise UploadError(f"{name}: unknown coordinate system {crs} ({exc})") from exc
+        details["source_crs"] = source_crs.to_string()
+        if source_crs.to_epsg() != 4326:
+            import geopandas as gpd
+
             try:
-                frame = frame.to_crs(4326)
+                geoms = list(gpd.GeoSeries(geoms, crs=source_crs).to_crs(4326).values)
             except Exception as exc:
                 raise UploadError(
-                    f"layer {chosen!r}: cannot convert {crs} to WGS 84 ({exc})"
+                    f"{name}: cannot convert {source_crs} to WGS 84 ({exc})"
                 ) from exc
-            details["converted"] = f"{crs.to_string()} -> EPSG:4326 (PROJ default operation)"
-    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
-    geoms = list(frame.geometry.values)
-    rows = [[_plain(v) for v in rec] for rec in frame[columns].itertuples(index=False, name=None)]
+            geoms = [None if g is None or g.is_empty else g for g in geoms]
+            details["converted"] = (
+                f"{source_crs.to_string()} -> EPSG:4326 (PROJ default operation)"
+            )
+    values = [[_plain(v) for v in array.tolist()] for array in field_data]
+    rows = [list(r) for r in zip(*values, strict=True)] if values else [[] for _ in range(count)]
+    details["geometry_errors"] = problems
     return SourceTable(
         columns=columns,
         rows=rows,
-        row_numbers=list(range(1, len(rows) + 1)),
+        row_numbers=list(range(1, count + 1)),
         format=fmt,
-        geometries=[None if g is None or g.is_empty else g for g in geoms],
+        geometries=geoms,
         header_parts=[(c,) for c in columns],
         details=details,
     )
 
 
+# Possessive quantifiers (Python 3.11): no backtracking, the scan stays linear and quick.
+_JSON_STRING = rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
+_JSON_FLAT = rb'\{(?:[^{}\[\]"]++|' + _JSON_STRING + rb")*+\}"  # an object of scalars only
+#: A feature's type member: counts features cheaply (an upper bound, checked exactly when over).
+_FEATURE_TYPE = re.compile(rb'"type"\s*:\s*"Feature"')
+#: Tokens of a GeoJSON text for the pre-check: a key (with its value when that is a scalar
+#: or a flat object), a flat object, a string, a position (an array of numbers only) or a
+#: bracket. Whole keys and values as single tokens keep the Python loop short.
+_GEOJSON_TOKEN = re.compile(
+    rb'"(?P<key>[^"\\]*+(?:\\.[^"\\]*+)*+)"\s*+:\s*+(?P<value>' + _JSON_STRING + rb"|"
+    + _JSON_FLAT + rb"|[-+.0-9eE]++|true|false|null)?"
+    + rb"|(?P<flat>" + _JSON_FLAT + rb")|" + _JSON_STRING
+    + rb"|(?P<pos>\[\s*+[-+.0-9][^\[\]{}\"]*+\])"
+    + rb"|(?P<open>[\[{])|(?P<close>[\]}])"
+)
+
+
+def _too_many_features(limits: ReadLimits) -> str:
+    return (f"the GeoJSON has more than {limits.max_rows:,} features (the limit); "
+            "split it into smaller files")
+
+
+def _scan_geojson(data: bytes, limits: ReadLimits) -> tuple[bytes, dict[int, str]]:
+    """Count features and coordinates before GDAL reads the file; set aside huge geometries.
+
+    GDAL holds several hundred bytes per coordinate of the feature it is reading (its JSON
+    object tree) and parses the file more than once, so a 50 MB GeoJSON of one enormous
+    polygon could take gigabytes. Byte counts bound the work first (every coordinate opens
+    a ``[``, every feature says ``"type": "Feature"``); only a file above those bounds is tokenised
+    (strings skipped, so brackets in text do not count) to count exactly, stopping at the
+    first feature or coordinate over a cap. Hand-written: no JSON library both streams and
+    reports byte offsets, which are needed to set a geometry aside.
+
+    Returns
+    -------
+    tuple
+        The bytes for GDAL (a geometry of more than ``max_vertices`` coordinates replaced
+        by ``null``) and the reasons of the rows whose geometry was set aside.
+
+    Raises
+    ------
+    FileTooLarge
+        More features than ``max_rows`` or more coordinates than ``max_file_vertices``.
+    """
+    typed = sum(1 for _ in itertools.islice(_FEATURE_TYPE.finditer(data), limits.max_rows + 1))
+    if typed <= limits.max_rows and data.count(b"[") <= limits.max_vertices:
+        return data, {}
+    stack: list[tuple[bytes, bytes | None]] = []  # open brackets and the key they follow
+    key: bytes | None = None
+    total = features = 0
+    feature_depth = geometry_depth = 0
+    geometry_start = geometry_vertices = 0
+    spans: list[tuple[int, int]] = []
+    problems: dict[int, str] = {}
+    for m in _GEOJSON_TOKEN.finditer(data):
+        kind = m.lastgroup
+        if kind == "pos":
+            total += 1
+            geometry_vertices += 1
+            if total > limits.max_file_vertices:
+                raise FileTooLarge(
+                    f"the GeoJSON holds more than {limits.max_file_vertices:,} coordinates "
+                    "(the limit for one file); split it or simplify the geometries"
+                )
+        elif kind == "key":
+            key = m.group("key")
+            continue
+        elif kind == "flat" and len(stack) == 2 and stack[1] == (b"[", b"features"):
+            features += 1  # a feature without geometry or properties objects
+            if features > limits.max_rows:
+                raise FileTooLarge(_too_many_features(limits))
+        elif kind == "open":
+            bracket = m.group("open")
+            depth = len(stack)
+            if (bracket == b"{" and depth == 2 and stack[1] == (b"[", b"features")
+                    and stack[0][0] == b"{"):
+                features += 1
+                if features > limits.max_rows:
+                    raise FileTooLarge(_too_many_features(limits))
+                feature_depth = depth + 1
+            elif bracket == b"{" and depth == 0:
+                feature_depth = 1  # a bare Feature: the whole file is its one row
+            if (bracket == b"{" and key == b"geometry" and depth == feature_depth
+                    and not geometry_depth):
+                geometry_depth, geometry_start, geometry_vertices = depth + 1, m.start(), 0
+            stack.append((bracket, key))
+        elif kind == "close" and stack:
+            stack.pop()
+            if geometry_depth and len(stack) == geometry_depth - 1:
+                if geometry_vertices > limits.max_vertices:
+                    spans.append((geometry_start, m.end()))
+                    problems[max(features, 1)] = (
+                        f"geometry has {geometry_vertices:,} vertices; at most "
+                        f"{limits.max_vertices:,} accepted"
+                    )
+                geometry_depth = 0
+        key = None
+    if not spans and total > limits.max_vertices and features == 0 and not problems:
+        raise FileTooLarge(
+            f"the GeoJSON geometry has {total:,} vertices; at most {limits.max_vertices:,} "
+            "accepted"
+        )
+    if not spans:
+        return data, problems
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [data[last:start], b"null"]
+        last = end
+    pieces.append(data[last:])
+    return b"".join(pieces), problems
+
+
 def read_geojson(data: bytes, limits: ReadLimits, *, layer: str | None = None) -> SourceTable:
-    """Read GeoJSON through pyogrio (a declared "crs" is honoured and converted to WGS 84)."""
+    """Read GeoJSON through pyogrio (a declared "crs" is honoured and converted to WGS 84).
+
+    Counted first (:func:`_scan_geojson`): too many features or coordinates are refused
+    before GDAL parses anything, and a geometry over the vertex cap is set aside as its
+    row's rejection.
+    """
+    data, problems = _scan_geojson(data, limits)
     with tempfile.TemporaryDirectory(prefix="com-geojson-") as tmp:
         path = Path(tmp) / "upload.geojson"
         path.write_bytes(data)
-        return _read_ogr(str(path), limits, fmt="geojson", layer=layer)
+        del data
+        return _read_ogr(str(path), limits, fmt="geojson", layer=layer,
+                         geometry_errors=problems)
 
 
 def read_gpkg(data: bytes, limits: ReadLimits, *, layer: str | None = None) -> SourceTable:

@@ -525,6 +525,51 @@ class AreaLevel:
         return f"h3:{self.resolution}" if self.kind == "h3" else self.kind
 
 
+#: Finest H3 resolution served to callers without the "sensitive" permission. A resolution-7
+#: cell covers about 5 km² (edge about 1.4 km), the same order as the subdistrict (about 50 km²
+#: in Surin) whose representative point stands in for a sensitive point elsewhere; finer cells
+#: would pin one down by its cell's score (a drug hand-off spot alone in a 1 m² resolution-15
+#: cell), in rankings, hot spots and explanations alike.
+MAX_H3_RESOLUTION_WITHOUT_SENSITIVE = 7
+#: Most H3 cells one ranking may cover (Thailand at h3:7 is about 100,000).
+MAX_H3_CELLS = 200_000
+
+
+def check_level_for(level: str | AreaLevel, *, sees_sensitive: bool) -> AreaLevel:
+    """Return the parsed level, refusing H3 cells too fine for a caller without "sensitive".
+
+    Parameters
+    ----------
+    level
+        ``subdistrict``, ``district``, ``province`` or ``h3:N``; or an area code (its level).
+    sees_sensitive
+        ``Principal.sees_sensitive`` of the caller.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        For a level that is not one.
+    com.errors.PermissionDenied
+        For ``h3:N`` finer than :data:`MAX_H3_RESOLUTION_WITHOUT_SENSITIVE` without the right.
+    """
+    from com.errors import PermissionDenied
+
+    if isinstance(level, AreaLevel):
+        parsed = level
+    else:
+        text = str(level).strip().lower()
+        parsed = AreaLevel.parse(text) if text.startswith("h3") or text.isalpha() \
+            else _level_of_code(text)
+    if (parsed.kind == "h3" and not sees_sensitive
+            and int(parsed.resolution or 0) > MAX_H3_RESOLUTION_WITHOUT_SENSITIVE):
+        raise PermissionDenied(
+            f"H3 resolution {parsed.resolution} would locate sensitive points too closely: "
+            f"use h3:{MAX_H3_RESOLUTION_WITHOUT_SENSITIVE} or coarser (finer cells need the "
+            "'sensitive' permission)"
+        )
+    return parsed
+
+
 @dataclass(frozen=True)
 class RiskFilter:
     """Which points count: area, date range, categories, severity; and the analysis date."""
@@ -824,6 +869,17 @@ def _h3_areas(
     h3int = _h3()
     res = int(level.resolution or 0)
     extent = _extent_geometry(conn, filt)
+    # Every cell of the extent becomes a polygon in memory: h3:15 over one district is
+    # 300 million cells, enough to kill the server. Estimate first (degrees² to km² at the
+    # extent's latitude) and refuse what cannot be answered.
+    lat = float(np.mean([g.centroid.y for g in extent.geometry])) if len(extent) else 0.0
+    km2 = float(sum(g.area for g in extent.geometry)) * 111.32**2 * math.cos(math.radians(lat))
+    estimate = km2 / h3int.average_hexagon_area(res, "km^2")
+    if estimate > MAX_H3_CELLS:
+        raise ValidationError(
+            f"level h3:{res} would cut this extent into about {estimate:,.0f} cells (at most "
+            f"{MAX_H3_CELLS:,}): choose a coarser resolution or a smaller area"
+        )
     cells: set[int] = set()
     for geom in extent.geometry:
         cells.update(h3int.geo_to_cells(geom, res))
@@ -1318,8 +1374,9 @@ def explain_area(
     top : int
         How many of the heaviest points to list.
     exact_coordinates : bool
-        False rounds the coordinates of points of sensitive categories to 0.01 degree
-        (about 1 km) and drops their names.
+        False moves points of sensitive categories to their subdistrict's representative
+        point (no coordinates when they lie in none) and drops their names, as the OGC API,
+        tiles, exports and the map serve them.
 
     Returns
     -------
@@ -1377,13 +1434,25 @@ def explain_area(
         cell = h3int.str_to_int(code)
         res = int(level.resolution or 0)
         rows = [r for r in rows if h3int.latlng_to_cell(r["lat"], r["lon"], res) == cell][:top]
+    reps: dict[str, tuple[float, float]] = {}
+    if not exact_coordinates:
+        codes = sorted({str(r["subdistrict_code"]) for r in rows if r["subdistrict_code"]
+                        and model.category(r["category"]).sensitive})
+        if codes:
+            reps = {
+                str(c): (float(x), float(y)) for c, x, y in conn.execute(
+                    sa.text("SELECT code, ST_X(rep_point), ST_Y(rep_point) FROM subdistricts "
+                            "WHERE code = ANY(:codes) AND rep_point IS NOT NULL"),
+                    {"codes": codes},
+                ).all()
+            }
     top_points = []
     for r in rows:
         item = dict(r)
         cat = model.category(item["category"])
         item["category_th"], item["category_en"] = cat.th, cat.en
         if not exact_coordinates and cat.sensitive:
-            item["lon"], item["lat"] = round(item["lon"], 2), round(item["lat"], 2)
+            item["lon"], item["lat"] = reps.get(str(item.get("subdistrict_code")), (None, None))
             item["name"] = None
             item["coarsened"] = True
         top_points.append(item)

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     max_upload_rows: int = Field(default=200_000, description="Rows accepted in one upload.")
     max_upload_columns: int = Field(default=200, description="Columns accepted in one upload.")
     max_uncompressed_mb: float = Field(
-        default=200, description="Largest total a zip container (XLSX, KMZ, .shp.zip) may expand to."
+        default=200,
+        description="Largest total a zip container (XLSX, KMZ, .shp.zip) may expand to.",
     )
     max_compression_ratio: float = Field(
         default=100, description="Largest expansion ratio of a zip container (zip-bomb guard)."

@@ -868,7 +868,8 @@ class SitingPlan:
         One row per chosen site in order of marginal gain: ``order``, ``site_id``, ``lon``,
         ``lat``, ``gain`` (weight it newly covers), ``cumulative_weight``, ``share_covered``
         (cumulative share of all risk), ``point_ids`` and ``categories`` (the risk points it
-        newly covers and their category counts), ``points_in_radius``, ``cost``,
+        newly covers and their category counts), ``categories_in_radius`` (every category
+        within its radius), ``points_in_radius``, ``cost``,
         ``subdistrict_code``.
     demand
         Every demand point with ``id``, ``lon``, ``lat``, ``weight``, ``category`` and
@@ -963,6 +964,7 @@ class SitingPlan:
                 "share_covered": round(float(row.share_covered), 6),
                 "point_ids": list(row.point_ids),
                 "categories": dict(row.categories),
+                "categories_in_radius": list(row.categories_in_radius),
                 "points_in_radius": int(row.points_in_radius),
                 "cost": None if pd.isna(row.cost) else float(row.cost),
                 "subdistrict_code": row.subdistrict_code,
@@ -1173,7 +1175,9 @@ def plan_sites(
         has = np.diff(chosen_cover.indptr) > 0
         covered_by[has] = chosen_cover.indices[chosen_cover.indptr[:-1][has]]
     covered_by[existing_mask] = -2
-    points_in_radius = np.diff(sparse.csc_array(cover).indptr)
+    by_site = sparse.csc_array(cover)
+    by_site.sort_indices()
+    points_in_radius = np.diff(by_site.indptr)
 
     rows = []
     cumulative = 0.0
@@ -1183,6 +1187,10 @@ def plan_sites(
         mine = np.flatnonzero(covered_by == pos)
         cumulative += float(gain)
         cats = pd.Series(categories[mine]).fillna("unknown").value_counts()
+        # Every category within reach, not only the newly covered ones: a site near a
+        # sensitive point that an earlier site already covers still gives its place away.
+        reach = by_site.indices[by_site.indptr[j]:by_site.indptr[j + 1]]
+        in_radius = sorted({str(c) for c in pd.Series(categories[reach]).fillna("unknown")})
         rows.append(
             {
                 "order": pos + 1,
@@ -1194,6 +1202,7 @@ def plan_sites(
                 "share_covered": cumulative / total_weight if total_weight > 0 else 0.0,
                 "point_ids": [_plain(v) for v in ids[mine]],
                 "categories": {str(c): int(n) for c, n in cats.items()},
+                "categories_in_radius": in_radius,
                 "points_in_radius": int(points_in_radius[j]),
                 "cost": cand.at[int(j), "cost"],
                 "subdistrict_code": cand.at[int(j), "subdistrict_code"]
@@ -1207,8 +1216,8 @@ def plan_sites(
         rows,
         columns=[
             "order", "site_id", "lon", "lat", "gain", "cumulative_weight", "share_covered",
-            "point_ids", "categories", "points_in_radius", "cost", "subdistrict_code",
-            "site_category",
+            "point_ids", "categories", "categories_in_radius", "points_in_radius", "cost",
+            "subdistrict_code", "site_category",
         ],
     )
     share_existing = existing_weight / total_weight if total_weight > 0 else 0.0
@@ -1913,21 +1922,67 @@ def sensitive_categories(settings: Any = None) -> set[str]:
     return {key for key, cat in model.categories.items() if cat.sensitive}
 
 
-def redact_plan(plan_geojson: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
-    """Coarsen sites that sit exactly on a risk point of a sensitive category.
+def site_is_sensitive(properties: Mapping[str, Any], sensitive: Iterable[str]) -> bool:
+    """Return True when a plan site would give away where a sensitive point is.
 
-    For callers without the ``sensitive`` permission: such a site is shown at 0.01 degree
-    (about 1 km, as elsewhere in COM) with ``coarsened: true`` and its coverage circle has no
-    geometry; figures, ids and counts are unchanged.
+    That is a site standing on a point of a sensitive category (``site_category``, the
+    candidates are the risk points themselves), or one whose coverage circle holds such a
+    point (``categories``: the points it newly covers; ``categories_in_radius``: every point
+    within reach, stored by plans made since that property exists). The OGC ``cctv-sites``
+    collection (:mod:`com.features`) applies the same rule in SQL.
     """
     hidden = set(sensitive)
+    if not hidden:
+        return False
+    if properties.get("site_category") in hidden:
+        return True
+    near = set(properties.get("categories") or {}) | set(
+        properties.get("categories_in_radius") or ()
+    )
+    return bool(near & hidden)
+
+
+def redact_plan(
+    plan_geojson: Mapping[str, Any],
+    sensitive: Iterable[str],
+    *,
+    rep_points: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, Any]:
+    """Coarsen the sites of a plan that would give away a point of a sensitive category.
+
+    For callers without the ``sensitive`` permission. A site for which
+    :func:`site_is_sensitive` holds is moved to its subdistrict's representative point
+    (``rep_points``: subdistrict code -> (lon, lat), see :func:`rep_points_of`), as the
+    risk points themselves are in the API, tiles and exports; a site with no known
+    subdistrict is served without a geometry, never at its exact place. Such sites get
+    ``coarsened: true``, their coverage circles lose their geometry (a circle's centre is the
+    site), and figures, ids and counts are unchanged.
+
+    Parameters
+    ----------
+    plan_geojson
+        A plan's FeatureCollection (:meth:`SitingPlan.to_geojson` or a saved ``result``).
+    sensitive
+        The sensitive category keys (:func:`sensitive_categories`).
+    rep_points
+        Representative points of the sites' subdistricts.
+
+    Returns
+    -------
+    dict
+        A redacted copy; the input is not changed.
+    """
+    hidden = set(sensitive)
+    reps = rep_points or {}
     out = json.loads(json.dumps(plan_geojson))
     coarse_orders = set()
     for feature in out.get("features", []):
         props = feature.get("properties") or {}
-        if props.get("kind") == "site" and props.get("site_category") in hidden:
-            lon, lat = feature["geometry"]["coordinates"]
-            feature["geometry"]["coordinates"] = [round(lon, 2), round(lat, 2)]
+        if props.get("kind") == "site" and site_is_sensitive(props, hidden):
+            rep = reps.get(str(props.get("subdistrict_code")))
+            feature["geometry"] = (
+                {"type": "Point", "coordinates": [rep[0], rep[1]]} if rep else None
+            )
             props["coarsened"] = True
             coarse_orders.add(props.get("order"))
     for feature in out.get("features", []):
@@ -1936,6 +1991,62 @@ def redact_plan(plan_geojson: Mapping[str, Any], sensitive: Iterable[str]) -> di
             feature["geometry"] = None
             props["coarsened"] = True
     return out
+
+
+def rep_points_of(conn: Connection, codes: Iterable[Any]) -> dict[str, tuple[float, float]]:
+    """Return the representative point (lon, lat) of each subdistrict code given."""
+    from com.db.tables import Subdistrict
+
+    wanted = sorted({str(c) for c in codes if c})
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(Subdistrict.code, sa.func.ST_X(Subdistrict.rep_point),
+                  sa.func.ST_Y(Subdistrict.rep_point))
+        .where(Subdistrict.code.in_(wanted), Subdistrict.rep_point.is_not(None))
+    ).all()
+    return {str(code): (float(lon), float(lat)) for code, lon, lat in rows}
+
+
+def plan_for(
+    conn: Connection,
+    plan_geojson: Mapping[str, Any],
+    principal: Any,
+    *,
+    severity_config: Path | str | None = None,
+) -> dict[str, Any]:
+    """Return a plan as ``principal`` may see it: exact, or with :func:`redact_plan` applied.
+
+    The one place the CCTV API and the operations map decide how a plan is shown; a
+    principal of unknown rights (None) gets the redacted plan.
+
+    Parameters
+    ----------
+    conn
+        Database connection (for the subdistricts' representative points).
+    plan_geojson
+        The plan's FeatureCollection.
+    principal
+        The viewer (:class:`com.access.Principal`).
+    severity_config
+        ``settings.severity_config`` (which categories are sensitive).
+
+    Returns
+    -------
+    dict
+        The plan to show.
+    """
+    from com import risk
+
+    if getattr(principal, "sees_sensitive", False):
+        return dict(plan_geojson)
+    model = risk.load_severity_model(severity_config)
+    sensitive = {key for key, cat in model.categories.items() if cat.sensitive}
+    codes = [
+        (f.get("properties") or {}).get("subdistrict_code")
+        for f in plan_geojson.get("features", [])
+    ]
+    return redact_plan(plan_geojson, sensitive, rep_points=rep_points_of(conn, codes))
 
 
 # --- outputs ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dbclean import REFERENCE_TABLES, clean_data_tables  # noqa: F401 - re-exported
 from sqlalchemy.engine import Connection, Engine
 
 from com.settings import Settings
@@ -23,16 +24,6 @@ SAMPLES_DIR = SHARED / "samples"
 ADMIN_URL = os.environ.get(
     "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-# Tables filled by `com geodata load`; every other table is emptied after tests that write.
-REFERENCE_TABLES = {
-    "provinces",
-    "districts",
-    "subdistricts",
-    "subdistrict_parts",
-    "border_crossings",
-    "alembic_version",
-    "spatial_ref_sys",
-}
 
 
 def _admin_engine() -> Engine:
@@ -108,46 +99,12 @@ def conn(engine: Engine) -> Iterator[Connection]:
             trans.rollback()
 
 
-def _clean(engine: Engine) -> None:
-    with engine.begin() as c:
-        tables = c.execute(
-            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).scalars()
-        data_tables = [t for t in tables if t not in REFERENCE_TABLES and t != "context_layers"]
-        # TRUNCATE ... CASCADE also empties context_layers (it references uploads): keep the
-        # reference features loaded from geodata and put them back afterwards.
-        c.execute(
-            sa.text(
-                "CREATE TEMP TABLE keep_context ON COMMIT DROP AS "
-                "SELECT * FROM context_layers WHERE source_upload_id IS NULL"
-            )
-        )
-        if data_tables:
-            c.execute(
-                sa.text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in data_tables) + " RESTART IDENTITY CASCADE"
-                )
-            )
-        c.execute(sa.text("DELETE FROM context_layers WHERE source_upload_id IS NOT NULL"))
-        c.execute(
-            sa.text(
-                "INSERT INTO context_layers SELECT * FROM keep_context ON CONFLICT DO NOTHING"
-            )
-        )
-        c.execute(
-            sa.text(
-                "SELECT setval(pg_get_serial_sequence('context_layers', 'id'), "
-                "(SELECT coalesce(max(id), 0) + 1 FROM context_layers), false)"
-            )
-        )
-
-
 @pytest.fixture
 def clean_engine(engine: Engine) -> Iterator[Engine]:
     """The loaded engine for tests that commit; data tables are emptied before and after."""
-    _clean(engine)
+    clean_data_tables(engine)
     yield engine
-    _clean(engine)
+    clean_data_tables(engine)
 
 
 @pytest.fixture(scope="session")

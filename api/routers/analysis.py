@@ -58,6 +58,7 @@ class AreaQuery:
 
     def filters(self, principal: Principal) -> dict[str, Any]:
         """Return the keyword filters of com.risk, limited to the caller's province."""
+        risk.check_level_for(self.level, sees_sensitive=principal.sees_sensitive)
         province = self.province
         if principal.province_code:
             province = province or (self.district[:2] if self.district else None)
@@ -115,6 +116,7 @@ def explain(
     """Explain one area's score: categories, context factors, heaviest points."""
     if principal.province_code and code[:2].isdigit():
         principal.require_province(code[:2])
+    risk.check_level_for(code, sees_sensitive=principal.sees_sensitive)
     with transaction(engine) as conn:
         result = risk.explain_area(
             conn, code, date_from=query.date_from, date_to=query.date_to,

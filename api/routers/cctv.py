@@ -95,10 +95,9 @@ def _candidates(value: str | list[SiteIn]) -> str | pd.DataFrame:
     return value
 
 
-def _shown(fc: dict[str, Any], principal: Principal, settings: Any) -> dict[str, Any]:
-    if principal.sees_sensitive:
-        return fc
-    return siting.redact_plan(fc, siting.sensitive_categories(settings))
+def _shown(conn: Any, fc: dict[str, Any], principal: Principal, settings: Any) -> dict[str, Any]:
+    # The same rule as the map and the OGC cctv-sites collection (siting.plan_for).
+    return siting.plan_for(conn, fc, principal, severity_config=settings.severity_config)
 
 
 @router.post("/api/cctv/plan")
@@ -140,8 +139,8 @@ def plan(
             plan_id = siting.save_plan(conn, result, name=body.name or "", principal=principal,
                                        params=params, client=client)
             fc["properties"]["plan_id"] = plan_id
-    return JSONResponse(_shown(fc, principal, settings), media_type=GEOJSON,
-                        status_code=201 if body.save else 200)
+        shown = _shown(conn, fc, principal, settings)
+    return JSONResponse(shown, media_type=GEOJSON, status_code=201 if body.save else 200)
 
 
 @router.get("/api/cctv/plans")
@@ -181,7 +180,9 @@ def plan_by_id(
         "plan_id": row["id"], "name": row["name"], "created_by": row["created_by"],
         "created_at": row["created_at"].isoformat(), "params": row["params"],
     }
-    return JSONResponse(_shown(fc, principal, settings), media_type=GEOJSON)
+    with transaction(engine) as conn:
+        shown = _shown(conn, fc, principal, settings)
+    return JSONResponse(shown, media_type=GEOJSON)
 
 
 @router.get("/api/cctv/plans/{plan_id}/curve.png")

@@ -91,6 +91,31 @@ def _default_province(
     return max(with_points, key=lambda p: p["points"])["code"] if with_points else None
 
 
+def _audit_map_read(
+    conn: sa.Connection, request: Request, principal: Principal, filters: maps.MapFilters,
+    data: maps.MapData, page: str,
+) -> None:
+    """Issue 8: a signed-in view of the map or target list is a read of the risk points.
+
+    One row per page view (a deliberate act, unlike the dozens of tiles behind a pan), naming
+    the points drawn. Anonymous views are served coarsened, small-area-suppressed data and
+    cannot be tied to anyone.
+    """
+    if principal.kind == "anonymous":
+        return
+    ids = [int(i) for i in data.points["id"]] if "id" in data.points else []
+    audit.record(
+        conn,
+        principal=principal,
+        action="map.read",
+        target=f"page:{page}",
+        record_ids=ids[:10_000],
+        details={"filters": filters.query_items(), "points": len(ids),
+                 "sensitive_exact": principal.sees_sensitive},
+        client=client_address(request),
+    )
+
+
 def _map_filters(request: Request) -> maps.MapFilters:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
@@ -146,6 +171,7 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
                 )
             except ValidationError as exc:
                 return _error(request, str(exc), principal)
+            _audit_map_read(conn, request, principal, filters, data, "/")
             m = maps.build_map(
                 data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
             )
@@ -241,6 +267,7 @@ def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> 
                 )
             except ValidationError as exc:
                 return _error(request, str(exc), principal)
+            _audit_map_read(conn, request, principal, filters, data, "/targets")
             frame = data.areas.drop(columns="geometry")
             rows = frame.to_dict("records")
             rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))

@@ -5,18 +5,26 @@ of sensitive points happen in the SQL of :mod:`com.features`. The ETag is a hash
 bytes, so a client revalidating with ``If-None-Match`` gets 304 whenever the data it may see is
 unchanged; ``Cache-Control`` is ``private`` for any identified caller (tiles differ by key and
 role) and ``public`` only for anonymous readers.
+
+Issue 8: tile reads of a sensitive collection (risk points, CCTV sites) by any identified
+caller are audit-logged as ``tiles.read``, summarised per caller and collection per minute
+(:class:`com.audit.ReadSummaries`): a map view fetches dozens of tiles, so a row per tile would
+bury the trail. Each row counts the tiles read since the caller's previous row and lists them.
 """
 
 import hashlib
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep
-from api.routers.ogc import CatalogDep, filter_params, only_params, with_signature
+from api.routers.ogc import CatalogDep, client_of, filter_params, only_params, with_signature
 from api.security import PrincipalDep
+from com import audit
+from com.access import Principal
 from com.db.engine import transaction
 from com.features import (
     CLUSTER_BELOW_ZOOM,
@@ -29,9 +37,12 @@ from com.features import (
 )
 
 router = APIRouter(tags=["vector tiles"])
+log = logging.getLogger("api.tiles")
 
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_MAX_AGE_S = 60
+#: At most one tiles.read audit row per caller and collection in this many seconds.
+TILE_AUDIT_WINDOW_S = 60.0
 PROBLEM = "application/problem+json"
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid parameter", "content": {PROBLEM: {}}},
@@ -63,6 +74,54 @@ def _cache_headers(request: Request, etag: str) -> dict[str, str]:
     }
 
 
+def tile_reads(app: Any) -> audit.ReadSummaries:
+    """Return the app's tile-read counter (created on first use, one per app)."""
+    reads = getattr(app.state, "tile_reads", None)
+    if reads is None:
+        reads = app.state.tile_reads = audit.ReadSummaries(window_s=TILE_AUDIT_WINDOW_S)
+    return reads
+
+
+def _record_tile_read(
+    conn: Any, request: Request, principal: Principal, collection: Collection, tile: str
+) -> None:
+    if not collection.sensitive or principal.kind == "anonymous":
+        return
+    target = f"collection:{collection.id}"
+    # The tile address with its filters reproduces what was read ("which records").
+    query = str(request.url.query)[:300]
+    item = f"{tile}?{query}" if query else tile
+    summary = tile_reads(request.app).note(principal, target, item)
+    if summary is not None:
+        audit.record(
+            conn, principal=principal, action="tiles.read", target=target,
+            details={**summary, "window_s": TILE_AUDIT_WINDOW_S,
+                     "sensitive_exact": principal.sees_sensitive},
+            client=client_of(request),
+        )
+
+
+def flush_tile_reads(app: Any) -> None:
+    """Write the tile reads counted since each caller's last row (when the app stops)."""
+    reads = getattr(app.state, "tile_reads", None)
+    engine = getattr(app.state, "engine", None)
+    if reads is None or engine is None:
+        return
+    pending = reads.drain()
+    if not pending:
+        return
+    try:
+        with transaction(engine) as conn:
+            for principal, target, summary in pending:
+                audit.record(
+                    conn, principal=principal, action="tiles.read", target=target,
+                    details={**summary, "window_s": TILE_AUDIT_WINDOW_S, "at_shutdown": True},
+                )
+    except Exception:  # the app is stopping: log what could not be written, do not hang
+        log.exception("could not write %d tiles.read audit rows at shutdown: %s",
+                      len(pending), [(p.name, t, s["reads"]) for p, t, s in pending])
+
+
 def _register(collection: Collection) -> None:
     cid = collection.id
 
@@ -84,6 +143,7 @@ def _register(collection: Collection) -> None:
             query = parse_item_query(collection, request.query_params.multi_items(),
                                      allowed_extra=(), categories=catalog.categories)
             content = catalog.tile(conn, cid, z, x, y, principal, query)
+            _record_tile_read(conn, request, principal, collection, f"{z}/{x}/{y}")
         etag = etag_of(content)
         headers = _cache_headers(request, etag)
         if etag_matches(request.headers.get("if-none-match"), etag):

@@ -52,6 +52,9 @@ router = APIRouter(tags=["uploads"], route_class=_UploadRoute)
 
 WriteDep = Annotated[Principal, Depends(require_write)]
 StaffDep = Annotated[Principal, Depends(require_role("staff"))]
+#: Any signed-in principal; com.ingest decides who may read which upload (its sender,
+#: staff and write keys of its province, administrators).
+SignedInDep = Annotated[Principal, Depends(require_role("viewer"))]
 
 
 @dataclass
@@ -195,8 +198,12 @@ def upload_history(
 
 
 @router.get("/api/uploads/{upload_id}")
-def upload_detail(upload_id: int, engine: EngineDep, principal: StaffDep) -> dict[str, Any]:
-    """Return an upload's summary and the outcome of each row."""
+def upload_detail(upload_id: int, engine: EngineDep, principal: SignedInDep) -> dict[str, Any]:
+    """Return an upload's summary and the outcome of each row.
+
+    Readable by whoever sent the file (the same user or API key), by staff and write-scoped
+    keys of the upload's province and by administrators; others get 403.
+    """
     with transaction(engine) as conn:
         return ingest.get_upload(conn, upload_id, principal=principal)
 
@@ -205,7 +212,7 @@ def upload_detail(upload_id: int, engine: EngineDep, principal: StaffDep) -> dic
 def upload_report(
     upload_id: int,
     engine: EngineDep,
-    principal: StaffDep,
+    principal: SignedInDep,
     excel: Annotated[bool, Query(description="Start with a BOM so Excel reads Thai.")] = False,
 ) -> Response:
     """Return the per-row report as CSV (row, status, reason, lat, lon, ..., original)."""

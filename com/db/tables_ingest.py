@@ -19,12 +19,16 @@ from com.db.tables import Base, Camera, ContextLayer, RiskPoint
 class UploadKey(Base):
     """A client's Idempotency-Key and the upload it stands for.
 
-    ``request_key`` hashes the bytes and options; the same key with another request is
-    refused. Kept apart from ``uploads.idempotency_key`` because one upload can answer
-    several keys (a retry of a file that was already uploaded under another key).
+    A key belongs to the principal (kind and name) that sent it: another principal's equal
+    key is another request. ``request_key`` hashes the bytes and options; the same key with
+    another request is refused. Kept apart from ``uploads.idempotency_key`` because one
+    upload can answer several keys (a retry of a file that was already uploaded under
+    another key).
     """
 
     __tablename__ = "upload_keys"
+    principal_kind: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    principal_name: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     key: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     upload_id: Mapped[int] = mapped_column(
         sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="CASCADE"), index=True

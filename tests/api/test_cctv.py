@@ -126,15 +126,20 @@ def test_who_may_plan_and_save(client, engine):
     assert [tuple(a) for a in audit] == [("planner-surin", f"cctv_plan:{plan_id}")]
 
 
-def test_sites_on_sensitive_points_are_coarsened_for_viewers(client):
+def test_sites_on_sensitive_points_are_coarsened_for_viewers(client, engine):
     body = {**BODY, "k": 1}
     exact = client.post("/api/cctv/plan", json=body, headers=_as("admin")).json()
     shown = client.post("/api/cctv/plan", json=body, headers=_as("viewer")).json()
     site = next(f for f in exact["features"] if f["properties"]["kind"] == "site")
     hidden = next(f for f in shown["features"] if f["properties"]["kind"] == "site")
     assert site["properties"]["site_category"] == "drugs"
-    lon, lat = site["geometry"]["coordinates"]
-    assert hidden["geometry"]["coordinates"] == [round(lon, 2), round(lat, 2)]
+    # At the subdistrict's representative point, as the OGC API, tiles and the map show it.
+    with engine.connect() as conn:
+        rep = conn.execute(sa.text(
+            "SELECT ST_X(rep_point), ST_Y(rep_point) FROM subdistricts WHERE code = :c"),
+            {"c": site["properties"]["subdistrict_code"]}).one()
+    assert hidden["geometry"]["coordinates"] == pytest.approx(list(rep))
+    assert hidden["geometry"]["coordinates"] != site["geometry"]["coordinates"]
     assert hidden["properties"]["coarsened"] is True
     circle = next(f for f in shown["features"] if f["properties"]["kind"] == "coverage")
     assert circle["geometry"] is None

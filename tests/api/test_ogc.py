@@ -353,11 +353,14 @@ def test_cctv_sites_and_target_areas(
         for feature, row in zip(sites["features"], plan.sites.itertuples(), strict=True):
             assert feature["geometry"]["coordinates"] == pytest.approx([row.lon, row.lat])
             assert feature["properties"]["subdistrict_code"] == row.subdistrict_code
-        # Anonymous callers see sites covering drugs points at the representative point.
+        # Anonymous callers see sites on or covering drugs points at the representative point
+        # (the rule of siting.site_is_sensitive, which the CCTV API and the map use too).
         public = items(client, f"plan_id={plan_id}", collection="cctv-sites")["features"]
         for exact, shown in zip(sites["features"], public, strict=True):
-            covers_drugs = "drugs" in dict(plan.sites.iloc[exact["properties"]["order"] - 1]
-                                           ["categories"])
+            row = plan.sites.iloc[exact["properties"]["order"] - 1]
+            covers_drugs = siting.site_is_sensitive(
+                {"categories": dict(row["categories"]), "site_category": row["site_category"],
+                 "categories_in_radius": list(row["categories_in_radius"])}, {"drugs"})
             assert shown["properties"]["location_coarsened"] is covers_drugs
             if covers_drugs:
                 rep = shapely.from_wkt(dataset["rep_points"][shown["properties"][

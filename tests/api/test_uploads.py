@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -26,11 +27,9 @@ VIEWER = Principal(kind="user", name="viewer", role="viewer")
 
 
 def _clean_uploads(engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM context_layers WHERE source_upload_id IS NOT NULL"))
-        conn.execute(sa.text(
-            "TRUNCATE uploads, upload_rows, upload_keys, risk_points, cameras, audit_log "
-            "RESTART IDENTITY CASCADE"))
+    # The shared cleaner: a bare TRUNCATE ... CASCADE through uploads would also empty the
+    # land border and Mekong features that later tests rely on.
+    clean_data_tables(engine)
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +213,58 @@ def test_not_multipart_is_415(client):
     assert r.status_code == 415
     r = client.post("/api/uploads", data={"province": "32"})
     assert r.status_code in (415, 422)
+
+
+def _api_key(engine, *, scope: str, province_code: str | None) -> str:
+    from com.access import CLI
+    from com.apikeys import create_key
+
+    with engine.begin() as conn:
+        return create_key(conn, name=f"uploads {scope} {province_code}", scope=scope,  # type: ignore[arg-type]
+                          province_code=province_code, created_by=CLI).key
+
+
+def test_who_may_read_an_upload_report(client, engine):
+    # Before: GET /api/uploads/{id} needed the staff role, so a write-scoped API key could
+    # upload but got 403 on its own upload's report.
+    keys = {
+        "writer": _api_key(engine, scope="write", province_code="32"),
+        "writer 32": _api_key(engine, scope="write", province_code="32"),
+        "writer 33": _api_key(engine, scope="write", province_code="33"),
+        "writer anywhere": _api_key(engine, scope="write", province_code=None),
+        "reader 32": _api_key(engine, scope="read", province_code="32"),
+    }
+    created = _post(client, _points(15.21), province="32",
+                    headers={"X-API-Key": keys["writer"]})
+    assert created.status_code == 201, created.text
+    upload_id = created.json()["upload_id"]
+    url = f"/api/uploads/{upload_id}"
+
+    def status(path: str, **headers: str) -> int:
+        return client.get(path, headers=headers).status_code
+
+    # Whoever sent it reads its report, as JSON and as CSV.
+    own = client.get(url, headers={"X-API-Key": keys["writer"]})
+    assert own.status_code == 200 and own.json()["report"][0]["status"] == "stored"
+    assert status(f"{url}/report.csv", **{"X-API-Key": keys["writer"]}) == 200
+    # Province-limited writers and staff read their province's uploads.
+    assert status(url, **{"X-API-Key": keys["writer 32"]}) == 200
+    assert status(url, **{"x-test-user": "surin"}) == 200
+    # Others may not.
+    for who in ({"X-API-Key": keys["writer 33"]}, {"X-API-Key": keys["writer anywhere"]},
+                {"X-API-Key": keys["reader 32"]}, {"x-test-user": "sisaket"},
+                {"x-test-user": "viewer"}):
+        assert status(url, **who) == 403, who
+        assert status(f"{url}/report.csv", **who) == 403, who
+    assert client.get(url, headers={"x-test-user": ""}).status_code == 401
+    # Sending the same file again makes a key a sender of that upload too.
+    again = _post(client, _points(15.21), province="32",
+                  headers={"X-API-Key": keys["writer anywhere"]})
+    assert again.status_code == 200 and again.json()["upload_id"] == upload_id
+    assert status(url, **{"X-API-Key": keys["writer anywhere"]}) == 200
+    with engine.connect() as conn:
+        reads = conn.execute(sa.text(
+            "SELECT actor_kind, count(*) FROM audit_log WHERE target = :t "
+            "AND action IN ('upload.read', 'upload.report') GROUP BY actor_kind"),
+            {"t": f"upload:{upload_id}"}).all()
+    assert dict(reads) == {"api_key": 4, "user": 1}  # every read that was allowed

@@ -1,6 +1,6 @@
 """Backup and restore round trip: pg_dump (custom format) -> pg_restore into a fresh database.
 
-This is the procedure docs/operations.md tells operators to schedule and rehearse; the test proves
+The procedure the README operations guide tells operators to schedule and rehearse; the test proves
 it restores every table with the same rows and the same PostGIS geometries.
 """
 

@@ -33,7 +33,9 @@ def test_counts_match_the_reference_files(engine):
 def test_codes_have_no_prefix_and_names_in_both_languages(engine):
     with engine.connect() as conn:
         row = conn.execute(
-            sa.text("SELECT code, name_th, name_en, district_code FROM subdistricts WHERE code='320605'")
+            sa.text(
+                "SELECT code, name_th, name_en, district_code FROM subdistricts WHERE code='320605'"
+            )
         ).one()
         bad = conn.execute(
             sa.text("SELECT count(*) FROM subdistricts WHERE code !~ '^[0-9]{6}$'")
@@ -60,7 +62,8 @@ def test_reverse_geocode_nearest_within_1km_and_none_far_away(conn):
         return conn.execute(
             sa.text(
                 "SELECT ST_Y(p) AS lat, ST_X(p) AS lon FROM (SELECT ST_Project("
-                "ST_SetSRID(ST_MakePoint(103.6905, 14.4086), 4326)::geography, :m, pi())::geometry AS p) q"
+                "ST_SetSRID(ST_MakePoint(103.6905, 14.4086), 4326)::geography, :m, pi())"
+                "::geometry AS p) q"
             ),
             {"m": metres},
         ).one()
@@ -83,7 +86,9 @@ def test_loading_twice_changes_nothing(engine, geodata_dir):
     assert all(v == 0 for v in report.changed.values()), report.changed
 
 
-def test_corrupt_file_gives_clear_error_and_leaves_database_unchanged(engine, geodata_dir, tmp_path):
+def test_corrupt_file_gives_clear_error_and_leaves_database_unchanged(
+    engine, geodata_dir, tmp_path
+):
     for f in geodata_dir.iterdir():
         shutil.copy(f, tmp_path / f.name)
     # Truncate the subdistrict file half-way: invalid JSON.
@@ -151,7 +156,9 @@ def test_zipped_shapefile_and_geopackage_are_read(tmp_path, geodata_dir):
     (tmp_path / "tha_adm1.gpkg").unlink()
     shp_dir = tmp_path / "shp"
     shp_dir.mkdir()
-    gpd.read_file(geodata_dir / "tha_adm1.geojson").to_file(shp_dir / "tha_adm1.shp", encoding="utf-8")
+    gpd.read_file(geodata_dir / "tha_adm1.geojson").to_file(
+        shp_dir / "tha_adm1.shp", encoding="utf-8"
+    )
     shutil.make_archive(str(tmp_path / "tha_adm1.shp"), "zip", shp_dir)
     b = read_boundaries(tmp_path)
     assert len(b.provinces) == 77
@@ -168,7 +175,11 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(database_url, test_setti
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
         settings = test_settings.model_copy(
-            update={"database_url": sa.engine.make_url(database_url).set(database=name).render_as_string(hide_password=False)}
+            update={
+                "database_url": sa.engine.make_url(database_url)
+                .set(database=name)
+                .render_as_string(hide_password=False)
+            }
         )
         eng = make_engine(settings)
         upgrade(eng)
@@ -177,7 +188,10 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(database_url, test_setti
         downgrade(eng, "base")
         with eng.connect() as c:
             left = c.execute(
-                sa.text("SELECT count(*) FROM pg_tables WHERE schemaname='public' AND tablename <> 'spatial_ref_sys'")
+                sa.text(
+                    "SELECT count(*) FROM pg_tables "
+                    "WHERE schemaname='public' AND tablename <> 'spatial_ref_sys'"
+                )
             ).scalar_one()
         assert left == 1  # only alembic_version
         upgrade(eng)

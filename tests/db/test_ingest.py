@@ -563,3 +563,57 @@ def test_cli_import_report_and_export(clean_engine, test_settings, samples_dir, 
                               "--out", str(tmp_path / "none.csv"))
     assert code == 1 and "999" in err
     assert not list(tmp_path.glob("none.csv*"))
+
+
+def test_idempotency_key_is_scoped_to_the_principal(conn, test_settings):
+    alice = Principal(kind="user", name="alice", role="staff",
+                      scopes=frozenset({"read", "write"}))
+    bob = Principal(kind="user", name="bob", role="staff", scopes=frozenset({"read", "write"}))
+    bob_key = Principal(kind="api_key", name="bob", scopes=frozenset({"read", "write"}))
+    opts = ImportOptions(province_code=SURIN, idempotency_key="retry-1")
+    data_a = _csv([["ชื่อ", "lat", "lon"], ["A", "14.8818", "103.4937"]])
+    data_b = _csv([["ชื่อ", "lat", "lon"], ["B", "14.95", "103.45"]])
+    a = import_upload(conn, data_a, "a.csv", settings=test_settings, options=opts,
+                      principal=alice)
+    b = import_upload(conn, data_b, "b.csv", settings=test_settings, options=opts,
+                      principal=bob)
+    assert not b.already_uploaded and b.upload_id != a.upload_id
+    # Same name, other kind: another principal.
+    c = import_upload(conn, _csv([["ชื่อ", "lat", "lon"], ["C", "14.7", "103.6"]]), "c.csv",
+                      settings=test_settings, options=opts, principal=bob_key)
+    assert c.upload_id not in (a.upload_id, b.upload_id)
+    assert import_upload(conn, data_b, "b.csv", settings=test_settings, options=opts,
+                         principal=bob).upload_id == b.upload_id
+    with pytest.raises(ConflictError, match=f"used for upload {b.upload_id} with"):
+        import_upload(conn, data_a + b"\n", "a2.csv", settings=test_settings, options=opts,
+                      principal=bob)
+    assert import_upload(conn, data_a, "a.csv", settings=test_settings, options=opts,
+                         principal=alice).upload_id == a.upload_id
+
+
+def test_broken_geometries_reject_only_their_rows(conn, test_settings):
+    ring = [[103.40 + 0.01 * (i % 2), 14.80 + 1e-6 * i] for i in range(400)]
+    features = [
+        {"type": "Feature", "properties": {"name": "ok", "category": "drugs"},
+         "geometry": {"type": "Point", "coordinates": [103.4937, 14.8818]}},
+        {"type": "Feature", "properties": {"name": "open ring"},
+         "geometry": {"type": "Polygon", "coordinates": [[[103.4, 14.8], [103.5, 14.8],
+                                                          [103.5, 14.9]]]}},
+        {"type": "Feature", "properties": {"name": "too big"},
+         "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}},
+        {"type": "Feature", "properties": {"name": "zone"},
+         "geometry": {"type": "Polygon", "coordinates": [[[103.4, 14.8], [103.5, 14.8],
+                                                          [103.5, 14.9], [103.4, 14.8]]]}},
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    from com.readers import ReadLimits
+
+    s = import_upload(conn, data, "zones.geojson", settings=test_settings,
+                      options=ImportOptions(province_code=SURIN, layer="zones"),
+                      limits=ReadLimits(max_vertices=300))
+    assert (s.rows, s.stored, s.rejected) == (4, 2, 2)
+    report = _report(conn, s.upload_id)
+    assert report[2]["status"] == "rejected"
+    assert report[2]["reason"] == "polygon ring is not closed (its first and last points differ)"
+    assert report[3]["reason"] == "geometry has 401 vertices; at most 300 accepted"
+    assert [report[n]["status"] for n in (1, 4)] == ["stored", "stored"]

@@ -107,3 +107,42 @@ def test_concurrent_retries_store_once(clean_engine, test_settings):
     assert len(set(ids)) == 1
     assert len(ids) + len(conflicts) == 5 and len(conflicts) in (1, 4)
     assert _counts(clean_engine) == (1, 2, 2)
+
+
+def test_an_idempotency_key_belongs_to_whoever_sent_it(clean_engine, test_settings):
+    # Before: keys were global, so another user's identical key answered 409 naming the
+    # first user's upload (and a retry with the first user's bytes returned it).
+    from com.apikeys import create_key
+
+    with clean_engine.begin() as conn:
+        keys = [create_key(conn, name=f"tenant {n}", scope="write", province_code="32",
+                           created_by=CLI).key for n in (1, 2)]
+    key = str(uuid.uuid4())
+    with TestClient(create_app(test_settings)) as client:
+        client.headers["X-API-Key"] = keys[0]
+        first = _post(client, CSV.format(n=5).encode(), key)
+        assert first.status_code == 201, first.text
+        client.headers["X-API-Key"] = keys[1]
+        theirs = _post(client, CSV.format(n=6).encode(), key)
+        assert theirs.status_code == 201, theirs.text  # its own upload, not a 409
+        assert theirs.json()["upload_id"] != first.json()["upload_id"]
+        assert f"/api/uploads/{first.json()['upload_id']}" not in theirs.text
+        # The same principal keeps the usual behaviour with its key.
+        retry = _post(client, CSV.format(n=6).encode(), key)
+        assert (retry.status_code, retry.json()["upload_id"]) == (200, theirs.json()["upload_id"])
+        other = _post(client, CSV.format(n=7).encode(), key)
+        assert other.status_code == 409
+        assert other.json()["detail"] == (
+            f"idempotency key {key!r} was used for upload {theirs.json()['upload_id']} with "
+            "different data or options")
+        client.headers["X-API-Key"] = keys[0]
+        mine = _post(client, CSV.format(n=5).encode(), key)
+        assert (mine.status_code, mine.json()["upload_id"]) == (200, first.json()["upload_id"])
+    # Two uploads of two rows; the second file's points repeat the first's places.
+    assert _counts(clean_engine) == (2, 4, 2)
+    with clean_engine.connect() as conn:
+        owners = conn.execute(sa.text(
+            "SELECT principal_kind, principal_name, upload_id FROM upload_keys "
+            "WHERE key = :k ORDER BY upload_id"), {"k": key}).all()
+    assert [(k, u) for k, _, u in owners] == [
+        ("api_key", first.json()["upload_id"]), ("api_key", theirs.json()["upload_id"])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from api.main import create_app
 from com import users
+from com.features import LIST_ID_FACTOR, PLAN_ID_FACTOR
 from com.settings import DEFAULT_SECRET, Settings
 
 pytestmark = pytest.mark.db
@@ -208,7 +210,7 @@ REFERENCE_COLLECTIONS = ("border-crossings", "districts")
 
 @pytest.fixture(scope="module")
 def two_provinces(engine):
-    """Risk points, an upload and a target list in Surin (32) and in Sisaket (33)."""
+    """Risk points, an upload, a CCTV plan and a target list in Surin (32) and Sisaket (33)."""
     with engine.begin() as conn:
         codes = {}
         for province in ("32", OTHER):
@@ -229,7 +231,39 @@ def two_provinces(engine):
                 "WHERE s.code = :c RETURNING id"
             ), {"p": province, "c": code, "u": upload_id if province == OTHER else None}
             ).scalar_one()
-    return {"codes": codes, "points": points, "upload_id": upload_id}
+        plans, lists = {}, {}
+        for province, code in codes.items():
+            lon, lat = conn.execute(sa.text(
+                "SELECT ST_X(rep_point), ST_Y(rep_point) FROM subdistricts WHERE code = :c"
+            ), {"c": code}).one()
+            site = {"type": "Feature", "id": "site-1",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {"kind": "site", "order": 1, "site_id": "s1", "gain": 1.0,
+                                   "cumulative_weight": 1.0, "share_covered": 1.0,
+                                   "points_in_radius": 1, "subdistrict_code": code,
+                                   "subdistrict_th": f"จุดของ {province}",
+                                   "categories": {"other_crime": 1}, "site_category": None}}
+            result = {"type": "FeatureCollection", "properties": {"radius_m": 500.0},
+                      "features": [site]}
+            plans[province] = conn.execute(sa.text(
+                "INSERT INTO cctv_plans (name, province_code, params, method, objective, gap, "
+                "total_weight, covered_weight, created_by, result) VALUES ("
+                "'แผนของ ' || :p, :p, '{}', 'exact', 1, 0, 1, 1, 'cli', CAST(:r AS jsonb)) "
+                "RETURNING id"), {"p": province, "r": json.dumps(result)}).scalar_one()
+            lists[province] = conn.execute(sa.text(
+                "INSERT INTO target_lists (province_code, fiscal_year_be, level, declared_by, "
+                "method) VALUES (:p, 2561, 'subdistrict', 'cli', 'codes') RETURNING id"
+            ), {"p": province}).scalar_one()
+            conn.execute(sa.text(
+                "INSERT INTO target_areas (target_list_id, area_code, rank, score) "
+                "VALUES (:l, :c, 1, 1.0)"), {"l": lists[province], "c": code})
+    yield {"codes": codes, "points": points, "upload_id": upload_id, "plans": plans,
+           "lists": lists}
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM cctv_plans WHERE id = ANY(:i)"),
+                     {"i": list(plans.values())})
+        conn.execute(sa.text("DELETE FROM target_lists WHERE id = ANY(:i)"),
+                     {"i": list(lists.values())})
 
 
 def _is_refused(response) -> bool:
@@ -246,6 +280,11 @@ def _no_other_province(response) -> bool:
     return f'"province_code":"{OTHER}"' not in text.replace(" ", "") and (
         f"จุดของ {OTHER}" not in text
     )
+
+
+def _has_code(text: str, code: str) -> bool:
+    """True when an area code is a JSON string or a whole CSV field of ``text``."""
+    return f'"{code}"' in text or re.search(rf"(?m)(^|,){code}(,|\r?$)", text) is not None
 
 
 def test_staff_see_and_change_only_their_province(engine, test_settings, two_provinces):
@@ -290,18 +329,34 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
               _is_refused(c.get("/api/cctv/plans", params={"province": OTHER})))
         check("patrols 33", "/api/cctv/patrols",
               _is_refused(c.get("/api/cctv/patrols", params={"province": OTHER})))
-        for cid in ("risk-points", "subdistricts"):
+        features33 = {
+            "risk-points": point33, "subdistricts": code33,
+            "cctv-sites": two_provinces["plans"][OTHER] * PLAN_ID_FACTOR + 1,
+            "target-areas": two_provinces["lists"][OTHER] * LIST_ID_FACTOR + int(code33),
+        }
+        features32 = {
+            "cctv-sites": two_provinces["plans"]["32"] * PLAN_ID_FACTOR + 1,
+            "target-areas": two_provinces["lists"]["32"] * LIST_ID_FACTOR
+            + int(two_provinces["codes"]["32"]),
+        }
+        for cid, feature in features33.items():
             base = f"/ogc/collections/{cid}"
-            items = c.get(f"{base}/items", params={"limit": 10000})
+            items = c.get(f"{base}/items", params={"limit": 1000})
             check(f"{cid} items", f"{base}/items", _no_other_province(items))
+            if cid in features32:  # the user's own province is there (the check is real)
+                check(f"{cid} items has 32", f"{base}/items",
+                      items.status_code == 200
+                      and f'"id":{features32[cid]},' in items.text.replace(" ", "")
+                      and c.get(f"{base}/items/{features32[cid]}").status_code == 200)
             filtered = c.get(f"{base}/items", params={"province": OTHER})
             check(f"{cid} items?province=33", f"{base}/items",
                   _no_other_province(filtered))
-            feature = point33 if cid == "risk-points" else code33
             check(f"{cid} item 33", f"{base}/items/{{featureId}}",
                   _is_refused(c.get(f"{base}/items/{feature}")))
-            check(f"{cid} export", f"/api/exports/{cid}.{{fmt}}",
-                  _no_other_province(c.get(f"/api/exports/{cid}.geojson")))
+            for fmt in ("geojson", "csv"):
+                export = c.get(f"/api/exports/{cid}.{fmt}")
+                check(f"{cid} export {fmt}", f"/api/exports/{cid}.{{fmt}}",
+                      _no_other_province(export) and not _has_code(export.text, code33))
             for route in (base, f"{base}/queryables", f"/tiles/{cid}.json"):
                 check(f"{route} metadata", route, c.get(route).status_code == 200)
             # The tile holding the Sisaket point (z10) must not carry any Sisaket feature.
@@ -309,6 +364,12 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
             check(f"{cid} tile", f"/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf",
                   tile.status_code in (204, 403, 404) or not _tile_provinces(tile.content)
                   - {"32"})
+        check("ranking export 33", "/api/exports/rankings.{fmt}",
+              _is_refused(c.get("/api/exports/rankings.geojson", params={"province": OTHER})))
+        ranking = c.get("/api/exports/rankings.csv")
+        check("ranking export", "/api/exports/rankings.{fmt}",
+              ranking.status_code == 200 and not _has_code(ranking.text, code33)
+              and _has_code(ranking.text, two_provinces["codes"]["32"]))
         for page in ("/", "/targets"):
             shown = c.get(page, params={"province": OTHER})
             check(f"page {page}?province=33", page,

@@ -6,7 +6,9 @@ transfer: who, what, when, from where and which records.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import uuid
 from datetime import date
 
@@ -101,6 +103,12 @@ def test_every_sensitive_route_writes_an_audit_row(engine, test_settings, key_fa
         assert client.get("/ogc/collections/risk-points/items", params={"f": "xlsx"}
                           ).status_code == 200
         called["export.xlsx"] = "GET /ogc/collections/risk-points/items?f=xlsx"
+        lon, lat = items.json()["features"][0]["geometry"]["coordinates"]
+        z, x, y = _tile_of(lon, lat, 12)
+        assert client.get(f"/tiles/risk-points/{z}/{x}/{y}.pbf").status_code == 200
+        called["tiles.read"] = "GET /tiles/risk-points/{z}/{x}/{y}.pbf"
+        assert client.get("/", params={"province": "32"}).status_code == 200
+        called["map.read"] = "GET / (the operations map)"
         logout = client.post("/logout", data={"csrf_token": csrf})
         assert logout.status_code == 303
         called["logout"] = "POST /logout"
@@ -157,18 +165,73 @@ def test_every_sensitive_route_writes_an_audit_row(engine, test_settings, key_fa
 
     # Who, what, when, from where, which records.
     for action in ("upload.create", "upload.read", "features.read", "export.csv",
-                   "targets.declare", "cctv.plan"):
+                   "targets.declare", "cctv.plan", "map.read"):
         entry = row(action)
         assert entry["actor"] and entry["at"] and entry["record_ids"], entry
     for action in ("login.success", "login.failure", "upload.create", "export.csv",
-                   "features.read", "apikey.use", "targets.declare", "audit.read"):
+                   "features.read", "apikey.use", "targets.declare", "audit.read",
+                   "tiles.read"):
         assert row(action)["client"], action  # the address the request came from
     assert row("upload.create")["actor"] == staff
     assert str(upload_id) in row("upload.read")["record_ids"]
     assert str(point_id) in row("features.read")["record_ids"]
     assert row("apikey.use")["actor_kind"] == "api_key"
+    assert row("tiles.read")["actor"] == staff
+    assert row("tiles.read")["details"]["items"] == [f"{z}/{x}/{y}"]
     print(f"\naudit coverage: {len(called) + 1} actions (with retention.run), each with "
           f"its row: {sorted(called)}")
+
+
+def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def test_tile_reads_are_audited_once_a_window_with_a_count(engine, test_settings, key_factory):
+    """A map view fetches dozens of tiles: one tiles.read row per caller, collection and
+    window (60 s in the app; 1 s here) counts them all, the rest of a window is written when
+    the caller's next window starts or the app stops."""
+    with engine.connect() as conn:
+        first_id = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM audit_log")).scalar()
+    staff, staff_pw = _user(engine, "staff")
+    key = key_factory(scope="read", province_code="32")
+    # Surin at z10-z11: the tiles a map view of the province fetches.
+    tiles = [f"/tiles/risk-points/{z}/{x}/{y}.pbf" for z, x, y in
+             [(10, 805, 475), (10, 806, 475), (10, 805, 476), (11, 1611, 951),
+              (11, 1612, 951)]]
+    with TestClient(create_app(test_settings), follow_redirects=False) as client:
+        from api.routers.tiles import tile_reads
+
+        tile_reads(client.app).window_s = 1.0
+        for url in tiles:  # anonymous readers leave no row (and are served coarsened data)
+            assert client.get(url).status_code == 200
+        _login(client, staff, staff_pw)
+        for url in tiles:
+            assert client.get(url).status_code == 200
+        assert client.get("/tiles/subdistricts/10/805/475.pbf").status_code == 200
+        rows = [r for r in _audit_since(engine, first_id) if r["action"] == "tiles.read"]
+        assert [(r["actor"], r["details"]["reads"]) for r in rows] == [(staff, 1)]
+        time.sleep(1.1)
+        assert client.get(tiles[0]).status_code == 200  # a new window: the row counts all
+        for url in tiles[:2]:
+            assert client.get(url, headers={"X-API-Key": key}).status_code == 200
+        for url in tiles[1:3]:  # within the window: written when the app stops
+            assert client.get(url).status_code == 200
+    rows = [r for r in _audit_since(engine, first_id) if r["action"] == "tiles.read"]
+    by_actor = [(r["actor_kind"], r["details"]["reads"], r["target"]) for r in rows]
+    assert by_actor[:2] == [("user", 1, "collection:risk-points"),
+                            ("user", 5, "collection:risk-points")]
+    assert rows[1]["details"]["items"] == [u.split("/", 3)[3].removesuffix(".pbf")
+                                           for u in tiles[1:] + tiles[:1]]
+    assert rows[1]["client"] and rows[1]["details"]["window_s"] == 60.0
+    # The key's first tile writes a row at once; its second and the user's last two were
+    # within their windows and are written when the app stops.
+    assert sorted(by_actor[2:]) == [("api_key", 1, "collection:risk-points"),
+                                    ("api_key", 1, "collection:risk-points"),
+                                    ("user", 2, "collection:risk-points")]
+    assert [r["details"].get("at_shutdown") for r in rows[2:]] == [None, True, True]
 
 
 def test_audit_rows_cannot_be_changed(engine):

@@ -28,9 +28,12 @@ SOURCE_INDEXES = {
 
 def upgrade() -> None:
     # A client's retry key -> the upload it produced (or was answered with, when the same
-    # bytes were uploaded before), with the hash of the request it came with.
+    # bytes were uploaded before), with the hash of the request it came with. Keys belong
+    # to the principal that sent them: another principal's equal key is another request.
     op.create_table(
         "upload_keys",
+        sa.Column("principal_kind", sa.Text, primary_key=True),
+        sa.Column("principal_name", sa.Text, primary_key=True),
         sa.Column("key", sa.Text, primary_key=True),
         sa.Column(
             "upload_id", sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="CASCADE"),
