@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -23,12 +24,11 @@ SIGNED_IN = {"x-test-user": "planner"}
 @pytest.fixture(scope="module")
 def demo(engine, test_settings):
     """The 280 synthetic Surin points (data tables emptied before and after the module)."""
-    from tests.conftest import _clean
 
-    _clean(engine)
+    clean_data_tables(engine)
     load_demo_data(engine, test_settings)
     yield engine
-    _clean(engine)
+    clean_data_tables(engine)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pyproj import Geod
@@ -59,16 +60,15 @@ def _seed(engine) -> None:
 
 @pytest.fixture(scope="module")
 def client(engine, test_settings) -> Iterator[TestClient]:
-    from tests.conftest import _clean
 
-    _clean(engine)
+    clean_data_tables(engine)
     _seed(engine)
     app = create_app(test_settings)
     app.state.principal_resolvers.append(lambda request: USERS.get(
         request.headers.get("x-test-user", "")))
     with TestClient(app) as c:
         yield c
-    _clean(engine)
+    clean_data_tables(engine)
 
 
 def _as(user: str) -> dict[str, str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dbclean import clean_data_tables
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
@@ -39,11 +39,7 @@ ACCOUNTS = (
 @pytest.fixture(scope="module")
 def demo(engine, test_settings, pytestconfig):
     """The synthetic Surin data and one account per role, loaded once for this module."""
-    # tests/conftest.py's cleaner, found by its registered path (``import conftest`` could
-    # give another directory's conftest module).
-    root = pytestconfig.pluginmanager.get_plugin(str(Path(__file__).parents[1] / "conftest.py"))
-    _clean = root._clean
-    _clean(engine)
+    clean_data_tables(engine)
     load_demo_data(engine, test_settings)
     with transaction(engine) as conn:
         for name, role, province in ACCOUNTS:
@@ -51,7 +47,7 @@ def demo(engine, test_settings, pytestconfig):
                 conn, username=name, password=PASSWORD, role=role, province_code=province
             )
     yield engine
-    _clean(engine)
+    clean_data_tables(engine)
 
 
 def _app(settings: Settings):

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dbclean import clean_data_tables
 from sqlalchemy.engine import Engine
 
 from com.settings import Settings
@@ -37,9 +38,8 @@ CHROMIUM_FLAGS = (
 
 
 def clean_data(engine: Engine, config: pytest.Config) -> None:
-    """Empty the data tables with tests/conftest.py's own ``_clean`` (its registered module)."""
-    root = config.pluginmanager.get_plugin(str(Path(__file__).resolve().parents[1] / "conftest.py"))
-    root._clean(engine)
+    """Empty the data tables with the shared cleaner (tests/dbclean.py)."""
+    clean_data_tables(engine)
 
 
 def need_browser() -> None:
