@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 from browserkit import console_errors, make_driver, quit_driver, requested_urls, sign_in
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -84,8 +85,9 @@ def test_clicking_a_subdistrict_shows_its_popup(live_server, driver, screenshot)
             ".length > 5"
         )
     )
-    # A point of a subdistrict shape that no marker, cluster or control covers.
-    x, y = driver.execute_script(
+    # Points of subdistrict shapes that no marker, cluster or control covers (one per shape,
+    # largest shapes first; a click can land on a shape still being redrawn, so try a few).
+    spots = driver.execute_script(
         """
         var paths = Array.from(document.querySelectorAll(
             '.leaflet-overlay-pane path.leaflet-interactive'));
@@ -93,25 +95,36 @@ def test_clicking_a_subdistrict_shows_its_popup(live_server, driver, screenshot)
           var r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
           return s.width * s.height - r.width * r.height;
         });
+        var out = [];
         for (var p of paths) {
-          var r = p.getBoundingClientRect();
-          for (var i = 1; i < 10; i++) for (var j = 1; j < 10; j++) {
+          var r = p.getBoundingClientRect(), found = null;
+          for (var i = 1; i < 10 && !found; i++) for (var j = 1; j < 10 && !found; j++) {
             var x = r.left + r.width * i / 10, y = r.top + r.height * j / 10;
-            if (document.elementFromPoint(x, y) === p) return [x, y];
+            if (document.elementFromPoint(x, y) === p) found = [x, y];
           }
+          if (found) out.push(found);
+          if (out.length >= 8) break;
         }
-        return null;
+        return out;
         """
     )
-    # A real mouse click at that spot (CDP), as a person would.
-    for kind in ("mousePressed", "mouseReleased"):
-        driver.execute_cdp_cmd(
-            "Input.dispatchMouseEvent",
-            {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
-        )
-    popup = WebDriverWait(driver, 5).until(
-        ec.visibility_of_element_located((By.CSS_SELECTOR, ".leaflet-popup-content"))
-    )
+    assert spots, "no subdistrict shape is exposed for a click"
+    popup = None
+    for x, y in spots:
+        # A real mouse click at that spot (CDP), as a person would.
+        for kind in ("mousePressed", "mouseReleased"):
+            driver.execute_cdp_cmd(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+            )
+        try:
+            popup = WebDriverWait(driver, 4).until(
+                ec.visibility_of_element_located((By.CSS_SELECTOR, ".leaflet-popup-content"))
+            )
+            break
+        except TimeoutException:
+            continue
+    assert popup is not None, "no popup opened after clicking subdistrict shapes"
     screenshot(driver, "map_popup")
     assert popup.text.startswith("ต."), popup.text
     assert "อ. กาบเชิง" in popup.text and "คะแนน" in popup.text and "จุดเสี่ยง" in popup.text
