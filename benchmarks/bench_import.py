@@ -152,6 +152,8 @@ def main() -> None:
         data = _csv(points)
         n = args.rows
         print(f"machine: {_machine()}")
+        print("load average (1, 5, 15 min) before the run: "
+              + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         print(f"file: {n:,} rows, {len(data) / 1048576:.1f} MB UTF-8 CSV with Thai text\n")
 
         # 1. COM end to end, with the time of each stage.
@@ -234,6 +236,8 @@ def main() -> None:
               "(COM also parses, places, de-duplicates and reports every row)")
         with engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS bench_copy, bench_gpd"))
+        print("load average (1, 5, 15 min) after the run: "
+              + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     finally:
         engine.dispose()
         if owned:

@@ -5,7 +5,9 @@ numbers, and geometries for vector formats). Before anything is parsed the bytes
 the file must be what its extension says (magic bytes), zip containers (XLSX, KMZ, zipped
 Shapefile) must not expand beyond :class:`ReadLimits` (total size and compression ratio, read
 from the zip directory before any member is opened), XML is parsed with defusedxml (no
-entities, no external references) and rows and columns are capped.
+entities, no external references) and rows and columns are capped. CSV and KML are read as
+streams that stop at the row cap; GeoJSON is counted (features, coordinates) before GDAL
+parses it, because GDAL holds several hundred bytes per coordinate of a feature.
 
 Column recognition lives here too because finding the header row under title rows means
 scoring rows by how many cells are known column names (Thai or English, see ``FIELD_ALIASES``).
@@ -436,7 +438,7 @@ def _table_from_rows(
             yield _checked_width(row, limits, n)
 
     for number, row in enumerate(rest(), start=1):
-        if all(_is_blank_cell(v) for v in row):
+        if _blank_row(row):
             continue
         if len(table_rows) >= limits.max_rows:
             raise FileTooLarge(_too_many_rows(limits))
@@ -457,6 +459,15 @@ def _table_from_rows(
         header_parts=[p if p else (c,) for p, c in zip(parts, columns, strict=True)],
         details=details,
     )
+
+
+def _blank_row(row: Sequence[object]) -> bool:
+    """Whether every cell is blank; decided by the first filled cell in most rows."""
+    for value in row:
+        if value is None:
+            continue
+        return _is_blank_cell(value) and all(_is_blank_cell(v) for v in row)
+    return True
 
 
 def _too_many_rows(limits: ReadLimits) -> str:

@@ -59,8 +59,3 @@ context_layers_source_index = sa.Index(
     ContextLayer.__table__.c.source_upload_id,
     ContextLayer.__table__.c.source_row,
 )
-risk_points_source_index = sa.Index(
-    "ix_risk_points_source_upload_id_source_row",
-    RiskPoint.__table__.c.source_upload_id,
-    RiskPoint.__table__.c.source_row,
-)

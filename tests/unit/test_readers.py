@@ -806,3 +806,39 @@ def test_xlsx_far_over_the_row_cap_stops_at_the_cap():
                                                 limits=ReadLimits(max_rows=1_000)))
     assert isinstance(outcome, FileTooLarge) and "more than 1,000 data rows" in str(outcome)
     assert peak < 32  # the 200,000 rows alone would take over 100 MB
+
+
+def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
+    # Rows whose latitude and longitude are read for the whole column at once (pandas) must
+    # come out exactly as when every cell goes through the parser.
+    import random
+    from decimal import Decimal
+
+    import numpy as np
+
+    from com import ingest
+    from com.readers import SourceTable
+
+    rnd = random.Random(5)
+    cells: list[object] = []
+    for _ in range(1500):
+        lat = round(rnd.uniform(4.0, 22.0), rnd.randint(0, 9))
+        cells += [str(lat), lat, f"+{lat}", f" {lat} ", f"{lat:e}", f"{lat:.20f}", f"00{lat}",
+                  Decimal(str(lat)), np.float64(lat), f"{lat}".replace(".", ",")]
+    cells += ["14.", "1_4.9", "๑๔.๙", "14.9N", "14 53 00", True, 15, "0x0E", "1e1", "infinity",
+              "nan", "", None, "14.9.1", "١٤٫٩", "１４.９", "14.9e+0", "--14.9", "103.5"]
+    table = SourceTable(columns=["lat", "lon"], rows=[[c, "103.5"] for c in cells],
+                        row_numbers=list(range(1, len(cells) + 1)), format="xlsx",
+                        header_parts=[("lat",), ("lon",)])
+
+    def outcome() -> list[tuple]:
+        rows, _, _ = prepare_rows(table, options=ImportOptions(), geocoder=_no_geocoder)
+        return [(r.status, r.reason, r.lat, r.lon, r.warnings, r.place_columns) for r in rows]
+
+    fast = outcome()
+    monkeypatch.setattr(ingest, "_fast_coordinates", lambda table, ctx: None)
+    slow = outcome()
+    assert fast == slow
+    read = ingest._decimal_column(cells)
+    assert int(((read >= 5.6) & (read <= 20.5)).sum()) > 10_000  # the fast path was taken
+    assert np.isnan(ingest._decimal_column(["๑๔.๙", True, "14.9N"])).all()

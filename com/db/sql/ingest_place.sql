@@ -1,19 +1,29 @@
--- Subdistrict of each staged point with coordinates, in one pass: the containing subdivided
+-- Subdistrict of each staged point with coordinates, set-based: the containing subdivided
 -- part, else the nearest subdistrict within :max_m metres (simplified boundaries leave slivers
--- along rivers and the border); the same rule as reverse_geocode.sql. :max_deg is a degree
--- pre-filter at least as wide as :max_m so the geometry GiST index does the search.
-WITH hit AS (
-    SELECT s.row_number, COALESCE(inside.code, near.code) AS code,
-           CASE WHEN inside.code IS NULL THEN near.dist END AS nearest_m
+-- along rivers and the border); the same rule as reverse_geocode.sql.
+-- The containment join runs polygon by polygon: for each of the ~7,000 subdivided parts the
+-- GiST index of the staged points (created with the stage) finds the points in its box, and
+-- PostGIS tests them against the part prepared once. Point by point (a GiST probe of
+-- subdistrict_parts per point) took 5x longer for 100,000 points. :max_deg is a degree
+-- pre-filter at least as wide as :max_m so the geometry GiST index does the near search.
+WITH inside AS (
+    SELECT DISTINCT ON (x.row_number) x.row_number, p.subdistrict_code AS code
+    FROM subdistrict_parts p
+    CROSS JOIN LATERAL (
+        SELECT s.row_number FROM ingest_stage s
+        WHERE s.geom && p.geom AND ST_Contains(p.geom, s.geom)
+          AND s.status = 'pending' AND s.target = 'main' AND s.quality = 'coordinates'
+    ) x
+    ORDER BY x.row_number, p.subdistrict_code
+), hit AS (
+    SELECT s.row_number, COALESCE(i.code, near.code) AS code,
+           CASE WHEN i.code IS NULL THEN near.dist END AS nearest_m
     FROM ingest_stage s
-    LEFT JOIN LATERAL (
-        SELECT p.subdistrict_code AS code FROM subdistrict_parts p
-        WHERE ST_Contains(p.geom, s.geom) LIMIT 1
-    ) inside ON true
+    LEFT JOIN inside i ON i.row_number = s.row_number
     LEFT JOIN LATERAL (
         SELECT d.code, ST_Distance(d.geom::geography, s.geom::geography) AS dist
         FROM subdistricts d
-        WHERE inside.code IS NULL
+        WHERE i.code IS NULL
           AND ST_DWithin(d.geom, s.geom, :max_deg)
           AND ST_DWithin(d.geom::geography, s.geom::geography, :max_m)
         ORDER BY d.geom <-> s.geom

@@ -23,4 +23,4 @@ CREATE TEMP TABLE ingest_stage (
     name text,
     address text,
     record jsonb
-) ON COMMIT DROP
+) WITH (fillfactor = 50) ON COMMIT DROP

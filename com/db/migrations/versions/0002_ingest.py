@@ -19,8 +19,9 @@ GEOGRAPHY_INDEXES = {
     "ix_risk_points_geom_geography": "risk_points",
     "ix_cameras_geom_geography": "cameras",
 }
+# risk_points has none: its source_upload_id index (0001) serves the lookups by upload, and
+# each extra index costs every import (about 0.3 s per 100,000 rows).
 SOURCE_INDEXES = {
-    "ix_risk_points_source_upload_id_source_row": "risk_points",
     "ix_cameras_source_upload_id_source_row": "cameras",
     "ix_context_layers_source_upload_id_source_row": "context_layers",
 }
