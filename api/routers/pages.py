@@ -91,6 +91,16 @@ def _default_province(
     return max(with_points, key=lambda p: p["points"])["code"] if with_points else None
 
 
+def _with_default_province(
+    filters: maps.MapFilters, principal: Principal, settings: Any, provinces: list[dict[str, Any]]
+) -> maps.MapFilters:
+    """Return ``filters`` with the default province filled in when the URL names none."""
+    if filters.province_code:
+        return filters
+    code = _default_province(principal, settings, provinces)
+    return maps.MapFilters(**{**filters.__dict__, "province_code": code})
+
+
 def _audit_map_read(
     conn: sa.Connection, request: Request, principal: Principal, filters: maps.MapFilters,
     data: maps.MapData, page: str,
@@ -136,9 +146,7 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
         return _error(request, str(exc), principal)
     with transaction(engine) as conn:
         provinces = _provinces(conn)
-        if not filters.province_code:
-            code = _default_province(principal, settings, provinces)
-            filters = maps.MapFilters(**{**filters.__dict__, "province_code": code})
+        filters = _with_default_province(filters, principal, settings, provinces)
         if principal.province_code and filters.province_code != principal.province_code:
             return _error(
                 request,
@@ -251,9 +259,7 @@ def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> 
         return _error(request, str(exc), principal)
     with transaction(engine) as conn:
         provinces = _provinces(conn)
-        if not filters.province_code:
-            code = _default_province(principal, settings, provinces)
-            filters = maps.MapFilters(**{**filters.__dict__, "province_code": code})
+        filters = _with_default_province(filters, principal, settings, provinces)
         names = maps.category_names(settings.severity_config)
         rows: list[dict[str, Any]] = []
         if filters.province_code:
