@@ -8,6 +8,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from com import errors
@@ -27,6 +28,7 @@ STATUS = {
     errors.ConflictError: 409,
     errors.PermissionDenied: 403,
     errors.DatabaseUnavailable: 503,
+    errors.ServerBusy: 503,  # issue 11: overload is a retry-later, never a 500
     errors.ConfigError: 500,
     errors.GeodataError: 500,
 }
@@ -59,7 +61,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.ComError)
     async def _com_error(request: Request, exc: errors.ComError) -> JSONResponse:
         status = status_for(exc)
-        if status >= 500:
+        if status == 503:  # expected under overload or a database restart: no traceback
+            log.warning("503 on %s %s: %s", request.method, request.url.path, exc)
+        elif status >= 500:
             log.exception("server error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(status, type(exc).__name__, str(exc))
 
@@ -90,6 +94,13 @@ def install(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _pool_timeout(request: Request, exc: sa_exc.TimeoutError) -> JSONResponse:
+        # A connection-pool timeout outside com.db.engine.translate_db_errors: still overload.
+        log.warning("503 on %s %s: no database connection free", request.method,
+                    request.url.path)
+        return problem(503, "Service Unavailable", "the service is busy; retry in a few seconds")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors, static, web
+from api import errors, overload, static, web
 from api.apikeys import api_key_principal
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
 from api.routers import admin, analysis, auth, cctv, health, ogc, pages, tiles, uploads
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Issue 7: then an API key (X-API-Key or Authorization: Bearer), see api/apikeys.py.
     app.state.principal_resolvers.append(api_key_principal)
     errors.install(app)
+    overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)
     static.install(app)  # issue 6: local Leaflet/plugins from node_modules, own CSS/JS

@@ -49,6 +49,7 @@ from com import privacy
 from com.access import Principal
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
+from com.singleflight import SingleFlight
 from com.thai import to_arabic_digits
 
 #: Items per page when the client gives no ``limit``, and the largest page served. A larger
@@ -1187,6 +1188,7 @@ class FeatureCatalog:
         self._collections = {c.id: c for c in base}
         self.ranking_provider = ranking_provider
         self._ranking = _TTLCache(ranking_ttl_s, 32)
+        self._ranking_flight = SingleFlight()
         self._counts = _TTLCache(COUNT_CACHE_TTL_S)
         self._extents = _TTLCache(EXTENT_CACHE_TTL_S)
         self._available = _TTLCache(30.0)
@@ -1243,9 +1245,10 @@ class FeatureCatalog:
             key = principal.province_code
             ranking = self._ranking.get(key)
             if ranking is None:
-                ranking = self.ranking_provider(conn, principal.province_code)
-                if ranking is not None:
-                    self._ranking.put(key, ranking)
+                # Issue 11: with a cold cache, concurrent readers wait for one computation.
+                ranking = self._ranking_flight.run(
+                    key, lambda: self._compute_ranking(conn, key)
+                )
             if ranking is not None and privacy.applies_to(principal):
                 ranking = _suppress_small_areas(ranking, self.small_area_k)
         return SourceContext(
@@ -1254,6 +1257,13 @@ class FeatureCatalog:
             categories=self.categories,
             ranking=ranking,
         )
+
+    def _compute_ranking(self, conn: Connection, province_code: str | None) -> Any:
+        assert self.ranking_provider is not None
+        ranking = self.ranking_provider(conn, province_code)
+        if ranking is not None:
+            self._ranking.put(province_code, ranking)
+        return ranking
 
     def source(self, conn: Connection, collection: Collection, principal: Principal) -> Source:
         """Return the collection's SQL for ``principal`` (built once per kind of principal)."""

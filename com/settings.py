@@ -56,6 +56,29 @@ class Settings(BaseSettings):
     small_area_k: int = 5
     log_level: str = "INFO"
 
+    # Issue 11: overload. The pool is sized here; requests in flight are bounded (default: one
+    # per pooled connection) and heavy work (rankings, hot spots, KPI, exports, tiles, the map
+    # page, CCTV plans) has its own smaller bound; what cannot get a slot within
+    # ``queue_wait_s`` is refused with 503 + Retry-After. Heavy requests are also limited per
+    # caller (token bucket; 429 + Retry-After); 0 turns the per-caller limit off.
+    db_pool_size: int = Field(default=10, ge=1, description="Pooled database connections.")
+    db_max_overflow: int = Field(default=10, ge=0, description="Connections beyond the pool.")
+    db_pool_timeout_s: float = Field(
+        default=5.0, gt=0, description="Wait for a pooled connection before answering 503."
+    )
+    max_concurrent_requests: int | None = Field(
+        default=None, ge=1,
+        description="Requests handled at once (default: db_pool_size + db_max_overflow).",
+    )
+    heavy_concurrency: int = Field(default=3, ge=1, description="Heavy requests at once.")
+    tile_concurrency: int = Field(default=6, ge=1, description="Vector tiles built at once.")
+    queue_wait_s: float = Field(default=10.0, ge=0, description="Wait for a slot, then 503.")
+    max_queued_requests: int = Field(default=200, ge=0, description="Waiting beyond: 503.")
+    rate_limit_per_minute: float = Field(
+        default=120.0, ge=0, description="Heavy requests per caller per minute (0: no limit)."
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Heavy requests in a burst.")
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEFAULT_SECRET:

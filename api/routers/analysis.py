@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api import overload
 from api.deps import EngineDep, SettingsDep
 from api.security import PrincipalDep, require_role
 from com import kpi, privacy, risk
@@ -98,13 +99,28 @@ def _areas_response(
             "areas": risk.areas_to_records(frame)}
 
 
+def _flight_key(name: str, filters: dict[str, Any], *extra: Any) -> tuple[Any, ...]:
+    """Return what identifies a ranking computation (its filters; the frame is per filter)."""
+    items = tuple(
+        (k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(filters.items())
+    )
+    return (name, items, *extra)
+
+
 @router.get("/api/rankings")
 def rankings(
-    query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep
+    request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> Any:
     """Rank areas by risk score (every area of the extent, also those without points)."""
-    with transaction(engine) as conn:
-        frame = risk.rank_areas(conn, model=_model(settings), **query.filters(principal))
+    filters = query.filters(principal)
+
+    def compute() -> Any:
+        with transaction(engine) as conn:
+            return risk.rank_areas(conn, model=_model(settings), **filters)
+
+    # Issue 11: concurrent requests for one ranking share one computation (single flight).
+    frame = overload.shared(request, _flight_key("rankings", filters), compute)
     return _areas_response(frame, query, principal, settings)
 
 
@@ -132,14 +148,21 @@ def explain(
 
 @router.get("/api/hotspots")
 def hotspots(
-    query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
+    request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
+    principal: PrincipalDep,
     permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,
     seed: Annotated[int | None, Query()] = None,
 ) -> Any:
     """Getis-Ord Gi* hot and cold spots of the area scores."""
-    with transaction(engine) as conn:
-        frame = risk.hotspots(conn, model=_model(settings), permutations=permutations,
-                              seed=seed, **query.filters(principal))
+    filters = query.filters(principal)
+
+    def compute() -> Any:
+        with transaction(engine) as conn:
+            return risk.hotspots(conn, model=_model(settings), permutations=permutations,
+                                 seed=seed, **filters)
+
+    frame = overload.shared(request, _flight_key("hotspots", filters, permutations, seed),
+                            compute)
     return _areas_response(frame, query, principal, settings)
 
 

@@ -8,6 +8,7 @@ OpenAPI document lists each one's queryables and an unknown collection is a plai
 
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -62,15 +63,21 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_CATALOG_LOCK = threading.Lock()
+
+
 def get_catalog(request: Request) -> FeatureCatalog:
     """Return the app's feature catalog (created on first use, one per app)."""
     catalog = getattr(request.app.state, "feature_catalog", None)
     if catalog is None:
-        catalog = FeatureCatalog(
-            severity_config=request.app.state.settings.severity_config,
-            small_area_k=request.app.state.settings.small_area_k,  # issue 8
-        )
-        request.app.state.feature_catalog = catalog
+        with _CATALOG_LOCK:  # issue 11: cold concurrent requests must share one catalog
+            catalog = getattr(request.app.state, "feature_catalog", None)
+            if catalog is None:
+                catalog = FeatureCatalog(
+                    severity_config=request.app.state.settings.severity_config,
+                    small_area_k=request.app.state.settings.small_area_k,  # issue 8
+                )
+                request.app.state.feature_catalog = catalog
     return catalog
 
 
