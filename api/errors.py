@@ -65,7 +65,9 @@ def install(app: FastAPI) -> None:
             log.warning("503 on %s %s: %s", request.method, request.url.path, exc)
         elif status >= 500:
             log.exception("server error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(status, type(exc).__name__, str(exc))
+        # An error may carry structured members for the page (the columns of an upload).
+        extra = getattr(exc, "problem_extra", None) or {}
+        return problem(status, type(exc).__name__, str(exc), **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
