@@ -330,19 +330,108 @@ def _choices_cached(
     return table
 
 
+class _NameIndex:
+    """The names of one level and scope, with a character-count filter for large tables.
+
+    ``fuzz.ratio`` is ``200 * LCS / (len(a) + len(b))`` and a common subsequence holds at
+    most ``min(count_a(c), count_b(c))`` of each character ``c``, so the summed minimum counts
+    bound the ratio from above. Counted with numpy over the query's few distinct characters,
+    the bound drops nearly all of the country's 6,000 names before rapidfuzz sees any.
+    """
+
+    __slots__ = ("counts", "keys", "lengths", "symbols")
+
+    #: Tables smaller than this go straight to rapidfuzz.
+    MIN_FILTERED = 400
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        import numpy as np
+
+        self.keys = list(keys)
+        self.symbols: dict[str, int] = {}
+        self.counts = None
+        self.lengths = None
+        if len(self.keys) < self.MIN_FILTERED:
+            return
+        for key in self.keys:
+            for ch in key:
+                self.symbols.setdefault(ch, len(self.symbols))
+        counts = np.zeros((len(self.symbols), len(self.keys)), dtype=np.int16)
+        for col, key in enumerate(self.keys):
+            for ch in key:
+                counts[self.symbols[ch], col] += 1
+        self.counts = counts
+        self.lengths = np.fromiter((len(k) for k in self.keys), dtype=np.int32,
+                                   count=len(self.keys))
+
+    def near(self, query: str, min_ratio: float) -> list[str]:
+        """Return the names whose ratio with ``query`` can reach ``min_ratio``."""
+        import numpy as np
+
+        if self.counts is None or self.lengths is None:
+            return self.keys
+        common = np.zeros(len(self.keys), dtype=np.int32)
+        for ch in set(query):
+            row = self.symbols.get(ch)
+            if row is not None:
+                common += np.minimum(self.counts[row], query.count(ch))
+        bound = 200.0 * common / (self.lengths + len(query))
+        return [self.keys[i] for i in np.flatnonzero(bound >= min_ratio - 1e-9)]
+
+
+@lru_cache(maxsize=4096)
+def _index_cached(
+    gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
+) -> _NameIndex:
+    return _NameIndex(list(_choices_cached(gaz, kind, scope, ascii_keys)))
+
+
+def _fuzzy_floor(kind: str, scope: frozenset[str]) -> float:
+    """The lowest cut-off the matcher asks of a level and scope (one search serves all)."""
+    if kind == "prov":
+        return _FUZZY_CUTOFF["province"]
+    if not scope:
+        return _FUZZY_CUTOFF["nation"]
+    return _FUZZY_CUTOFF["district"] if kind == "sub" else _FUZZY_CUTOFF["province"]
+
+
+@lru_cache(maxsize=65536)
+def _near_names(
+    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
+) -> tuple[tuple[str, float, float], ...]:
+    """Names near ``query``: ``(name, ratio, typing similarity)``, exact from ``cutoff`` up.
+
+    rapidfuzz finds the near names quickly (the character-count filter first for a large
+    table); the typing-slip similarity (never below the ratio) then re-scores them, so a
+    swapped pair or a dropped tone mark counts as close. The same word is looked up at
+    several cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
+    """
+    ascii_keys = query.isascii()
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
+    names = _index_cached(gaz, kind, scope, ascii_keys).near(query, floor)
+    return tuple(
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff))
+        for key, ratio, _ in process.extract(
+            query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=3 * _MAX_CANDIDATES
+        )
+    )
+
+
 @lru_cache(maxsize=65536)
 def _fuzzy_cached(
     gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
 ) -> tuple[tuple[str, float], ...]:
     table = _choices_cached(gaz, kind, scope, query.isascii())
+    lowest = _fuzzy_floor(kind, scope)
+    if cutoff < lowest:
+        lowest = cutoff
+    # The names a search at ``cutoff`` itself would re-score: the same top 30 by ratio, cut
+    # at its own floor (extract orders by ratio, so those are a prefix of the list).
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
     found: dict[str, float] = {}
-    # rapidfuzz finds the near names quickly; the typing-slip similarity (never below the
-    # ratio) then re-scores them, so a swapped pair or a dropped tone mark counts as close.
-    for key, _, _ in process.extract(
-        query, list(table), scorer=fuzz.ratio, score_cutoff=max(50.0, cutoff - _PREFILTER_SLACK),
-        limit=3 * _MAX_CANDIDATES,
-    ):
-        score = typing_similarity(query, key)
+    for key, ratio, score in _near_names(gaz, query, kind, scope, lowest):
+        if ratio < floor:
+            break
         if score < cutoff:
             continue
         for code in table[key]:
@@ -680,8 +769,14 @@ def _area_sim_cached(gaz: Gazetteer, key: str, code: str, level: str) -> float:
     # A word that is exactly another area's name is that area, not a slip for this one: only
     # the plain ratio then ("ระยอง" is not a mistyped "ระนอง").
     exact_elsewhere = key in (gaz.province_keys if level == "prov" else gaz.district_keys)
-    similarity = fuzz.ratio if exact_elsewhere else typing_similarity
-    best = max((similarity(key, k) for k in keys if k.isascii() == ascii_key), default=0.0)
+    best = 0.0
+    for k in keys:
+        if k.isascii() == ascii_key:
+            # Only a better name matters: the best so far is the cut-off of the next one.
+            sim = (fuzz.ratio(key, k) if exact_elsewhere
+                   else typing_similarity(key, k, score_cutoff=best))
+            if sim > best:
+                best = sim
     return _stretch(best)
 
 
@@ -714,7 +809,7 @@ def _is_mueang(gaz: Gazetteer, key: str) -> bool:
         return True
     if key.isascii() or len(key) < 3 or _known(gaz, key):
         return False
-    return typing_distance(key, "เมือง") <= _MUEANG_SLIP
+    return typing_distance(key, "เมือง", _MUEANG_SLIP) <= _MUEANG_SLIP
 
 
 def _known_sub_only(gaz: Gazetteer, key: str) -> bool:

@@ -11,9 +11,11 @@ stays closer than a genuinely different name. Costs are on the scale of an indel
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
 
 __all__ = ["typing_distance", "typing_similarity"]
 
@@ -98,12 +100,26 @@ def _build_sub_costs() -> dict[tuple[str, str], float]:
 _SUB_COSTS = _build_sub_costs()
 
 
-def _indel_costs(text: str) -> list[float]:
-    return [_indel_cost(ch, text[i - 1] if i else "") for i, ch in enumerate(text)]
+#: The cheapest edit per indel unit (a doubled character 0.3; a swap, two indels, 0.6): the
+#: weighted distance is never below this times the plain indel distance.
+_CHEAPEST_PER_INDEL = min(_DOUBLED, _SWAP / 2, _MARK_INDEL, _NEAR_SUB / 2, _INDEL)
+#: Substitution costs by the written character: one dict look-up per cell, no tuple built.
+_SUB_BY_CHAR: dict[str, dict[str, float]] = {}
+for (_a, _b), _cost in _SUB_COSTS.items():
+    _SUB_BY_CHAR.setdefault(_a, {})[_b] = _cost
+_NO_SUBS: dict[str, float] = {}
+#: Common head and tail characters left in the aligned middle: a swap or a doubling next to
+#: the cut can make an alignment that does not match the whole common head cheaper (checked
+#: against the full alignment on 140,000 pairs in tests/unit/test_geocode_typos.py).
+_CONTEXT = 3
 
 
-@lru_cache(maxsize=262144)
-def typing_distance(a: str, b: str) -> float:
+@lru_cache(maxsize=65536)
+def _indel_costs(text: str) -> tuple[float, ...]:
+    return tuple(_indel_cost(ch, text[i - 1] if i else "") for i, ch in enumerate(text))
+
+
+def typing_distance(a: str, b: str, max_distance: float | None = None) -> float:
     """Return the weighted edit distance between two spellings, typing slips costing less.
 
     Optimal string alignment (each adjacent swap edits a pair once) with these costs:
@@ -112,10 +128,18 @@ def typing_distance(a: str, b: str) -> float:
     0.6, a neighbouring Kedmanee key (or the same key shifted, or a related mark) 0.9, one
     mark for another 1, any other letter 2.
 
+    The quadratic alignment runs in Python, so the work is bounded first: rapidfuzz's indel
+    distance (in C) times the cheapest cost per indel is a lower bound, the common head and
+    tail are aligned without the loop, and with ``max_distance`` the loop stops as soon as
+    every open alignment already costs more.
+
     Parameters
     ----------
     a, b : str
         Two spellings (already in matching form: no spaces or dots).
+    max_distance : float, optional
+        Only distances up to this matter: a larger one is returned as some value above it
+        (not necessarily the exact distance).
 
     Returns
     -------
@@ -131,19 +155,54 @@ def typing_distance(a: str, b: str) -> float:
     """
     if a == b:
         return 0.0
-    lb = len(b)
+    return _distance(a, b, math.inf if max_distance is None else float(max_distance))
+
+
+@lru_cache(maxsize=262144)
+def _distance(a: str, b: str, limit: float) -> float:
+    if limit != math.inf:
+        floor = _CHEAPEST_PER_INDEL * Indel.distance(a, b)
+        if floor > limit + 1e-9:
+            return floor
     del_a, ins_b = _indel_costs(a), _indel_costs(b)
-    subs = _SUB_COSTS
+    # A slip touches one or two places: the common head and tail are matched, and the
+    # quadratic loop runs only over the differing middle (with a little context, above).
+    shortest = min(len(a), len(b))
+    head = 0
+    while head < shortest and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    head = max(0, head - _CONTEXT)
+    tail = max(0, tail - _CONTEXT)
+    if head or tail:
+        a, b = a[head:len(a) - tail], b[head:len(b) - tail]
+        del_a, ins_b = del_a[head:len(del_a) - tail], ins_b[head:len(ins_b) - tail]
+    return _align(a, b, del_a, ins_b, limit)
+
+
+def _align(a: str, b: str, del_a: tuple[float, ...], ins_b: tuple[float, ...],
+           limit: float) -> float:
+    """Optimal string alignment of ``a`` and ``b`` with per-position indel costs.
+
+    Stops early, returning a lower bound above ``limit``, once two consecutive rows hold
+    only costs above it (costs never fall again: a later cell extends one of those rows).
+    """
+    lb = len(b)
     prev2: list[float] = []
     prev = [0.0] * (lb + 1)
     for j in range(lb):
         prev[j + 1] = prev[j] + ins_b[j]
+    prev_min = 0.0
     for i, ca in enumerate(a):
         del_cost = del_a[i]
-        cur = [prev[0] + del_cost] + [0.0] * lb
-        left = cur[0]
+        subs = _SUB_BY_CHAR.get(ca, _NO_SUBS)
+        left = prev[0] + del_cost
+        cur = [left] + [0.0] * lb
+        row_min = left
         for j, cb in enumerate(b):
-            best = prev[j] if ca == cb else prev[j] + subs.get((ca, cb), _SUB)
+            best = prev[j] if ca == cb else prev[j] + subs.get(cb, _SUB)
             d = prev[j + 1] + del_cost
             if d < best:
                 best = d
@@ -155,16 +214,29 @@ def typing_distance(a: str, b: str) -> float:
                 if d < best:
                     best = d
             cur[j + 1] = left = best
-        prev2, prev = prev, cur
+            if best < row_min:
+                row_min = best
+        if row_min > limit and prev_min > limit:
+            return round(min(row_min, prev_min), 6)
+        prev2, prev, prev_min = prev, cur, row_min
     return round(prev[lb], 6)
 
 
-def typing_similarity(a: str, b: str) -> float:
+def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
     """Return a 0-100 similarity of two spellings that forgives typing slips.
 
     ``100 * (1 - distance / (len(a) + len(b)))`` with :func:`typing_distance`: the scale of
     ``rapidfuzz.fuzz.ratio``, but never lower than it, and higher for slips of the hand.
     Spellings under 60 % alike by the ratio keep the ratio (slips cannot make them close).
+
+    Parameters
+    ----------
+    a, b : str
+        Two spellings in matching form.
+    score_cutoff : float, optional
+        Only similarities from this up matter: below it the ratio is returned (as
+        rapidfuzz's scorers do, the answer is exact only at or above the cut-off), which
+        spares the slow alignment of names that cannot reach it.
 
     Examples
     --------
@@ -179,4 +251,8 @@ def typing_similarity(a: str, b: str) -> float:
     ratio = float(fuzz.ratio(a, b))
     if ratio < _SLIP_FLOOR:
         return ratio  # too different for slips of the hand to matter; skip the slow part
-    return max(ratio, 100.0 * (1.0 - typing_distance(a, b) / total))
+    limit = None
+    if score_cutoff > ratio:
+        limit = (1.0 - score_cutoff / 100.0) * total
+    distance = typing_distance(a, b, limit)
+    return max(ratio, 100.0 * (1.0 - distance / total))

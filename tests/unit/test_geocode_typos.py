@@ -122,3 +122,65 @@ def test_generated_typo_heavy_addresses_are_rarely_confidently_wrong() -> None:
           f"{s.confident_wrong_rate:.2%} ({s.confident_wrong})")
     assert s.confident_wrong_rate <= 0.003, s.wrong_examples
     assert s.accuracy >= 0.85
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+def _reference_distance(a: str, b: str) -> float:
+    """The full alignment, no trimming or bounds (the definition the fast path must keep)."""
+    from com.typos import _SUB, _SUB_COSTS, _SWAP, _indel_cost
+
+    del_a = [_indel_cost(ch, a[i - 1] if i else "") for i, ch in enumerate(a)]
+    ins_b = [_indel_cost(ch, b[j - 1] if j else "") for j, ch in enumerate(b)]
+    rows = [[0.0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for j in range(len(b)):
+        rows[0][j + 1] = rows[0][j] + ins_b[j]
+    for i in range(1, len(a) + 1):
+        rows[i][0] = rows[i - 1][0] + del_a[i - 1]
+        for j in range(1, len(b) + 1):
+            ca, cb = a[i - 1], b[j - 1]
+            best = min(
+                rows[i - 1][j - 1] + (0.0 if ca == cb else _SUB_COSTS.get((ca, cb), _SUB)),
+                rows[i - 1][j] + del_a[i - 1],
+                rows[i][j - 1] + ins_b[j - 1],
+            )
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and ca != cb:
+                best = min(best, rows[i - 2][j - 2] + _SWAP)
+            rows[i][j] = best
+    return round(rows[-1][-1], 6)
+
+
+_THAI_SMALL = st.text(alphabet="กขคเมือง่้ัอวยาะ", max_size=9)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_THAI_SMALL, _THAI_SMALL, st.sampled_from([None, 0.5, 1.0, 2.0, 3.5]))
+def test_fast_distance_equals_the_full_alignment(a: str, b: str, limit: float | None) -> None:
+    exact = _reference_distance(a, b)
+    fast = typing_distance(a, b, limit)
+    if limit is None or exact <= limit:
+        assert fast == pytest.approx(exact)
+    else:
+        assert fast > limit
+
+
+def test_fast_distance_on_generated_slips() -> None:
+    rnd = random.Random(5)
+    names = [s.name_th for p in geothai.provinces() for d in geothai.districts(p.code)
+             for s in geothai.subdistricts(d.code)]
+    for _ in range(3000):
+        a = rnd.choice(names)
+        b = typo(typo(a, rnd), rnd) if rnd.random() < 0.5 else rnd.choice(names)
+        assert typing_distance(a, b) == pytest.approx(_reference_distance(a, b))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_THAI_SMALL, _THAI_SMALL, st.floats(min_value=0, max_value=100))
+def test_similarity_with_a_cutoff_is_exact_above_it(a: str, b: str, cutoff: float) -> None:
+    full = typing_similarity(a, b)
+    cut = typing_similarity(a, b, score_cutoff=cutoff)
+    if full >= cutoff:
+        assert cut == pytest.approx(full)
+    else:
+        assert cut < cutoff
