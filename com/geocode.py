@@ -387,7 +387,7 @@ def _index_cached(
 
 
 def _fuzzy_floor(kind: str, scope: frozenset[str]) -> float:
-    """The lowest cut-off the matcher asks of a level and scope (one search serves all)."""
+    """Return the lowest cut-off the matcher asks of a level and scope (one search serves all)."""
     if kind == "prov":
         return _FUZZY_CUTOFF["province"]
     if not scope:
