@@ -18,6 +18,7 @@ __all__ = [
     "THAILAND_BBOX",
     "Coordinate",
     "OutsideAreaError",
+    "find_plus_code",
     "in_thailand_bbox",
     "parse_coordinate",
     "parse_utm_zone",
@@ -105,6 +106,7 @@ class _Ctx:
     inside: Callable[[float, float], bool]
     area_name: str
     warnings: list[str] = field(default_factory=list)
+    locality_point: Callable[[str], tuple[float, float] | None] | None = None
 
 
 def _is_number(value: object) -> bool:
@@ -673,7 +675,11 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
             "open it in a browser and copy the long address"
         )
     if "google" not in host and host not in ("maps.apple.com",):
-        raise ParseError(f"link {_short(raw)} is not a Google Maps link")
+        known = any(host == h or host.endswith("." + h) for h in _MAP_HOSTS)
+        found = _other_map_link(parts.query, parts.fragment) if known else None
+        if found is None:
+            raise ParseError(f"link {_short(raw)} is not a Google Maps link")
+        return _finite(found[0], "latitude"), _finite(found[1], "longitude"), True
     full = unquote_plus(parts.path + "?" + parts.query + "#" + parts.fragment)
     # 1. The pin: !3d<lat>!4d<lon> in the data part wins over everything else.
     pins = re.findall(r"!3d(-?\d+(?:\.\d+)?)!4d(-?\d+(?:\.\d+)?)", full)
@@ -707,6 +713,107 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
     raise ParseError(f"link {_short(raw)} holds no coordinates (no ?q=, !3d/!4d or @lat,lon)")
 
 
+_EMBEDDED_URL = re.compile(r"(?:https?://|geo:)\S+", re.IGNORECASE)
+#: A geopoint of ODK Collect / KoboToolbox: "lat lon" in decimal degrees, then altitude and
+#: accuracy in metres (either may be missing).
+_GEOPOINT = re.compile(
+    r"([-+]?\d{1,2}\.\d+)\s+([-+]?\d{1,3}\.\d+)(?:\s+[-+]?\d+(?:\.\d+)?){1,2}"
+)
+#: Other maps whose share links carry the point (LINE's location share, OpenStreetMap, ...).
+_MAP_HOSTS = ("line.me", "openstreetmap.org", "osm.org", "bing.com", "waze.com", "longdo.com",
+              "here.com", "apple.com")
+_LAT_KEYS = ("lat", "mlat", "latitude", "y")
+_LON_KEYS = ("lng", "lon", "long", "mlon", "longitude", "x")
+
+
+def _other_map_link(query: str, fragment: str) -> tuple[str, str] | None:
+    """Latitude and longitude of another map's share link (LINE, OpenStreetMap, Apple, ...).
+
+    Read from ``lat=``/``lng=`` style parameters, a ``ll=``/``q=`` pair, or OpenStreetMap's
+    ``#map=zoom/lat/lon``; None when the link carries none.
+    """
+    params = {k.lower(): v for k, v in parse_qs(query).items()}
+    lat = next((params[k][0] for k in _LAT_KEYS if k in params), None)
+    lon = next((params[k][0] for k in _LON_KEYS if k in params), None)
+    if lat is not None and lon is not None:
+        return lat, lon
+    for key in ("ll", "q", "query", "center", "sll"):
+        for val in params.get(key, []):
+            m = _PAIR.fullmatch(val.strip())
+            if m is not None:
+                return m.group(1), m.group(2)
+    m = re.search(r"map=\d+(?:\.\d+)?/(-?\d{1,3}(?:\.\d+)?)/(-?\d{1,3}(?:\.\d+)?)", fragment)
+    if m is not None:
+        return m.group(1), m.group(2)
+    return None
+
+
+# --------------------------------------------------------------------------- Plus Codes
+
+#: A Plus Code: 2-8 code characters, "+", 0-7 more ("7P65VQ5R+XX", short "VQ5R+XX").
+_PLUS_CODE = re.compile(
+    r"(?<![0-9A-Z+])([23456789CFGHJMPQRVWX]{2,8}0*\+[23456789CFGHJMPQRVWX]{0,7})(?![0-9A-Z+])",
+    re.IGNORECASE,
+)
+
+
+def find_plus_code(text: str) -> tuple[str, str] | None:
+    """Find a Plus Code (Open Location Code) in a cell: the code and the text around it.
+
+    Returns
+    -------
+    tuple of str or None
+        ``(code, locality)``; the locality (the place named after a short code, such as
+        ``สุรินทร์``) may be empty. None when the cell holds no Plus Code.
+
+    Examples
+    --------
+    >>> find_plus_code("VQ5R+XX สุรินทร์")
+    ('VQ5R+XX', 'สุรินทร์')
+    """
+    if "+" not in text:
+        return None
+    from openlocationcode import openlocationcode as olc
+
+    m = _PLUS_CODE.search(text.upper())
+    if m is None or not olc.isValid(m.group(1)):
+        return None
+    code = m.group(1)
+    rest = (text[: m.start()] + " " + text[m.end():]).strip(" ,;:-")
+    return code, " ".join(rest.split())
+
+
+def _plus_code_point(code: str, locality: str, ctx: _Ctx) -> tuple[float, float]:
+    """Decode a Plus Code to its centre; a short code is recovered near its locality."""
+    from openlocationcode import openlocationcode as olc
+
+    if not olc.isValid(code):
+        raise ParseError(f"plus code {_short(code)} is not valid (Open Location Code)")
+    if olc.isFull(code):
+        area = olc.decode(code)
+        return area.latitudeCenter, area.longitudeCenter
+    if ctx.locality_point is None:
+        raise ParseError(
+            f"plus code {_short(code)} is short: it needs the full code (such as 7P65VQ5R+XX) "
+            "or a place after it (VQ5R+XX สุรินทร์)"
+        )
+    reference = ctx.locality_point(locality)
+    if reference is None:
+        if locality:
+            raise ParseError(
+                f"plus code {_short(code)}: the place {_short(locality)} is not a known "
+                "subdistrict, district or province"
+            )
+        raise ParseError(
+            f"plus code {_short(code)} is short: it needs the full code (such as 7P65VQ5R+XX) "
+            "or a place after it (VQ5R+XX สุรินทร์)"
+        )
+    if not locality:
+        ctx.warnings.append("short plus code recovered near the upload's province")
+    area = olc.decode(olc.recoverNearest(code, reference[0], reference[1]))
+    return area.latitudeCenter, area.longitudeCenter
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -723,6 +830,7 @@ def parse_coordinate(
     transformation: str | int | None = None,
     inside: Callable[[float, float], bool] | None = None,
     area_name: str = "Thailand",
+    locality_point: Callable[[str], tuple[float, float] | None] | None = None,
 ) -> Coordinate:
     """Read a point from one cell or from separate columns, in any form Thai staff use.
 
@@ -759,6 +867,14 @@ def parse_coordinate(
         :class:`OutsideAreaError`; used also to decide a latitude/longitude swap.
     area_name : str
         Name of the area in messages ("Thailand", "Surin", ...).
+    locality_point : callable, optional
+        ``locality_point(text) -> (lat, lon) or None``: the reference point of a place named
+        after a short Plus Code ("VQ5R+XX สุรินทร์"); an empty text asks for the default place
+        (the upload's province). Without it a short Plus Code is refused.
+
+    Also read: a Plus Code (Open Location Code) ``7P65VQ5R+XX`` or short with a place, an
+    ODK/KoboToolbox geopoint ``"lat lon altitude accuracy"``, a pair in brackets
+    ``[14.88, 103.49]``, and a map link inside text (a LINE share: "ตำแหน่ง https://...").
 
     Returns
     -------
@@ -779,7 +895,8 @@ def parse_coordinate(
     >>> (c.lat, c.lon)
     (14.2, 103.3)
     """
-    ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name)
+    ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name,
+               locality_point=locality_point)
     datum_key = _normalise_datum(datum)
     code = _transformation_code(transformation) if datum_key == "indian1975" else ""
     if datum_key == "indian1975":
@@ -889,6 +1006,22 @@ def _from_cell(value: object, zone: object, datum: str, code: str, ctx: _Ctx) ->
     if _is_number(value):
         raise ParseError(f"coordinate {value!r} is a single number; need latitude and longitude")
     text = _text(value)
+    plus = find_plus_code(text)
+    if plus is not None:
+        la, lo = _plus_code_point(plus[0], plus[1], ctx)
+        la, lo = _place(la, lo, fixed=True, ctx=ctx, text=_short(text))
+        return Coordinate(la, lo, "plus_code", tuple(ctx.warnings), "EPSG:4326", None)
+    embedded = _EMBEDDED_URL.search(text)
+    if embedded is not None and embedded.start() > 0:  # a LINE share: a sentence, the link
+        text = embedded.group().rstrip(".,;)]}>\"'")
+    if text[:1] in "[(" and text[-1:] in "])":
+        text = text[1:-1].strip()  # KoboToolbox's _geolocation: [14.88, 103.49]
+    geopoint = _GEOPOINT.fullmatch(text)
+    if geopoint is not None:
+        # ODK/KoboToolbox geopoint "lat lon altitude accuracy": decimal degrees first, in
+        # that order, then metres (a degree-minute pair "14 52.5 103 29.1" has whole degrees).
+        a, b = float(geopoint.group(1)), float(geopoint.group(2))
+        return _finish_geographic(a, b, "decimal", True, datum, code, ctx, text)
     if _is_url(text):
         lat, lon, pinned = _google(text, ctx)
         if not pinned:

@@ -86,6 +86,7 @@ from com.readers import (
     read_table,
     recognise_column,
 )
+from com.reasons import RowReason, describe
 from com.settings import Settings
 from com.thai import clean_text, is_blank
 
@@ -222,6 +223,13 @@ class RowRejected(Exception):  # noqa: N818 - a row outcome, not a program error
         super().__init__(reason)
         self.reason = reason
         self.column = column
+
+    @property
+    def described(self) -> RowReason:
+        """The reason's code and its Thai and English texts (:func:`com.reasons.describe`)."""
+        described = describe(self.reason)
+        assert described is not None
+        return described
 
 
 _WHITESPACE = re.compile(r"\s+")
@@ -510,9 +518,74 @@ def _parse_count(row: RowValues) -> int:
     return int(number)
 
 
+#: An ISO timestamp with its time (and zone): KoboToolbox, ODK, GPX and phone exports.
+_ISO_TIMESTAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+#: A time of day beside a date: "14.30 น.", "14:30 น.", "เวลา 09.15 น.", "2:30 PM", "GMT+7".
+#: A dotted time counts only with น./นาฬิกา or เวลา (14.03 alone may be a day and month).
+_TIME_OF_DAY = re.compile(
+    r"(?:เวลา\s*)?\d{1,2}[.:]\d{2}(?:[.:]\d{2})?\s*(?:น\.?|นาฬิกา)"
+    r"|เวลา\s*\d{1,2}[.:]\d{2}(?:[.:]\d{2})?"
+    r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    r"|\b(?:GMT|UTC|ICT)\s*(?:[+-]\s*\d{1,2}(?::?\d{2})?)?|\bเวลา\b"
+)
+_BANGKOK_OFFSET_H = 7
+
+
+def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
+    """Read a report date, its time of day (Thai or English) set aside.
+
+    A timestamp with a zone ("2024-03-14T20:00:00Z", "+07:00") is the day in Thailand
+    (UTC+7); ``naive_utc`` reads one without a zone as UTC (KoboToolbox's
+    ``_submission_time``). Otherwise :func:`com.thai.parse_date` reads the text, first as
+    written, then with the time of day left out ("14.30 น. 14/03/2567", "เวลา 09.15 น.").
+
+    Raises
+    ------
+    com.errors.ParseError
+        When no date can be read.
+
+    Examples
+    --------
+    >>> parse_report_date("2024-03-14T20:00:00Z")
+    datetime.date(2024, 3, 15)
+    >>> parse_report_date("เวลา 09.15 น. ๑๔/๐๓/๒๕๖๗")
+    datetime.date(2024, 3, 14)
+    """
+    from datetime import datetime, timedelta
+
+    from com.thai import parse_date
+
+    if isinstance(value, str):
+        text = clean_text(value)
+        m = _ISO_TIMESTAMP.fullmatch(text.strip())
+        if m is not None and (m.group(3) or naive_utc):
+            zone = m.group(3) or "Z"
+            stamp = f"{m.group(1)}T{m.group(2)}{'+00:00' if zone == 'Z' else zone}"
+            if len(zone) == 3:  # "+07"
+                stamp += ":00"
+            try:
+                moment = datetime.fromisoformat(stamp)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.utcoffset() is not None:
+                offset = moment.utcoffset() or timedelta(0)
+                local = moment - offset + timedelta(hours=_BANGKOK_OFFSET_H)
+                return parse_date(local.date())
+        try:
+            return parse_date(value)
+        except ParseError:
+            rest = " ".join(_TIME_OF_DAY.sub(" ", text).split())
+            if not rest or rest == text:
+                raise
+            return parse_date(rest)
+    return parse_date(value)
+
+
 def build_risk_point(row: RowValues) -> BuiltRecord:
     """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
-    from com.thai import parse_date, parse_severity
+    from com.thai import parse_severity
 
     ctx = row.context
     attributes = dict(row.extra)
@@ -535,7 +608,9 @@ def build_risk_point(row: RowValues) -> BuiltRecord:
     reported_on: date | None = None
     if raw_date is not None:
         try:
-            reported_on = _cached(ctx, "date", raw_date, parse_date)
+            naive_utc = bool(ctx.get("date_utc"))
+            reported_on = _cached(ctx, "date", raw_date,
+                                  lambda v: parse_report_date(v, naive_utc=naive_utc))
         except ParseError as exc:
             attributes["date_raw"] = json_safe(raw_date)
             row.warnings.append(f"{exc}; the date is left empty")
@@ -805,6 +880,7 @@ def plan_columns(
         table.geometries is None
     ):
         _fields_from_values(fields, set(mapped), table.columns, profiles, notes)
+    _hint_fields(table, fields, mapped, notes)
     # "X"/"Y" (and "E"/"N") are longitude/latitude in degrees or UTM metres: tell by value.
     if "lat" in fields and "lon" in fields and "easting" not in fields:
         values = _numbers(table, fields["lat"]) + _numbers(table, fields["lon"])
@@ -853,6 +929,27 @@ def plan_columns(
         notes=notes,
         zone_hint=zone_hint,
     )
+
+
+def _hint_fields(table: SourceTable, fields: dict[str, int], mapped: set[int],
+                 notes: list[str]) -> None:
+    """Fields a file's structure gives when no column names them.
+
+    A KML/KMZ folder (a Google My Maps layer) is the category when no column is one; it
+    goes through the category rule like any category text. A form export's submission
+    time is the report date when the form asked none.
+    """
+    columns = table.columns
+    if ("category" not in fields and table.format in ("kml", "kmz")
+            and "folder" in columns and columns.index("folder") not in mapped):
+        fields["category"] = columns.index("folder")
+        notes.append("the folder (map layer) of each placemark read as its category / "
+                     "ชื่อโฟลเดอร์ (เลเยอร์ของแผนที่) ใช้เป็นประเภทของแต่ละจุด")
+    submitted = table.details.get("submission_time_column")
+    if "date" not in fields and submitted in columns and columns.index(submitted) not in mapped:
+        fields["date"] = columns.index(submitted)
+        notes.append(f"column {submitted!r} (submission time, UTC) read as the report date / "
+                     f"คอลัมน์ {submitted!r} (เวลาส่งแบบฟอร์ม) ใช้เป็นวันที่รายงาน")
 
 
 class ColumnsNotRecognised(UploadError):
@@ -973,6 +1070,8 @@ class _Context:
     fast_lat: list[float] = field(default_factory=list)
     fast_lon: list[float] = field(default_factory=list)
     fast_place_columns: str | None = None
+    locality_point: Callable[[str], tuple[float, float] | None] | None = None
+    date_utc: bool = False
 
     def __post_init__(self) -> None:
         self.field_columns = {f: self.plan.columns[i] for f, i in self.plan.fields.items()}
@@ -982,6 +1081,7 @@ class _Context:
             "layer": self.layer,
             "today": self.today,
             "cache": self.value_cache,
+            "date_utc": self.date_utc,
         }
 
 
@@ -1360,6 +1460,7 @@ def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells
             mgrs=cells.get("mgrs"),
             datum=ctx.options.datum,
             transformation=ctx.options.transformation,
+            locality_point=ctx.locality_point,
         )
     except ParseError as exc:
         raise RowRejected(str(exc), column) from exc
@@ -1415,6 +1516,7 @@ def prepare_rows(
     limits: ReadLimits | None = None,
     geocoder: Callable[..., Any] | None = None,
     today: date | None = None,
+    locality_point: Callable[[str], tuple[float, float] | None] | None = None,
 ) -> tuple[list[PreparedRow], ColumnPlan, set[str]]:
     """Parse every row of a table (no database): place, category, severity, date, record.
 
@@ -1434,6 +1536,9 @@ def prepare_rows(
         ``geocoder(address, province_code=...)``; default :func:`com.geocode.geocode`.
     today : date, optional
         For future-date warnings.
+    locality_point : callable, optional
+        ``locality_point(place_text) -> (lat, lon) or None``: the reference point of the
+        place written after a short Plus Code (empty text: the upload's province).
 
     Returns
     -------
@@ -1473,6 +1578,9 @@ def prepare_rows(
         limits=limits or ReadLimits(),
         today=today or date.today(),
         geocoder=geocoder,
+        locality_point=locality_point,
+        date_utc=("date" in plan.fields and plan.columns[plan.fields["date"]]
+                  == table.details.get("submission_time_column")),
     )
     _fast_coordinates(table, ctx)
     rows = [_prepare_row(table, i, ctx) for i in range(len(table.rows))]
@@ -1835,6 +1943,55 @@ def _zone_hint(conn: Connection, province_code: str | None) -> int | None:
     return None
 
 
+_AREA_POINT = {
+    # Names from this fixed map, never from input: the area's point on its surface.
+    "subdistricts": sa.text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                            "FROM subdistricts WHERE code = :c) s"),
+    "districts": sa.text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                         "FROM districts WHERE code = :c) s"),
+    "provinces": sa.text("SELECT ST_Y(p), ST_X(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                         "FROM provinces WHERE code = :c) s"),
+}
+
+
+def _locality_points(
+    conn: Connection, province: str | None
+) -> Callable[[str], tuple[float, float] | None]:
+    """Return the resolver of the place written after a short Plus Code.
+
+    The place text is geocoded (subdistrict, else district, else province, in the upload's
+    province context); its reference point is a point on the surface of that area in the
+    loaded boundaries. An empty text gives the upload's province.
+    """
+    cache: dict[str, tuple[float, float] | None] = {}
+
+    def resolve(text: str) -> tuple[float, float] | None:
+        if text in cache:
+            return cache[text]
+        area: tuple[str, str] | None = None
+        if not text:
+            area = ("provinces", province) if province else None
+        else:
+            from com.geocode import geocode
+
+            found = geocode(text, province_code=province)
+            if found.quality == "subdistrict" and found.tambon_code:
+                area = ("subdistricts", str(found.tambon_code))
+            elif found.quality == "district" and found.amphoe_code:
+                area = ("districts", str(found.amphoe_code))
+            elif found.quality in ("district", "province") and found.province_code:
+                area = ("provinces", str(found.province_code))
+        point = None
+        if area is not None:
+            row = conn.execute(_AREA_POINT[area[0]], {"c": area[1]}).first()
+            point = (float(row[0]), float(row[1])) if row is not None and row[0] is not None \
+                else None
+        cache[text] = point
+        return point
+
+    return resolve
+
+
 def _existing_upload(conn: Connection, sha256: str, request_key: str) -> int | None:
     return conn.execute(
         sa.text("SELECT id FROM uploads WHERE sha256 = :h AND options->>'request_key' = :k "
@@ -1982,7 +2139,7 @@ def import_upload(
                        extra_fields=kind.extra_fields)
     rows, plan, datum_notes = prepare_rows(
         table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
-        limits=limits,
+        limits=limits, locality_point=_locality_points(conn, province),
     )
     notes: list[str] = []
     if options.datum == "indian1975":
@@ -2265,8 +2422,18 @@ def get_upload(
             ),
             {"u": upload_id},
         ).mappings()
-        out["report"] = [dict(r) for r in rows]
+        out["report"] = [_with_reason(dict(r)) for r in rows]
     return out
+
+
+def _with_reason(row: dict[str, Any]) -> dict[str, Any]:
+    """Add the reason's code and its Thai and English texts to a report row."""
+    described = describe(row.get("reason"))
+    if described is None:
+        row.update(reason_code=None, reason_en=None, reason_th=None)
+    else:
+        row.update(described.as_dict())
+    return row
 
 
 def list_uploads(
@@ -2334,7 +2501,8 @@ def write_report_csv(
     """Write the per-row report of an upload as CSV.
 
     Columns: row (1-based data row; for KML the placemark's order), status
-    (stored/rejected/duplicate), reason, lat, lon, subdistrict_code, quality, then the
+    (stored/rejected/duplicate), reason (English), lat, lon, subdistrict_code, quality,
+    reason_th (the reason in Thai) and reason_code (:func:`com.reasons.describe`), then the
     original values under their own column names (a name clashing with these gets
     " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
     Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.
@@ -2351,7 +2519,8 @@ def write_report_csv(
     """
     upload = _upload_dict(_upload_row(conn, upload_id, principal))
     columns: list[str] = upload["columns"]
-    fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality"]
+    fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality",
+             "reason_th", "reason_code"]
     header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
     writer = csv.writer(stream)
     writer.writerow([escape_cell(h) for h in header])
@@ -2366,9 +2535,14 @@ def write_report_csv(
         lat = round(r.lat, 7) if r.lat is not None else None
         lon = round(r.lon, 7) if r.lon is not None else None
         original = r.original or {}
+        described = describe(r.reason)
+        reason_th = described.th if described else None
+        if reason_th is None and r.warnings:
+            reason_th = f"คำเตือน: {r.warnings}"
         writer.writerow(
             [_csv_value(v) for v in
-             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality)]
+             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality,
+              reason_th, described.code if described else None)]
             + [_csv_value(original.get(c)) for c in columns]
         )
         count += 1

@@ -159,6 +159,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
                  "location", "coordinates", "coordinate", "coord", "coords", "lat,lon",
                  "lat long", "latlng", "lat/lng", "ละติจูด ลองจิจูด", "gps", "พิกัด gps",
                  "google maps", "google map", "map link", "link", "url", "ลิงก์", "ลิ้งค์",
+                 "plus code", "pluscode", "open location code", "รหัสพลัส",
                  "ลิงค์", "แผนที่", "utm", "พิกัด utm", "พิกัดกริด", "grid", "position", "point"),
     "easting": ("utm e", "easting", "east", "e", "utm x", "พิกัด e", "ค่า e", "ค่าพิกัด e"),
     "northing": ("utm n", "northing", "north", "n", "utm y", "พิกัด n", "ค่า n", "ค่าพิกัด n"),
@@ -518,17 +519,18 @@ _OTHER_MAGIC = {
 EXTENSIONS = {
     ".csv": "csv", ".txt": "csv", ".tsv": "csv",
     ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls",
-    ".kml": "kml", ".kmz": "kmz",
+    ".kml": "kml", ".kmz": "kmz", ".gpx": "gpx",
     ".geojson": "geojson", ".json": "geojson",
     ".gpkg": "gpkg",
     ".zip": "shp",
 }
 _NAMES = {
     "csv": "CSV text", "xlsx": "Excel workbook (.xlsx)", "xls": "Excel 97-2003 workbook (.xls)",
-    "kml": "KML", "kmz": "KMZ (zipped KML)", "geojson": "GeoJSON", "gpkg": "GeoPackage",
+    "kml": "KML", "kmz": "KMZ (zipped KML)", "gpx": "GPX (GPS waypoints)",
+    "geojson": "GeoJSON", "gpkg": "GeoPackage",
     "shp": "zipped Shapefile",
 }
-SUPPORTED = "CSV, XLSX, XLS, KML, KMZ, GeoJSON, GeoPackage or a zipped Shapefile (.zip)"
+SUPPORTED = "CSV, XLSX, XLS, KML, KMZ, GPX, GeoJSON, GeoPackage or a zipped Shapefile (.zip)"
 
 
 def _sniff_content(data: bytes) -> str:
@@ -563,6 +565,8 @@ def _sniff_content(data: bytes) -> str:
     if head.startswith(b"<"):
         if b"<kml" in data[:65536] or b"opengis.net/kml" in data[:65536]:
             return "kml"
+        if b"<gpx" in data[:65536] or b"topografix.com/GPX" in data[:65536]:
+            return "gpx"
         return "xml"
     if head.startswith((b"{", b"[")):
         return "geojson"
@@ -582,7 +586,8 @@ def detect_format(filename: str, data: bytes) -> str:
     Returns
     -------
     str
-        ``csv``, ``xlsx``, ``xls``, ``kml``, ``kmz``, ``geojson``, ``gpkg`` or ``shp``.
+        ``csv``, ``xlsx``, ``xls``, ``kml``, ``kmz``, ``gpx``, ``geojson``, ``gpkg`` or
+        ``shp``.
 
     Raises
     ------
@@ -613,6 +618,7 @@ def detect_format(filename: str, data: bytes) -> str:
         "xlsx": content == "xlsx",
         "xls": content == "xls",
         "kml": content in ("kml", "xml"),
+        "gpx": content in ("gpx", "xml"),
         "kmz": content == "kmz",
         "geojson": content == "geojson",
         "gpkg": content == "gpkg",
@@ -871,6 +877,36 @@ def _pick_sheet(names: list[str], visible: list[bool], sheet: str | None) -> int
     raise UploadError(f"the workbook has no sheet {sheet!r}; sheets: {', '.join(names)}")
 
 
+_PLACE_FIELDS = frozenset({"lat", "lon", "location", "easting", "northing", "mgrs", "address",
+                           "subdistrict", "district", "wkt"})
+
+
+def _sheet_score(rows: Sequence[Sequence[object]], extra: Mapping | None) -> tuple[int, int]:
+    """Score a sheet's first rows as a table: (holds a place field, fields recognised)."""
+    if not rows:
+        return 0, 0
+    _, _, parts = find_header(rows, extra)
+    fields = {f for p in parts if p and (f := recognise_column(p, extra)) is not None}
+    return int(bool(fields & _PLACE_FIELDS)), len(fields)
+
+
+def _best_sheet(heads: Sequence[Sequence[Sequence[object]] | None], extra: Mapping | None,
+                default: int) -> tuple[int, str | None]:
+    """Pick the visible sheet that holds a recognisable table (a cover or notes sheet first).
+
+    The first visible sheet is kept unless another one scores better: a place column
+    (coordinates or an address) first, then the number of recognised column names.
+    """
+    scores = {i: _sheet_score(rows, extra) for i, rows in enumerate(heads) if rows is not None}
+    if not scores:
+        return default, None
+    best = max(scores, key=lambda i: (scores[i], -i))
+    if best == default or scores[best] <= scores.get(default, (0, 0)):
+        return default, None
+    return best, (f"sheet {best + 1} holds the table ({scores[best][1]} columns recognised); "
+                  f"sheet {default + 1} does not")
+
+
 def read_xlsx(
     data: bytes, limits: ReadLimits, extra: Mapping | None = None, *, sheet: str | None = None
 ) -> SourceTable:
@@ -892,11 +928,19 @@ def read_xlsx(
         sheets = book.worksheets
         if not sheets:
             raise UploadError("the workbook has no worksheet")
-        index = _pick_sheet(
-            [s.title for s in sheets],
-            [getattr(s, "sheet_state", "visible") == "visible" for s in sheets],
-            sheet,
-        )
+        visible = [getattr(s, "sheet_state", "visible") == "visible" for s in sheets]
+        index = _pick_sheet([s.title for s in sheets], visible, sheet)
+        chosen_why = None
+        if sheet is None and sum(visible) > 1:
+            heads: list[list[list[Any]] | None] = []
+            for ws_i, shown in zip(sheets, visible, strict=True):
+                if not shown:
+                    heads.append(None)
+                    continue
+                ws_i.reset_dimensions()
+                heads.append([list(r)[: limits.max_columns + 1] for r in
+                              ws_i.iter_rows(max_row=_HEADER_SEARCH_ROWS, values_only=True)])
+            index, chosen_why = _best_sheet(heads, extra, index)
         ws = sheets[index]
         # Ignore the dimension the file declares: with it every row, even an empty one, is
         # padded to its width (a sheet claiming A1:XFD1048576 would be a CPU bomb). Rows are
@@ -905,9 +949,12 @@ def read_xlsx(
         ws.reset_dimensions()
         try:
             rows = ws.iter_rows(values_only=True)
+            details = {"sheet": ws.title, "sheets": [s.title for s in sheets]}
+            if chosen_why:
+                details["sheet_chosen"] = chosen_why
             return _table_from_rows(
                 (list(r) for r in rows), fmt="xlsx", limits=limits, extra=extra,
-                details={"sheet": ws.title, "sheets": [s.title for s in sheets]},
+                details=details,
             )
         except UploadError:
             raise
@@ -952,7 +999,17 @@ def read_xls(
     try:
         names = book.sheet_names()
         visible = [book.sheet_by_index(i).visibility == 0 for i in range(len(names))]
-        ws = book.sheet_by_index(_pick_sheet(names, visible, sheet))
+        index = _pick_sheet(names, visible, sheet)
+        chosen_why = None
+        if sheet is None and sum(visible) > 1:
+            heads: list[list[list[Any]] | None] = []
+            for i, shown in enumerate(visible):
+                ws_i = book.sheet_by_index(i)
+                heads.append([ws_i.row_values(r)[: limits.max_columns + 1]
+                              for r in range(min(ws_i.nrows, _HEADER_SEARCH_ROWS))]
+                             if shown else None)
+            index, chosen_why = _best_sheet(heads, extra, index)
+        ws = book.sheet_by_index(index)
         if ws.nrows > limits.max_rows + _HEADER_SEARCH_ROWS:
             raise FileTooLarge(
                 f"sheet {ws.name!r} has {ws.nrows:,} rows; at most {limits.max_rows:,} accepted"
@@ -975,10 +1032,10 @@ def read_xls(
         rows = (
             [value(c) for c in ws.row(i)[: limits.max_columns + 1]] for i in range(ws.nrows)
         )
-        return _table_from_rows(
-            rows, fmt="xls", limits=limits, extra=extra,
-            details={"sheet": ws.name, "sheets": names},
-        )
+        details: dict[str, Any] = {"sheet": ws.name, "sheets": names}
+        if chosen_why:
+            details["sheet_chosen"] = chosen_why
+        return _table_from_rows(rows, fmt="xls", limits=limits, extra=extra, details=details)
     finally:
         book.release_resources()
 
@@ -1230,6 +1287,114 @@ def read_kmz(data: bytes, limits: ReadLimits) -> SourceTable:
     table = read_kml(archive.read(main), limits, fmt="kmz")
     table.details["member"] = main
     return table
+
+
+# --------------------------------------------------------------------------- GPX
+
+_GPX_POINTS = {"wpt": "waypoint", "trkpt": "track point", "rtept": "route point"}
+_GPX_COLUMNS = ("name", "description", "comment", "time", "type", "symbol", "elevation_m",
+                "point", "track")
+#: Header cells for recognition: a GPX ``time`` is the report date, ``desc`` the note.
+_GPX_PARTS = {"time": ("time", "date"), "description": ("description", "note"),
+              "comment": ("comment",), "symbol": ("symbol (GPS)",),
+              "elevation_m": ("elevation (m)",), "point": ("GPX point",),
+              "track": ("track or route",)}
+
+
+def read_gpx(data: bytes, limits: ReadLimits) -> SourceTable:
+    """Read the waypoints of a GPX file (handheld GPS units) with defusedxml.
+
+    Each ``<wpt>`` is a row: name, description (``desc``), comment (``cmt``), time, type,
+    symbol (``sym``) and elevation, its geometry the point at ``lat``/``lon``. Track and
+    route points (``trkpt``, ``rtept``) become rows only when the file has no waypoint (a
+    logged track is thousands of positions, not places); they carry their track's name.
+    Parsed as a stream, each point dropped once read; entities and DTDs are refused.
+    """
+    from xml.etree.ElementTree import ParseError as XMLParseError
+
+    import shapely
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    waypoints: list[tuple[dict[str, object], Any, str | None]] = []
+    others: list[tuple[dict[str, object], Any, str | None]] = []
+    depth = 0
+    track: str | None = None
+    stack: list[str] = []
+    events = iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True,
+                       forbid_entities=True, forbid_external=True)
+    try:
+        for event, elem in events:
+            tag = _local(elem.tag)
+            if event == "start":
+                if depth == 0 and tag != "gpx":
+                    raise UnsupportedFileType(f"the XML root is <{tag}>, not <gpx>")
+                depth += 1
+                stack.append(tag)
+                if tag in ("trk", "rte"):
+                    track = None
+                continue
+            depth -= 1
+            stack.pop()
+            parent = stack[-1] if stack else ""
+            if tag == "name" and parent in ("trk", "rte"):
+                track = _text_of(elem) or None
+            elif tag in _GPX_POINTS:
+                target = waypoints if tag == "wpt" else others
+                if len(target) >= limits.max_rows:
+                    if tag == "wpt":
+                        raise FileTooLarge(
+                            f"the GPX has more than {limits.max_rows:,} waypoints (the limit)"
+                        )
+                    elem.clear()
+                    continue
+                record: dict[str, object] = {
+                    "name": _text_of(_child(elem, "name")) or None,
+                    "description": _text_of(_child(elem, "desc")) or None,
+                    "comment": _text_of(_child(elem, "cmt")) or None,
+                    "time": _text_of(_child(elem, "time")) or None,
+                    "type": _text_of(_child(elem, "type")) or None,
+                    "symbol": _text_of(_child(elem, "sym")) or None,
+                    "elevation_m": _text_of(_child(elem, "ele")) or None,
+                    "point": _GPX_POINTS[tag],
+                    "track": track if tag != "wpt" else None,
+                }
+                geom, problem = None, None
+                try:
+                    lat, lon = float(elem.get("lat", "")), float(elem.get("lon", ""))
+                    if not (math.isfinite(lat) and math.isfinite(lon)):
+                        raise ValueError
+                    geom = shapely.Point(lon, lat)
+                except ValueError:
+                    problem = (f"coordinate {elem.get('lat')!r}, {elem.get('lon')!r} is not "
+                               "lon,lat numbers (GPX lat/lon attributes)")
+                target.append((record, geom, problem))
+            if tag in _GPX_POINTS or tag in ("trk", "rte", "trkseg"):
+                elem.clear()
+    except DefusedXmlException as exc:
+        raise UploadError(
+            f"the GPX declares XML entities or a DTD, which are refused ({exc})"
+        ) from exc
+    except XMLParseError as exc:
+        raise UploadError(f"the GPX is not well-formed XML ({exc})") from exc
+    points = waypoints or others
+    details: dict[str, Any] = {
+        "waypoints": len(waypoints), "track_points": len(others),
+        "geometry_errors": {n: p for n, (_, _, p) in enumerate(points, start=1) if p},
+    }
+    if waypoints and others:
+        details["skipped"] = (f"{len(others):,} track/route points left out (the waypoints "
+                              "are the places)")
+    columns = list(_GPX_COLUMNS)
+    return SourceTable(
+        columns=columns,
+        rows=[[r.get(c) for c in columns] for r, _, _ in points],
+        row_numbers=list(range(1, len(points) + 1)),
+        format="gpx",
+        geometries=[g for _, g, _ in points],
+        header_parts=[_GPX_PARTS.get(c, (c,)) for c in columns],
+        details=details,
+    )
 
 
 # --------------------------------------------------------------------------- OGR formats
@@ -1633,6 +1798,8 @@ def read_table(
         table = read_kml(data, limits)
     elif fmt == "kmz":
         table = read_kmz(data, limits)
+    elif fmt == "gpx":
+        table = read_gpx(data, limits)
     elif fmt == "geojson":
         table = read_geojson(data, limits, layer=sheet)
     elif fmt == "gpkg":
@@ -1643,6 +1810,10 @@ def read_table(
         raise FileTooLarge(
             f"the file has {len(table.columns)} columns; at most {limits.max_columns} accepted"
         )
+    if fmt in ("csv", "xlsx", "xls"):
+        from com.forms import recognise_form_export
+
+        recognise_form_export(table)
     return table
 
 

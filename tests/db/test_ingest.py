@@ -484,11 +484,13 @@ def test_report_csv_and_export_escape_formulas(conn, test_settings):
     assert report[0][:7] == ["row", "status", "reason", "lat", "lon", "subdistrict_code",
                              "quality"]
     # Original columns keep their names, except where they clash with the report's own.
-    assert report[0][7:] == ["ชื่อ", "ประเภท", "ระดับ", "lat (original)", "lon (original)",
+    assert report[0][7:9] == ["reason_th", "reason_code"]
+    assert report[0][9:] == ["ชื่อ", "ประเภท", "ระดับ", "lat (original)", "lon (original)",
                              "ที่อยู่", "หมายเหตุ"]
-    assert report[1][7] == "'=HYPERLINK(\"http://x\")" and report[1][13] == "'@SUM(A1)"
-    assert report[2][1] == "rejected" and report[2][10] == "-14.8818"  # numeric: not escaped
-    assert report[2][7] == "'-12 ok" and report[2][13] == "+1"
+    assert report[1][9] == "'=HYPERLINK(\"http://x\")" and report[1][15] == "'@SUM(A1)"
+    assert report[2][1] == "rejected" and report[2][12] == "-14.8818"  # numeric: not escaped
+    assert report[2][9] == "'-12 ok" and report[2][15] == "+1"
+    assert report[2][8] == "coordinate_outside_area" and "พิกัด" in report[2][7]
     exported = io.StringIO()
     assert ingest.export_risk_points(conn, exported, fmt="csv") == 1
     lines = list(csv.DictReader(io.StringIO(exported.getvalue())))

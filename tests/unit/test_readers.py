@@ -133,11 +133,13 @@ def test_xlsx_title_row_and_two_row_merged_header():
     }
 
 
-def test_xlsx_first_visible_sheet_and_missing_sheet():
+def test_xlsx_sheet_with_the_table_and_missing_sheet():
     data = _xlsx_with_title_and_merged_header()
-    with pytest.raises(UploadError, match="no coordinate or address column"):
-        # The first sheet is the empty summary: no place columns.
-        plan_columns(read_table(data, "points.xlsx"), kind=KINDS["risk_points"])
+    # The first sheet is an empty summary: the second one, which holds the table, is read
+    # (issue 14, item 5: the data on a second sheet).
+    table = read_table(data, "points.xlsx")
+    assert table.details["sheet"] == "จุดเสี่ยง" and "sheet 2" in table.details["sheet_chosen"]
+    assert plan_columns(table, kind=KINDS["risk_points"]).fields["lat"] == 3
     with pytest.raises(UploadError, match="sheets: สรุป, จุดเสี่ยง"):
         read_table(data, "points.xlsx", sheet="ไม่มี")
 
