@@ -778,6 +778,8 @@ def find_plus_code(text: str) -> tuple[str, str] | None:
     m = _PLUS_CODE.search(text.upper())
     if m is None or not olc.isValid(m.group(1)):
         return None
+    if not (olc.isFull(m.group(1)) or olc.isShort(m.group(1))):
+        return None  # valid characters, but neither a full nor a short code
     code = m.group(1)
     rest = (text[: m.start()] + " " + text[m.end():]).strip(" ,;:-")
     return code, " ".join(rest.split())

@@ -73,6 +73,8 @@ _RULES: tuple[tuple[str, str, str], ...] = (
      "{value} มีอักษรซีกโลกของ{axis_th}ผิดช่อง"),
     ("coordinate_more_values", r"^(?P<value>.+?) holds more than one value$",
      "{value} มีมากกว่าหนึ่งค่าในช่องเดียว"),
+    ("coordinate_unreadable", r"^coordinate (?P<value>.+?) cannot be read \((?P<detail>.*)\)$",
+     "อ่านพิกัด {value} ไม่ได้ ({detail})"),
     ("coordinate_unreadable", r"^coordinate (?P<value>.+?): (?P<detail>.+)$",
      "อ่านพิกัด {value} ไม่ได้ (รูปแบบองศา-ลิปดา-ฟิลิปดาหรือตัวเลขไม่ถูกต้อง: {detail})"),
     ("coordinate_unreadable", r"^(?P<value>.+?) cannot be read: (?P<detail>.+)$",
@@ -157,7 +159,7 @@ _RULES: tuple[tuple[str, str, str], ...] = (
      "อ่านรูปทรงไม่ได้{detail}"),
     # ---- record fields
     ("fiscal_year_missing", r"^no fiscal year", "ไม่ได้ระบุปีงบประมาณ"),
-    ("fiscal_year_invalid", r"^fiscal year (?P<detail>.+)$", "ปีงบประมาณไม่ถูกต้อง: {detail}"),
+    ("fiscal_year_invalid", r"^fiscal year:? (?P<detail>.+)$", "ปีงบประมาณไม่ถูกต้อง: {detail}"),
     # ---- duplicates (not rejections, but reported the same way)
     ("duplicate_identical", r"^identical to row (?P<row>\d+)$", "ซ้ำกับแถวที่ {row} ทุกช่อง"),
     ("duplicate_stored",

@@ -91,12 +91,21 @@ def test_upload_report_and_repeat(client, engine):
     detail = client.get(f"/api/uploads/{upload_id}").json()
     assert [row["status"] for row in detail["report"]] == ["stored", "rejected", "duplicate"]
     assert detail["report"][1]["reason"] and detail["report"][1]["row"] == 2
+    # The reason in Thai and English with its code (issue 14, done-item 5).
+    rejected = detail["report"][1]
+    assert rejected["reason_en"] == rejected["reason"] and rejected["column"]
+    assert rejected["reason_code"] not in (None, "rejected")
+    assert any("\u0e01" <= ch <= "\u0e5b" for ch in rejected["reason_th"])
+    assert detail["report"][2]["reason_code"].startswith("duplicate")
+    assert detail["report"][0]["reason_code"] is None
     assert detail["report"][0]["subdistrict_code"].startswith("32")
 
     report = client.get(f"/api/uploads/{upload_id}/report.csv")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(report.text)))
     assert [line["status"] for line in lines] == ["stored", "rejected", "duplicate"]
+    assert lines[1]["reason_th"] == rejected["reason_th"]
+    assert lines[1]["reason_code"] == rejected["reason_code"]
     assert lines[0]["หมายเหตุ"].startswith("'=")  # formula injection escaped
     assert client.get(f"/api/uploads/{upload_id}/report.csv?excel=true").text[0] == "\ufeff"
 
