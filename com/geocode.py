@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -23,6 +24,7 @@ __all__ = [
     "GeocodeResult",
     "Gazetteer",
     "ParsedAddress",
+    "clear_caches",
     "geocode",
     "geocode_csv",
     "geocode_many",
@@ -335,11 +337,12 @@ class _NameIndex:
 
     ``fuzz.ratio`` is ``200 * LCS / (len(a) + len(b))`` and a common subsequence holds at
     most ``min(count_a(c), count_b(c))`` of each character ``c``, so the summed minimum counts
-    bound the ratio from above. Counted with numpy over the query's few distinct characters,
-    the bound drops nearly all of the country's 6,000 names before rapidfuzz sees any.
+    bound the ratio from above. They are counted from postings (for each character and
+    each k, the names holding it at least k times) with one ``numpy.bincount``; the bound
+    drops nearly all of the country's 6,000 names before rapidfuzz sees any.
     """
 
-    __slots__ = ("counts", "keys", "lengths", "symbols")
+    __slots__ = ("keys", "lengths", "postings")
 
     #: Tables smaller than this go straight to rapidfuzz.
     MIN_FILTERED = 400
@@ -348,35 +351,39 @@ class _NameIndex:
         import numpy as np
 
         self.keys = list(keys)
-        self.symbols: dict[str, int] = {}
-        self.counts = None
-        self.lengths = None
+        self.postings: dict[tuple[str, int], Any] = {}
+        self.lengths: Any = None
         if len(self.keys) < self.MIN_FILTERED:
             return
-        for key in self.keys:
+        lists: dict[tuple[str, int], list[int]] = {}
+        for i, key in enumerate(self.keys):
+            seen: dict[str, int] = {}
             for ch in key:
-                self.symbols.setdefault(ch, len(self.symbols))
-        counts = np.zeros((len(self.symbols), len(self.keys)), dtype=np.int16)
-        for col, key in enumerate(self.keys):
-            for ch in key:
-                counts[self.symbols[ch], col] += 1
-        self.counts = counts
-        self.lengths = np.fromiter((len(k) for k in self.keys), dtype=np.int32,
-                                   count=len(self.keys))
+                seen[ch] = seen.get(ch, 0) + 1
+                lists.setdefault((ch, seen[ch]), []).append(i)
+        self.postings = {k: np.array(v, dtype=np.int32) for k, v in lists.items()}
+        self.lengths = np.array([len(k) for k in self.keys], dtype=np.float64)
 
     def near(self, query: str, min_ratio: float) -> list[str]:
         """Return the names whose ratio with ``query`` can reach ``min_ratio``."""
         import numpy as np
 
-        if self.counts is None or self.lengths is None:
+        if self.lengths is None:
             return self.keys
-        common = np.zeros(len(self.keys), dtype=np.int32)
+        parts = []
+        postings = self.postings
         for ch in set(query):
-            row = self.symbols.get(ch)
-            if row is not None:
-                common += np.minimum(self.counts[row], query.count(ch))
-        bound = 200.0 * common / (self.lengths + len(query))
-        return [self.keys[i] for i in np.flatnonzero(bound >= min_ratio - 1e-9)]
+            for k in range(1, query.count(ch) + 1):
+                found = postings.get((ch, k))
+                if found is None:
+                    break
+                parts.append(found)
+        if not parts:
+            return []
+        common = np.bincount(np.concatenate(parts), minlength=len(self.keys))
+        keep = common * 200.0 >= (min_ratio - 1e-9) * (self.lengths + len(query))
+        keys = self.keys
+        return [keys[i] for i in np.flatnonzero(keep)]
 
 
 @lru_cache(maxsize=4096)
@@ -438,6 +445,21 @@ def _fuzzy_cached(
             found[code] = max(found.get(code, 0.0), score)
     best = sorted(found.items(), key=lambda x: -x[1])[:_MAX_CANDIDATES]
     return tuple(best)
+
+
+def clear_caches() -> None:
+    """Forget every cached look-up (name searches, similarities), keeping the gazetteer.
+
+    The caches make repeated and related addresses cheap; benchmarks clear them to measure
+    distinct addresses cold.
+    """
+    from com.typos import clear_typing_caches
+
+    for cached in (_choices_cached, _index_cached, _near_names, _fuzzy_cached,
+                   _area_sim_cached, _label, _is_mueang, _free_support_cached,
+                   _district_matches_cached, _province_matches_cached):
+        cached.cache_clear()
+    clear_typing_caches()
 
 
 @lru_cache(maxsize=1)
@@ -543,8 +565,12 @@ def parse_address(address: str, *, gazetteer: Gazetteer | None = None) -> Parsed
     ParsedAddress
         The parts in order.
     """
-    gaz = gazetteer or get_gazetteer()
-    text = _COUNTRY.sub(" ", clean_text(address))
+    return _parse_clean(clean_text(address), gazetteer or get_gazetteer())
+
+
+def _parse_clean(text: str, gaz: Gazetteer) -> ParsedAddress:
+    """Split an address already through :func:`com.thai.clean_text` (see parse_address)."""
+    text = _COUNTRY.sub(" ", text)
     postal: str | None = None
     for m in reversed(list(_POSTAL.finditer(text))):
         if m.group(1) in gaz.postal:
@@ -782,8 +808,23 @@ def _area_sim_cached(gaz: Gazetteer, key: str, code: str, level: str) -> float:
 
 def _district_matches(
     gaz: Gazetteer, token: _Token, provinces: set[str] | None
+) -> Mapping[str, float]:
+    return _district_matches_cached(
+        gaz, token.key, frozenset(provinces) if provinces is not None else None
+    )
+
+
+@lru_cache(maxsize=65536)
+def _district_matches_cached(
+    gaz: Gazetteer, key: str, provinces: frozenset[str] | None
+) -> Mapping[str, float]:
+    # Read-only (shared by every address that writes the word): a mapping proxy.
+    return MappingProxyType(_district_matches_of(gaz, key, provinces))
+
+
+def _district_matches_of(
+    gaz: Gazetteer, key: str, provinces: frozenset[str] | None
 ) -> dict[str, float]:
-    key = token.key
     found: dict[str, float] = {}
     if _is_mueang(gaz, key):
         for code in gaz.districts:
@@ -803,6 +844,12 @@ def _district_matches(
     return found
 
 
+@lru_cache(maxsize=16384)
+def _label(gaz: Gazetteer, code: str) -> str:
+    return gaz.label(code)
+
+
+@lru_cache(maxsize=65536)
 def _is_mueang(gaz: Gazetteer, key: str) -> bool:
     """Tell whether a word is "เมือง" (the capital district), typing slips forgiven."""
     if key in _MUEANG:
@@ -817,13 +864,19 @@ def _known_sub_only(gaz: Gazetteer, key: str) -> bool:
     return key in gaz.sub_keys and key not in gaz.district_keys and key not in gaz.province_keys
 
 
-def _province_matches(gaz: Gazetteer, token: _Token, *, fuzzy_cutoff: float) -> dict[str, float]:
-    found = dict.fromkeys(gaz.province_keys.get(token.key, ()), 100.0)
-    if found:
-        return found
-    for code, score in gaz.fuzzy(token.key, "prov", frozenset(), fuzzy_cutoff).items():
-        found[code] = max(found.get(code, 0.0), _stretch(score))
-    return found
+def _province_matches(
+    gaz: Gazetteer, token: _Token, *, fuzzy_cutoff: float
+) -> Mapping[str, float]:
+    return _province_matches_cached(gaz, token.key, fuzzy_cutoff)
+
+
+@lru_cache(maxsize=65536)
+def _province_matches_cached(gaz: Gazetteer, key: str, fuzzy_cutoff: float) -> Mapping[str, float]:
+    found = dict.fromkeys(gaz.province_keys.get(key, ()), 100.0)
+    if not found:
+        for code, score in gaz.fuzzy(key, "prov", frozenset(), fuzzy_cutoff).items():
+            found[code] = max(found.get(code, 0.0), _stretch(score))
+    return MappingProxyType(found)
 
 
 def _sub_candidates(
@@ -927,7 +980,7 @@ def geocode(
     coordinate = _as_coordinate(text)
     if coordinate is not None:
         return coordinate
-    return _match(parse_address(text, gazetteer=gaz), gaz, context)
+    return _match(_parse_clean(text, gaz), gaz, context)
 
 
 def _check_province(gaz: Gazetteer, province_code: object) -> str | None:
@@ -972,7 +1025,7 @@ def _match(parsed: ParsedAddress, gaz: Gazetteer, context: str | None) -> Geocod
     for t in prov_l:
         for code, s in _province_matches(gaz, t, fuzzy_cutoff=_FUZZY_CUTOFF["province"]).items():
             prov_scores[code] = max(prov_scores.get(code, 0.0), s)
-    free_prov: dict[int, dict[str, float]] = {}
+    free_prov: dict[int, Mapping[str, float]] = {}
     for t in free:
         m = _province_matches(gaz, t, fuzzy_cutoff=_FREE_PROVINCE_MIN)
         if m:
@@ -1030,7 +1083,7 @@ def _match(parsed: ParsedAddress, gaz: Gazetteer, context: str | None) -> Geocod
 
     ranked = sorted(scored.values(), key=lambda c: (-c.score, c.code))
     candidates = tuple(
-        Candidate(c.code, c.code[:4], c.code[:2], gaz.label(c.code), round(c.score, 1))
+        Candidate(c.code, c.code[:4], c.code[:2], _label(gaz, c.code), round(c.score, 1))
         for c in ranked[:_MAX_CANDIDATES]
     )
     if ranked and ranked[0].score >= CONFIDENT_SCORE:
@@ -1067,7 +1120,7 @@ def _fallback(
     candidates: tuple[Candidate, ...],
     dist_scores: dict[str, float],
     prov_scores: dict[str, float],
-    free_prov: dict[int, dict[str, float]],
+    free_prov: dict[int, Mapping[str, float]],
     scope_provinces: set[str],
 ) -> GeocodeResult:
     """No single subdistrict: place the address at its district or province, if clear."""
@@ -1165,22 +1218,40 @@ def _free_support(
     want_dist: bool,
     want_prov: bool,
     forward: bool,
-) -> tuple[float, float, set[int]]:
+) -> tuple[float, float, frozenset[int]]:
     """Best district and province agreement from free words.
 
     Each word plays one role and each role is played by one word, district before province
     in reading order (``forward``) or after it (an address written backwards).
     """
-    district, province = code[:4], code[:2]
+    return _free_support_cached(
+        gaz, code[:4], code[:2], tuple((t.index, t.key) for t in usable), want_dist, want_prov,
+        forward,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _free_support_cached(
+    gaz: Gazetteer,
+    district: str,
+    province: str,
+    usable: tuple[tuple[int, str], ...],
+    want_dist: bool,
+    want_prov: bool,
+    forward: bool,
+) -> tuple[float, float, frozenset[int]]:
+    # Candidates of one district share the answer: cached on the district and the words.
     d_sims = {
-        t.index: _area_sim(gaz, t.key, district, level="dist") if want_dist else 0.0 for t in usable
+        index: _area_sim(gaz, key, district, level="dist") if want_dist else 0.0
+        for index, key in usable
     }
     p_sims = {
-        t.index: _area_sim(gaz, t.key, province, level="prov") if want_prov else 0.0 for t in usable
+        index: _area_sim(gaz, key, province, level="prov") if want_prov else 0.0
+        for index, key in usable
     }
     d_opts = [(None, 0.0)] + [(i, s) for i, s in d_sims.items() if s >= _FREE_MIN]
     p_opts = [(None, 0.0)] + [(i, s) for i, s in p_sims.items() if s >= _FREE_MIN]
-    best = (0.0, 0.0, 0.0, set[int]())
+    best = (0.0, 0.0, 0.0, frozenset[int]())
     for di, ds in d_opts:
         for pi, ps in p_opts:
             both = di is not None and pi is not None
@@ -1188,7 +1259,7 @@ def _free_support(
                 continue
             total = ds + ps
             if total > best[0]:
-                used = {i for i in (di, pi) if i is not None}
+                used = frozenset(i for i in (di, pi) if i is not None)
                 best = (total, ds, ps, used)
     return best[1], best[2], best[3]
 

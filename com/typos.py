@@ -17,7 +17,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
-__all__ = ["typing_distance", "typing_similarity"]
+__all__ = ["clear_typing_caches", "typing_distance", "typing_similarity"]
 
 # Kedmanee rows, unshifted then shifted, left to right from the key left of "1" (row 0), the
 # key under Q (row 1), under A (row 2) and under Z (row 3). "_" marks a key with no Thai letter.
@@ -188,38 +188,54 @@ def _align(a: str, b: str, del_a: tuple[float, ...], ins_b: tuple[float, ...],
 
     Stops early, returning a lower bound above ``limit``, once two consecutive rows hold
     only costs above it (costs never fall again: a later cell extends one of those rows).
+    The inner loop walks zipped sequences (no indexing) as it is the hot spot of geocoding.
     """
     lb = len(b)
-    prev2: list[float] = []
     prev = [0.0] * (lb + 1)
+    total = 0.0
     for j in range(lb):
-        prev[j + 1] = prev[j] + ins_b[j]
+        total += ins_b[j]
+        prev[j + 1] = total
+    # For the swap test: the character before each of b's, and the row before last shifted
+    # by one (prev2[j - 1] for column j).
+    b_before = ("", *b[:-1]) if lb else ()
+    prev2_shifted: list[float] = [math.inf] * lb
     prev_min = 0.0
+    a_before = ""
     for i, ca in enumerate(a):
         del_cost = del_a[i]
         subs = _SUB_BY_CHAR.get(ca, _NO_SUBS)
         left = prev[0] + del_cost
-        cur = [left] + [0.0] * lb
+        cur = [left]
         row_min = left
-        for j, cb in enumerate(b):
-            best = prev[j] if ca == cb else prev[j] + subs.get(cb, _SUB)
-            d = prev[j + 1] + del_cost
+        for cb, ins, diag, up, bb, p2 in zip(b, ins_b, prev, prev[1:], b_before, prev2_shifted,
+                                             strict=False):
+            best = diag if ca == cb else diag + subs.get(cb, _SUB)
+            d = up + del_cost
             if d < best:
                 best = d
-            d = left + ins_b[j]
+            d = left + ins
             if d < best:
                 best = d
-            if i and j and ca == b[j - 1] and a[i - 1] == cb and ca != cb:
-                d = prev2[j - 1] + _SWAP
+            if cb == a_before and ca == bb and ca != cb:
+                d = p2 + _SWAP
                 if d < best:
                     best = d
-            cur[j + 1] = left = best
+            cur.append(best)
+            left = best
             if best < row_min:
                 row_min = best
         if row_min > limit and prev_min > limit:
             return round(min(row_min, prev_min), 6)
-        prev2, prev, prev_min = prev, cur, row_min
+        prev2_shifted = [math.inf, *prev[: lb - 1]]
+        prev, prev_min, a_before = cur, row_min, ca
     return round(prev[lb], 6)
+
+
+def clear_typing_caches() -> None:
+    """Forget the cached distances (benchmarks measure distinct spellings cold)."""
+    _distance.cache_clear()
+    _indel_costs.cache_clear()
 
 
 def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
