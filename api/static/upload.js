@@ -91,10 +91,11 @@
   }
 
   function errorsCsv(rows) {
-    var lines = [["row", "status", "column", "reason", "original"].join(",")];
+    var lines = [["row", "status", "column", "reason", "reason_th", "reason_code", "original"]
+      .join(",")];
     rows.forEach(function (r) {
-      lines.push([r.row, r.status, r.column, r.reason, JSON.stringify(r.original || {})]
-        .map(csvCell).join(","));
+      lines.push([r.row, r.status, r.column, r.reason, r.reason_th, r.reason_code,
+                  JSON.stringify(r.original || {})].map(csvCell).join(","));
     });
     // BOM so Excel reads the Thai text as UTF-8.
     return new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], {type: "text/csv;charset=utf-8"});
@@ -124,7 +125,9 @@
           var tr = document.createElement("tr");
           tr.className = "status-" + r.status;
           var status = (cfg.statuses && cfg.statuses[r.status]) || r.status;
-          [r.row, status, r.column || "", r.reason || r.warnings || ""].forEach(function (v, i) {
+          // The reason in the page's language (Thai and English both come with each row).
+          var reason = (cfg.lang === "th" && r.reason_th) || r.reason || r.warnings || "";
+          [r.row, status, r.column || "", reason].forEach(function (v, i) {
             var td = document.createElement("td");
             td.textContent = v === null || v === undefined ? "" : v;
             if (i === 0) td.className = "num";
