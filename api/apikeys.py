@@ -14,9 +14,9 @@ import logging
 from fastapi import Request
 
 from api.security import Unauthenticated
-from com import apikeys, audit
-from com.access import Principal
 from com.db.engine import transaction
+from com.security import apikeys, audit
+from com.security.access import Principal
 
 log = logging.getLogger("api.apikeys")
 

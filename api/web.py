@@ -20,10 +20,11 @@ from fastapi.templating import Jinja2Templates
 
 from api.i18n import LANG_COOKIE, Translator, pick_lang
 from api.security import Unauthenticated, get_principal
-from com import assets, users
-from com.access import Principal
+from com import assets
 from com.db.engine import transaction
 from com.errors import PermissionDenied
+from com.security import users
+from com.security.access import Principal
 
 SESSION_COOKIE = "com_session"
 LOGIN_CSRF_COOKIE = "com_login_csrf"

@@ -277,9 +277,9 @@ def audit_show(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from com.audit import entries
     from com.db.engine import transaction
     from com.errors import ValidationError
+    from com.security.audit import entries
 
     when = None
     if since:
@@ -303,7 +303,7 @@ def retention_run(
 ) -> None:
     """Delete or anonymise risk points past their category's retention_days; audit it."""
     from com.db.engine import transaction
-    from com.retention import load_retention_policy, run_retention
+    from com.security.retention import load_retention_policy, run_retention
 
     policy = load_retention_policy(_settings().severity_config)
     with transaction(_engine()) as conn:
@@ -336,7 +336,7 @@ def users_create(
 ) -> None:
     """Create a user account; the password is prompted for unless read or generated."""
     from com.db.engine import transaction
-    from com.users import create_user, generate_password
+    from com.security.users import create_user, generate_password
 
     if generate:
         password = generate_password()
@@ -369,7 +369,7 @@ def users_list() -> None:
     from dataclasses import asdict
 
     from com.db.engine import transaction
-    from com.users import list_users
+    from com.security.users import list_users
 
     with transaction(_engine()) as conn:
         echo_json([asdict(a) for a in list_users(conn)])
@@ -396,9 +396,9 @@ def apikeys_create(
     ] = False,
 ) -> None:
     """Create an API key and print it ONCE (only its hash is stored)."""
-    from com.access import CLI
-    from com.apikeys import create_key
     from com.db.engine import transaction
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
 
     with transaction(_engine()) as conn:
         created = create_key(conn, name=name, scope=scope, province_code=province,  # type: ignore[arg-type]
@@ -412,8 +412,8 @@ def apikeys_list(
     active: Annotated[bool, typer.Option("--active", help="Only keys not revoked.")] = False,
 ) -> None:
     """List API keys (prefix, name, scope, province, last use); never the keys themselves."""
-    from com.apikeys import list_keys
     from com.db.engine import transaction
+    from com.security.apikeys import list_keys
 
     with transaction(_engine()) as conn:
         echo_json([k.as_dict() for k in list_keys(conn, include_revoked=not active)])
@@ -424,9 +424,9 @@ def apikeys_revoke(
     key: Annotated[str, typer.Argument(help="The key's id or 8-character prefix.")],
 ) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
-    from com.access import CLI
-    from com.apikeys import revoke_key
     from com.db.engine import transaction
+    from com.security.access import CLI
+    from com.security.apikeys import revoke_key
 
     with transaction(_engine()) as conn:
         echo_json(revoke_key(conn, key, revoked_by=CLI).as_dict())
@@ -530,9 +530,9 @@ def targets_declare(
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
 ) -> None:
     """Declare the target list of a province for a fiscal year (audited)."""
-    from com.access import CLI
     from com.db.engine import transaction
     from com.kpi import declare_targets
+    from com.security.access import CLI
 
     with transaction(_engine()) as conn:
         echo_json(declare_targets(conn, province=_province_or_default(province),

@@ -30,9 +30,9 @@ from com.db.engine import transaction
 from com.db.tables import Camera, RiskPoint
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
+from com.security.users import demo_accounts
 from com.settings import Settings
 from com.thai import fiscal_year_be, fiscal_year_bounds
-from com.users import demo_accounts
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ import pandas as pd
 import shapely
 from sqlalchemy.engine import Connection
 
-from com import audit
-from com.access import Principal
 from com.errors import ValidationError
 from com.features import ExportData, FeatureCatalog, ItemQuery
+from com.security import audit
+from com.security.access import Principal
 
 Format = Literal["csv", "xlsx", "geojson", "gpkg"]
 FORMATS: dict[str, str] = {

@@ -45,10 +45,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from com import privacy
-from com.access import Principal
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
+from com.security import privacy
+from com.security.access import Principal
 from com.thai import to_arabic_digits
 
 #: Items per page when the client gives no ``limit``, and the largest page served. A larger

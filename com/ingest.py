@@ -63,8 +63,6 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from com import audit
-from com.access import CLI, Principal
 from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
 from com.db.engine import load_sql, sql, transaction
 from com.db.tables import Upload
@@ -85,6 +83,8 @@ from com.readers import (
     read_table,
     recognise_column,
 )
+from com.security import audit
+from com.security.access import CLI, Principal
 from com.settings import Settings
 from com.thai import clean_text, is_blank
 

@@ -24,8 +24,6 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com import audit
-from com.access import Principal
 from com.db.tables_risk import projects as projects_table
 from com.db.tables_risk import target_areas, target_lists
 from com.errors import ConflictError, NotFoundError, ValidationError
@@ -37,6 +35,8 @@ from com.risk import (
     make_filter,
     rank_areas,
 )
+from com.security import audit
+from com.security.access import Principal
 from com.thai import fiscal_year_be, fiscal_year_bounds
 
 __all__ = [
@@ -133,7 +133,7 @@ def declare_targets(
         Province code (``32``).
     fiscal_year_be : int
         Fiscal year in the Buddhist era (``2568``).
-    principal : com.access.Principal
+    principal : com.security.access.Principal
         Who declares (needs the planner role).
     top : int, optional
         Take the N highest-ranked areas.

@@ -1215,8 +1215,9 @@ def load_map_data(
     filters
         Province (required), district, categories, dates, lowest severity, metric, plan.
     principal
-        The viewer (:class:`com.access.Principal`): sensitive categories are coarsened unless
-        it may see them; anonymous viewers get small areas suppressed (:mod:`com.privacy`).
+        The viewer (:class:`com.security.access.Principal`): sensitive categories are coarsened
+        unless it may see them; anonymous viewers get small areas suppressed
+        (:mod:`com.security.privacy`).
     small_area_k
         ``settings.small_area_k``.
     severity_config
@@ -1227,8 +1228,8 @@ def load_map_data(
     MapData
         The layers' data.
     """
-    from com import privacy
     from com.errors import ValidationError
+    from com.security import privacy
 
     if not filters.province_code:
         raise ValidationError("choose a province (province=32 for Surin)")

@@ -1831,8 +1831,8 @@ def save_plan(
     client: str | None = None,
 ) -> int:
     """Store a plan in ``cctv_plans`` and write a ``cctv.plan`` audit row; return its id."""
-    from com.audit import record
     from com.db.tables_siting import cctv_plans
+    from com.security.audit import record
 
     name = (name or "").strip()
     if not name:
@@ -2027,7 +2027,7 @@ def plan_for(
     plan_geojson
         The plan's FeatureCollection.
     principal
-        The viewer (:class:`com.access.Principal`).
+        The viewer (:class:`com.security.access.Principal`).
     severity_config
         ``settings.severity_config`` (which categories are sensitive).
 
@@ -2404,8 +2404,8 @@ def run_cctv(
     ``existing`` is a cameras file, ``"none"``, or None for the cameras table. Returns the
     plan's summary with the output paths (and ``plan_id`` when saved).
     """
-    from com.access import CLI
     from com.db.engine import transaction
+    from com.security.access import CLI
 
     costs = read_costs(cost_file) if cost_file is not None else None
     if existing is None:

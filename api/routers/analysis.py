@@ -11,9 +11,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import EngineDep, SettingsDep
 from api.security import PrincipalDep, require_role
-from com import kpi, privacy, risk
-from com.access import Principal
+from com import kpi, risk
 from com.db.engine import transaction
+from com.security import privacy
+from com.security.access import Principal
 from com.settings import Settings
 
 router = APIRouter(tags=["analysis"])

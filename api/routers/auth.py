@@ -22,8 +22,8 @@ from api.web import (
     secure_cookies,
     web_session,
 )
-from com import users
 from com.db.engine import transaction
+from com.security import users
 
 router = APIRouter(tags=["auth"])
 

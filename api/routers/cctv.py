@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 from api.deps import EngineDep, SettingsDep
 from api.security import require_role
 from com import siting
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import ValidationError
+from com.security.access import Principal
 
 router = APIRouter(tags=["cctv"])
 

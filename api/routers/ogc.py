@@ -17,8 +17,7 @@ from fastapi.responses import Response
 from api.deps import EngineDep, SettingsDep
 from api.routers.analysis import AreaQueryDep
 from api.security import PrincipalDep
-from com import audit, privacy, risk
-from com.access import Principal
+from com import risk
 from com.db.engine import transaction
 from com.exports import FORMATS, ExportResult, export_collection, export_frame
 from com.features import (
@@ -35,6 +34,8 @@ from com.features import (
     parse_item_query,
     timestamp,
 )
+from com.security import audit, privacy
+from com.security.access import Principal
 
 router = APIRouter()
 

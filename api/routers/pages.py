@@ -23,10 +23,11 @@ from api.web import (
     render,
     require_page_role,
 )
-from com import assets, audit, maps, users
-from com.access import ROLES, Principal
+from com import assets, maps
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
+from com.security import audit, users
+from com.security.access import ROLES, Principal
 from com.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)

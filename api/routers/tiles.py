@@ -8,8 +8,9 @@ role) and ``public`` only for anonymous readers.
 
 Issue 8: tile reads of a sensitive collection (risk points, CCTV sites) by any identified
 caller are audit-logged as ``tiles.read``, summarised per caller and collection per minute
-(:class:`com.audit.ReadSummaries`): a map view fetches dozens of tiles, so a row per tile would
-bury the trail. Each row counts the tiles read since the caller's previous row and lists them.
+(:class:`com.security.audit.ReadSummaries`): a map view fetches dozens of tiles, so a row per
+tile would bury the trail. Each row counts the tiles read since the caller's previous row and
+lists them.
 """
 
 import hashlib
@@ -23,8 +24,6 @@ from fastapi.responses import Response
 from api.deps import EngineDep
 from api.routers.ogc import CatalogDep, client_of, filter_params, only_params, with_signature
 from api.security import PrincipalDep
-from com import audit
-from com.access import Principal
 from com.db.engine import transaction
 from com.features import (
     CLUSTER_BELOW_ZOOM,
@@ -35,6 +34,8 @@ from com.features import (
     optional_collections,
     parse_item_query,
 )
+from com.security import audit
+from com.security.access import Principal
 
 router = APIRouter(tags=["vector tiles"])
 log = logging.getLogger("api.tiles")

@@ -21,10 +21,10 @@ from api.deps import EngineDep, SettingsDep
 from api.errors import problem
 from api.security import require_role, require_write
 from com import ingest
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import UploadError
 from com.readers import FileTooLarge, UnsupportedFileType
+from com.security.access import Principal
 
 #: Multipart envelope allowed around a file of exactly the configured size.
 ENVELOPE_BYTES = 64 * 1024

@@ -20,8 +20,8 @@ from openpyxl import load_workbook
 from pyproj import Geod
 
 from api.main import create_app
-from com.access import Principal
 from com.geodata import assign_subdistricts
+from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 

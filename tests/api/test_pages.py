@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.security import PrincipalDep
-from com import assets, maps, users
-from com.audit import entries
+from com import assets, maps
 from com.db.engine import transaction
 from com.demo import load_demo_data
+from com.security import users
+from com.security.audit import entries
 from com.settings import Settings
 
 pytestmark = pytest.mark.db
@@ -129,7 +130,7 @@ def test_anonymous_viewers_get_small_areas_suppressed_and_sensitive_points_coars
     demo, test_settings
 ):
     anon = maps.MapFilters(province_code="32")
-    from com.access import ANONYMOUS, CLI
+    from com.security.access import ANONYMOUS, CLI
 
     with demo.connect() as conn:
         public = maps.load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)

@@ -16,8 +16,8 @@ from ogc_data import BURIRAM, SURIN, standard_dataset
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from com.access import CLI
-from com.apikeys import create_key
+from com.security.access import CLI
+from com.security.apikeys import create_key
 from com.settings import Settings
 
 pytestmark = pytest.mark.db

@@ -15,7 +15,7 @@ from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com.access import Principal
+from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 
@@ -216,8 +216,8 @@ def test_not_multipart_is_415(client):
 
 
 def _api_key(engine, *, scope: str, province_code: str | None) -> str:
-    from com.access import CLI
-    from com.apikeys import create_key
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
 
     with engine.begin() as conn:
         return create_key(conn, name=f"uploads {scope} {province_code}", scope=scope,  # type: ignore[arg-type]

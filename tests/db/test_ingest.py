@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from com import ingest
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import ConflictError, PermissionDenied, UploadError
 from com.ingest import ImportOptions, import_path, import_upload
+from com.security.access import Principal
 
 SURIN = "32"
 

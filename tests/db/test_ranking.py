@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from scipy.stats import binomtest
 
 from com import kpi, risk
-from com.access import CLI, Principal
 from com.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
+from com.security.access import CLI, Principal
 
 DAY = dt.date(2025, 3, 1)
 # Interior subdistricts of Surin (Mueang Surin district) used as plain areas.

@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 from pyproj import Geod
 
 from com import siting
-from com.access import Principal
 from com.errors import NotFoundError, ValidationError
 from com.geodata import assign_subdistricts, where
 from com.ingest import ImportOptions, import_upload
+from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from com import users
-from com.audit import entries
 from com.errors import ConflictError, ValidationError
+from com.security import users
+from com.security.audit import entries
 
 pytestmark = pytest.mark.db
 

@@ -25,10 +25,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com import siting, users
-from com.access import CLI
-from com.apikeys import create_key
+from com import siting
 from com.features import PLAN_ID_FACTOR
+from com.security import users
+from com.security.access import CLI
+from com.security.apikeys import create_key
 
 pytestmark = pytest.mark.db
 

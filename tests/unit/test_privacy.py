@@ -6,8 +6,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
-from com.access import ANONYMOUS, CLI, Principal
-from com.privacy import applies_to, is_small, suppress_records, suppress_small_areas
+from com.security.access import ANONYMOUS, CLI, Principal
+from com.security.privacy import applies_to, is_small, suppress_records, suppress_small_areas
 
 
 def test_applies_to_anonymous_only():

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from com import maps, risk, siting
-from com.access import Principal
-from com.audit import ReadSummaries
 from com.errors import PermissionDenied, ValidationError
+from com.security.access import Principal
+from com.security.audit import ReadSummaries
 
 EXACT = [103.512345, 14.876543]
 REP = (103.4, 14.8)

@@ -18,12 +18,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection, Engine
 
-from com import audit
-from com.access import ROLES, Principal
 from com.db.engine import transaction
 from com.db.tables import Province
 from com.db.tables_web import LoginAttempt, User, WebSession
 from com.errors import ComError, ConflictError, NotFoundError, ValidationError
+from com.security import audit
+from com.security.access import ROLES, Principal
 
 users_table: sa.Table = User.__table__  # type: ignore[assignment]
 sessions_table: sa.Table = WebSession.__table__  # type: ignore[assignment]
@@ -70,7 +70,7 @@ class Account:
     last_login_at: datetime | None
 
     def principal(self) -> Principal:
-        """Return the :class:`~com.access.Principal` acting for this user."""
+        """Return the :class:`~com.security.access.Principal` acting for this user."""
         return Principal(
             kind="user",
             name=self.username,

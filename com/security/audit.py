@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.access import Principal
 from com.db.tables import AuditEntry
+from com.security.access import Principal
 
 audit_table: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 

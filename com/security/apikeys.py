@@ -26,11 +26,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.engine import Connection
 
-from com import audit
-from com.access import Principal
 from com.db.tables import Province
 from com.db.tables_ogc import api_keys_table
 from com.errors import NotFoundError, ValidationError
+from com.security import audit
+from com.security.access import Principal
 
 KEY_PREFIX = "com_"
 #: ``com_<8 hex>_<secret>``; anything else is refused before touching the database.
@@ -79,7 +79,7 @@ class ApiKeyInfo:
         }
 
     def principal(self) -> Principal:
-        """Return the :class:`~com.access.Principal` acting with this key."""
+        """Return the :class:`~com.security.access.Principal` acting with this key."""
         return Principal(
             kind="api_key",
             name=f"key:{self.prefix}",

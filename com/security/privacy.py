@@ -23,7 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.access import Principal
+from com.security.access import Principal
 
 #: Columns an area keeps when suppressed: its identity and shape, never its figures.
 IDENTITY_COLUMNS = frozenset(

@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com import audit
-from com.access import CLI, Principal
 from com.errors import ConfigError
+from com.security import audit
+from com.security.access import CLI, Principal
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 ACTIONS = ("delete", "anonymise")
