@@ -14,8 +14,8 @@ from api.apikeys import api_key_principal
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
 from api.routers import admin, analysis, auth, cctv, health, ogc, pages, tiles, uploads
 from com import __version__
+from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
-from com.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

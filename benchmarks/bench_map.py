@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from browserkit import LiveServer, make_driver, quit_driver  # noqa: E402
 
-from com.settings import Settings  # noqa: E402
+from com.config.settings import Settings  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -69,9 +69,10 @@ def step_rank(url: str, level: str, province: str | None = None) -> dict:
     import sqlalchemy as sa
 
     from com import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
-    model = risk.load_severity_model()
+    model = load_severity_model()
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
         before = reset_peak()
@@ -90,9 +91,10 @@ def step_baseline(url: str) -> dict:
     import sqlalchemy as sa
 
     from com import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
-    model = risk.load_severity_model()
+    model = load_severity_model()
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
         before = reset_peak()
@@ -186,7 +188,7 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     import shapely
     import sqlalchemy as sa
 
-    from com import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -214,7 +216,7 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     lat = np.concatenate(lats)[:n]
     area = np.concatenate(idx)[:n]
     assign = time.perf_counter() - start
-    model = risk.load_severity_model()
+    model = load_severity_model()
     keys = list(model.categories)
     category = rng.choice(keys, n)
     severity = rng.integers(1, 6, n)

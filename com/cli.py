@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import click
 import typer
 
+from com.config.settings import Settings, get_settings
 from com.errors import ComError
-from com.settings import Settings, get_settings
 
 app = typer.Typer(
     name="com",
@@ -461,7 +461,7 @@ def _area_output(frame: Any, out: Path | None, columns: list[str]) -> None:
 
 
 def _model():  # type: ignore[no-untyped-def]
-    from com.risk import load_severity_model
+    from com.config.severity import load_severity_model
 
     return load_severity_model(_settings().severity_config)
 

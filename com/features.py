@@ -30,12 +30,9 @@ import math
 import re
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -45,6 +42,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from com.config.severity import (
+    Category,
+    alias_index,
+    cached_severity_model,
+    match_category,
+    sensitive_categories,
+)
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
 from com.security import privacy
@@ -90,71 +94,22 @@ class InvalidQuery(ValidationError):
 # --- severity config: category labels and sensitivity --------------------------------------
 
 
-@dataclass(frozen=True)
-class CategoryInfo:
-    """One issue category of the severity config."""
-
-    key: str
-    th: str
-    en: str
-    aliases: tuple[str, ...]
-    sensitive: bool
-
-
-@lru_cache(maxsize=8)
-def _load_categories(path: str | None) -> dict[str, CategoryInfo]:
-    packaged = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(packaged)
-    categories: dict[str, dict[str, Any]] = dict(data.get("categories") or {})
-    unknown = data.get("unknown_category") or {}
-    if path is not None:
-        try:
-            override = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"severity file {path}: {exc}") from exc
-        for key, table in (override.get("categories") or {}).items():
-            categories[key] = {**categories.get(key, {}), **table}
-        unknown = {**unknown, **(override.get("unknown_category") or {})}
-    result = {
-        key: CategoryInfo(
-            key=key,
-            th=str(table.get("th", key)),
-            en=str(table.get("en", key)),
-            aliases=tuple(str(a) for a in table.get("aliases", ())),
-            sensitive=bool(table.get("sensitive", False)),
-        )
-        for key, table in categories.items()
-    }
-    if unknown.get("key"):
-        ukey = str(unknown["key"])
-        result.setdefault(
-            ukey,
-            CategoryInfo(ukey, str(unknown.get("th", ukey)), str(unknown.get("en", ukey)), (),
-                         bool(unknown.get("sensitive", False))),
-        )
-    return result
-
-
-def load_categories(path: str | Path | None = None) -> dict[str, CategoryInfo]:
-    """Return the issue categories of the severity config, keyed by category key.
+def load_categories(path: str | Path | None = None) -> dict[str, Category]:
+    """Return the issue categories of the severity model (unknown included), keyed by key.
 
     Parameters
     ----------
     path
-        Override file (``COM_SEVERITY_CONFIG``); its category tables are merged key by key
-        over the packaged ``com/severity.toml``.
+        Override file (``COM_SEVERITY_CONFIG``), merged over the packaged model by
+        :func:`com.config.severity.load_severity_model` (read once per process).
 
     Raises
     ------
     com.errors.ConfigError
-        When the override cannot be read.
+        When the override cannot be read or is invalid.
     """
-    return _load_categories(str(path) if path is not None else None)
-
-
-def sensitive_categories(path: str | Path | None = None) -> tuple[str, ...]:
-    """Return the keys of the categories marked ``sensitive = true``."""
-    return tuple(sorted(k for k, c in load_categories(path).items() if c.sensitive))
+    model = cached_severity_model(path)
+    return {**model.categories, model.unknown_category.key: model.unknown_category}
 
 
 # --- collections -----------------------------------------------------------------------------
@@ -200,7 +155,7 @@ class SourceContext:
 
     coarsen: bool
     sensitive: tuple[str, ...]
-    categories: Mapping[str, CategoryInfo]
+    categories: Mapping[str, Category]
     ranking: RankingTable | None = None
 
 
@@ -818,14 +773,13 @@ def coerce_value(queryable: Queryable, value: Any) -> Any:
     raise InvalidQuery(f"{queryable.name} takes true or false, got {value!r}")
 
 
-def _category_key(value: str, categories: Mapping[str, CategoryInfo]) -> str:
-    """Map a Thai or English category name or alias to its key (unknown names pass through)."""
-    folded = value.strip().casefold()
-    for key, info in categories.items():
-        if folded in {key.casefold(), info.th.casefold(), info.en.casefold(),
-                      *(a.casefold() for a in info.aliases)}:
-            return key
-    return value.strip()
+def _category_key(value: str, categories: Mapping[str, Category]) -> str:
+    """Map a category spelling to its key by the one exact rule (unknown names pass through).
+
+    :func:`com.config.severity.match_category`: every spelling an upload accepts exactly
+    selects the same category here.
+    """
+    return match_category(value, alias_index(categories.values())) or value.strip()
 
 
 def encode_cursor(key: Any, *, direction: Literal["after", "before"], matched: int | None) -> str:
@@ -857,7 +811,7 @@ def parse_item_query(
     params: Sequence[tuple[str, str]],
     *,
     allowed_extra: Iterable[str] = ("f",),
-    categories: Mapping[str, CategoryInfo] | None = None,
+    categories: Mapping[str, Category] | None = None,
 ) -> ItemQuery:
     """Validate the query parameters of an items request.
 
@@ -970,7 +924,7 @@ def parse_cql2(text: str) -> Any:
 
 
 def cql2_condition(
-    node: Any, collection: Collection, source: Source, categories: Mapping[str, CategoryInfo]
+    node: Any, collection: Collection, source: Source, categories: Mapping[str, Category]
 ) -> ColumnElement[Any]:
     """Translate a pygeofilter AST into a SQLAlchemy condition over ``source``.
 
@@ -1180,7 +1134,7 @@ class FeatureCatalog:
     ) -> None:
         self.small_area_k = small_area_k  # issue 8: public outputs hide areas under k points
         self.categories = load_categories(severity_config)
-        self.sensitive = tuple(sorted(k for k, c in self.categories.items() if c.sensitive))
+        self.sensitive = tuple(sorted(sensitive_categories(cached_severity_model(severity_config))))
         base = list(collections) if collections is not None else [
             *builtin_collections(), *optional_collections()
         ]

@@ -49,12 +49,10 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -63,6 +61,8 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from com.config.settings import Settings
+from com.config.severity import CategoryMatcher, load_severity_model
 from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
 from com.db.engine import load_sql, sql, transaction
 from com.db.tables import Upload
@@ -85,13 +85,11 @@ from com.readers import (
 )
 from com.security import audit
 from com.security.access import CLI, Principal
-from com.settings import Settings
 from com.thai import clean_text, is_blank
 
 __all__ = [
     "KINDS",
     "BuiltRecord",
-    "CategoryMatcher",
     "ImportOptions",
     "Kind",
     "PreparedRow",
@@ -380,98 +378,6 @@ def register_kind(kind: Kind) -> None:
         if not _IDENT.match(ident):
             raise ConfigError(f"kind {kind.name}: {ident!r} is not a plain SQL identifier")
     KINDS[kind.name] = kind
-
-
-# --------------------------------------------------------------------------- categories
-
-
-def _category_key(text: str) -> str:
-    return header_key(re.sub(r"[(\[].*?[)\]]", " ", text)) or header_key(text)
-
-
-class CategoryMatcher:
-    """Match a category cell to the configured categories by their Thai and English aliases.
-
-    Exact (normalised) first, then rapidfuzz for typos, then a single category whose alias
-    the text contains ("ค้ายาเสพติด"); anything else is ``unknown`` and reported.
-    """
-
-    def __init__(self, categories: Mapping[str, Sequence[str]], unknown: str = "unknown"):
-        self.unknown = unknown
-        self.index: dict[str, str] = {}
-        for key, aliases in categories.items():
-            for alias in (key, *aliases):
-                k = header_key(alias)
-                if k:
-                    self.index.setdefault(k, key)
-        self.names = {k: (list(v) or [k])[0] for k, v in categories.items()}
-        self._cache: dict[str, tuple[str, str | None]] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None) -> CategoryMatcher:
-        """Build from com/severity.toml, with ``settings.severity_config`` overriding keys."""
-        model = load_severity_model(settings)
-        cats = {
-            key: [spec.get("th", ""), spec.get("en", ""), *spec.get("aliases", [])]
-            for key, spec in model.get("categories", {}).items()
-        }
-        unknown = model.get("unknown_category", {}).get("key", "unknown")
-        return cls({k: [a for a in v if a] for k, v in cats.items()}, unknown)
-
-    def match(self, raw: object) -> tuple[str, str | None]:
-        """Return ``(category key, warning or None)`` for a cell."""
-        if type(raw) is str and raw in self._cache:
-            return self._cache[raw]
-        text = clean_text(str(raw)) if not is_blank(raw) else ""
-        if not text:
-            return self.unknown, "no category given; kept as unknown"
-        if text in self._cache:
-            return self._cache[text]
-        result = self._match(text)
-        self._cache[text] = result
-        if type(raw) is str:
-            self._cache[raw] = result
-        return result
-
-    def _match(self, text: str) -> tuple[str, str | None]:
-        from rapidfuzz import fuzz, process
-
-        key = _category_key(text)
-        if key in self.index:
-            return self.index[key], None
-        if len(key) >= 4:
-            hit = process.extractOne(
-                key, [k for k in self.index if len(k) >= 4], scorer=fuzz.ratio, score_cutoff=85
-            )
-            if hit is not None:
-                cat = self.index[hit[0]]
-                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
-            contained = {cat for alias, cat in self.index.items() if len(alias) >= 4
-                         and alias in key}
-            if len(contained) == 1:
-                cat = contained.pop()
-                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
-        return self.unknown, f"category {text!r} is not in the category list; kept as unknown"
-
-
-def load_severity_model(settings: Settings | None) -> dict[str, Any]:
-    """Return the severity model (com/severity.toml, overridden key by key by the settings')."""
-    text = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
-    model = tomllib.loads(text)
-    path = getattr(settings, "severity_config", None) if settings is not None else None
-    if path:
-        from com.errors import ConfigError
-
-        try:
-            override = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"severity file {path}: {exc}") from exc
-        for section, value in override.items():
-            if isinstance(value, dict) and isinstance(model.get(section), dict):
-                model[section] = {**model[section], **value}
-            else:
-                model[section] = value
-    return model
 
 
 # --------------------------------------------------------------------------- builders
@@ -1369,11 +1275,13 @@ def prepare_rows(
     from com.thai import load_severity_words
 
     severity_path = getattr(settings, "severity_config", None) if settings else None
+    # Uploads correct category typos (fuzzy) and report each correction as a row warning.
+    matcher = CategoryMatcher.from_model(load_severity_model(severity_path), fuzzy=True)
     ctx = _Context(
         options=options,
         kind=kind,
         plan=plan,
-        categories=CategoryMatcher.from_settings(settings),
+        categories=matcher,
         severity_words=load_severity_words(severity_path),
         geocode_province=options.province_code
         or (getattr(settings, "default_province", None) if settings else None),

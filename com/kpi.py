@@ -1,6 +1,6 @@
 """Provincial KPIs: target lists (บัญชีเป้าหมาย), year-on-year change, significance, projects, PAI.
 
-The national targets (``[kpi]`` in ``com/severity.toml``): projects reach at least 80% of the
+The national targets (``[kpi]`` in ``com/config/severity.toml``): projects reach at least 80% of the
 declared target areas; threats in the target areas fall by at least 10% a fiscal year, and by
 80% in all by fiscal year 2570. Thai fiscal years run from 1 October to 30 September and are
 written in the Buddhist era (FY 2568 = 1 October 2024 - 30 September 2025).
@@ -24,12 +24,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.config.severity import SeverityModel
+from com.config.severity import severity_model_of as _model
 from com.db.tables_risk import projects as projects_table
 from com.db.tables_risk import target_areas, target_lists
 from com.errors import ConflictError, NotFoundError, ValidationError
 from com.risk import (
-    SeverityModel,
-    _model,
     _points_sql,
     _sql_params,
     make_filter,

@@ -32,6 +32,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from com import assets
+from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ConfigError
 from com.thai import format_thai_date, to_thai_digits
 
@@ -165,9 +166,7 @@ def date_text(value: date | None, lang: str) -> str:
 
 def category_names(severity_config: Path | str | None = None) -> dict[str, dict[str, str]]:
     """Return ``{category: {"th": ..., "en": ...}}`` of the severity model (unknown included)."""
-    from com import risk
-
-    model = risk.load_severity_model(severity_config)
+    model = load_severity_model(severity_config)
     categories = [*model.categories.values(), model.unknown_category]
     return {c.key: {"th": c.th, "en": c.en} for c in categories}
 
@@ -1142,14 +1141,6 @@ class MapFilters:
         return items
 
 
-def sensitive_categories(severity_config: Path | str | None = None) -> set[str]:
-    """Return the categories marked ``sensitive = true`` in the severity model."""
-    from com import risk
-
-    model = risk.load_severity_model(severity_config)
-    return {key for key, c in model.categories.items() if c.sensitive}
-
-
 def _read_geo(conn: Any, query: str, params: Mapping[str, Any]) -> gpd.GeoDataFrame:
     import sqlalchemy as sa
 
@@ -1474,7 +1465,6 @@ def attach_ranking(
 
 
 def _context_names(severity_config: Path | str | None) -> dict[str, str]:
-    from com import risk
 
-    model = risk.load_severity_model(severity_config)
+    model = load_severity_model(severity_config)
     return {key: factor.th for key, factor in model.context.items()}

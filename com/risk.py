@@ -1,4 +1,4 @@
-"""Risk scores of areas: the severity model, rankings with explanations, hot spots and heat.
+"""Risk scores of areas: point weights, rankings with explanations, hot spots and heat.
 
 The score of an area (subdistrict, district, province or H3 cell) is defined in two steps:
 
@@ -27,11 +27,9 @@ import io
 import json
 import math
 import re
-import tomllib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,24 +38,19 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import Connection
 
+from com.config.severity import SeverityModel, category_key
+from com.config.severity import severity_model_of as _model
 from com.db.engine import load_sql
-from com.errors import ConfigError, NotFoundError, ValidationError
-from com.thai import clean_text
+from com.errors import NotFoundError, ValidationError
 
 __all__ = [
     "AreaExplanation",
     "AreaLevel",
-    "Category",
-    "ContextFactor",
-    "SeverityModel",
     "area_columns",
     "areas_to_geojson",
     "areas_to_records",
-    "category_key",
     "combine_scores",
     "context_distances",
     "emerging_hotspots",
@@ -67,7 +60,6 @@ __all__ = [
     "heat_surface",
     "json_ready",
     "hotspots",
-    "load_severity_model",
     "point_weights",
     "rank_areas",
     "spatial_weights",
@@ -76,338 +68,7 @@ __all__ = [
     "write_areas",
 ]
 
-# --------------------------------------------------------------------------- severity model
-
-
-LevelKind = Literal["subdistrict", "district", "province", "h3"]
-ALL_LEVEL_KINDS: tuple[LevelKind, ...] = ("subdistrict", "district", "province", "h3")
-
-
-class Level(BaseModel):
-    """A severity level's Thai and English words."""
-
-    model_config = ConfigDict(extra="forbid")
-    th: str
-    en: str
-    words: list[str] = Field(default_factory=list)
-
-
-class Category(BaseModel):
-    """An issue category (ประเด็นปัญหา) and its weight in the score."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    th: str
-    en: str
-    aliases: list[str] = Field(default_factory=list)
-    weight: float = Field(gt=0, allow_inf_nan=False)
-    sensitive: bool = False
-    retention_days: int = Field(default=0, ge=0)
-    retention_action: str | None = None
-
-
-class Recency(BaseModel):
-    """Exponential decay of a point's weight with its age."""
-
-    model_config = ConfigDict(extra="forbid")
-    half_life_days: float = Field(gt=0, allow_inf_nan=False)
-    undated_factor: float = Field(ge=0, le=1)
-
-
-class ContextFactor(BaseModel):
-    """A context factor: distance bands from a feature set and their multipliers."""
-
-    model_config = ConfigDict(extra="forbid")
-    key: str
-    th: str
-    en: str
-    source: str
-    bands_m: list[float]
-    multipliers: list[float]
-    weight: float = Field(default=1.0, ge=0, allow_inf_nan=False)
-    levels: list[LevelKind] = Field(default_factory=lambda: list(ALL_LEVEL_KINDS))
-
-    @model_validator(mode="after")
-    def _check_bands(self) -> ContextFactor:
-        bands = self.bands_m
-        if not bands:
-            raise ValueError("bands_m must list at least one distance")
-        if any(not math.isfinite(b) or b <= 0 for b in bands):
-            raise ValueError("bands_m must be positive distances in metres")
-        if any(b2 <= b1 for b1, b2 in zip(bands, bands[1:], strict=False)):
-            raise ValueError("bands_m must increase")
-        if len(self.multipliers) != len(bands) + 1:
-            raise ValueError(
-                f"multipliers needs {len(bands) + 1} values (one per band and one for beyond "
-                f"the last band), found {len(self.multipliers)}"
-            )
-        if any(not math.isfinite(m) or m <= 0 for m in self.multipliers):
-            raise ValueError("multipliers must be positive")
-        return self
-
-    def multiplier(self, distance_m: np.ndarray) -> np.ndarray:
-        """Return the band multiplier for each distance (NaN = beyond every band)."""
-        d = np.asarray(distance_m, dtype=float)
-        index = np.searchsorted(np.asarray(self.bands_m), np.where(np.isnan(d), np.inf, d),
-                                side="left")
-        return np.asarray(self.multipliers, dtype=float)[index]
-
-
-class HotspotSettings(BaseModel):
-    """Defaults of the Gi* hot spot analysis."""
-
-    model_config = ConfigDict(extra="forbid")
-    permutations: int = Field(default=999, ge=0, le=99_999)
-    seed: int = 20240930
-    h3_ring: int = Field(default=1, ge=1, le=5)
-    confidence: list[float] = Field(default_factory=lambda: [0.99, 0.95, 0.90])
-    false_discovery_rate: bool = True
-
-    @field_validator("confidence")
-    @classmethod
-    def _confidence(cls, value: list[float]) -> list[float]:
-        if not value or any(not 0 < c < 1 for c in value):
-            raise ValueError("confidence levels must lie between 0 and 1")
-        return sorted(value, reverse=True)
-
-
-class KpiSettings(BaseModel):
-    """The provincial KPI targets (com.kpi)."""
-
-    model_config = ConfigDict(extra="forbid")
-    annual_reduction: float = Field(default=0.10, gt=0, lt=1)
-    final_reduction: float = Field(default=0.80, gt=0, lt=1)
-    final_fiscal_year_be: int = Field(default=2570, ge=2400)
-    project_coverage: float = Field(default=0.80, gt=0, le=1)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    displacement_buffer_m: float = Field(default=2000, gt=0, le=50_000)
-
-
-class SeverityModel(BaseModel):
-    """The severity model: categories, levels, recency, context factors, hot spot and KPI settings.
-
-    Build it with :func:`load_severity_model`.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    recency: Recency
-    levels: dict[int, Level]
-    categories: dict[str, Category]
-    unknown_category: Category
-    context: dict[str, ContextFactor] = Field(default_factory=dict)
-    hotspots: HotspotSettings = Field(default_factory=HotspotSettings)
-    kpi: KpiSettings = Field(default_factory=KpiSettings)
-    source: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _check(self) -> SeverityModel:
-        if sorted(self.levels) != [1, 2, 3, 4, 5]:
-            raise ValueError("levels must be exactly 1, 2, 3, 4 and 5")
-        if not self.categories:
-            raise ValueError("categories: at least one category is needed")
-        if self.unknown_category.key in self.categories:
-            raise ValueError(
-                f"unknown_category.key {self.unknown_category.key!r} is also a category"
-            )
-        owner: dict[str, str] = {}
-        for key, cat in self.categories.items():
-            for alias in (key, cat.th, cat.en, *cat.aliases):
-                norm = _normalise(alias)
-                if norm and owner.setdefault(norm, key) != key:
-                    raise ValueError(
-                        f"alias {alias!r} belongs to both {owner[norm]!r} and {key!r}"
-                    )
-        return self
-
-    @property
-    def category_keys(self) -> list[str]:
-        """Category keys in file order, then the unknown key."""
-        return [*self.categories, self.unknown_category.key]
-
-    def weight_of(self, key: str) -> float:
-        """Return the weight of a category key (the unknown weight for anything else)."""
-        cat = self.categories.get(key)
-        return cat.weight if cat is not None else self.unknown_category.weight
-
-    def category(self, key: str) -> Category:
-        """Return a category by key (the unknown category for anything else)."""
-        return self.categories.get(key, self.unknown_category)
-
-    def alias_index(self) -> dict[str, str]:
-        """Return normalised alias -> category key."""
-        index: dict[str, str] = {}
-        for key, cat in self.categories.items():
-            for alias in (key, cat.th, cat.en, *cat.aliases):
-                norm = _normalise(alias)
-                if norm:
-                    index.setdefault(norm, key)
-        unknown = self.unknown_category
-        for alias in (unknown.key, unknown.th, unknown.en, *unknown.aliases):
-            norm = _normalise(alias)
-            if norm:
-                index.setdefault(norm, unknown.key)
-        return index
-
-    def digest(self) -> dict[str, Any]:
-        """Return the numbers that determine a score (stored with target lists)."""
-        return {
-            "half_life_days": self.recency.half_life_days,
-            "undated_factor": self.recency.undated_factor,
-            "weights": {k: c.weight for k, c in self.categories.items()},
-            "unknown_weight": self.unknown_category.weight,
-            "context": {
-                k: {"bands_m": f.bands_m, "multipliers": f.multipliers, "weight": f.weight}
-                for k, f in self.context.items()
-            },
-            "source": self.source,
-        }
-
-
-_PUNCT = re.compile(r"[\s\-_.,/()\[\]'\"]+")
-
-
-def _normalise(text: object) -> str:
-    return _PUNCT.sub("", clean_text(str(text)).casefold())
-
-
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_toml(path: Path | None) -> dict[str, Any]:
-    try:
-        if path is None:
-            text = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-        return tomllib.loads(text)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"severity file {path}: no such file") from exc
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"severity file {path or 'com/severity.toml'}: {exc}") from exc
-
-
-def load_severity_model(path: Path | str | None = None) -> SeverityModel:
-    """Read the packaged severity model, merged with a province's override file.
-
-    Parameters
-    ----------
-    path : Path or str, optional
-        A TOML override (``COM_SEVERITY_CONFIG``). Tables merge key by key: an override
-        holding only ``[categories.drugs] weight = 3.0`` changes that number alone.
-
-    Returns
-    -------
-    SeverityModel
-        The validated model.
-
-    Raises
-    ------
-    com.errors.ConfigError
-        When a file cannot be read or a value is invalid; the message names the file and the
-        key (``categories.drugs.weight: Input should be greater than 0``).
-
-    Examples
-    --------
-    >>> load_severity_model().categories["drugs"].weight
-    2.0
-    """
-    data = _read_toml(None)
-    sources = ["com/severity.toml"]
-    if path is not None:
-        data = _merge(data, _read_toml(Path(path)))
-        sources.append(str(path))
-    prepared = dict(data)
-    try:
-        prepared["categories"] = {
-            key: {"key": key, **dict(spec)} for key, spec in (data.get("categories") or {}).items()
-        }
-        unknown = dict(data.get("unknown_category") or {"key": "unknown", "th": "ไม่ระบุประเภท",
-                                                        "en": "Unclassified", "weight": 1.0})
-        unknown.setdefault("key", "unknown")
-        prepared["unknown_category"] = unknown
-        prepared["context"] = {
-            key: {"key": key, **dict(spec)} for key, spec in (data.get("context") or {}).items()
-        }
-        prepared["levels"] = {int(k): v for k, v in (data.get("levels") or {}).items()}
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"severity file {sources[-1]}: malformed table ({exc})") from exc
-    prepared["source"] = sources
-    try:
-        return SeverityModel.model_validate(prepared)
-    except PydanticValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'model'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"severity model ({' + '.join(sources)}): {problems}") from None
-
-
-def category_key(raw: object, model: SeverityModel | None = None, *, strict: bool = False) -> str:
-    """Return the category key of a cell by its key, Thai or English name or an alias.
-
-    Matching ignores case, spaces, punctuation and Thai/Arabic digit differences
-    (``"ยาเสพติด "``, ``"Drugs"`` and ``"drug"`` are all ``drugs``).
-
-    Parameters
-    ----------
-    raw : object
-        The category as written.
-    model : SeverityModel, optional
-        Default: the packaged model.
-    strict : bool
-        Raise for an unknown category instead of returning the unknown key.
-
-    Returns
-    -------
-    str
-        A key of ``model.categories``, or ``model.unknown_category.key``.
-
-    Raises
-    ------
-    com.errors.ValidationError
-        With ``strict=True``, for a value that matches no category (the message lists them).
-
-    Examples
-    --------
-    >>> category_key("ยาเสพติด")
-    'drugs'
-    >>> category_key("something else")
-    'unknown'
-    """
-    model = model or _default_model()
-    key = model.alias_index().get(_normalise(raw)) if raw is not None else None
-    if key is None:
-        if strict:
-            raise ValidationError(
-                f"unknown category {raw!r}; categories: {', '.join(model.category_keys)}"
-            )
-        return model.unknown_category.key
-    return key
-
-
-_DEFAULT_MODEL: SeverityModel | None = None
-
-
-def _default_model() -> SeverityModel:
-    global _DEFAULT_MODEL
-    if _DEFAULT_MODEL is None:
-        _DEFAULT_MODEL = load_severity_model()
-    return _DEFAULT_MODEL
-
-
-def _model(model: SeverityModel | Path | str | None) -> SeverityModel:
-    if model is None:
-        return _default_model()
-    if isinstance(model, SeverityModel):
-        return model
-    return load_severity_model(model)
+# --------------------------------------------------------------------------- point weights
 
 
 def point_weights(

@@ -39,6 +39,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from sqlalchemy.engine import Connection
 
+from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import NotFoundError, ValidationError
 
 DEFAULT_RADIUS_M = 200.0
@@ -1541,7 +1542,7 @@ def demand_weights(
     """
     from com import risk
 
-    model = risk.load_severity_model(severity_config)
+    model = load_severity_model(severity_config)
     return risk.point_weights(points, model, as_of=as_of or date.today()).astype(float)
 
 
@@ -1772,7 +1773,7 @@ def plan_for_area(
     as_of
         Date the recency of risk points is measured from (default today).
     settings
-        :class:`com.settings.Settings` (severity model override, default province).
+        :class:`com.config.settings.Settings` (severity model override, default province).
 
     Returns
     -------
@@ -1914,14 +1915,6 @@ def get_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def sensitive_categories(settings: Any = None) -> set[str]:
-    """Category keys whose exact locations only principals with ``sensitive`` may see."""
-    from com import risk
-
-    model = risk.load_severity_model(getattr(settings, "severity_config", None))
-    return {key for key, cat in model.categories.items() if cat.sensitive}
-
-
 def site_is_sensitive(properties: Mapping[str, Any], sensitive: Iterable[str]) -> bool:
     """Return True when a plan site would give away where a sensitive point is.
 
@@ -1963,7 +1956,7 @@ def redact_plan(
     plan_geojson
         A plan's FeatureCollection (:meth:`SitingPlan.to_geojson` or a saved ``result``).
     sensitive
-        The sensitive category keys (:func:`sensitive_categories`).
+        The sensitive category keys (:func:`com.config.severity.sensitive_categories`).
     rep_points
         Representative points of the sites' subdistricts.
 
@@ -2036,12 +2029,9 @@ def plan_for(
     dict
         The plan to show.
     """
-    from com import risk
-
     if getattr(principal, "sees_sensitive", False):
         return dict(plan_geojson)
-    model = risk.load_severity_model(severity_config)
-    sensitive = {key for key, cat in model.categories.items() if cat.sensitive}
+    sensitive = sensitive_categories(severity_config)
     codes = [
         (f.get("properties") or {}).get("subdistrict_code")
         for f in plan_geojson.get("features", [])

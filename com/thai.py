@@ -457,7 +457,7 @@ def fiscal_year_bounds(fy_be: int) -> tuple[dt.date, dt.date]:
 
 # --------------------------------------------------------------------------- severity
 
-#: Words for the five severity levels, used when com/severity.toml has no [levels] words.
+#: Words for the five severity levels, used when com/config/severity.toml has no [levels] words.
 DEFAULT_SEVERITY_WORDS: Mapping[int, tuple[str, ...]] = {
     1: ("ต่ำ", "น้อย", "ต่ำมาก", "น้อยมาก", "น้อยที่สุด", "ต่ำที่สุด", "low", "very low", "minor"),
     2: (
@@ -517,7 +517,7 @@ def load_severity_words(path: str | Path | None = None) -> dict[int, tuple[str, 
     ----------
     path : str or Path, optional
         An override file (``COM_SEVERITY_CONFIG``) whose levels replace the packaged
-        ``com/severity.toml`` levels key by key; default: the packaged file alone.
+        ``com/config/severity.toml`` levels key by key; default: the packaged file alone.
 
     Returns
     -------
@@ -542,8 +542,9 @@ def _load_severity_words(path: str | None) -> dict[int, tuple[str, ...]]:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"severity file {name}: {exc}") from exc
 
-    packaged = files("com").joinpath("severity.toml")
-    levels: dict[str, Any] = read(packaged, "com/severity.toml") if packaged.is_file() else {}
+    packaged = files("com.config").joinpath("severity.toml")
+    name = "com/config/severity.toml"
+    levels: dict[str, Any] = read(packaged, name) if packaged.is_file() else {}
     if path is not None:
         # The override replaces the packaged levels key by key (COM_SEVERITY_CONFIG).
         levels = {**levels, **read(Path(path), path)}
@@ -592,7 +593,7 @@ def parse_severity(value: object, *, words: Mapping[int, tuple[str, ...]] | None
         The cell: ``3``, ``"๓"``, ``"3.0"``, ``"ระดับ 3"``, ``"สูงมาก"``, ``"High"``,
         ``"4 (สูง)"``.
     words : mapping of int to tuple of str, optional
-        Level -> words; default: :func:`load_severity_words` (com/severity.toml).
+        Level -> words; default: :func:`load_severity_words` (com/config/severity.toml).
 
     Returns
     -------

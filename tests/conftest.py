@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from dbclean import REFERENCE_TABLES, clean_data_tables  # noqa: F401 - re-exported
 from sqlalchemy.engine import Connection, Engine
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from api.deps import EngineDep, SettingsDep
 from api.security import PrincipalDep, require_role
 from com import kpi, risk
+from com.config.settings import Settings
+from com.config.severity import SeverityModel, load_severity_model
 from com.db.engine import transaction
 from com.security import privacy
 from com.security.access import Principal
-from com.settings import Settings
 
 router = APIRouter(tags=["analysis"])
 
@@ -76,8 +77,8 @@ class AreaQuery:
 AreaQueryDep = Annotated[AreaQuery, Depends()]
 
 
-def _model(settings: Settings) -> risk.SeverityModel:
-    return risk.load_severity_model(settings.severity_config)
+def _model(settings: Settings) -> SeverityModel:
+    return load_severity_model(settings.severity_config)
 
 
 def _areas_response(

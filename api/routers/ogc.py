@@ -18,6 +18,7 @@ from api.deps import EngineDep, SettingsDep
 from api.routers.analysis import AreaQueryDep
 from api.security import PrincipalDep
 from com import risk
+from com.config.severity import load_severity_model
 from com.db.engine import transaction
 from com.exports import FORMATS, ExportResult, export_collection, export_frame
 from com.features import (
@@ -540,7 +541,7 @@ def export_ranking(
     """
     filters = query.filters(principal)
     with transaction(engine) as conn:
-        frame = risk.rank_areas(conn, model=risk.load_severity_model(settings.severity_config),
+        frame = risk.rank_areas(conn, model=load_severity_model(settings.severity_config),
                                 **filters)
         if privacy.applies_to(principal):
             frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from com.config.settings import Settings
 from com.errors import ComError, DatabaseUnavailable, NotFoundError
-from com.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """Retention of risk points: delete or anonymise records whose category's retention has ended.
 
 PDPA: data linking a person to an offence can be sensitive personal data, and records go when
-their retention period ends. Each category of the severity model (``com/severity.toml`` or the
-province's ``COM_SEVERITY_CONFIG``) carries ``retention_days`` (0 = keep for ever) and
+their retention period ends. Each category of the severity model (``com/config/severity.toml``
+or the province's ``COM_SEVERITY_CONFIG``) carries ``retention_days`` (0 = keep for ever) and
 ``retention_action``: ``delete`` (the default) removes the point, ``anonymise`` keeps it for the
 statistics but drops its name, address and attributes and moves it to its subdistrict's
 representative point. Either way the copies of the data kept for the upload report (the row's
@@ -12,11 +12,9 @@ file bytes are purged too (the sha256 stays, so the same file is still recognise
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -24,6 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.config.severity import load_severity_tables
 from com.errors import ConfigError
 from com.security import audit
 from com.security.access import CLI, Principal
@@ -93,15 +92,6 @@ class RetentionReport:
         }
 
 
-def _read_toml(path: Path | None) -> dict[str, Any]:
-    try:
-        if path is None:
-            return tomllib.loads(files("com").joinpath("severity.toml").read_text("utf-8"))
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"severity file {path or 'com/severity.toml'}: {exc}") from exc
-
-
 def load_retention_policy(path: Path | str | None = None) -> dict[str, RetentionRule]:
     """Read each category's retention from the severity model.
 
@@ -109,7 +99,7 @@ def load_retention_policy(path: Path | str | None = None) -> dict[str, Retention
     ----------
     path : Path or str, optional
         A province's override file (``COM_SEVERITY_CONFIG``); its category tables are merged
-        key by key over the packaged ``com/severity.toml``.
+        key by key over the packaged ``com/config/severity.toml``.
 
     Returns
     -------
@@ -128,7 +118,7 @@ def load_retention_policy(path: Path | str | None = None) -> dict[str, Retention
     0
     """
     categories: dict[str, dict[str, Any]] = {}
-    layers = [_read_toml(None)] + ([_read_toml(Path(path))] if path is not None else [])
+    layers = [load_severity_tables(path)]  # the one override merge (com.config.severity)
     for data in layers:
         for key, table in (data.get("categories") or {}).items():
             if isinstance(table, Mapping):

@@ -217,7 +217,7 @@ def test_cli_gives_the_api_answer(client, database_url, geodata_dir, tmp_path):
 
 def test_cli_patrols_and_one_line_errors(database_url, tmp_path, monkeypatch, capsys):
     from com.cli import main
-    from com.settings import get_settings
+    from com.config.settings import get_settings
 
     monkeypatch.setenv("COM_DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)

@@ -21,9 +21,9 @@ from ogc_data import BURIRAM, SURIN, many_points, standard_dataset
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
+from com.config.settings import Settings
 from com.security.access import CLI
 from com.security.apikeys import create_key
-from com.settings import Settings
 
 pytestmark = pytest.mark.db
 

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.security import PrincipalDep
 from com import assets, maps
+from com.config.settings import Settings
 from com.db.engine import transaction
 from com.demo import load_demo_data
 from com.security import users
 from com.security.audit import entries
-from com.settings import Settings
 
 pytestmark = pytest.mark.db
 PASSWORD = "a long test password"

@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from com.settings import Settings
+from com.config.settings import Settings
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 MAX_EXAMPLES = 20

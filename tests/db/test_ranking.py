@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from scipy.stats import binomtest
 
 from com import kpi, risk
+from com.config.severity import load_severity_model
 from com.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from com.security.access import CLI, Principal
 
@@ -36,7 +37,7 @@ def flat_model(tmp_path):
     path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
                             ("land_border", "border_crossings", "mekong", "district_towns")),
                     encoding="utf-8")
-    return risk.load_severity_model(path)
+    return load_severity_model(path)
 
 
 def add(conn, code, category="drugs", severity=3, count=1, day=DAY, n=1, point=None):
@@ -88,7 +89,7 @@ def test_category_weight_change_swaps_two_areas(db, flat_model, tmp_path):
     override.write_text(
         (tmp_path / "flat.toml").read_text(encoding="utf-8")
         + "[categories.drugs]\nweight = 3.0\n", encoding="utf-8")
-    after = risk.rank_areas(db, province="32", as_of=DAY, model=risk.load_severity_model(override))
+    after = risk.rank_areas(db, province="32", as_of=DAY, model=load_severity_model(override))
     assert after["subdistrict_code"].head(2).tolist() == [A, B]
     assert by_code(after).loc[A, "risk_score"] == pytest.approx(18.0)
 
@@ -117,7 +118,7 @@ def test_land_border_lifts_a_border_subdistrict(db, tmp_path):
     path = tmp_path / "border_only.toml"
     path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
                             ("border_crossings", "mekong", "district_towns")), encoding="utf-8")
-    model = risk.load_severity_model(path)
+    model = load_severity_model(path)
     add(db, "320605", severity=4, n=2)
     add(db, far, severity=4, n=2)
     ranked = by_code(risk.rank_areas(db, province="32", as_of=DAY, model=model))

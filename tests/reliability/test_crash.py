@@ -36,11 +36,11 @@ import pytest
 import sqlalchemy as sa
 from live_server import LiveServer, free_port
 
+from com.config.settings import Settings
 from com.db.engine import make_engine
 from com.db.migrate import upgrade
 from com.geodata import load_geodata
 from com.security.access import CLI
-from com.settings import Settings
 
 PG_BIN = Path(os.environ.get("COM_PG_BIN", "/usr/lib/postgresql/15/bin"))
 GEODATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"

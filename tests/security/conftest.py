@@ -9,8 +9,8 @@ import pytest
 from live_server import LiveServer
 from sqlalchemy.engine import Engine
 
+from com.config.settings import Settings
 from com.security.access import CLI
-from com.settings import Settings
 
 GEODATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
 

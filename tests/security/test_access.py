@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from api.main import create_app
+from com.config.settings import DEFAULT_SECRET, Settings
 from com.features import LIST_ID_FACTOR, PLAN_ID_FACTOR
 from com.security import users
-from com.settings import DEFAULT_SECRET, Settings
 
 pytestmark = pytest.mark.db
 

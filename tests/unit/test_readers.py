@@ -12,10 +12,10 @@ from datetime import datetime
 
 import pytest
 
+from com.config.severity import CategoryMatcher
 from com.errors import UploadError
 from com.ingest import (
     KINDS,
-    CategoryMatcher,
     ImportOptions,
     escape_cell,
     plan_columns,

@@ -15,13 +15,14 @@ from openpyxl import load_workbook
 from pyproj import Geod
 
 from com import risk
+from com.config.severity import category_key, load_severity_model
 from com.errors import ConfigError, ValidationError
 
 # --------------------------------------------------------------------------- model
 
 
 def test_packaged_model_loads_with_every_number():
-    model = risk.load_severity_model()
+    model = load_severity_model()
     assert model.categories["drugs"].weight == 2.0
     assert model.recency.half_life_days == 365
     assert set(model.context) == {"land_border", "border_crossings", "mekong", "district_towns"}
@@ -34,7 +35,7 @@ def test_override_merges_key_by_key(tmp_path):
     path = tmp_path / "province.toml"
     path.write_text("[categories.drugs]\nweight = 3.5\n[recency]\nhalf_life_days = 180\n",
                     encoding="utf-8")
-    model = risk.load_severity_model(path)
+    model = load_severity_model(path)
     assert model.categories["drugs"].weight == 3.5
     assert model.categories["drugs"].th == "ยาเสพติด"  # kept from the packaged file
     assert model.recency.half_life_days == 180
@@ -57,12 +58,12 @@ def test_bad_override_is_a_clear_config_error(tmp_path, text, needle):
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=needle):
-        risk.load_severity_model(path)
+        load_severity_model(path)
 
 
 def test_missing_override_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
-        risk.load_severity_model(tmp_path / "nope.toml")
+        load_severity_model(tmp_path / "nope.toml")
 
 
 @pytest.mark.parametrize(
@@ -80,12 +81,12 @@ def test_missing_override_file_is_named(tmp_path):
     ],
 )
 def test_category_key_normalises(raw, key):
-    assert risk.category_key(raw) == key
+    assert category_key(raw) == key
 
 
 def test_category_key_strict_names_the_value():
     with pytest.raises(ValidationError, match="'ufo'"):
-        risk.category_key("ufo", strict=True)
+        category_key("ufo", strict=True)
 
 
 def test_point_weights_by_hand():
@@ -136,7 +137,7 @@ def test_filters_are_validated():
 
 
 def test_band_multipliers_include_the_threshold():
-    factor = risk.load_severity_model().context["land_border"]
+    factor = load_severity_model().context["land_border"]
     got = factor.multiplier(np.array([0, 2000, 2000.5, 5000, 9999, 10001, np.nan]))
     assert got.tolist() == [1.5, 1.5, 1.3, 1.3, 1.1, 1.0, 1.0]
 
