@@ -88,7 +88,7 @@ def main() -> None:
     import geothai
 
     from com.geocode import _choices_cached, _fuzzy_cached
-    from com.thai import to_thai_digits
+    from com.text.thai import to_thai_digits
 
     rnd = random.Random(1)
     subs = [

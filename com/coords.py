@@ -11,7 +11,7 @@ from functools import lru_cache
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from com.errors import ParseError
-from com.thai import clean_text, is_blank
+from com.text.thai import clean_text, is_blank
 
 __all__ = [
     "DEFAULT_INDIAN1975_TRANSFORMATION",

@@ -31,7 +31,7 @@ from com.db.tables import Camera, RiskPoint
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
 from com.security.users import demo_accounts
-from com.thai import fiscal_year_be, fiscal_year_bounds
+from com.text.thai import fiscal_year_be, fiscal_year_bounds
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdist
 from com.errors import ConfigError, NotFoundError, ValidationError
 from com.security import privacy
 from com.security.access import Principal
-from com.thai import to_arabic_digits
+from com.text.thai import to_arabic_digits
 
 #: Items per page when the client gives no ``limit``, and the largest page served. A larger
 #: ``limit`` is capped silently, as OGC API - Features Part 1 (/req/core/fc-limit-response-1)

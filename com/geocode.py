@@ -14,7 +14,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from com.errors import ParseError, ValidationError
-from com.thai import clean_text
+from com.text.thai import clean_text
 
 __all__ = [
     "CONFIDENT_SCORE",

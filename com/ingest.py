@@ -85,7 +85,7 @@ from com.readers import (
 )
 from com.security import audit
 from com.security.access import CLI, Principal
-from com.thai import clean_text, is_blank
+from com.text.thai import clean_text, is_blank
 
 __all__ = [
     "KINDS",
@@ -228,7 +228,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 def tidy_text(text: str) -> str:
     """Return text as the uploader wrote it, tidied.
 
-    NFC, no invisible characters, single spaces. Unlike :func:`com.thai.clean_text` it keeps
+    NFC, no invisible characters, single spaces. Unlike :func:`com.text.thai.clean_text` it keeps
     Thai digits: names and notes are shown back as written.
     """
     # Most cells are already tidy: printable (no tabs, newlines, invisible or odd spaces),
@@ -240,7 +240,7 @@ def tidy_text(text: str) -> str:
 
 
 def _blank(value: object) -> bool:
-    """Return :func:`com.thai.is_blank` of a cell, faster.
+    """Return :func:`com.text.thai.is_blank` of a cell, faster.
 
     Text starting with a letter or digit other than n/N is never blank (the blank words all
     start with n), so it is not cleaned first.
@@ -417,7 +417,7 @@ def _parse_count(row: RowValues) -> int:
 
 def build_risk_point(row: RowValues) -> BuiltRecord:
     """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
-    from com.thai import parse_date, parse_severity
+    from com.text.thai import parse_date, parse_severity
 
     ctx = row.context
     attributes = dict(row.extra)
@@ -1272,7 +1272,7 @@ def prepare_rows(
         from com.geocode import geocode
 
         geocoder = geocode
-    from com.thai import load_severity_words
+    from com.text.thai import load_severity_words
 
     severity_path = getattr(settings, "severity_config", None) if settings else None
     # Uploads correct category typos (fuzzy) and report each correction as a row warning.

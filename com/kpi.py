@@ -37,7 +37,7 @@ from com.risk import (
 )
 from com.security import audit
 from com.security.access import Principal
-from com.thai import fiscal_year_be, fiscal_year_bounds
+from com.text.thai import fiscal_year_be, fiscal_year_bounds
 
 __all__ = [
     "binomial_change_test",
@@ -635,7 +635,7 @@ def project_coverage(
 
 
 def _parse_fy_value(value: object, what: str) -> int:
-    from com.thai import clean_text
+    from com.text.thai import clean_text
 
     text = clean_text(str(value)).upper()
     text = re.sub(r"^(FY|ปีงบประมาณ|ปีงบ|พ\.ศ\.|พศ)\s*", "", text).strip()

@@ -34,7 +34,7 @@ from folium.utilities import JsCode
 from com import assets
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ConfigError
-from com.thai import format_thai_date, to_thai_digits
+from com.text.thai import format_thai_date, to_thai_digits
 
 # --------------------------------------------------------------------------- names and palettes
 

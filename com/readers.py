@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from com.errors import UploadError
-from com.thai import clean_text
+from com.text.thai import clean_text
 
 __all__ = [
     "FIELD_ALIASES",

@@ -257,7 +257,7 @@ def _as_date(value: object, what: str) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    from com.thai import parse_date
+    from com.text.thai import parse_date
 
     try:
         parsed = parse_date(value)
@@ -1465,7 +1465,7 @@ def emerging_pattern(
 def _periods(
     by: str, start_fy: int, end_fy: int
 ) -> list[tuple[str, dt.date, dt.date]]:
-    from com.thai import fiscal_year_bounds
+    from com.text.thai import fiscal_year_bounds
 
     if end_fy < start_fy:
         raise ValidationError(f"fiscal years reversed: {start_fy} to {end_fy}")

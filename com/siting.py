@@ -1392,7 +1392,7 @@ def read_cost(raw: Any) -> float | None:
     if isinstance(raw, int | float):
         value = float(raw)
     else:
-        from com.thai import clean_text, to_arabic_digits
+        from com.text.thai import clean_text, to_arabic_digits
 
         text = to_arabic_digits(clean_text(str(raw))).lower()
         for unit in ("บาท", "baht", "thb", "฿"):
@@ -2303,7 +2303,7 @@ def write_patrols(plan: pd.DataFrame, path: Path | str) -> Path:
     Text cells a spreadsheet would run as a formula get a leading apostrophe.
     """
     from com.exports import escape_formula
-    from com.thai import format_thai_date
+    from com.text.thai import format_thai_date
 
     path = Path(path)
     suffix = path.suffix.lower()

@@ -28,7 +28,7 @@ from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.security import audit, users
 from com.security.access import ROLES, Principal
-from com.thai import fiscal_year_be
+from com.text.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)
 

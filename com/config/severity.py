@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from com.errors import ConfigError, ValidationError
-from com.thai import clean_text, is_blank
+from com.text.thai import clean_text, is_blank
 
 __all__ = [
     "ALL_LEVEL_KINDS",
@@ -229,7 +229,7 @@ _BRACKETED = re.compile(r"[(\[{（].*?[)\]}）]")
 def normalise_category(text: object) -> str:
     """Return the comparison key of a category spelling: the one rule used everywhere.
 
-    NFC, Thai digits as Arabic digits, no invisible characters (:func:`com.thai.clean_text`),
+    NFC, Thai digits as Arabic digits, no invisible characters (:func:`com.text.thai.clean_text`),
     case folded, and only Latin letters, digits and Thai letters kept.
 
     Examples

@@ -14,7 +14,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from com import maps
-from com.thai import to_arabic_digits
+from com.text.thai import to_arabic_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 

@@ -19,7 +19,7 @@ from com.coords import (
     parse_utm_zone,
 )
 from com.errors import ParseError
-from com.thai import to_thai_digits
+from com.text.thai import to_thai_digits
 
 GEOD = Geod(ellps="WGS84")
 # Prasat Sikhoraphum, Surin: 15.174 N, 103.56075 E = 15°10'26.4"N 103°33'38.7"E.

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pythainlp.util import normalize as pythainlp_normalize
 
 from com.errors import ConfigError, ParseError
-from com.thai import (
+from com.text.thai import (
     THAI_MONTHS_ABBR,
     THAI_MONTHS_FULL,
     clean_text,
