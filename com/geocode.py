@@ -807,7 +807,7 @@ def _as_coordinate(text: str) -> GeocodeResult | None:
     )
     if not looks:
         return None
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
 
     try:
         c = parse_coordinate(text)

@@ -8,7 +8,7 @@ How an upload runs (:func:`import_upload`)
 2. :func:`com.readers.read_table` checks the type, the zip limits and the caps and returns
    the table; columns are recognised by name (Thai or English) or by an explicit mapping.
 3. Each row is prepared in Python (:func:`prepare_rows`): coordinates through
-   :func:`com.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
+   :func:`com.geo.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
    order, Indian 1975 datum), else the address through :func:`com.geocode.geocode` (only a
    confident subdistrict is accepted, placed at its representative point and flagged
    approximate), then the kind's row builder (category, severity, date ... for risk points).
@@ -1019,7 +1019,7 @@ def _fast_decimal(cells: Mapping[str, Any], datum: str) -> tuple[float, float] |
     other datum) goes to parse_coordinate, which returns the same values for these
     (tests/unit/test_readers.py checks it).
     """
-    from com.coords import in_thailand_bbox
+    from com.geo.coords import in_thailand_bbox
 
     if (datum != "wgs84" or cells.get("location") is not None
             or cells.get("easting") is not None or cells.get("mgrs") is not None):
@@ -1117,9 +1117,9 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
     The commonest upload has decimal degrees in latitude, longitude order inside the box
     around Thailand. Those rows are read with numpy for the whole column (about 100x faster
     than parsing cell by cell); every other row (swapped, DMS, Thai digits, UTM, links,
-    another datum, NaN) still goes through :func:`com.coords.parse_coordinate`.
+    another datum, NaN) still goes through :func:`com.geo.coords.parse_coordinate`.
     """
-    from com.coords import THAILAND_BBOX
+    from com.geo.coords import THAILAND_BBOX
 
     fields = ctx.plan.fields
     if (table.geometries is not None or ctx.options.datum != "wgs84" or not table.rows
@@ -1137,7 +1137,7 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
 
 
 def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells: Any) -> None:
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
 
     fast = _fast_decimal(cells, ctx.options.datum)
     if fast is not None:
@@ -1803,7 +1803,7 @@ def import_upload(
     )
     notes: list[str] = []
     if options.datum == "indian1975":
-        from com.coords import DEFAULT_INDIAN1975_TRANSFORMATION
+        from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
 
         notes.append(
             "legacy datum: Indian 1975 -> WGS 84 with "

@@ -44,6 +44,15 @@ from com.config.severity import SeverityModel, category_key
 from com.config.severity import severity_model_of as _model
 from com.db.engine import load_sql
 from com.errors import NotFoundError, ValidationError
+from com.geo.projection import (
+    UTM47,
+    UTM48,
+    project,
+    project_geometries,
+    unproject,
+    utm_crs_for,
+    utm_zones,
+)
 
 __all__ = [
     "AreaExplanation",
@@ -590,24 +599,6 @@ def _names_at(
 # --------------------------------------------------------------------------- context factors
 
 
-def _utm(epsg: int):  # type: ignore[no-untyped-def]
-    from pyproj import Transformer
-
-    return Transformer.from_crs(4326, epsg, always_xy=True)
-
-
-def _project(geoms: Sequence[Any], epsg: int) -> np.ndarray:
-    transformer = _utm(epsg)
-
-    def fn(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    # Densify to about 1 km first: a long straight edge in degrees is a curve in UTM.
-    dense = shapely.segmentize(np.asarray(geoms, dtype=object), 0.01)
-    return shapely.transform(dense, fn)
-
-
 def _pieces(geoms: np.ndarray, max_vertices: int = 64) -> list[Any]:
     """Cut lines into short pieces so the STRtree can skip far-away parts of a long border."""
     out: list[Any] = []
@@ -623,10 +614,6 @@ def _pieces(geoms: np.ndarray, max_vertices: int = 64) -> list[Any]:
             else:
                 out.append(part)
     return out
-
-
-#: Longitude where COM switches from UTM zone 47 (EPSG:32647) to zone 48 (EPSG:32648).
-UTM_SPLIT_LON = 102.0
 
 
 def context_distances(
@@ -662,16 +649,17 @@ def context_distances(
                        index=range(len(lon)))
     if len(lon) == 0:
         return out
-    for epsg, mask in ((32647, lon < UTM_SPLIT_LON), (32648, lon >= UTM_SPLIT_LON)):
+    zones = utm_zones(lon)
+    for epsg, mask in ((UTM47, zones == 47), (UTM48, zones == 48)):
         if not mask.any():
             continue
-        x, y = _utm(epsg).transform(lon[mask], lat[mask])
+        x, y = project(lon[mask], lat[mask], epsg)
         points = shapely.points(x, y)
         rows = np.flatnonzero(mask)
         for name, geoms in features.items():
             if len(geoms) == 0:
                 continue
-            pieces = _pieces(_project(list(geoms), epsg))
+            pieces = _pieces(project_geometries(list(geoms), epsg))
             tree = shapely.STRtree(pieces)
             limit = (max_distance_m or {}).get(name)
             (idx_in, _idx_tree), dist = tree.query_nearest(
@@ -1617,8 +1605,8 @@ def heat_surface(
     if frame.empty:
         return empty
     lon, lat, w = frame["lon"].to_numpy(), frame["lat"].to_numpy(), frame["base"].to_numpy()
-    epsg = 32647 if np.median(lon) < UTM_SPLIT_LON else 32648
-    x, y = _utm(epsg).transform(lon, lat)
+    epsg = utm_crs_for(lon)
+    x, y = project(lon, lat, epsg)
     pad = 3 * bandwidth_m
     x0, x1 = x.min() - pad, x.max() + pad
     y0, y1 = y.min() - pad, y.max() + pad
@@ -1635,8 +1623,7 @@ def heat_surface(
     ix, iy = np.nonzero(keep)
     cx = x0 + (ix + 0.5) * cell_m
     cy = y0 + (iy + 0.5) * cell_m
-    inverse = _utm(epsg)
-    clon, clat = inverse.transform(cx, cy, direction="INVERSE")
+    clon, clat = unproject(cx, cy, epsg)
     out = gpd.GeoDataFrame({"density": density[keep]}, geometry=gpd.points_from_xy(clon, clat),
                            crs=4326)
     return out.sort_values("density", ascending=False).reset_index(drop=True)

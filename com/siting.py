@@ -34,13 +34,14 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
-from pyproj import Geod, Transformer
+from pyproj import Geod
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from sqlalchemy.engine import Connection
 
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import NotFoundError, ValidationError
+from com.geo.projection import project, transformer, utm_crs_for, utm_zone
 
 DEFAULT_RADIUS_M = 200.0
 MAX_RADIUS_M = 10_000.0
@@ -51,9 +52,6 @@ EXACT_MAX_NONZEROS = 50_000
 DEFAULT_TIME_LIMIT_S = 30.0
 MIP_REL_GAP = 1e-7
 MAX_GRID_CANDIDATES = 2_000_000
-UTM47 = "EPSG:32647"
-UTM48 = "EPSG:32648"
-UTM_SPLIT_LON = 102.0
 # Projected UTM distances overstate true ones by the scale factor, at most about 1.01 for
 # Thai points projected in the neighbouring zone: the geodesic mode searches the tree this
 # much wider and then keeps pairs by their true distance.
@@ -66,38 +64,6 @@ Method = Literal["auto", "exact", "greedy"]
 
 
 # --- distances and coverage -------------------------------------------------------------------
-
-
-def utm_crs_for(lon: Iterable[float] | float) -> str:
-    """Return the UTM CRS for data centred at the median of ``lon``.
-
-    Thailand spans zone 47 (west of 102 E) and zone 48 (east of it; Surin is in 48).
-
-    Examples
-    --------
-    >>> utm_crs_for([103.49, 103.5])
-    'EPSG:32648'
-    >>> utm_crs_for(100.5)
-    'EPSG:32647'
-    """
-    values = np.atleast_1d(np.asarray(lon, dtype=float))
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return UTM48
-    return UTM47 if float(np.median(values)) < UTM_SPLIT_LON else UTM48
-
-
-@lru_cache(maxsize=8)
-def _transformer(crs: str, inverse: bool = False) -> Transformer:
-    if inverse:
-        return Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-
-
-def project(lon: Any, lat: Any, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Project WGS84 longitudes and latitudes to ``crs`` (metres)."""
-    x, y = _transformer(crs).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 def _pairs_within(
@@ -1041,7 +1007,7 @@ def coverage_circles(
     crs = crs or utm_crs_for(lon)
     x, y = project(lon, lat, crs)
     buffers = shapely.buffer(shapely.points(x, y), radius_m, quad_segs=_CIRCLE_VERTICES // 4)
-    inverse = _transformer(crs, inverse=True)
+    inverse = transformer(crs, inverse=True)
 
     def to_wgs84(coords: np.ndarray) -> np.ndarray:
         bx, by = inverse.transform(coords[:, 0], coords[:, 1])
@@ -1278,7 +1244,7 @@ def grid_sites(area: shapely.Geometry, spacing_m: float, *, crs: str | None = No
     if area is None or area.is_empty:
         raise ValidationError("the area for the grid is empty")
     crs = crs or utm_crs_for(shapely.get_coordinates(area)[:, 0])
-    forward = _transformer(crs)
+    forward = transformer(crs)
     area_m = shapely.transform(
         area, lambda c: np.column_stack(forward.transform(c[:, 0], c[:, 1]))
     )
@@ -1299,7 +1265,7 @@ def grid_sites(area: shapely.Geometry, spacing_m: float, *, crs: str | None = No
         raise ValidationError(
             f"a {spacing_m:g} m grid gives {gx.size:,} sites; choose a wider spacing"
         )
-    lon, lat = _transformer(crs, inverse=True).transform(gx, gy)
+    lon, lat = transformer(crs, inverse=True).transform(gx, gy)
     return pd.DataFrame(
         {
             "site_id": [f"grid-{int(x)}-{int(y)}" for x, y in zip(gx, gy, strict=True)],
@@ -1723,7 +1689,7 @@ def candidate_sites(
                 "`com import FILE --kind sites --province CODE`"
             )
         return sites, "sites" if value is None else f"sites:{value}"
-    zone = 47 if float(demand["lon"].median()) < UTM_SPLIT_LON else 48
+    zone = utm_zone(float(demand["lon"].median()))
     return (
         read_points_file(value, kind="sites", settings=settings, zone_hint=zone),
         f"file:{Path(value).name}",

@@ -492,7 +492,7 @@ def test_escape_cell():
 def test_fast_decimal_path_agrees_with_parse_coordinate():
     import random
 
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
     from com.ingest import _fast_decimal
 
     rnd = random.Random(3)

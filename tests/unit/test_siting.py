@@ -15,6 +15,7 @@ from pyproj import Geod, Transformer
 
 from com import siting
 from com.errors import ValidationError
+from com.geo.projection import utm_crs_for
 
 GEOD = Geod(ellps="WGS84")
 SURIN = (103.0, 14.2, 104.4, 15.5)
@@ -106,8 +107,8 @@ def recount(plan: siting.SitingPlan, demand: pd.DataFrame, sites: pd.DataFrame,
 
 
 def test_utm_zone_follows_the_median_longitude():
-    assert siting.utm_crs_for([103.5, 103.6, 99.0]) == "EPSG:32648"
-    assert siting.utm_crs_for([100.5, 101.9]) == "EPSG:32647"
+    assert utm_crs_for([103.5, 103.6, 99.0]) == "EPSG:32648"
+    assert utm_crs_for([100.5, 101.9]) == "EPSG:32647"
 
 
 @pytest.mark.parametrize("metric", ["utm", "geodesic"])
