@@ -14,6 +14,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from com.errors import ParseError, ValidationError
+from com.io.escape import escape_formula
 from com.text.thai import clean_text
 
 __all__ = [
@@ -1170,13 +1171,6 @@ def _read_text(path: Path) -> str:
     raise ValidationError(f"{path}: not UTF-8 or TIS-620/cp874 text")
 
 
-def _safe_cell(value: str) -> str:
-    # Spreadsheet formula injection: text starting with = + - @ (not a number) gets a quote.
-    if value and value[0] in "=+-@\t\r" and not re.fullmatch(r"[-+]?\d+(?:\.\d+)?", value):
-        return "'" + value
-    return value
-
-
 def geocode_csv(
     in_path: str | Path,
     out_path: str | Path,
@@ -1249,14 +1243,14 @@ def geocode_csv(
             padded = row + [""] * (len(header) - len(row))
             writer.writerow(
                 [
-                    *(_safe_cell(v) for v in padded),
+                    *(escape_formula(v) for v in padded),
                     r.tambon_code or "",
                     r.amphoe_code or "",
                     r.province_code or "",
                     r.quality,
                     r.score,
                     "true" if r.ambiguous else "false",
-                    _safe_cell(r.candidates_text()),
+                    escape_formula(r.candidates_text()),
                 ]
             )
             counts[r.quality] = counts.get(r.quality, 0) + 1

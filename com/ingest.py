@@ -74,6 +74,7 @@ from com.errors import (
     UploadError,
     ValidationError,
 )
+from com.io.escape import escape_formula
 from com.readers import (
     FIELD_ALIASES,
     ReadLimits,
@@ -96,7 +97,6 @@ __all__ = [
     "RowRejected",
     "RowValues",
     "UploadSummary",
-    "escape_cell",
     "export_risk_points",
     "get_upload",
     "import_path",
@@ -2112,28 +2112,6 @@ def list_uploads(
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: object) -> object:
-    """Escape a text cell against spreadsheet formula injection.
-
-    Text beginning with ``= + - @``, a tab or a carriage return gets a leading apostrophe;
-    numbers (and text that is just a number, such as ``-12.5``) are left alone.
-
-    Examples
-    --------
-    >>> escape_cell("=HYPERLINK(1)"), escape_cell(-12.5), escape_cell("-12.5")
-    ("'=HYPERLINK(1)", -12.5, '-12.5')
-    """
-    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
-        return value
-    try:
-        if math.isfinite(float(value)):
-            return value
-    except ValueError:
-        pass
-    return "'" + value
 
 
 def _csv_value(value: object) -> object:
@@ -2141,7 +2119,7 @@ def _csv_value(value: object) -> object:
         return ""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    return escape_cell(value)
+    return escape_formula(value)
 
 
 def write_report_csv(
@@ -2170,7 +2148,7 @@ def write_report_csv(
     fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality"]
     header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
     writer = csv.writer(stream)
-    writer.writerow([escape_cell(h) for h in header])
+    writer.writerow([escape_formula(h) for h in header])
     count = 0
     rows = conn.execute(
         sa.text("SELECT row_number, status, reason, warnings, lat, lon, subdistrict_code, "

@@ -53,6 +53,7 @@ from com.geo.projection import (
     utm_crs_for,
     utm_zones,
 )
+from com.io.escape import escape_formula
 
 __all__ = [
     "AreaExplanation",
@@ -1693,14 +1694,6 @@ def thai_headers(
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_text(value: object) -> object:
-    """Prefix text that a spreadsheet would run as a formula (never numbers)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1754,7 +1747,7 @@ def write_areas(
             writer = csv.writer(fh)
             writer.writerow(plain.columns)
             for row in plain.itertuples(index=False):
-                writer.writerow([_safe_text(json_ready(v)) if not isinstance(v, float)
+                writer.writerow([escape_formula(json_ready(v)) if not isinstance(v, float)
                                  or math.isfinite(v) else "" for v in row])
     elif suffix in (".geojson", ".json"):
         path.write_text(json.dumps(areas_to_geojson(frame), ensure_ascii=False),
@@ -1782,7 +1775,7 @@ def _write_xlsx(frame: gpd.GeoDataFrame, path: Path, level: AreaLevel,
         values = []
         for v in row:
             v = json_ready(v)
-            values.append(_safe_text(v) if isinstance(v, str) else v)
+            values.append(escape_formula(v) if isinstance(v, str) else v)
         sheet.append(values)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -1810,6 +1803,6 @@ def _write_xlsx(frame: gpd.GeoDataFrame, path: Path, level: AreaLevel,
         legend.append([th, column, meaning])
     legend.append([])
     for key, value in frame.attrs.items():
-        legend.append(["การตั้งค่า", str(key), _safe_text(json.dumps(json_ready(value),
+        legend.append(["การตั้งค่า", str(key), escape_formula(json.dumps(json_ready(value),
                                                                       ensure_ascii=False))])
     book.save(path)

@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import NotFoundError, ValidationError
 from com.geo.projection import project, transformer, utm_crs_for, utm_zone
+from com.io.escape import escape_formula
 
 DEFAULT_RADIUS_M = 200.0
 MAX_RADIUS_M = 10_000.0
@@ -2024,6 +2025,8 @@ def write_demand_csv(plan: SitingPlan, path: Path | str) -> Path:
     frame = plan.demand.copy()
     frame["lon"] = frame["lon"].round(7)
     frame["lat"] = frame["lat"].round(7)
+    for column in frame.select_dtypes(include=["object", "string"]).columns:
+        frame[column] = frame[column].map(escape_formula)
     frame.to_csv(path, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
     return path
 
@@ -2268,7 +2271,6 @@ def write_patrols(plan: pd.DataFrame, path: Path | str) -> Path:
 
     Text cells a spreadsheet would run as a formula get a leading apostrophe.
     """
-    from com.exports import escape_formula
     from com.text.thai import format_thai_date
 
     path = Path(path)

@@ -2,7 +2,7 @@
 
 Part 1 (Core, GeoJSON, OpenAPI) and Part 3 (queryables, CQL2 text filters). Handlers only
 parse the request and shape the response; :mod:`com.features` builds the SQL and
-:mod:`com.exports` the files. Every collection gets its own paths (as pygeoapi does), so the
+:mod:`com.io.exports` the files. Every collection gets its own paths (as pygeoapi does), so the
 OpenAPI document lists each one's queryables and an unknown collection is a plain 404.
 """
 
@@ -20,7 +20,6 @@ from api.security import PrincipalDep
 from com import risk
 from com.config.severity import load_severity_model
 from com.db.engine import transaction
-from com.exports import FORMATS, ExportResult, export_collection, export_frame
 from com.features import (
     CRS84,
     DEFAULT_LIMIT,
@@ -35,6 +34,7 @@ from com.features import (
     parse_item_query,
     timestamp,
 )
+from com.io.exports import FORMATS, ExportResult, export_collection, export_frame
 from com.security import audit, privacy
 from com.security.access import Principal
 

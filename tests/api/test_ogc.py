@@ -568,15 +568,18 @@ def test_ranking_exports(client: TestClient, engine: Engine) -> None:
 def test_formula_escape_leaves_numbers_alone() -> None:
     import geopandas as gpd
 
-    from com.exports import escape_formula, to_csv
+    from com.io.escape import escape_formula
+    from com.io.exports import to_csv
 
     assert escape_formula(-3.5) == -3.5 and escape_formula(-2) == -2
-    for payload in ("=1+1", "+1", "-1", "@x", "\tx", "\rx"):
+    for payload in ("=1+1", "-1+1", "+66 81", "@x", "\tx", "\rx"):
         assert escape_formula(payload) == "'" + payload
+    # Issue 12: text that is just a number is data (the one rule, com.io.escape).
+    assert escape_formula("-1") == "-1" and escape_formula("+1") == "+1"
     frame = gpd.GeoDataFrame({"id": [1], "delta": [-4.25], "note": ["-4.25"]},
                              geometry=[shapely.Point(103.1, 14.9)], crs=4326)
     row = next(csv.DictReader(io.StringIO(to_csv(frame).decode("utf-8-sig"))))
-    assert row["delta"] == "-4.25" and row["note"] == "'-4.25"
+    assert row["delta"] == "-4.25" and row["note"] == "-4.25"
 
 
 # --- paging over many features (runs last: it replaces the dataset) -------------------------

@@ -17,10 +17,10 @@ from com.errors import UploadError
 from com.ingest import (
     KINDS,
     ImportOptions,
-    escape_cell,
     plan_columns,
     prepare_rows,
 )
+from com.io.escape import escape_formula
 from com.readers import (
     FileTooLarge,
     ReadLimits,
@@ -478,15 +478,15 @@ def test_category_matcher():
 
 
 def test_escape_cell():
-    assert escape_cell("=1+1") == "'=1+1"
-    assert escape_cell("+66 81 234 5678") == "'+66 81 234 5678"
-    assert escape_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert escape_cell("\tcmd") == "'\tcmd"
-    assert escape_cell("\r=x") == "'\r=x"
-    assert escape_cell("-cmd|' /C calc'!A0") == "'-cmd|' /C calc'!A0"
-    assert escape_cell(-12.5) == -12.5
-    assert escape_cell("-12.5") == "-12.5"
-    assert escape_cell("ปกติ") == "ปกติ"
+    assert escape_formula("=1+1") == "'=1+1"
+    assert escape_formula("+66 81 234 5678") == "'+66 81 234 5678"
+    assert escape_formula("@SUM(A1)") == "'@SUM(A1)"
+    assert escape_formula("\tcmd") == "'\tcmd"
+    assert escape_formula("\r=x") == "'\r=x"
+    assert escape_formula("-cmd|' /C calc'!A0") == "'-cmd|' /C calc'!A0"
+    assert escape_formula(-12.5) == -12.5
+    assert escape_formula("-12.5") == "-12.5"
+    assert escape_formula("ปกติ") == "ปกติ"
 
 
 def test_fast_decimal_path_agrees_with_parse_coordinate():

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from com.errors import ValidationError
 from com.features import ExportData, FeatureCatalog, ItemQuery
+from com.io.escape import escape_formula, needs_escape
 from com.security import audit
 from com.security.access import Principal
 
@@ -36,7 +37,6 @@ FORMATS: dict[str, str] = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: The audit row lists the ids of exported records up to this many; beyond it the row keeps
 #: the count, the id range and the filter that reproduces the selection.
 AUDIT_MAX_IDS = 10_000
@@ -76,27 +76,6 @@ COLUMN_TITLES: dict[str, tuple[str, str]] = {
     "lat": ("ละติจูด", "Latitude (WGS84)"),
     "geometry_wkt": ("รูปร่าง (WKT)", "Geometry (WKT, WGS84)"),
 }
-
-
-def escape_formula(value: Any) -> Any:
-    """Neutralise a text cell a spreadsheet would read as a formula; leave numbers alone.
-
-    Examples
-    --------
-    >>> escape_formula("=SUM(A1:A9)")
-    "'=SUM(A1:A9)"
-    >>> escape_formula(-3.5)
-    -3.5
-    >>> escape_formula("-3.5")
-    "'-3.5"
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def _is_dangerous(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
 
 
 _PANDAS_TYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean",
@@ -200,7 +179,7 @@ def to_xlsx(
     for row in rows:
         out: list[Any] = []
         for value in row:
-            if _is_dangerous(value):
+            if needs_escape(value):
                 # An explicit text cell with Excel's own "quote prefix" flag: shown as typed,
                 # never evaluated, even after the user edits it.
                 cell = WriteOnlyCell(ws, value=value)
