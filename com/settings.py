@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     session_max_age_s: int = 8 * 3600
     small_area_k: int = 5
+    # CCTV planning by callers below the planner role (viewers, read keys): work caps.
+    cctv_max_k: int = Field(default=100, ge=1, description="Most cameras a non-planner may ask.")
+    cctv_max_candidates: int = Field(
+        default=20_000, ge=1, description="Most candidate sites (list or grid) for a non-planner."
+    )
+    cctv_max_time_limit_s: float = Field(
+        default=10.0, gt=0, description="Longest solver time limit a non-planner may ask."
+    )
+    cctv_min_radius_m: float = Field(
+        default=50.0, ge=0, description="Smallest radius around sites a non-planner places."
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -65,7 +65,11 @@ class PlanRequest(BaseModel):
     )
     metric: Literal["utm", "geodesic"] = "utm"
     method: Literal["auto", "exact", "greedy"] = "auto"
-    time_limit_s: float = Field(default=siting.DEFAULT_TIME_LIMIT_S, gt=0, le=120)
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=120,
+        description=f"Solver time limit in seconds (default {siting.DEFAULT_TIME_LIMIT_S:g}; "
+        "viewers and read keys: at most COM_CCTV_MAX_TIME_LIMIT_S).",
+    )
     as_of: dt.date | None = None
     save: bool = False
     name: str | None = Field(default=None, max_length=200)
@@ -109,7 +113,10 @@ def plan(
 
     Top-level ``properties`` hold the objective, gap, solver, radius, k or budget, total and
     covered weight, share covered and the coverage curve. ``save=true`` stores the plan
-    (planner role; audited as ``cctv.plan``).
+    (planner role; audited as ``cctv.plan``). Every plan computed is audited
+    (``cctv.plan.compute``); callers without the sensitive right are planned on the
+    coarsened positions of sensitive points (``sensitive_exact: false``), and those below
+    the planner role within the ``COM_CCTV_*`` limits.
     """
     principal.require_province(body.province)
     if body.save:
@@ -122,12 +129,12 @@ def plan(
     )
     client = request.client.host if request.client else None
     with transaction(engine) as conn:
-        result = siting.plan_for_area(
-            conn, province=body.province, district=body.district, k=body.k, budget=body.budget,
-            costs=body.costs, default_cost=body.default_cost, radius_m=body.radius_m,
+        result = siting.plan_for_principal(
+            conn, principal, settings=settings, client=client, province=body.province,
+            district=body.district, k=body.k, budget=body.budget, costs=body.costs,
+            default_cost=body.default_cost, radius_m=body.radius_m,
             candidates=_candidates(body.candidates), existing=existing, metric=body.metric,
             method=body.method, time_limit_s=body.time_limit_s, as_of=body.as_of,
-            settings=settings,
         )
         fc = result.to_geojson()
         if body.save:
