@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import click
 import typer
@@ -636,7 +636,27 @@ def serve(
     """Start the web app and API."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port,
+        **proxy_options(_settings()),
+    )
+
+
+class ProxyOptions(TypedDict):
+    """uvicorn's forwarded-header options."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """Return uvicorn's forwarded-header options for ``COM_TRUSTED_PROXIES``.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise; COM believes
+    it only from the configured proxies, and with none configured uvicorn must not either.
+    """
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
 
 @app.command("demo")

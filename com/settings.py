@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused outside development
 
@@ -78,6 +81,55 @@ class Settings(BaseSettings):
         default=120.0, ge=0, description="Heavy requests per caller per minute (0: no limit)."
     )
     rate_limit_burst: int = Field(default=60, ge=1, description="Heavy requests in a burst.")
+    # --- issue 11: the reverse proxy in front of COM, and the address users reach it at ---
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto COM believes, comma-separated; empty (default) trusts none.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Scheme and host users reach COM at (https://com.surin.example.go.th); "
+        "absolute links are built from it instead of the request's Host header.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        # "127.0.0.1, 10.0.0.0/24" (as uvicorn's --forwarded-allow-ips) or a JSON list.
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"COM_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                    "(e.g. 127.0.0.1 or 10.0.0.0/24)"
+                ) from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"COM_PUBLIC_URL {value!r}: use http(s)://host[:port]")
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(
+                f"COM_PUBLIC_URL {value!r}: give only the scheme and host (COM is served at "
+                "the root of its host)"
+            )
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
