@@ -1388,9 +1388,13 @@ def load_map_data(
         )
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
     if privacy.applies_to(principal):
-        areas = privacy.suppress_small_areas(areas, k=small_area_k, count_column="point_count")
-        hidden = set(areas.loc[areas["suppressed"], "code"])
-        points = points[~points["subdistrict_code"].isin(hidden)].reset_index(drop=True)
+        # The one small-area rule (all points, all time), so the map hides the areas the
+        # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
+        hidden = privacy.hidden_areas(conn, k=small_area_k)
+        areas = privacy.suppress_areas(areas, hidden, code_column="code")
+        points = points[
+            points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
+        ].reset_index(drop=True)
     envelope = "(SELECT ST_Expand(ST_Envelope(geom), 0.3) FROM provinces WHERE code = :province)"
     context = _read_geo(
         conn,

@@ -130,6 +130,18 @@ class Settings(BaseSettings):
                 "the root of its host)"
             )
         return f"{parts.scheme}://{parts.netloc.lower()}"
+    # Issue 11: migrations run as the tables' owner, the app as a role with only the rights it
+    # needs (`com db grant-app-role com_app`), so the app cannot TRUNCATE the audit trail.
+    migration_database_url: str | None = Field(
+        default=None,
+        description="Database URL of the owner role `com db upgrade` and `com db grant-app-role`"
+        " connect as; default COM_DATABASE_URL.",
+    )
+
+    @property
+    def migration_url(self) -> str:
+        """Return the URL migrations connect with (the owner's)."""
+        return self.migration_database_url or self.database_url
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
-from api.routers.analysis import AreaQueryDep
+from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
-from com import audit, privacy, risk
+from com import audit, risk
 from com.access import Principal
 from com.db.engine import transaction
 from com.exports import FORMATS, ExportResult, export_collection, export_frame
@@ -548,9 +548,7 @@ def export_ranking(
     with transaction(engine) as conn:
         frame = risk.rank_areas(conn, model=risk.load_severity_model(settings.severity_config),
                                 **filters)
-        if privacy.applies_to(principal):
-            frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
-                                                 count_column="points")
+        frame = public_ranking(conn, frame, principal, settings)
         if query.limit is not None:
             frame = frame.head(query.limit)
         columns = [c for c in frame.columns if c != frame.geometry.name]

@@ -35,6 +35,11 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     return sa.create_engine(settings.database_url, **options)
 
 
+def make_migration_engine(settings: Settings) -> Engine:
+    """Create an engine connected as the owner of the tables (``settings.migration_url``)."""
+    return sa.create_engine(settings.migration_url, pool_pre_ping=True, poolclass=sa.NullPool)
+
+
 @contextmanager
 def translate_db_errors() -> Iterator[None]:
     """Turn low-level database errors into :mod:`com.errors` exceptions."""
