@@ -2006,7 +2006,8 @@ def import_upload(
             limits=limits,
         )
     except UploadError as exc:
-        raise with_file_name(exc, upload_name(filename)) from exc
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
     notes: list[str] = []
     if options.datum == "indian1975":
         from com.coords import DEFAULT_INDIAN1975_TRANSFORMATION

@@ -116,11 +116,14 @@ def describe_problem(exc: BaseException, fallback: str = "the file is damaged") 
 
 
 def with_file_name(exc: UploadError, name: str) -> UploadError:
-    """Return the same error with the uploader's file name in front (once)."""
+    """Put the uploader's file name in front of the error's message (once), in place; return it."""
     message = str(exc)
     if message.startswith(f"{name}:"):
         return exc
-    return type(exc)(f"{name}: {message}")
+    # The same object with a new message: subclasses may carry more than the message (the
+    # column descriptions of ColumnsNotRecognised) and take other constructor arguments.
+    exc.args = (f"{name}: {message}", *exc.args[1:])
+    return exc
 
 
 @dataclass(frozen=True)
@@ -1715,7 +1718,8 @@ def read_table(
                            extra_fields=extra_fields)
     except UploadError as exc:
         # Every message names the file as the uploader called it, never a server copy.
-        raise with_file_name(exc, upload_name(filename)) from exc
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
 
 
 def upload_name(filename: str) -> str:
