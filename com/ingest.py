@@ -85,6 +85,8 @@ from com.readers import (
     json_safe,
     read_table,
     recognise_column,
+    upload_name,
+    with_file_name,
 )
 from com.settings import Settings
 from com.thai import clean_text, is_blank
@@ -99,6 +101,7 @@ __all__ = [
     "RowRejected",
     "RowValues",
     "UploadSummary",
+    "coarsen_report_rows",
     "escape_cell",
     "export_risk_points",
     "get_upload",
@@ -1641,6 +1644,23 @@ def _near_pairs(points: Sequence[PreparedRow], distance_m: float) -> dict[int, l
     return {k: sorted(v) for k, v in near.items()}
 
 
+def _lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Kind) -> None:
+    """Hold, until commit, a lock per province the file's pending rows fall in (issue 11).
+
+    Duplicates are looked for among stored records of the same table and province, so two
+    uploads into one province check and store one after the other: the second one's check
+    (a new snapshot under READ COMMITTED) sees the first one's committed rows and reports
+    them as duplicates instead of storing them twice. Uploads into other provinces go on in
+    parallel. Locks are taken in code order, so two multi-province files cannot deadlock;
+    the reading, geocoding and place checks before this stay parallel.
+    """
+    provinces = sorted({r.province_code or "" for r in rows
+                        if r.status == "pending" and r.target == "main"})
+    for code in provinces:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 2))"),
+                     {"k": f"{kind.table}:{code}"})
+
+
 def _resolve_duplicates(
     conn: Connection, rows: Sequence[PreparedRow], kind: Kind, distance_m: float
 ) -> None:
@@ -1980,10 +2000,14 @@ def import_upload(
     limits = limits or ReadLimits.from_settings(settings)
     table = read_table(data, filename, sheet=options.sheet, limits=limits,
                        extra_fields=kind.extra_fields)
-    rows, plan, datum_notes = prepare_rows(
-        table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
-        limits=limits,
-    )
+    try:
+        rows, plan, datum_notes = prepare_rows(
+            table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
+            limits=limits,
+        )
+    except UploadError as exc:
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
     notes: list[str] = []
     if options.datum == "indian1975":
         from com.coords import DEFAULT_INDIAN1975_TRANSFORMATION
@@ -2022,6 +2046,7 @@ def import_upload(
     _ensure_statistics(conn)
     _copy_stage(conn, rows)
     _check_places(conn, rows, province)
+    _lock_duplicate_scope(conn, rows, kind)
     _resolve_duplicates(conn, rows, kind, float(settings.duplicate_distance_m))
     _store_records(conn, rows, kind, upload_id)
     _copy_report(conn, rows, upload_id)
@@ -2236,11 +2261,32 @@ def get_upload(
     *,
     principal: Principal | None = None,
     with_rows: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Return an upload's summary and (optionally) its per-row report under ``report``.
 
     A call with a principal is a read of uploaded (possibly sensitive) data and writes an
-    ``upload.read`` audit row.
+    ``upload.read`` audit row. Rows of sensitive categories are coarsened (see
+    :func:`coarsen_report_rows`) unless the principal sent the file or holds the
+    ``sensitive`` right; such rows carry ``coarsened: true``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection.
+    upload_id : int
+        The upload.
+    principal : Principal, optional
+        Who reads (access check, audit, coarsening); None: a library caller, sees all.
+    with_rows : bool
+        Include the per-row report.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    dict
+        The summary, and the rows under ``report``.
 
     Raises
     ------
@@ -2256,17 +2302,119 @@ def get_upload(
         audit.record(conn, principal=principal, action="upload.read",
                      target=f"upload:{upload_id}", record_ids=[upload_id],
                      details={"rows": with_rows})
-    if with_rows:
-        rows = conn.execute(
-            sa.text(
-                "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
-                "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
-                "WHERE upload_id = :u ORDER BY row_number"
-            ),
-            {"u": upload_id},
-        ).mappings()
-        out["report"] = [dict(r) for r in rows]
+    coarse = not _sees_rows_exactly(conn, principal, row)
+    if with_rows or coarse:
+        report = _report_rows(conn, upload_id)
+        if coarse:
+            hidden = coarsen_report_rows(conn, row, report, settings=settings)
+            out["warnings"] = [w for w in out["warnings"]
+                               if not ((m := re.match(r"row (\d+):", w))
+                                       and int(m.group(1)) in hidden)]
+        if with_rows:
+            out["report"] = report
     return out
+
+
+def _report_rows(conn: Connection, upload_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
+            "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
+            "WHERE upload_id = :u ORDER BY row_number"
+        ),
+        {"u": upload_id},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _sees_rows_exactly(conn: Connection, principal: Principal | None, row: Any) -> bool:
+    """Return True when the reader sees sensitive rows exactly.
+
+    That is its sender (whoever sent the same bytes again holds them too), a holder of the
+    sensitive right, or a library caller without a principal.
+    """
+    return principal is None or principal.sees_sensitive or _sent_it(conn, principal, row)
+
+
+#: Original cells a coarsened row keeps: they describe the issue, not where it is or who.
+_UNPLACING_FIELDS = frozenset({"category", "severity", "date", "count"})
+
+#: What a coarsened row says, in the report's reason (Thai and English, as the pages are).
+COARSENED_NOTE = ("ตำแหน่งแสดงที่จุดตัวแทนของตำบล (ประเภทข้อมูลอ่อนไหว) / located at its "
+                  "subdistrict's representative point (sensitive category)")
+HIDDEN_PLACE_NOTE = "ตำแหน่งถูกซ่อน (ประเภทข้อมูลอ่อนไหว) / location hidden (sensitive category)"
+
+
+def _sensitive_keys(settings: Settings | None) -> set[str]:
+    model = load_severity_model(settings)
+    return {key for key, spec in model.get("categories", {}).items()
+            if isinstance(spec, dict) and spec.get("sensitive")}
+
+
+def coarsen_report_rows(
+    conn: Connection, upload: Mapping[str, Any], rows: list[dict[str, Any]], *,
+    settings: Settings | None = None,
+) -> set[int]:
+    """Coarsen, in place, the report rows of sensitive categories; return their numbers.
+
+    The README's rule for the map applied to upload reports (issue 11): a row whose category
+    is sensitive (the stored record's category, else the file's category cell read as at
+    import) is placed at its subdistrict's representative point (no place: no coordinates),
+    keeps of its original cells only category, severity, date and count (names, addresses,
+    coordinates and notes give the place away), loses its warnings and, when rejected, the
+    reason's details (they quote cells). It gets ``coarsened: True``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection (stored categories, representative points).
+    upload : mapping
+        The upload's row (``kind``, ``options``).
+    rows : list of dict
+        Report rows with ``row``, ``status``, ``reason``, ``warnings``, ``lat``, ``lon``,
+        ``subdistrict_code``, ``record_id`` and ``original``.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    set of int
+        The numbers of the coarsened rows.
+    """
+    if upload["kind"] != "risk_points" or not rows:
+        return set()
+    sensitive = _sensitive_keys(settings)
+    if not sensitive:
+        return set()
+    fields: dict[str, str] = dict((upload["options"] or {}).get("fields") or {})
+    category_columns = [c for c, f in fields.items() if f == "category"]
+    stored: dict[int, str] = dict(conn.execute(
+        sa.text("SELECT id, category FROM risk_points WHERE id = ANY(:ids)"),
+        {"ids": [r["record_id"] for r in rows if r["record_id"] is not None]},
+    ).tuples().all())
+    matcher = CategoryMatcher.from_settings(settings) if category_columns else None
+    hidden: list[dict[str, Any]] = []
+    for r in rows:
+        category = stored.get(r["record_id"])
+        if category is None and matcher is not None:
+            category = matcher.match((r["original"] or {}).get(category_columns[0]))[0]
+        if category in sensitive:
+            hidden.append(r)
+    codes = sorted({r["subdistrict_code"] for r in hidden if r["subdistrict_code"]})
+    reps = {code: (lat, lon) for code, lat, lon in conn.execute(
+        sa.text("SELECT code, ST_Y(rep_point), ST_X(rep_point) FROM subdistricts "
+                "WHERE code = ANY(:codes)"), {"codes": codes}).tuples()} if codes else {}
+    for r in hidden:
+        r["lat"], r["lon"] = reps.get(r["subdistrict_code"], (None, None))
+        r["original"] = {c: v for c, v in (r["original"] or {}).items()
+                         if fields.get(c) in _UNPLACING_FIELDS}
+        r["warnings"] = None
+        if r["status"] == "rejected":
+            r["reason"] = "rejected; details hidden / ปฏิเสธ รายละเอียดถูกซ่อน"
+        note = COARSENED_NOTE if r["lat"] is not None else HIDDEN_PLACE_NOTE
+        r["reason"] = "; ".join(x for x in (r["reason"], note) if x)
+        r["coarsened"] = True
+    return {r["row"] for r in hidden}
 
 
 def list_uploads(
@@ -2329,7 +2477,8 @@ def _csv_value(value: object) -> object:
 
 
 def write_report_csv(
-    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None
+    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Write the per-row report of an upload as CSV.
 
@@ -2338,6 +2487,8 @@ def write_report_csv(
     original values under their own column names (a name clashing with these gets
     " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
     Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.
+    Rows of sensitive categories are coarsened as in :func:`get_upload` unless the principal
+    sent the file or holds the ``sensitive`` right (``settings``: the severity model).
 
     Returns
     -------
@@ -2349,26 +2500,25 @@ def write_report_csv(
     com.errors.NotFoundError
         No such upload.
     """
-    upload = _upload_dict(_upload_row(conn, upload_id, principal))
+    upload_row = _upload_row(conn, upload_id, principal)
+    upload = _upload_dict(upload_row)
     columns: list[str] = upload["columns"]
     fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality"]
     header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
     writer = csv.writer(stream)
     writer.writerow([escape_cell(h) for h in header])
     count = 0
-    rows = conn.execute(
-        sa.text("SELECT row_number, status, reason, warnings, lat, lon, subdistrict_code, "
-                "quality, original FROM upload_rows WHERE upload_id = :u ORDER BY row_number"),
-        {"u": upload_id},
-    )
+    rows = _report_rows(conn, upload_id)
+    if not _sees_rows_exactly(conn, principal, upload_row):
+        coarsen_report_rows(conn, upload_row, rows, settings=settings)
     for r in rows:
-        reason = r.reason or (f"warning: {r.warnings}" if r.warnings else None)
-        lat = round(r.lat, 7) if r.lat is not None else None
-        lon = round(r.lon, 7) if r.lon is not None else None
-        original = r.original or {}
+        reason = r["reason"] or (f"warning: {r['warnings']}" if r["warnings"] else None)
+        lat = round(r["lat"], 7) if r["lat"] is not None else None
+        lon = round(r["lon"], 7) if r["lon"] is not None else None
+        original = r["original"] or {}
         writer.writerow(
             [_csv_value(v) for v in
-             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality)]
+             (r["row"], r["status"], reason, lat, lon, r["subdistrict_code"], r["quality"])]
             + [_csv_value(original.get(c)) for c in columns]
         )
         count += 1

@@ -203,27 +203,32 @@ def upload_history(
 
 
 @router.get("/api/uploads/{upload_id}")
-def upload_detail(upload_id: int, engine: EngineDep, principal: SignedInDep) -> dict[str, Any]:
+def upload_detail(
+    upload_id: int, engine: EngineDep, settings: SettingsDep, principal: SignedInDep
+) -> dict[str, Any]:
     """Return an upload's summary and the outcome of each row.
 
     Readable by whoever sent the file (the same user or API key), by staff and write-scoped
-    keys of the upload's province and by administrators; others get 403.
+    keys of the upload's province and by administrators; others get 403. Rows of sensitive
+    categories are shown at their subdistrict's representative point unless the reader sent
+    the file or holds the ``sensitive`` right.
     """
     with transaction(engine) as conn:
-        return ingest.get_upload(conn, upload_id, principal=principal)
+        return ingest.get_upload(conn, upload_id, principal=principal, settings=settings)
 
 
 @router.get("/api/uploads/{upload_id}/report.csv")
 def upload_report(
     upload_id: int,
     engine: EngineDep,
+    settings: SettingsDep,
     principal: SignedInDep,
     excel: Annotated[bool, Query(description="Start with a BOM so Excel reads Thai.")] = False,
 ) -> Response:
     """Return the per-row report as CSV (row, status, reason, lat, lon, ..., original)."""
     out = io.StringIO()
     with transaction(engine) as conn:
-        ingest.write_report_csv(conn, upload_id, out, principal=principal)
+        ingest.write_report_csv(conn, upload_id, out, principal=principal, settings=settings)
     body = ("\ufeff" if excel else "") + out.getvalue()
     return Response(
         body,
