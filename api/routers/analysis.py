@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,6 +9,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import EngineDep, SettingsDep
+from api.params import (
+    AsOf,
+    DateFrom,
+    DateTo,
+    FiscalYear,
+    OptionalFiscalYear,
+    Seed,
+    check_period,
+)
 from api.security import PrincipalDep, require_role
 from com import kpi, privacy, risk
 from com.access import Principal
@@ -31,20 +39,17 @@ class AreaQuery:
         ),
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
-        date_from: Annotated[
-            dt.date | None, Query(alias="from", description="First date (inclusive)")
-        ] = None,
-        date_to: Annotated[
-            dt.date | None, Query(alias="to", description="Last date (inclusive)")
-        ] = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
         category: Annotated[
             list[str] | None, Query(description="Category key or alias (repeatable)")
         ] = None,
         min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-        as_of: Annotated[dt.date | None, Query(description="Date ages count back from")] = None,
+        as_of: AsOf = None,
         format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
         limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     ) -> None:
+        check_period(date_from, date_to)
         self.level = level
         self.province = province
         self.district = district
@@ -134,7 +139,7 @@ def explain(
 def hotspots(
     query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
     permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,
-    seed: Annotated[int | None, Query()] = None,
+    seed: Seed = None,
 ) -> Any:
     """Getis-Ord Gi* hot and cold spots of the area scores."""
     with transaction(engine) as conn:
@@ -147,7 +152,7 @@ def hotspots(
 def targets(
     engine: EngineDep, principal: PrincipalDep,
     province: Annotated[str | None, Query()] = None,
-    fy: Annotated[int | None, Query(description="Fiscal year (Buddhist era)")] = None,
+    fy: OptionalFiscalYear = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
@@ -164,7 +169,7 @@ class DeclareTargets(BaseModel):
     """Body of POST /api/targets: top N or chosen codes."""
 
     province: str = Field(pattern=r"^\d{2}$")
-    fiscal_year_be: int = Field(ge=2400, le=2800)
+    fiscal_year_be: int = Field(ge=kpi.FISCAL_YEAR_BE_MIN, le=kpi.FISCAL_YEAR_BE_MAX)
     level: Literal["subdistrict", "district"] = "subdistrict"
     top: int | None = Field(default=None, ge=1, le=10_000)
     codes: list[str] | None = None
@@ -189,10 +194,10 @@ def declare(
 @router.get("/api/kpi")
 def kpi_report(
     engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
-    fy: Annotated[int, Query(description="Fiscal year (Buddhist era)")],
+    fy: FiscalYear,
     province: Annotated[str | None, Query()] = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
-    baseline_fy: Annotated[int | None, Query()] = None,
+    baseline_fy: OptionalFiscalYear = None,
 ) -> dict[str, Any]:
     """Report the KPIs of a fiscal year against its declared target list."""
     province = province or principal.province_code or settings.default_province

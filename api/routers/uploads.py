@@ -19,6 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import EngineDep, SettingsDep
 from api.errors import problem
+from api.params import Offset, record_id
 from api.security import require_role, require_write
 from com import ingest
 from com.access import Principal
@@ -55,6 +56,7 @@ StaffDep = Annotated[Principal, Depends(require_role("staff"))]
 #: Any signed-in principal; com.ingest decides who may read which upload (its sender,
 #: staff and write keys of its province, administrators).
 SignedInDep = Annotated[Principal, Depends(require_role("viewer"))]
+UploadId = Annotated[int, Depends(record_id("upload_id", "upload"))]
 
 
 @dataclass
@@ -189,7 +191,7 @@ def upload_history(
     engine: EngineDep,
     principal: StaffDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """List uploads, newest first (a province-restricted user sees only their province)."""
     with transaction(engine) as conn:
@@ -198,7 +200,7 @@ def upload_history(
 
 
 @router.get("/api/uploads/{upload_id}")
-def upload_detail(upload_id: int, engine: EngineDep, principal: SignedInDep) -> dict[str, Any]:
+def upload_detail(upload_id: UploadId, engine: EngineDep, principal: SignedInDep) -> dict[str, Any]:
     """Return an upload's summary and the outcome of each row.
 
     Readable by whoever sent the file (the same user or API key), by staff and write-scoped
@@ -210,7 +212,7 @@ def upload_detail(upload_id: int, engine: EngineDep, principal: SignedInDep) -> 
 
 @router.get("/api/uploads/{upload_id}/report.csv")
 def upload_report(
-    upload_id: int,
+    upload_id: UploadId,
     engine: EngineDep,
     principal: SignedInDep,
     excel: Annotated[bool, Query(description="Start with a BOM so Excel reads Thai.")] = False,
