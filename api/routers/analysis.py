@@ -27,6 +27,11 @@ from com.settings import Settings
 router = APIRouter(tags=["analysis"])
 
 GEOJSON = "application/geo+json"
+#: format=json (default) or format=geojson.
+AREAS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The areas as JSON, or as GeoJSON with format=geojson",
+    "content": {"application/json": {}, GEOJSON: {}},
+}}
 
 
 class AreaQuery:
@@ -103,7 +108,7 @@ def _areas_response(
             "areas": risk.areas_to_records(frame)}
 
 
-@router.get("/api/rankings")
+@router.get("/api/rankings", responses=AREAS_RESPONSES)
 def rankings(
     query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep
 ) -> Any:
@@ -135,7 +140,7 @@ def explain(
     return result.as_dict()
 
 
-@router.get("/api/hotspots")
+@router.get("/api/hotspots", responses=AREAS_RESPONSES)
 def hotspots(
     query: AreaQueryDep, engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
     permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,

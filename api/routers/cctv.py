@@ -23,6 +23,7 @@ router = APIRouter(tags=["cctv"])
 
 GEOJSON = "application/geo+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PLAN = {"content": {GEOJSON: {"schema": {"type": "object"}}}}
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 PlanId = Annotated[int, Depends(record_id("plan_id", "CCTV plan"))]
 
@@ -102,7 +103,11 @@ def _shown(conn: Any, fc: dict[str, Any], principal: Principal, settings: Any) -
     return siting.plan_for(conn, fc, principal, severity_config=settings.severity_config)
 
 
-@router.post("/api/cctv/plan")
+@router.post(
+    "/api/cctv/plan", response_class=JSONResponse,
+    responses={200: {"description": "The proposed sites (not saved)", **_PLAN},
+               201: {"description": "The proposed sites, saved (save=true)", **_PLAN}},
+)
 def plan(
     body: PlanRequest, request: Request, engine: EngineDep, settings: SettingsDep,
     principal: Viewer,
@@ -170,7 +175,10 @@ def _stored(engine: Any, plan_id: int, principal: Principal) -> dict[str, Any]:
     return row
 
 
-@router.get("/api/cctv/plans/{plan_id}")
+@router.get(
+    "/api/cctv/plans/{plan_id}", response_class=JSONResponse,
+    responses={200: {"description": "The saved plan", **_PLAN}},
+)
 def plan_by_id(
     plan_id: PlanId, engine: EngineDep, settings: SettingsDep, principal: Viewer
 ) -> JSONResponse:
@@ -187,7 +195,10 @@ def plan_by_id(
     return JSONResponse(shown, media_type=GEOJSON)
 
 
-@router.get("/api/cctv/plans/{plan_id}/curve.png")
+@router.get(
+    "/api/cctv/plans/{plan_id}/curve.png", response_class=Response,
+    responses={200: {"description": "The coverage curve", "content": {"image/png": {}}}},
+)
 def plan_curve(plan_id: PlanId, engine: EngineDep, principal: Viewer) -> Response:
     """Draw the coverage curve of a saved plan (cameras vs share of risk covered) as a PNG."""
     row = _stored(engine, plan_id, principal)
@@ -196,7 +207,11 @@ def plan_curve(plan_id: PlanId, engine: EngineDep, principal: Viewer) -> Respons
     return Response(png, media_type="image/png")
 
 
-@router.get("/api/cctv/patrols")
+@router.get(
+    "/api/cctv/patrols",
+    responses={200: {"description": "JSON, or a spreadsheet with format=xlsx",
+                     "content": {"application/json": {}, XLSX: {}}}},
+)
 def patrols(
     engine: EngineDep, settings: SettingsDep, principal: Viewer,
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
