@@ -50,6 +50,7 @@ from com.access import Principal
 from com.db.integers import BIGINT, range_of
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
+from com.singleflight import SingleFlight
 from com.thai import to_arabic_digits
 
 #: Items per page when the client gives no ``limit``, and the largest page served. A larger
@@ -1162,20 +1163,18 @@ def _ranking_table(frame: Any) -> RankingTable:
     )
 
 
-def _suppress_small_areas(ranking: RankingTable, k: int) -> RankingTable:
-    """Blank rank, score, hotspot class and count of areas with 1 to k - 1 points (issue 8)."""
-    small = [privacy.is_small(p, k) for p in ranking.points]
-    if not any(small):
+def _suppress_ranking(ranking: RankingTable, hidden: frozenset[str]) -> RankingTable:
+    """Blank the figures of hidden areas and rank the others again without gaps (issue 8)."""
+    import pandas as pd  # deferred: only public rankings with hidden areas need it
+
+    if not hidden.intersection(ranking.codes):
         return ranking
-
-    def blank(values: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(None if s else v for v, s in zip(values, small, strict=True))
-
-    return RankingTable(
-        codes=ranking.codes, risk_score=blank(ranking.risk_score), rank=blank(ranking.rank),
-        hotspot_class=blank(ranking.hotspot_class), gi_z=blank(ranking.gi_z),
-        points=blank(ranking.points),
-    )
+    frame = pd.DataFrame({
+        "subdistrict_code": ranking.codes, "risk_score": ranking.risk_score,
+        "rank": ranking.rank, "hotspot_class": ranking.hotspot_class, "gi_z": ranking.gi_z,
+        "points": ranking.points,
+    })
+    return _ranking_table(privacy.suppress_areas(frame, hidden, code_column="subdistrict_code"))
 
 
 class FeatureCatalog:
@@ -1211,6 +1210,7 @@ class FeatureCatalog:
         self._collections = {c.id: c for c in base}
         self.ranking_provider = ranking_provider
         self._ranking = _TTLCache(ranking_ttl_s, 32)
+        self._ranking_flight = SingleFlight()
         self._counts = _TTLCache(COUNT_CACHE_TTL_S)
         self._extents = _TTLCache(EXTENT_CACHE_TTL_S)
         self._available = _TTLCache(30.0)
@@ -1267,17 +1267,31 @@ class FeatureCatalog:
             key = principal.province_code
             ranking = self._ranking.get(key)
             if ranking is None:
-                ranking = self.ranking_provider(conn, principal.province_code)
-                if ranking is not None:
-                    self._ranking.put(key, ranking)
+                # Issue 11: with a cold cache, concurrent readers wait for one computation.
+                ranking = self._ranking_flight.run(
+                    key, lambda: self._compute_ranking(conn, key)
+                )
             if ranking is not None and privacy.applies_to(principal):
-                ranking = _suppress_small_areas(ranking, self.small_area_k)
+                public_key = ("public", key)
+                public = self._ranking.get(public_key)
+                if public is None or public[0] is not ranking:
+                    # Cached with the ranking it came from, so the source cache keeps it too.
+                    public = (ranking, _suppress_ranking(ranking, self.hidden_areas(conn)))
+                    self._ranking.put(public_key, public)
+                ranking = public[1]
         return SourceContext(
             coarsen=not principal.sees_sensitive,
             sensitive=self.sensitive,
             categories=self.categories,
             ranking=ranking,
         )
+
+    def _compute_ranking(self, conn: Connection, province_code: str | None) -> Any:
+        assert self.ranking_provider is not None
+        ranking = self.ranking_provider(conn, province_code)
+        if ranking is not None:
+            self._ranking.put(province_code, ranking)
+        return ranking
 
     def source(self, conn: Connection, collection: Collection, principal: Principal) -> Source:
         """Return the collection's SQL for ``principal`` (built once per kind of principal)."""
@@ -1323,45 +1337,30 @@ class FeatureCatalog:
             conditions.append(cql2_condition(query.cql, collection, source, self.categories))
         if source.area_code is not None and privacy.applies_to(principal) \
                 and self.small_area_k > 1:
-            public = self._public_areas(conn, collection, source, principal, query, conditions)
-            conditions.append(public.condition(source.area_code))
+            conditions.append(self._public_areas(conn).condition(source.area_code))
         if query.bbox:
             conditions.append(source.bbox(envelope(*query.bbox)))
         return conditions
 
-    @staticmethod
-    def _public_key(collection: Collection, principal: Principal, query: ItemQuery) -> Any:
-        return (collection.id, principal.province_code, replace(query, bbox=None).signature())
+    def hidden_areas(self, conn: Connection) -> frozenset[str]:
+        """Return the subdistricts public outputs hide (:func:`com.privacy.hidden_areas`)."""
+        return self._public_areas(conn).hidden
 
-    def _public_areas(
-        self, conn: Connection, collection: Collection, source: Source, principal: Principal,
-        query: ItemQuery, conditions: list[ColumnElement[Any]],
-    ) -> PublicAreas:
-        """Return which subdistricts a public layer may show (issue 8 small-area rule).
+    def _public_areas(self, conn: Connection) -> PublicAreas:
+        """Return which subdistricts public layers show and hide (issue 8 small-area rule).
 
-        Public (anonymous) point layers leave out the points of subdistricts holding 1 to
-        k - 1 of the layer's points: one or two points in an area point at a household. The
-        count uses the layer's own filters (a filter can narrow a busy area down to one
-        household) but not the bbox or tile, so every tile and page of one layer hides the same
-        areas. Points outside any subdistrict are left out too. Cached for 30 s per filter.
+        Public (anonymous) point layers leave out the points of the subdistricts
+        :func:`com.privacy.hidden_areas` hides: 1 to k - 1 points over all categories and all
+        time. The set does not depend on the layer's filters, bbox or tile, so a client that
+        filters the unfiltered public points itself sees what the server's filter shows.
+        Points outside any subdistrict are left out too. Cached for 30 s.
         """
-        key = self._public_key(collection, principal, query)
-        cached = self._small.get(key)
+        cached = self._small.get("subdistrict")
         if cached is None:
-            assert source.area_code is not None
-            counts = conn.execute(
-                sa.select(source.area_code, sa.func.count())
-                .select_from(source.from_)
-                .where(*conditions, source.area_code.is_not(None))
-                .group_by(source.area_code)
-            ).all()
-            k = self.small_area_k
-            cached = PublicAreas(
-                shown=frozenset(str(c) for c, n in counts if n >= k),
-                hidden=frozenset(str(c) for c, n in counts if n < k),
-                total=sum(n for _, n in counts if n >= k),
-            )
-            self._small.put(key, cached)
+            totals = privacy.area_point_totals(conn, level="subdistrict")
+            hidden = privacy.hidden_codes(totals, k=self.small_area_k)
+            cached = PublicAreas(shown=frozenset(totals) - hidden, hidden=hidden)
+            self._small.put("subdistrict", cached)
         return cached
 
     def count(
@@ -1369,11 +1368,6 @@ class FeatureCatalog:
         conditions: list[ColumnElement[Any]], principal: Principal, query: ItemQuery,
     ) -> int:
         """Count the selection; unfiltered counts of large tables are cached for 30 s."""
-        if not query.bbox and source.area_code is not None and privacy.applies_to(principal):
-            # The public-area counts made for this selection already hold its total.
-            public = self._small.get(self._public_key(collection, principal, query))
-            if public is not None:
-                return int(public.total)
         statement = sa.select(sa.func.count()).select_from(source.from_).where(*conditions)
         if query.filtered:
             return int(conn.execute(statement).scalar_one())
@@ -1739,11 +1733,10 @@ class FeatureCatalog:
 
 @dataclass(frozen=True)
 class PublicAreas:
-    """Subdistricts a public layer shows and hides, and how many points it shows in all."""
+    """Subdistricts with points that public layers show and hide."""
 
     shown: frozenset[str]
     hidden: frozenset[str]
-    total: int
 
     def condition(self, area_code: ColumnElement[Any]) -> ColumnElement[Any]:
         """Return the SQL test "this point's subdistrict may be shown".

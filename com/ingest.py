@@ -76,6 +76,7 @@ from com.errors import (
     UploadError,
     ValidationError,
 )
+from com.headers import ValueProfile, guess_field, profile_values, value_support
 from com.readers import (
     FIELD_ALIASES,
     ReadLimits,
@@ -691,12 +692,18 @@ register_kind(
 
 @dataclass
 class ColumnPlan:
-    """Which column holds which field."""
+    """Which column holds which field.
+
+    ``notes`` say, in Thai and English, which column was chosen when two competed and which
+    were recognised by their values; ``zone_hint`` is a UTM zone written in a header.
+    """
 
     fields: dict[str, int]
     columns: list[str]
     unknown: list[int]
     ignored: list[int]
+    notes: list[str] = field(default_factory=list)
+    zone_hint: int | None = None
 
     def name(self, field_name: str) -> str:
         """Return the column name of a field."""
@@ -776,12 +783,28 @@ def plan_columns(
             ignored.append(idx)
         else:
             fields[target] = idx
-    for i, parts in enumerate(table.header_parts or [(c,) for c in table.columns]):
+    all_parts = table.header_parts or [(c,) for c in table.columns]
+    profiles = [profile_values([r[i] for r in table.rows[:200] if i < len(r)])
+                for i in range(len(table.columns))]
+    notes: list[str] = []
+    zone_hint: int | None = None
+    contenders: dict[str, list[int]] = {}
+    for i, parts in enumerate(all_parts):
         if i in mapped:
             continue
         found = recognise_column(parts, extra)
         if found is not None and found not in fields:
-            fields[found] = i
+            contenders.setdefault(found, []).append(i)
+        for part in parts:
+            guess = guess_field(part) if part else None
+            if guess is not None and guess.zone and zone_hint is None:
+                zone_hint = guess.zone
+    for fld, indexes in contenders.items():
+        fields[fld] = _choose_column(fld, indexes, table.columns, profiles, notes)
+    if not any(f in fields for f in (*_COORD_FIELDS, "wkt", *_ADDRESS_FIELDS)) and (
+        table.geometries is None
+    ):
+        _fields_from_values(fields, set(mapped), table.columns, profiles, notes)
     # "X"/"Y" (and "E"/"N") are longitude/latitude in degrees or UTM metres: tell by value.
     if "lat" in fields and "lon" in fields and "easting" not in fields:
         values = _numbers(table, fields["lat"]) + _numbers(table, fields["lon"])
@@ -806,12 +829,20 @@ def plan_columns(
     )
     if not has_place:
         found_columns = ", ".join(repr(c) for c in table.columns) or "(none)"
-        raise UploadError(
-            "no coordinate or address column found. Columns in the file: "
-            f"{found_columns}. Expected one of: ละติจูด/latitude + ลองจิจูด/longitude, "
-            "พิกัด/location (one cell or a Google Maps link), UTM E/N + โซน/zone, MGRS, "
-            "ที่อยู่/address or ตำบล/อำเภอ/จังหวัด; or name the columns with a mapping "
-            "(--map 'column=lat')"
+        details = [
+            {"column": c, "field": next((f for f, i in fields.items() if i == n), None),
+             "looks_like_th": p.describe()[0], "looks_like_en": p.describe()[1]}
+            for n, (c, p) in enumerate(zip(table.columns, profiles, strict=True))
+        ]
+        looked = "; ".join(f"{d['column']!r}: {d['looks_like_en']} / {d['looks_like_th']}"
+                           for d in details)
+        raise ColumnsNotRecognised(
+            "no coordinate or address column found (ไม่พบคอลัมน์พิกัดหรือที่อยู่). Columns in "
+            f"the file: {found_columns}. Expected one of: ละติจูด/latitude + "
+            "ลองจิจูด/longitude, พิกัด/location (one cell or a Google Maps link), UTM E/N + "
+            "โซน/zone, MGRS, ที่อยู่/address or ตำบล/อำเภอ/จังหวัด; or name the columns with "
+            f"a mapping (--map 'column=lat'). What each column looked like: {looked}",
+            details,
         )
     used = set(fields.values()) | set(ignored)
     return ColumnPlan(
@@ -819,7 +850,67 @@ def plan_columns(
         columns=list(table.columns),
         unknown=[i for i in range(len(table.columns)) if i not in used],
         ignored=ignored,
+        notes=notes,
+        zone_hint=zone_hint,
     )
+
+
+class ColumnsNotRecognised(UploadError):
+    """No column gives a place; ``columns`` describes each column (for the mapping form).
+
+    Each item has ``column``, ``field`` (what its header was taken for, or None) and
+    ``looks_like_th`` / ``looks_like_en`` (what its values looked like).
+    """
+
+    def __init__(self, message: str, columns: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.columns = columns
+        self.problem_extra = {"columns": [c["column"] for c in columns],
+                              "column_details": columns}
+
+
+def _choose_column(fld: str, indexes: list[int], columns: Sequence[str],
+                   profiles: Sequence[ValueProfile], notes: list[str]) -> int:
+    """Pick one of several columns whose headers name the same field, by their values."""
+    if len(indexes) == 1:
+        return indexes[0]
+    support = {i: value_support(fld, profiles[i]) for i in indexes}
+    best = max(indexes, key=lambda i: (support[i], -i))
+    others = [i for i in indexes if i != best]
+    rivals = ", ".join(f"{columns[i]!r} ({support[i]:.0%})" for i in others)
+    if support[best] > max(support[i] for i in others):
+        why_en = f"its values fit better ({support[best]:.0%} vs {rivals})"
+        why_th = f"ค่าในคอลัมน์เข้ากันกว่า ({support[best]:.0%} เทียบกับ {rivals})"
+    else:
+        why_en, why_th = f"it comes first (also: {rivals})", f"อยู่ก่อน (อีกคอลัมน์: {rivals})"
+    notes.append(f"column {columns[best]!r} used for {fld}: {why_en} / "
+                 f"ใช้คอลัมน์ {columns[best]!r} เป็น {fld}: {why_th}")
+    return best
+
+
+def _fields_from_values(fields: dict[str, int], taken: set[int], columns: Sequence[str],
+                        profiles: Sequence[ValueProfile], notes: list[str]) -> None:
+    """No header names a place: take latitude/longitude, a location or an address by value."""
+    free = [i for i in range(len(columns)) if i not in taken and i not in fields.values()]
+
+    def first(kind: str, share: float = 0.9) -> int | None:
+        return next((i for i in free if profiles[i].shares.get(kind, 0.0) >= share
+                     and i not in fields.values()), None)
+
+    lat = first("lat")
+    lon = first("lon")
+    chosen: dict[str, int] = {}
+    if lat is not None and lon is not None and lat != lon:
+        chosen = {"lat": lat, "lon": lon}
+    elif (loc := first("location")) is not None:
+        chosen = {"location": loc}
+    elif (addr := first("address", 0.5)) is not None:
+        chosen = {"address": addr}
+    for fld, i in chosen.items():
+        fields[fld] = i
+        th, en = profiles[i].describe()
+        notes.append(f"column {columns[i]!r} read as {fld} from its values ({en}) / "
+                     f"คอลัมน์ {columns[i]!r} อ่านเป็น {fld} จากค่าในคอลัมน์ ({th})")
 
 
 # --------------------------------------------------------------------------- row preparation
@@ -1377,7 +1468,7 @@ def prepare_rows(
         severity_words=load_severity_words(severity_path),
         geocode_province=options.province_code
         or (getattr(settings, "default_province", None) if settings else None),
-        zone_hint=zone_hint,
+        zone_hint=plan.zone_hint or zone_hint,
         layer=options.layer or "uploaded",
         limits=limits or ReadLimits(),
         today=today or date.today(),
@@ -1902,6 +1993,7 @@ def import_upload(
             f"{options.transformation or DEFAULT_INDIAN1975_TRANSFORMATION}"
         )
     notes += sorted(f"coordinates converted: {n}" for n in datum_notes)
+    notes += plan.notes
     if table.details.get("converted"):
         notes.append(f"geometries converted: {table.details['converted']}")
     upload_table = cast(sa.Table, Upload.__table__)

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from com.errors import UploadError
+from com.headers import guess_field
 from com.thai import clean_text
 
 __all__ = [
@@ -245,6 +246,11 @@ def recognise_column(
             continue
         if part.strip() == "#":
             return "row_id"
+        if len(part) <= _MAX_HEADER_CHARS and "utm" in part.lower():
+            # "X (UTM)": the UTM hint turns the axis letter into an easting or northing.
+            guess = guess_field(part)
+            if guess is not None and guess.utm:
+                return guess.field
         keys = _name_candidates(part)
         for key in keys:
             if key in index:
@@ -257,6 +263,12 @@ def recognise_column(
                 )
                 if hit is not None:
                     return index[hit[0]]
+    # Phrases ("ที่อยู่จุดเกิดเหตุ", "X (UTM)"): the words of the header, scored.
+    for part in parts:
+        if part and len(part) <= _MAX_HEADER_CHARS and not _is_numberish(part):
+            guess = guess_field(part)
+            if guess is not None:
+                return guess.field
     return None
 
 

@@ -8,6 +8,7 @@ OpenAPI document lists each one's queryables and an unknown collection is a plai
 
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -15,9 +16,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
-from api.routers.analysis import AreaQueryDep
+from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
-from com import audit, privacy, risk
+from com import audit, risk
 from com.access import Principal
 from com.db.engine import transaction
 from com.exports import FORMATS, ExportResult, export_collection, export_frame
@@ -62,15 +63,21 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_CATALOG_LOCK = threading.Lock()
+
+
 def get_catalog(request: Request) -> FeatureCatalog:
     """Return the app's feature catalog (created on first use, one per app)."""
     catalog = getattr(request.app.state, "feature_catalog", None)
     if catalog is None:
-        catalog = FeatureCatalog(
-            severity_config=request.app.state.settings.severity_config,
-            small_area_k=request.app.state.settings.small_area_k,  # issue 8
-        )
-        request.app.state.feature_catalog = catalog
+        with _CATALOG_LOCK:  # issue 11: cold concurrent requests must share one catalog
+            catalog = getattr(request.app.state, "feature_catalog", None)
+            if catalog is None:
+                catalog = FeatureCatalog(
+                    severity_config=request.app.state.settings.severity_config,
+                    small_area_k=request.app.state.settings.small_area_k,  # issue 8
+                )
+                request.app.state.feature_catalog = catalog
     return catalog
 
 
@@ -546,9 +553,7 @@ def export_ranking(
     with transaction(engine) as conn:
         frame = risk.rank_areas(conn, model=risk.load_severity_model(settings.severity_config),
                                 **filters)
-        if privacy.applies_to(principal):
-            frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
-                                                 count_column="points")
+        frame = public_ranking(conn, frame, principal, settings)
         if query.limit is not None:
             frame = frame.head(query.limit)
         columns = [c for c in frame.columns if c != frame.geometry.name]

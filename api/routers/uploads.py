@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import EngineDep, SettingsDep
-from api.errors import problem
+from api.errors import audit_refusal, problem
 from api.params import Offset, record_id
 from api.security import require_role, require_write
 from com import ingest
@@ -42,9 +43,13 @@ class _UploadRoute(APIRoute):
             try:
                 return await handler(request)
             except FileTooLarge as exc:
-                return problem(413, "Payload Too Large", str(exc))
+                status, title, detail = 413, "Payload Too Large", str(exc)
             except UnsupportedFileType as exc:
-                return problem(415, "Unsupported Media Type", str(exc))
+                status, title, detail = 415, "Unsupported Media Type", str(exc)
+            # Failed uploads are audited like the 422s and 403s of api/errors.py.
+            await run_in_threadpool(audit_refusal, request, action="upload.failed",
+                                    status=status, reason=detail)
+            return problem(status, title, detail)
 
         return wrapped
 

@@ -268,3 +268,20 @@ def test_who_may_read_an_upload_report(client, engine):
             "AND action IN ('upload.read', 'upload.report') GROUP BY actor_kind"),
             {"t": f"upload:{upload_id}"}).all()
     assert dict(reads) == {"api_key": 4, "user": 1}  # every read that was allowed
+
+
+def test_unrecognised_columns_carry_what_each_looked_like(client):
+    r = _post(client, _csv([["foo", "bar"], ["1", "hello"], ["2", "world"]]), "x.csv")
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["columns"] == ["foo", "bar"]  # the page offers a mapping for these
+    details = {d["column"]: d for d in body["column_details"]}
+    assert "text" in details["bar"]["looks_like_en"]
+    assert "ข้อความ" in details["bar"]["looks_like_th"]
+
+
+def test_a_phrase_header_address_file_is_accepted(client):
+    data = _csv([["ที่", "ที่อยู่จุดเกิดเหตุ", "ประเภท", "ความรุนแรง"],
+                 ["1", "ต.ด่าน อ.กาบเชิง จ.สุรินทร์", "ยาเสพติด", "3"]])
+    r = _post(client, data, "phrases.csv")
+    assert r.status_code == 201, r.text
