@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors, overload, static, web
+from api import errors, openapi, overload, static, web
 from api.apikeys import api_key_principal
 from api.headers import SecurityHeadersMiddleware
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)
+    openapi.install(app)  # issue 11: every error status and problem+json documented
     static.install(app)  # issue 6: local Leaflet/plugins from node_modules, own CSS/JS
     # Issue 6: the map page and Leaflet compress 5-10x; slow provincial links need it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -47,6 +47,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from com import privacy
 from com.access import Principal
+from com.db.integers import BIGINT, range_of
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
 from com.singleflight import SingleFlight
@@ -819,6 +820,29 @@ def coerce_value(queryable: Queryable, value: Any) -> Any:
     raise InvalidQuery(f"{queryable.name} takes true or false, got {value!r}")
 
 
+def check_range(queryable: Queryable, column: ColumnElement[Any], value: Any) -> Any:
+    """Return ``value`` when the property's column type can hold it.
+
+    PostgreSQL casts a bound integer to the column's type (smallint, integer, bigint) and
+    fails the whole statement when it does not fit, so such values are refused here.
+
+    Raises
+    ------
+    InvalidQuery
+        An integer outside the range of the column's type (a smallint severity of 40000,
+        an upload id beyond bigint).
+    """
+    if queryable.type != "integer":
+        return value
+    bounds = range_of(column.type) or BIGINT
+    if value not in bounds:
+        raise InvalidQuery(
+            f"{queryable.name}: {value} is out of range; it holds whole numbers from "
+            f"{bounds.low} to {bounds.high}"
+        )
+    return value
+
+
 def _category_key(value: str, categories: Mapping[str, CategoryInfo]) -> str:
     """Map a Thai or English category name or alias to its key (unknown names pass through)."""
     folded = value.strip().casefold()
@@ -846,8 +870,7 @@ def decode_cursor(token: str, key_type: str) -> tuple[str, Any, int | None]:
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidQuery("cursor is not a token this server made: follow the 'next' link") \
             from None
-    valid_key = isinstance(key, int) and not isinstance(key, bool) if key_type == "integer" \
-        else isinstance(key, str)
+    valid_key = key in BIGINT if key_type == "integer" else isinstance(key, str)
     if not valid_key or not (matched is None or (isinstance(matched, int) and matched >= 0)):
         raise InvalidQuery("cursor is not a token this server made: follow the 'next' link")
     return direction, key, matched
@@ -987,13 +1010,13 @@ def cql2_condition(
         queryable = collection.queryable(lhs.name)
         return queryable, source.properties[queryable.property]
 
-    def literal(queryable: Queryable, value: Any) -> Any:
+    def literal(queryable: Queryable, column: ColumnElement[Any], value: Any) -> Any:
         if isinstance(value, ast.Node):
             raise InvalidQuery("filter: compare properties with literal values only")
         coerced = coerce_value(queryable, value)
         if queryable.property == "category" and isinstance(coerced, str):
             coerced = _category_key(coerced, categories)
-        return coerced
+        return check_range(queryable, column, coerced)
 
     def walk(n: Any, depth: int = 0) -> ColumnElement[Any]:
         if depth > 50:
@@ -1006,7 +1029,7 @@ def cql2_condition(
             return sa.not_(walk(n.sub_node, depth + 1))
         if isinstance(n, ast.Comparison):
             queryable, column = attribute(n.lhs)
-            value = literal(queryable, n.rhs)
+            value = literal(queryable, column, n.rhs)
             ops = {
                 ast.Equal: column.__eq__, ast.NotEqual: column.__ne__,
                 ast.LessThan: column.__lt__, ast.LessEqual: column.__le__,
@@ -1015,11 +1038,12 @@ def cql2_condition(
             return ops[type(n)](value)
         if isinstance(n, ast.Between):
             queryable, column = attribute(n.lhs)
-            condition = column.between(literal(queryable, n.low), literal(queryable, n.high))
+            condition = column.between(literal(queryable, column, n.low),
+                                       literal(queryable, column, n.high))
             return sa.not_(condition) if n.not_ else condition
         if isinstance(n, ast.In):
             queryable, column = attribute(n.lhs)
-            values = [literal(queryable, v) for v in n.sub_nodes]
+            values = [literal(queryable, column, v) for v in n.sub_nodes]
             if not values:
                 raise InvalidQuery("filter: IN needs at least one value")
             return column.not_in(values) if n.not_ else column.in_(values)
@@ -1307,6 +1331,7 @@ class FeatureCatalog:
                 conditions.append(source.temporal <= end)
         for queryable, values in query.properties:
             column = source.properties[queryable.property]
+            values = tuple(check_range(queryable, column, v) for v in values)
             conditions.append(column == values[0] if len(values) == 1 else column.in_(values))
         if query.cql is not None:
             conditions.append(cql2_condition(query.cql, collection, source, self.categories))

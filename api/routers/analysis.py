@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +11,15 @@ from sqlalchemy.engine import Connection
 
 from api import overload
 from api.deps import EngineDep, SettingsDep
+from api.params import (
+    AsOf,
+    DateFrom,
+    DateTo,
+    FiscalYear,
+    OptionalFiscalYear,
+    Seed,
+    check_period,
+)
 from api.security import PrincipalDep, require_role
 from com import kpi, privacy, risk
 from com.access import Principal
@@ -21,6 +29,11 @@ from com.settings import Settings
 router = APIRouter(tags=["analysis"])
 
 GEOJSON = "application/geo+json"
+#: format=json (default) or format=geojson.
+AREAS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The areas as JSON, or as GeoJSON with format=geojson",
+    "content": {"application/json": {}, GEOJSON: {}},
+}}
 
 
 class AreaQuery:
@@ -33,20 +46,17 @@ class AreaQuery:
         ),
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
-        date_from: Annotated[
-            dt.date | None, Query(alias="from", description="First date (inclusive)")
-        ] = None,
-        date_to: Annotated[
-            dt.date | None, Query(alias="to", description="Last date (inclusive)")
-        ] = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
         category: Annotated[
             list[str] | None, Query(description="Category key or alias (repeatable)")
         ] = None,
         min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-        as_of: Annotated[dt.date | None, Query(description="Date ages count back from")] = None,
+        as_of: AsOf = None,
         format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
         limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     ) -> None:
+        check_period(date_from, date_to)
         self.level = level
         self.province = province
         self.district = district
@@ -116,7 +126,7 @@ def _flight_key(name: str, filters: dict[str, Any], *extra: Any) -> tuple[Any, .
     return (name, items, *extra)
 
 
-@router.get("/api/rankings")
+@router.get("/api/rankings", responses=AREAS_RESPONSES)
 def rankings(
     request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep,
@@ -159,12 +169,12 @@ def explain(
     return result.as_dict()
 
 
-@router.get("/api/hotspots")
+@router.get("/api/hotspots", responses=AREAS_RESPONSES)
 def hotspots(
     request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep,
     permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,
-    seed: Annotated[int | None, Query()] = None,
+    seed: Seed = None,
 ) -> Any:
     """Getis-Ord Gi* hot and cold spots of the area scores."""
     filters = query.filters(principal)
@@ -185,7 +195,7 @@ def hotspots(
 def targets(
     engine: EngineDep, principal: PrincipalDep,
     province: Annotated[str | None, Query()] = None,
-    fy: Annotated[int | None, Query(description="Fiscal year (Buddhist era)")] = None,
+    fy: OptionalFiscalYear = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
@@ -202,7 +212,7 @@ class DeclareTargets(BaseModel):
     """Body of POST /api/targets: top N or chosen codes."""
 
     province: str = Field(pattern=r"^\d{2}$")
-    fiscal_year_be: int = Field(ge=2400, le=2800)
+    fiscal_year_be: int = Field(ge=kpi.FISCAL_YEAR_BE_MIN, le=kpi.FISCAL_YEAR_BE_MAX)
     level: Literal["subdistrict", "district"] = "subdistrict"
     top: int | None = Field(default=None, ge=1, le=10_000)
     codes: list[str] | None = None
@@ -227,10 +237,10 @@ def declare(
 @router.get("/api/kpi")
 def kpi_report(
     engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
-    fy: Annotated[int, Query(description="Fiscal year (Buddhist era)")],
+    fy: FiscalYear,
     province: Annotated[str | None, Query()] = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
-    baseline_fy: Annotated[int | None, Query()] = None,
+    baseline_fy: OptionalFiscalYear = None,
 ) -> dict[str, Any]:
     """Report the KPIs of a fiscal year against its declared target list."""
     province = province or principal.province_code or settings.default_province

@@ -497,12 +497,17 @@ def _register(collection: Collection) -> None:
                          tags=tags, summary=f"Collection {cid}", responses=_PROBLEM_RESPONSES,
                          operation_id=f"describe_{cid.replace('-', '_')}")
     router.add_api_route(f"/ogc/collections/{cid}/queryables", queryables, methods=["GET"],
-                         tags=tags, summary=f"Queryables of {cid}", responses=_PROBLEM_RESPONSES,
+                         tags=tags, summary=f"Queryables of {cid}",
+                         responses={200: {"description": "JSON Schema of the queryables",
+                                          "content": {"application/schema+json": {}}},
+                                    **_PROBLEM_RESPONSES},
                          operation_id=f"queryables_{cid.replace('-', '_')}")
     router.add_api_route(
         f"/ogc/collections/{cid}/items", _items_handler(collection), methods=["GET"], tags=tags,
         summary=f"Features of {cid}", operation_id=f"items_{cid.replace('-', '_')}",
-        responses={200: {"description": "A page of features", "content": {GEOJSON: {}}},
+        responses={200: {"description": "A page of features, or the whole selection as a "
+                         "file with f=csv, xlsx or gpkg", "content": {GEOJSON: {}, **{
+                             FORMATS[k].split(";")[0]: {} for k in EXPORT_FORMATS}}},
                    **_PROBLEM_RESPONSES},
     )
     router.add_api_route(
