@@ -130,6 +130,16 @@ def main() -> None:
         geocode_many(addresses, gazetteer=gaz)
     print(f"geocode_many (repeats looked up once): {t.rate(len(addresses))}")
 
+    from benchmarks.typo_addresses import generate
+
+    typo_set = [a for a, _ in generate(args.rows, seed=14)]
+    _fuzzy_cached.cache_clear()
+    _choices_cached.cache_clear()
+    with Timer() as t:
+        geocode_many(typo_set, gazetteer=gaz)
+    print(f"geocode_many, {len(typo_set)} distinct typo-heavy addresses, cold caches:")
+    print(f"    {t.rate(len(typo_set))}")
+
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.csv"
         with src.open("w", encoding="utf-8", newline="") as fh:

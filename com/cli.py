@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import click
 import typer
@@ -44,12 +44,18 @@ def echo_json(data: Any) -> None:
 # --- database -------------------------------------------------------------------------------
 
 
+def _migration_engine():  # type: ignore[no-untyped-def]
+    from com.db.engine import make_migration_engine
+
+    return make_migration_engine(_settings())
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Create the PostGIS extension (if allowed) and run migrations."""
+    """Create the PostGIS extension (if allowed) and run migrations as the owner role."""
     from com.db import migrate
 
-    engine = _engine()
+    engine = _migration_engine()
     migrate.upgrade(engine, revision)
     echo_json({"revision": migrate.current_revision(engine)})
 
@@ -59,7 +65,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
     """Migrate the schema down to REVISION ('base' drops every COM table)."""
     from com.db import migrate
 
-    engine = _engine()
+    engine = _migration_engine()
     migrate.downgrade(engine, revision)
     echo_json({"revision": migrate.current_revision(engine)})
 
@@ -69,7 +75,24 @@ def db_current() -> None:
     """Print the schema revision of the database."""
     from com.db import migrate
 
-    echo_json({"revision": migrate.current_revision(_engine())})
+    echo_json({"revision": migrate.current_revision(_migration_engine())})
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(
+    name: Annotated[str, typer.Argument(help="Role the app connects as, e.g. com_app.")],
+    login: Annotated[bool, typer.Option("--login/--nologin",
+                                        help="Whether the role may log in.")] = False,
+    password: Annotated[str | None, typer.Option(
+        envvar="COM_APP_DB_PASSWORD", show_default=False,
+        help="Password of a LOGIN role (or COM_APP_DB_PASSWORD).")] = None,
+) -> None:
+    """Create/update the app's role: data rights only, audit_log SELECT and INSERT only."""
+    from com.db.engine import transaction
+    from com.db.roles import grant_app_role
+
+    with transaction(_migration_engine()) as conn:
+        echo_json(grant_app_role(conn, name, login=login, password=password))
 
 
 # --- reference data -------------------------------------------------------------------------
@@ -636,7 +659,27 @@ def serve(
     """Start the web app and API."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port,
+        **proxy_options(_settings()),
+    )
+
+
+class ProxyOptions(TypedDict):
+    """uvicorn's forwarded-header options."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """Return uvicorn's forwarded-header options for ``COM_TRUSTED_PROXIES``.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise; COM believes
+    it only from the configured proxies, and with none configured uvicorn must not either.
+    """
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
 
 @app.command("demo")

@@ -44,3 +44,7 @@ class PermissionDenied(ComError):
 
 class DatabaseUnavailable(ComError):
     """The database cannot be reached right now; retrying later may succeed."""
+
+
+class ServerBusy(ComError):
+    """The service is at capacity (no database connection or worker free); retry shortly."""

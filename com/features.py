@@ -49,10 +49,12 @@ from com.config.severity import (
     match_category,
     sensitive_categories,
 )
+from com.db.integers import BIGINT, range_of
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
 from com.errors import ConfigError, NotFoundError, ValidationError
 from com.security import privacy
 from com.security.access import Principal
+from com.singleflight import SingleFlight
 from com.text.thai import to_arabic_digits
 
 #: Items per page when the client gives no ``limit``, and the largest page served. A larger
@@ -773,6 +775,29 @@ def coerce_value(queryable: Queryable, value: Any) -> Any:
     raise InvalidQuery(f"{queryable.name} takes true or false, got {value!r}")
 
 
+def check_range(queryable: Queryable, column: ColumnElement[Any], value: Any) -> Any:
+    """Return ``value`` when the property's column type can hold it.
+
+    PostgreSQL casts a bound integer to the column's type (smallint, integer, bigint) and
+    fails the whole statement when it does not fit, so such values are refused here.
+
+    Raises
+    ------
+    InvalidQuery
+        An integer outside the range of the column's type (a smallint severity of 40000,
+        an upload id beyond bigint).
+    """
+    if queryable.type != "integer":
+        return value
+    bounds = range_of(column.type) or BIGINT
+    if value not in bounds:
+        raise InvalidQuery(
+            f"{queryable.name}: {value} is out of range; it holds whole numbers from "
+            f"{bounds.low} to {bounds.high}"
+        )
+    return value
+
+
 def _category_key(value: str, categories: Mapping[str, Category]) -> str:
     """Map a category spelling to its key by the one exact rule (unknown names pass through).
 
@@ -799,8 +824,7 @@ def decode_cursor(token: str, key_type: str) -> tuple[str, Any, int | None]:
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidQuery("cursor is not a token this server made: follow the 'next' link") \
             from None
-    valid_key = isinstance(key, int) and not isinstance(key, bool) if key_type == "integer" \
-        else isinstance(key, str)
+    valid_key = key in BIGINT if key_type == "integer" else isinstance(key, str)
     if not valid_key or not (matched is None or (isinstance(matched, int) and matched >= 0)):
         raise InvalidQuery("cursor is not a token this server made: follow the 'next' link")
     return direction, key, matched
@@ -940,13 +964,13 @@ def cql2_condition(
         queryable = collection.queryable(lhs.name)
         return queryable, source.properties[queryable.property]
 
-    def literal(queryable: Queryable, value: Any) -> Any:
+    def literal(queryable: Queryable, column: ColumnElement[Any], value: Any) -> Any:
         if isinstance(value, ast.Node):
             raise InvalidQuery("filter: compare properties with literal values only")
         coerced = coerce_value(queryable, value)
         if queryable.property == "category" and isinstance(coerced, str):
             coerced = _category_key(coerced, categories)
-        return coerced
+        return check_range(queryable, column, coerced)
 
     def walk(n: Any, depth: int = 0) -> ColumnElement[Any]:
         if depth > 50:
@@ -959,7 +983,7 @@ def cql2_condition(
             return sa.not_(walk(n.sub_node, depth + 1))
         if isinstance(n, ast.Comparison):
             queryable, column = attribute(n.lhs)
-            value = literal(queryable, n.rhs)
+            value = literal(queryable, column, n.rhs)
             ops = {
                 ast.Equal: column.__eq__, ast.NotEqual: column.__ne__,
                 ast.LessThan: column.__lt__, ast.LessEqual: column.__le__,
@@ -968,11 +992,12 @@ def cql2_condition(
             return ops[type(n)](value)
         if isinstance(n, ast.Between):
             queryable, column = attribute(n.lhs)
-            condition = column.between(literal(queryable, n.low), literal(queryable, n.high))
+            condition = column.between(literal(queryable, column, n.low),
+                                       literal(queryable, column, n.high))
             return sa.not_(condition) if n.not_ else condition
         if isinstance(n, ast.In):
             queryable, column = attribute(n.lhs)
-            values = [literal(queryable, v) for v in n.sub_nodes]
+            values = [literal(queryable, column, v) for v in n.sub_nodes]
             if not values:
                 raise InvalidQuery("filter: IN needs at least one value")
             return column.not_in(values) if n.not_ else column.in_(values)
@@ -1092,20 +1117,18 @@ def _ranking_table(frame: Any) -> RankingTable:
     )
 
 
-def _suppress_small_areas(ranking: RankingTable, k: int) -> RankingTable:
-    """Blank rank, score, hotspot class and count of areas with 1 to k - 1 points (issue 8)."""
-    small = [privacy.is_small(p, k) for p in ranking.points]
-    if not any(small):
+def _suppress_ranking(ranking: RankingTable, hidden: frozenset[str]) -> RankingTable:
+    """Blank the figures of hidden areas and rank the others again without gaps (issue 8)."""
+    import pandas as pd  # deferred: only public rankings with hidden areas need it
+
+    if not hidden.intersection(ranking.codes):
         return ranking
-
-    def blank(values: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(None if s else v for v, s in zip(values, small, strict=True))
-
-    return RankingTable(
-        codes=ranking.codes, risk_score=blank(ranking.risk_score), rank=blank(ranking.rank),
-        hotspot_class=blank(ranking.hotspot_class), gi_z=blank(ranking.gi_z),
-        points=blank(ranking.points),
-    )
+    frame = pd.DataFrame({
+        "subdistrict_code": ranking.codes, "risk_score": ranking.risk_score,
+        "rank": ranking.rank, "hotspot_class": ranking.hotspot_class, "gi_z": ranking.gi_z,
+        "points": ranking.points,
+    })
+    return _ranking_table(privacy.suppress_areas(frame, hidden, code_column="subdistrict_code"))
 
 
 class FeatureCatalog:
@@ -1141,6 +1164,7 @@ class FeatureCatalog:
         self._collections = {c.id: c for c in base}
         self.ranking_provider = ranking_provider
         self._ranking = _TTLCache(ranking_ttl_s, 32)
+        self._ranking_flight = SingleFlight()
         self._counts = _TTLCache(COUNT_CACHE_TTL_S)
         self._extents = _TTLCache(EXTENT_CACHE_TTL_S)
         self._available = _TTLCache(30.0)
@@ -1197,17 +1221,31 @@ class FeatureCatalog:
             key = principal.province_code
             ranking = self._ranking.get(key)
             if ranking is None:
-                ranking = self.ranking_provider(conn, principal.province_code)
-                if ranking is not None:
-                    self._ranking.put(key, ranking)
+                # Issue 11: with a cold cache, concurrent readers wait for one computation.
+                ranking = self._ranking_flight.run(
+                    key, lambda: self._compute_ranking(conn, key)
+                )
             if ranking is not None and privacy.applies_to(principal):
-                ranking = _suppress_small_areas(ranking, self.small_area_k)
+                public_key = ("public", key)
+                public = self._ranking.get(public_key)
+                if public is None or public[0] is not ranking:
+                    # Cached with the ranking it came from, so the source cache keeps it too.
+                    public = (ranking, _suppress_ranking(ranking, self.hidden_areas(conn)))
+                    self._ranking.put(public_key, public)
+                ranking = public[1]
         return SourceContext(
             coarsen=not principal.sees_sensitive,
             sensitive=self.sensitive,
             categories=self.categories,
             ranking=ranking,
         )
+
+    def _compute_ranking(self, conn: Connection, province_code: str | None) -> Any:
+        assert self.ranking_provider is not None
+        ranking = self.ranking_provider(conn, province_code)
+        if ranking is not None:
+            self._ranking.put(province_code, ranking)
+        return ranking
 
     def source(self, conn: Connection, collection: Collection, principal: Principal) -> Source:
         """Return the collection's SQL for ``principal`` (built once per kind of principal)."""
@@ -1247,50 +1285,37 @@ class FeatureCatalog:
                 conditions.append(source.temporal <= end)
         for queryable, values in query.properties:
             column = source.properties[queryable.property]
+            values = tuple(check_range(queryable, column, v) for v in values)
             conditions.append(column == values[0] if len(values) == 1 else column.in_(values))
         if query.cql is not None:
             conditions.append(cql2_condition(query.cql, collection, source, self.categories))
         if source.area_code is not None and privacy.applies_to(principal) \
                 and self.small_area_k > 1:
-            public = self._public_areas(conn, collection, source, principal, query, conditions)
-            conditions.append(public.condition(source.area_code))
+            conditions.append(self._public_areas(conn).condition(source.area_code))
         if query.bbox:
             conditions.append(source.bbox(envelope(*query.bbox)))
         return conditions
 
-    @staticmethod
-    def _public_key(collection: Collection, principal: Principal, query: ItemQuery) -> Any:
-        return (collection.id, principal.province_code, replace(query, bbox=None).signature())
+    def hidden_areas(self, conn: Connection) -> frozenset[str]:
+        """Return the subdistricts public outputs hide (``privacy.hidden_areas``)."""
+        return self._public_areas(conn).hidden
 
-    def _public_areas(
-        self, conn: Connection, collection: Collection, source: Source, principal: Principal,
-        query: ItemQuery, conditions: list[ColumnElement[Any]],
-    ) -> PublicAreas:
-        """Return which subdistricts a public layer may show (issue 8 small-area rule).
+    def _public_areas(self, conn: Connection) -> PublicAreas:
+        """Return which subdistricts public layers show and hide (issue 8 small-area rule).
 
-        Public (anonymous) point layers leave out the points of subdistricts holding 1 to
-        k - 1 of the layer's points: one or two points in an area point at a household. The
-        count uses the layer's own filters (a filter can narrow a busy area down to one
-        household) but not the bbox or tile, so every tile and page of one layer hides the same
-        areas. Points outside any subdistrict are left out too. Cached for 30 s per filter.
+        Public (anonymous) point layers leave out the points of the subdistricts
+        :func:`com.security.privacy.hidden_areas` hides: 1 to k - 1 points over all
+        categories and all time. The set does not depend on the layer's filters, bbox or
+        tile, so a client that filters the unfiltered public points itself sees what the
+        server's filter shows.
+        Points outside any subdistrict are left out too. Cached for 30 s.
         """
-        key = self._public_key(collection, principal, query)
-        cached = self._small.get(key)
+        cached = self._small.get("subdistrict")
         if cached is None:
-            assert source.area_code is not None
-            counts = conn.execute(
-                sa.select(source.area_code, sa.func.count())
-                .select_from(source.from_)
-                .where(*conditions, source.area_code.is_not(None))
-                .group_by(source.area_code)
-            ).all()
-            k = self.small_area_k
-            cached = PublicAreas(
-                shown=frozenset(str(c) for c, n in counts if n >= k),
-                hidden=frozenset(str(c) for c, n in counts if n < k),
-                total=sum(n for _, n in counts if n >= k),
-            )
-            self._small.put(key, cached)
+            totals = privacy.area_point_totals(conn, level="subdistrict")
+            hidden = privacy.hidden_codes(totals, k=self.small_area_k)
+            cached = PublicAreas(shown=frozenset(totals) - hidden, hidden=hidden)
+            self._small.put("subdistrict", cached)
         return cached
 
     def count(
@@ -1298,11 +1323,6 @@ class FeatureCatalog:
         conditions: list[ColumnElement[Any]], principal: Principal, query: ItemQuery,
     ) -> int:
         """Count the selection; unfiltered counts of large tables are cached for 30 s."""
-        if not query.bbox and source.area_code is not None and privacy.applies_to(principal):
-            # The public-area counts made for this selection already hold its total.
-            public = self._small.get(self._public_key(collection, principal, query))
-            if public is not None:
-                return int(public.total)
         statement = sa.select(sa.func.count()).select_from(source.from_).where(*conditions)
         if query.filtered:
             return int(conn.execute(statement).scalar_one())
@@ -1668,11 +1688,10 @@ class FeatureCatalog:
 
 @dataclass(frozen=True)
 class PublicAreas:
-    """Subdistricts a public layer shows and hides, and how many points it shows in all."""
+    """Subdistricts with points that public layers show and hide."""
 
     shown: frozenset[str]
     hidden: frozenset[str]
-    total: int
 
     def condition(self, area_code: ColumnElement[Any]) -> ColumnElement[Any]:
         """Return the SQL test "this point's subdistrict may be shown".

@@ -16,6 +16,7 @@ from rapidfuzz import fuzz, process
 from com.errors import ParseError, ValidationError
 from com.io.escape import escape_formula
 from com.text.thai import clean_text
+from com.typos import typing_distance, typing_similarity
 
 __all__ = [
     "CONFIDENT_SCORE",
@@ -45,14 +46,18 @@ AMBIGUITY_MARGIN = 5.0
 _FUZZY_CUTOFF = {"district": 72.0, "province": 80.0, "nation": 88.0}
 _EVIDENCE_MIN = 80.0  # a labelled district/province agrees from this similarity
 _FREE_MIN = 85.0  # an unlabelled word counts as district/province evidence from here
+_FREE_PROVINCE_MIN = 92.0  # an unlabelled word this close to a province name names it
 _EXACT_NAME_MARGIN = 15.0  # exact name, wrong district vs near name, right district
 _NAME_MIN = 80.0  # a subdistrict name this similar (or better) can be a confident answer
 _MAX_CANDIDATES = 10
+_PREFILTER_SLACK = 15.0  # rapidfuzz ratio below the cut-off still worth re-scoring for slips
 
 # Weights of the evidence in the score (a weighted mean, 0-100).
 _W_SUB, _W_DIST, _W_PROV, _W_POSTAL, _W_CONTEXT = 4.0, 2.5, 2.0, 1.0, 2.0
 _LONE_FACTOR = 0.85  # only a subdistrict name, nothing to corroborate it
 _UNEXPLAINED_PENALTY = 8.0  # per gazetteer name in the address the candidate does not explain
+_CONSUMED_PENALTY = 30.0  # a district's name read as its subdistrict beside a misspelt one
+_OTHER_PROVINCE_PENALTY = 20.0  # an unlabelled province name the candidate is not in
 
 _BANGKOK = "10"
 
@@ -85,6 +90,8 @@ _PROVINCE_ALIASES = {
     "phangnga": "82",
 }
 _MUEANG = {"เมือง", "mueang", "muang", "meuang", "muaeng"}
+#: A word this close to "เมือง" (one slip: a swap, a dropped mark or letter) still means it.
+_MUEANG_SLIP = 1.0
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -303,7 +310,9 @@ def _choices_cached(
             c
             for area in sorted(scope)
             for c in (
-                gaz.subs_of_district.get(area, ())
+                (area,)
+                if len(area) == 6
+                else gaz.subs_of_district.get(area, ())
                 if len(area) == 4
                 else gaz.subs_of_province.get(area, ())
             )
@@ -328,12 +337,19 @@ def _fuzzy_cached(
 ) -> tuple[tuple[str, float], ...]:
     table = _choices_cached(gaz, kind, scope, query.isascii())
     found: dict[str, float] = {}
-    for key, score, _ in process.extract(
-        query, list(table), scorer=fuzz.ratio, score_cutoff=cutoff, limit=_MAX_CANDIDATES
+    # rapidfuzz finds the near names quickly; the typing-slip similarity (never below the
+    # ratio) then re-scores them, so a swapped pair or a dropped tone mark counts as close.
+    for key, _, _ in process.extract(
+        query, list(table), scorer=fuzz.ratio, score_cutoff=max(50.0, cutoff - _PREFILTER_SLACK),
+        limit=3 * _MAX_CANDIDATES,
     ):
+        score = typing_similarity(query, key)
+        if score < cutoff:
+            continue
         for code in table[key]:
-            found[code] = max(found.get(code, 0.0), float(score))
-    return tuple(found.items())
+            found[code] = max(found.get(code, 0.0), score)
+    best = sorted(found.items(), key=lambda x: -x[1])[:_MAX_CANDIDATES]
+    return tuple(best)
 
 
 @lru_cache(maxsize=1)
@@ -642,20 +658,31 @@ def _stretch(similarity: float) -> float:
 
 def _area_sim(gaz: Gazetteer, key: str, code: str, *, level: str) -> float:
     """Similarity 0-100 of a written name and a district or province (fuzzy ones stretched)."""
+    if key in gaz.keys_of(code):
+        return 100.0
+    return _area_sim_cached(gaz, key, code, level)
+
+
+@lru_cache(maxsize=131072)
+def _area_sim_cached(gaz: Gazetteer, key: str, code: str, level: str) -> float:
     keys = gaz.keys_of(code)
     if key in keys:
         return 100.0
     if level == "prov":
         if code in gaz.province_keys.get(key, ()):
             return 100.0
-    elif key in _MUEANG:
+    elif _is_mueang(gaz, key):
         if code.endswith("01") and not code.startswith(_BANGKOK):
             return 100.0
         if any(k.startswith(("เมือง", "mueang")) for k in keys):
             return 70.0  # "อ.เมือง" written for เมืองจันทร์ and the like: plausible, not exact
         return 0.0
     ascii_key = key.isascii()
-    best = max((fuzz.ratio(key, k) for k in keys if k.isascii() == ascii_key), default=0.0)
+    # A word that is exactly another area's name is that area, not a slip for this one: only
+    # the plain ratio then ("ระยอง" is not a mistyped "ระนอง").
+    exact_elsewhere = key in (gaz.province_keys if level == "prov" else gaz.district_keys)
+    similarity = fuzz.ratio if exact_elsewhere else typing_similarity
+    best = max((similarity(key, k) for k in keys if k.isascii() == ascii_key), default=0.0)
     return _stretch(best)
 
 
@@ -664,7 +691,7 @@ def _district_matches(
 ) -> dict[str, float]:
     key = token.key
     found: dict[str, float] = {}
-    if key in _MUEANG:
+    if _is_mueang(gaz, key):
         for code in gaz.districts:
             capital = code.endswith("01") and not code.startswith(_BANGKOK)
             if capital and (provinces is None or code[:2] in provinces):
@@ -682,6 +709,15 @@ def _district_matches(
     return found
 
 
+def _is_mueang(gaz: Gazetteer, key: str) -> bool:
+    """Tell whether a word is "เมือง" (the capital district), typing slips forgiven."""
+    if key in _MUEANG:
+        return True
+    if key.isascii() or len(key) < 3 or _known(gaz, key):
+        return False
+    return typing_distance(key, "เมือง") <= _MUEANG_SLIP
+
+
 def _known_sub_only(gaz: Gazetteer, key: str) -> bool:
     """Tell whether a word is a subdistrict name and no district or province name."""
     return key in gaz.sub_keys and key not in gaz.district_keys and key not in gaz.province_keys
@@ -697,12 +733,18 @@ def _province_matches(gaz: Gazetteer, token: _Token, *, fuzzy_cutoff: float) -> 
 
 
 def _sub_candidates(
-    gaz: Gazetteer, token: _Token, *, districts: set[str], provinces: set[str]
+    gaz: Gazetteer,
+    token: _Token,
+    *,
+    districts: set[str],
+    provinces: set[str],
+    postal: str | None = None,
 ) -> dict[str, float]:
     """Subdistricts a word may name, with the raw name similarity (0-100).
 
     Exact names first; then names of abolished subdistricts (their successors); then fuzzy
-    names in the narrowest scope known (the district, the province, the whole country).
+    names in the narrowest scope known (the district, the postal code's subdistricts, the
+    province, the whole country).
     """
 
     def in_scope(code: str) -> bool:
@@ -722,8 +764,14 @@ def _sub_candidates(
         return found
     if token.role == "free" and (token.key in gaz.district_keys or token.key in gaz.province_keys):
         return found  # a district or province name, not a misspelt subdistrict
+    postal_subs = frozenset(gaz.postal.get(postal or "", ()))
     if districts:
         fuzzy = gaz.fuzzy(token.key, "sub", frozenset(districts), _FUZZY_CUTOFF["district"])
+    elif postal_subs:
+        # A postal code covers a handful of subdistricts: a near name among them is telling.
+        fuzzy = gaz.fuzzy(token.key, "sub", postal_subs, _FUZZY_CUTOFF["district"])
+        if not fuzzy and provinces:
+            fuzzy = gaz.fuzzy(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
     elif provinces:
         fuzzy = gaz.fuzzy(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
     else:
@@ -832,7 +880,7 @@ def _match(parsed: ParsedAddress, gaz: Gazetteer, context: str | None) -> Geocod
             prov_scores[code] = max(prov_scores.get(code, 0.0), s)
     free_prov: dict[int, dict[str, float]] = {}
     for t in free:
-        m = _province_matches(gaz, t, fuzzy_cutoff=92.0)
+        m = _province_matches(gaz, t, fuzzy_cutoff=_FREE_PROVINCE_MIN)
         if m:
             free_prov[t.index] = m
     postal_provinces = gaz.postal_provinces.get(parsed.postal_code or "", set())
@@ -861,14 +909,25 @@ def _match(parsed: ParsedAddress, gaz: Gazetteer, context: str | None) -> Geocod
         districts = scope_districts
         if not subs and not districts:
             # Unlabelled: a later (or, written backwards, earlier) word may name its district.
+            # A province named exactly by another word bounds those districts ("เมือง"
+            # next to "นครสวรรค์" is เมืองนครสวรรค์, not every capital district).
+            named = {
+                c
+                for i, m in free_prov.items()
+                if i != t.index
+                for c, s in m.items()
+                if s >= 100.0
+            }
             districts = {
                 c
                 for other in free
                 if other.index != t.index and not _known_sub_only(gaz, other.key)
-                for c, s in _district_matches(gaz, other, scope_provinces or None).items()
+                for c, s in _district_matches(gaz, other, scope_provinces or named or None).items()
                 if s >= 90.0
             }
-        cands = _sub_candidates(gaz, t, districts=districts, provinces=scope_provinces)
+        cands = _sub_candidates(
+            gaz, t, districts=districts, provinces=scope_provinces, postal=parsed.postal_code
+        )
         for code, name_sim in cands.items():
             total = _score(gaz, code, name_sim, t, parsed, dist_l, prov_l, free, context)
             current = scored.get(code)
@@ -1040,6 +1099,29 @@ def _free_support(
     return best[1], best[2], best[3]
 
 
+def _near_other_province(gaz: Gazetteer, key: str, province: str) -> bool:
+    """Tell whether a word is a near spelling of a province other than ``province``."""
+    near = gaz.fuzzy(key, "prov", frozenset(), _FREE_PROVINCE_MIN)
+    return bool(near) and province not in near
+
+
+def _names_an_area(gaz: Gazetteer, key: str, code: str) -> bool:
+    """Tell whether a word read as subdistrict ``code`` could as well be a district/province.
+
+    True when the subdistrict is named after its district (the word must then be both), for
+    the name of any district or province ("เมือง" included, slips forgiven), and for a near
+    spelling of a district of the candidate's province or of any province.
+    """
+    if set(gaz.keys_of(code)) & set(gaz.keys_of(code[:4])):
+        return True
+    if key in gaz.district_keys or key in gaz.province_keys or _is_mueang(gaz, key):
+        return True
+    return bool(
+        gaz.fuzzy(key, "dist", frozenset({code[:2]}), _FREE_MIN)
+        or gaz.fuzzy(key, "prov", frozenset(), _FREE_MIN)
+    )
+
+
 def _score(
     gaz: Gazetteer,
     code: str,
@@ -1073,6 +1155,7 @@ def _score(
             base.append((30.0, _W_POSTAL))
 
     others = [t for t in free if t.index != sub_token.index]
+    consumed = sub_token.role == "free" and _names_an_area(gaz, sub_token.key, code)
     if sub_token.role == "free":
         # Unlabelled words follow the Thai order (subdistrict, district, province) or, less
         # often, the reverse; a word on the wrong side of the subdistrict explains nothing.
@@ -1106,8 +1189,17 @@ def _score(
         for t in others:
             if t.index in used or (sub_token.role == "sub" and t.village):
                 continue
-            if t.key in gaz.sub_keys or t.key in gaz.district_keys or t.key in gaz.province_keys:
+            if t.key in gaz.province_keys and not prov_l:
+                total -= _OTHER_PROVINCE_PENALTY  # a province named, and it is not this one
+            elif t.key in gaz.sub_keys or t.key in gaz.district_keys or t.key in gaz.province_keys:
                 total -= _UNEXPLAINED_PENALTY
+            elif consumed:
+                # The word read as this subdistrict also names a district or province, and
+                # another word is left over: that word is more likely the (misspelt)
+                # subdistrict and this one the district or province.
+                total -= _CONSUMED_PENALTY
+            elif not prov_l and _near_other_province(gaz, t.key, province):
+                total -= _OTHER_PROVINCE_PENALTY
         best_total = max(best_total, total)
     return max(0.0, min(100.0, best_total))
 

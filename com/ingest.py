@@ -62,7 +62,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from com.config.settings import Settings
-from com.config.severity import CategoryMatcher, load_severity_model
+from com.config.severity import (
+    CategoryMatcher,
+    SeverityModel,
+    cached_severity_model,
+    load_severity_model,
+    sensitive_categories,
+)
 from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
 from com.db.engine import load_sql, sql, transaction
 from com.db.tables import Upload
@@ -74,6 +80,7 @@ from com.errors import (
     UploadError,
     ValidationError,
 )
+from com.headers import ValueProfile, guess_field, profile_values, value_support
 from com.io.escape import escape_formula
 from com.readers import (
     FIELD_ALIASES,
@@ -83,6 +90,8 @@ from com.readers import (
     json_safe,
     read_table,
     recognise_column,
+    upload_name,
+    with_file_name,
 )
 from com.security import audit
 from com.security.access import CLI, Principal
@@ -97,6 +106,7 @@ __all__ = [
     "RowRejected",
     "RowValues",
     "UploadSummary",
+    "coarsen_report_rows",
     "export_risk_points",
     "get_upload",
     "import_path",
@@ -597,12 +607,18 @@ register_kind(
 
 @dataclass
 class ColumnPlan:
-    """Which column holds which field."""
+    """Which column holds which field.
+
+    ``notes`` say, in Thai and English, which column was chosen when two competed and which
+    were recognised by their values; ``zone_hint`` is a UTM zone written in a header.
+    """
 
     fields: dict[str, int]
     columns: list[str]
     unknown: list[int]
     ignored: list[int]
+    notes: list[str] = field(default_factory=list)
+    zone_hint: int | None = None
 
     def name(self, field_name: str) -> str:
         """Return the column name of a field."""
@@ -682,12 +698,28 @@ def plan_columns(
             ignored.append(idx)
         else:
             fields[target] = idx
-    for i, parts in enumerate(table.header_parts or [(c,) for c in table.columns]):
+    all_parts = table.header_parts or [(c,) for c in table.columns]
+    profiles = [profile_values([r[i] for r in table.rows[:200] if i < len(r)])
+                for i in range(len(table.columns))]
+    notes: list[str] = []
+    zone_hint: int | None = None
+    contenders: dict[str, list[int]] = {}
+    for i, parts in enumerate(all_parts):
         if i in mapped:
             continue
         found = recognise_column(parts, extra)
         if found is not None and found not in fields:
-            fields[found] = i
+            contenders.setdefault(found, []).append(i)
+        for part in parts:
+            guess = guess_field(part) if part else None
+            if guess is not None and guess.zone and zone_hint is None:
+                zone_hint = guess.zone
+    for fld, indexes in contenders.items():
+        fields[fld] = _choose_column(fld, indexes, table.columns, profiles, notes)
+    if not any(f in fields for f in (*_COORD_FIELDS, "wkt", *_ADDRESS_FIELDS)) and (
+        table.geometries is None
+    ):
+        _fields_from_values(fields, set(mapped), table.columns, profiles, notes)
     # "X"/"Y" (and "E"/"N") are longitude/latitude in degrees or UTM metres: tell by value.
     if "lat" in fields and "lon" in fields and "easting" not in fields:
         values = _numbers(table, fields["lat"]) + _numbers(table, fields["lon"])
@@ -712,12 +744,20 @@ def plan_columns(
     )
     if not has_place:
         found_columns = ", ".join(repr(c) for c in table.columns) or "(none)"
-        raise UploadError(
-            "no coordinate or address column found. Columns in the file: "
-            f"{found_columns}. Expected one of: ละติจูด/latitude + ลองจิจูด/longitude, "
-            "พิกัด/location (one cell or a Google Maps link), UTM E/N + โซน/zone, MGRS, "
-            "ที่อยู่/address or ตำบล/อำเภอ/จังหวัด; or name the columns with a mapping "
-            "(--map 'column=lat')"
+        details = [
+            {"column": c, "field": next((f for f, i in fields.items() if i == n), None),
+             "looks_like_th": p.describe()[0], "looks_like_en": p.describe()[1]}
+            for n, (c, p) in enumerate(zip(table.columns, profiles, strict=True))
+        ]
+        looked = "; ".join(f"{d['column']!r}: {d['looks_like_en']} / {d['looks_like_th']}"
+                           for d in details)
+        raise ColumnsNotRecognised(
+            "no coordinate or address column found (ไม่พบคอลัมน์พิกัดหรือที่อยู่). Columns in "
+            f"the file: {found_columns}. Expected one of: ละติจูด/latitude + "
+            "ลองจิจูด/longitude, พิกัด/location (one cell or a Google Maps link), UTM E/N + "
+            "โซน/zone, MGRS, ที่อยู่/address or ตำบล/อำเภอ/จังหวัด; or name the columns with "
+            f"a mapping (--map 'column=lat'). What each column looked like: {looked}",
+            details,
         )
     used = set(fields.values()) | set(ignored)
     return ColumnPlan(
@@ -725,7 +765,67 @@ def plan_columns(
         columns=list(table.columns),
         unknown=[i for i in range(len(table.columns)) if i not in used],
         ignored=ignored,
+        notes=notes,
+        zone_hint=zone_hint,
     )
+
+
+class ColumnsNotRecognised(UploadError):
+    """No column gives a place; ``columns`` describes each column (for the mapping form).
+
+    Each item has ``column``, ``field`` (what its header was taken for, or None) and
+    ``looks_like_th`` / ``looks_like_en`` (what its values looked like).
+    """
+
+    def __init__(self, message: str, columns: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.columns = columns
+        self.problem_extra = {"columns": [c["column"] for c in columns],
+                              "column_details": columns}
+
+
+def _choose_column(fld: str, indexes: list[int], columns: Sequence[str],
+                   profiles: Sequence[ValueProfile], notes: list[str]) -> int:
+    """Pick one of several columns whose headers name the same field, by their values."""
+    if len(indexes) == 1:
+        return indexes[0]
+    support = {i: value_support(fld, profiles[i]) for i in indexes}
+    best = max(indexes, key=lambda i: (support[i], -i))
+    others = [i for i in indexes if i != best]
+    rivals = ", ".join(f"{columns[i]!r} ({support[i]:.0%})" for i in others)
+    if support[best] > max(support[i] for i in others):
+        why_en = f"its values fit better ({support[best]:.0%} vs {rivals})"
+        why_th = f"ค่าในคอลัมน์เข้ากันกว่า ({support[best]:.0%} เทียบกับ {rivals})"
+    else:
+        why_en, why_th = f"it comes first (also: {rivals})", f"อยู่ก่อน (อีกคอลัมน์: {rivals})"
+    notes.append(f"column {columns[best]!r} used for {fld}: {why_en} / "
+                 f"ใช้คอลัมน์ {columns[best]!r} เป็น {fld}: {why_th}")
+    return best
+
+
+def _fields_from_values(fields: dict[str, int], taken: set[int], columns: Sequence[str],
+                        profiles: Sequence[ValueProfile], notes: list[str]) -> None:
+    """No header names a place: take latitude/longitude, a location or an address by value."""
+    free = [i for i in range(len(columns)) if i not in taken and i not in fields.values()]
+
+    def first(kind: str, share: float = 0.9) -> int | None:
+        return next((i for i in free if profiles[i].shares.get(kind, 0.0) >= share
+                     and i not in fields.values()), None)
+
+    lat = first("lat")
+    lon = first("lon")
+    chosen: dict[str, int] = {}
+    if lat is not None and lon is not None and lat != lon:
+        chosen = {"lat": lat, "lon": lon}
+    elif (loc := first("location")) is not None:
+        chosen = {"location": loc}
+    elif (addr := first("address", 0.5)) is not None:
+        chosen = {"address": addr}
+    for fld, i in chosen.items():
+        fields[fld] = i
+        th, en = profiles[i].describe()
+        notes.append(f"column {columns[i]!r} read as {fld} from its values ({en}) / "
+                     f"คอลัมน์ {columns[i]!r} อ่านเป็น {fld} จากค่าในคอลัมน์ ({th})")
 
 
 # --------------------------------------------------------------------------- row preparation
@@ -1285,7 +1385,7 @@ def prepare_rows(
         severity_words=load_severity_words(severity_path),
         geocode_province=options.province_code
         or (getattr(settings, "default_province", None) if settings else None),
-        zone_hint=zone_hint,
+        zone_hint=plan.zone_hint or zone_hint,
         layer=options.layer or "uploaded",
         limits=limits or ReadLimits(),
         today=today or date.today(),
@@ -1456,6 +1556,23 @@ def _near_pairs(points: Sequence[PreparedRow], distance_m: float) -> dict[int, l
             a, b = sorted((points[i].row_number, points[j].row_number))
             near.setdefault(b, []).append(a)
     return {k: sorted(v) for k, v in near.items()}
+
+
+def _lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Kind) -> None:
+    """Hold, until commit, a lock per province the file's pending rows fall in (issue 11).
+
+    Duplicates are looked for among stored records of the same table and province, so two
+    uploads into one province check and store one after the other: the second one's check
+    (a new snapshot under READ COMMITTED) sees the first one's committed rows and reports
+    them as duplicates instead of storing them twice. Uploads into other provinces go on in
+    parallel. Locks are taken in code order, so two multi-province files cannot deadlock;
+    the reading, geocoding and place checks before this stay parallel.
+    """
+    provinces = sorted({r.province_code or "" for r in rows
+                        if r.status == "pending" and r.target == "main"})
+    for code in provinces:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 2))"),
+                     {"k": f"{kind.table}:{code}"})
 
 
 def _resolve_duplicates(
@@ -1797,10 +1914,14 @@ def import_upload(
     limits = limits or ReadLimits.from_settings(settings)
     table = read_table(data, filename, sheet=options.sheet, limits=limits,
                        extra_fields=kind.extra_fields)
-    rows, plan, datum_notes = prepare_rows(
-        table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
-        limits=limits,
-    )
+    try:
+        rows, plan, datum_notes = prepare_rows(
+            table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
+            limits=limits,
+        )
+    except UploadError as exc:
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
     notes: list[str] = []
     if options.datum == "indian1975":
         from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
@@ -1810,6 +1931,7 @@ def import_upload(
             f"{options.transformation or DEFAULT_INDIAN1975_TRANSFORMATION}"
         )
     notes += sorted(f"coordinates converted: {n}" for n in datum_notes)
+    notes += plan.notes
     if table.details.get("converted"):
         notes.append(f"geometries converted: {table.details['converted']}")
     upload_table = cast(sa.Table, Upload.__table__)
@@ -1838,6 +1960,7 @@ def import_upload(
     _ensure_statistics(conn)
     _copy_stage(conn, rows)
     _check_places(conn, rows, province)
+    _lock_duplicate_scope(conn, rows, kind)
     _resolve_duplicates(conn, rows, kind, float(settings.duplicate_distance_m))
     _store_records(conn, rows, kind, upload_id)
     _copy_report(conn, rows, upload_id)
@@ -2052,11 +2175,32 @@ def get_upload(
     *,
     principal: Principal | None = None,
     with_rows: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Return an upload's summary and (optionally) its per-row report under ``report``.
 
     A call with a principal is a read of uploaded (possibly sensitive) data and writes an
-    ``upload.read`` audit row.
+    ``upload.read`` audit row. Rows of sensitive categories are coarsened (see
+    :func:`coarsen_report_rows`) unless the principal sent the file or holds the
+    ``sensitive`` right; such rows carry ``coarsened: true``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection.
+    upload_id : int
+        The upload.
+    principal : Principal, optional
+        Who reads (access check, audit, coarsening); None: a library caller, sees all.
+    with_rows : bool
+        Include the per-row report.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    dict
+        The summary, and the rows under ``report``.
 
     Raises
     ------
@@ -2072,17 +2216,118 @@ def get_upload(
         audit.record(conn, principal=principal, action="upload.read",
                      target=f"upload:{upload_id}", record_ids=[upload_id],
                      details={"rows": with_rows})
-    if with_rows:
-        rows = conn.execute(
-            sa.text(
-                "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
-                "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
-                "WHERE upload_id = :u ORDER BY row_number"
-            ),
-            {"u": upload_id},
-        ).mappings()
-        out["report"] = [dict(r) for r in rows]
+    coarse = not _sees_rows_exactly(conn, principal, row)
+    if with_rows or coarse:
+        report = _report_rows(conn, upload_id)
+        if coarse:
+            hidden = coarsen_report_rows(conn, row, report, settings=settings)
+            out["warnings"] = [w for w in out["warnings"]
+                               if not ((m := re.match(r"row (\d+):", w))
+                                       and int(m.group(1)) in hidden)]
+        if with_rows:
+            out["report"] = report
     return out
+
+
+def _report_rows(conn: Connection, upload_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
+            "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
+            "WHERE upload_id = :u ORDER BY row_number"
+        ),
+        {"u": upload_id},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _sees_rows_exactly(conn: Connection, principal: Principal | None, row: Any) -> bool:
+    """Return True when the reader sees sensitive rows exactly.
+
+    That is its sender (whoever sent the same bytes again holds them too), a holder of the
+    sensitive right, or a library caller without a principal.
+    """
+    return principal is None or principal.sees_sensitive or _sent_it(conn, principal, row)
+
+
+#: Original cells a coarsened row keeps: they describe the issue, not where it is or who.
+_UNPLACING_FIELDS = frozenset({"category", "severity", "date", "count"})
+
+#: What a coarsened row says, in the report's reason (Thai and English, as the pages are).
+COARSENED_NOTE = ("ตำแหน่งแสดงที่จุดตัวแทนของตำบล (ประเภทข้อมูลอ่อนไหว) / located at its "
+                  "subdistrict's representative point (sensitive category)")
+HIDDEN_PLACE_NOTE = "ตำแหน่งถูกซ่อน (ประเภทข้อมูลอ่อนไหว) / location hidden (sensitive category)"
+
+
+def _severity_model(settings: Settings | None) -> SeverityModel:
+    return cached_severity_model(getattr(settings, "severity_config", None))
+
+
+def coarsen_report_rows(
+    conn: Connection, upload: Mapping[str, Any], rows: list[dict[str, Any]], *,
+    settings: Settings | None = None,
+) -> set[int]:
+    """Coarsen, in place, the report rows of sensitive categories; return their numbers.
+
+    The README's rule for the map applied to upload reports (issue 11): a row whose category
+    is sensitive (the stored record's category, else the file's category cell read as at
+    import) is placed at its subdistrict's representative point (no place: no coordinates),
+    keeps of its original cells only category, severity, date and count (names, addresses,
+    coordinates and notes give the place away), loses its warnings and, when rejected, the
+    reason's details (they quote cells). It gets ``coarsened: True``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection (stored categories, representative points).
+    upload : mapping
+        The upload's row (``kind``, ``options``).
+    rows : list of dict
+        Report rows with ``row``, ``status``, ``reason``, ``warnings``, ``lat``, ``lon``,
+        ``subdistrict_code``, ``record_id`` and ``original``.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    set of int
+        The numbers of the coarsened rows.
+    """
+    if upload["kind"] != "risk_points" or not rows:
+        return set()
+    model = _severity_model(settings)
+    sensitive = sensitive_categories(model)
+    if not sensitive:
+        return set()
+    fields: dict[str, str] = dict((upload["options"] or {}).get("fields") or {})
+    category_columns = [c for c, f in fields.items() if f == "category"]
+    stored: dict[int, str] = dict(conn.execute(
+        sa.text("SELECT id, category FROM risk_points WHERE id = ANY(:ids)"),
+        {"ids": [r["record_id"] for r in rows if r["record_id"] is not None]},
+    ).tuples().all())
+    matcher = CategoryMatcher.from_model(model) if category_columns else None
+    hidden: list[dict[str, Any]] = []
+    for r in rows:
+        category = stored.get(r["record_id"])
+        if category is None and matcher is not None:
+            category = matcher.match((r["original"] or {}).get(category_columns[0]))[0]
+        if category in sensitive:
+            hidden.append(r)
+    codes = sorted({r["subdistrict_code"] for r in hidden if r["subdistrict_code"]})
+    reps = {code: (lat, lon) for code, lat, lon in conn.execute(
+        sa.text("SELECT code, ST_Y(rep_point), ST_X(rep_point) FROM subdistricts "
+                "WHERE code = ANY(:codes)"), {"codes": codes}).tuples()} if codes else {}
+    for r in hidden:
+        r["lat"], r["lon"] = reps.get(r["subdistrict_code"], (None, None))
+        r["original"] = {c: v for c, v in (r["original"] or {}).items()
+                         if fields.get(c) in _UNPLACING_FIELDS}
+        r["warnings"] = None
+        if r["status"] == "rejected":
+            r["reason"] = "rejected; details hidden / ปฏิเสธ รายละเอียดถูกซ่อน"
+        note = COARSENED_NOTE if r["lat"] is not None else HIDDEN_PLACE_NOTE
+        r["reason"] = "; ".join(x for x in (r["reason"], note) if x)
+        r["coarsened"] = True
+    return {r["row"] for r in hidden}
 
 
 def list_uploads(
@@ -2123,7 +2368,8 @@ def _csv_value(value: object) -> object:
 
 
 def write_report_csv(
-    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None
+    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Write the per-row report of an upload as CSV.
 
@@ -2132,6 +2378,8 @@ def write_report_csv(
     original values under their own column names (a name clashing with these gets
     " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
     Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.
+    Rows of sensitive categories are coarsened as in :func:`get_upload` unless the principal
+    sent the file or holds the ``sensitive`` right (``settings``: the severity model).
 
     Returns
     -------
@@ -2143,26 +2391,25 @@ def write_report_csv(
     com.errors.NotFoundError
         No such upload.
     """
-    upload = _upload_dict(_upload_row(conn, upload_id, principal))
+    upload_row = _upload_row(conn, upload_id, principal)
+    upload = _upload_dict(upload_row)
     columns: list[str] = upload["columns"]
     fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality"]
     header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
     writer = csv.writer(stream)
     writer.writerow([escape_formula(h) for h in header])
     count = 0
-    rows = conn.execute(
-        sa.text("SELECT row_number, status, reason, warnings, lat, lon, subdistrict_code, "
-                "quality, original FROM upload_rows WHERE upload_id = :u ORDER BY row_number"),
-        {"u": upload_id},
-    )
+    rows = _report_rows(conn, upload_id)
+    if not _sees_rows_exactly(conn, principal, upload_row):
+        coarsen_report_rows(conn, upload_row, rows, settings=settings)
     for r in rows:
-        reason = r.reason or (f"warning: {r.warnings}" if r.warnings else None)
-        lat = round(r.lat, 7) if r.lat is not None else None
-        lon = round(r.lon, 7) if r.lon is not None else None
-        original = r.original or {}
+        reason = r["reason"] or (f"warning: {r['warnings']}" if r["warnings"] else None)
+        lat = round(r["lat"], 7) if r["lat"] is not None else None
+        lon = round(r["lon"], 7) if r["lon"] is not None else None
+        original = r["original"] or {}
         writer.writerow(
             [_csv_value(v) for v in
-             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality)]
+             (r["row"], r["status"], reason, lat, lon, r["subdistrict_code"], r["quality"])]
             + [_csv_value(original.get(c)) for c in columns]
         )
         count += 1

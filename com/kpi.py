@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 TARGET_LEVELS = ("subdistrict", "district")
+#: Fiscal years (Buddhist era) a target list or KPI report can be about: 2400 BE is 1857 CE
+#: (below it a year is read as Common Era), 2800 BE leaves centuries of room.
+FISCAL_YEAR_BE_MIN = 2400
+FISCAL_YEAR_BE_MAX = 2800
 _CODE_LENGTH = {"subdistrict": 6, "district": 4}
 _AREA_TABLE = {"subdistrict": "subdistricts", "district": "districts"}
 

@@ -82,6 +82,10 @@ TEXT: dict[str, dict[str, str]] = {
     "search": {"th": "ค้นหาตำบล/อำเภอ", "en": "Find subdistrict/district"},
     "fullscreen": {"th": "เต็มจอ", "en": "Full screen"},
     "fullscreen_exit": {"th": "ออกจากเต็มจอ", "en": "Exit full screen"},
+    "measure": {"th": "วัดระยะทางและพื้นที่", "en": "Measure distance and area"},
+    "measure_hint": {"th": "คลิกบนแผนที่เพื่อวัด", "en": "Click the map to measure"},
+    "measure_distance": {"th": "ระยะทาง", "en": "Distance"},
+    "measure_area": {"th": "พื้นที่", "en": "Area"},
     "camera": {"th": "กล้องวงจรปิด", "en": "CCTV camera"},
     "site": {"th": "จุดติดตั้งที่เสนอ", "en": "Proposed site"},
     "radius": {"th": "รัศมี", "en": "Radius"},
@@ -938,6 +942,118 @@ def add_synthetic_notice(*, lang: str = "th", m: folium.Map) -> folium.Map:
     return m
 
 
+class _MeasureControl(MacroElement):
+    """Click-to-measure distance (km) and area (ha, rai) on the map.
+
+    COM's own rather than folium's MeasureControl: leaflet-measure compiles its templates with
+    ``new Function``, which the pages' Content-Security-Policy (no ``'unsafe-eval'``) refuses.
+    Distances are geodesic (Leaflet's ``map.distance``, haversine); areas use the spherical
+    excess of the ring, as Leaflet.draw does.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var labels = {{ this.labels_json }};
+            var map = {{ this._parent.get_name() }};
+            var R = 6378137, rad = Math.PI / 180, red = "#d7301f";
+            function area(ll) {
+                if (ll.length < 3) return 0;
+                var sum = 0;
+                for (var i = 0; i < ll.length; i++) {
+                    var a = ll[i], b = ll[(i + 1) % ll.length];
+                    sum += (b.lng - a.lng) * rad
+                        * (2 + Math.sin(a.lat * rad) + Math.sin(b.lat * rad));
+                }
+                return Math.abs(sum * R * R / 2);
+            }
+            function length(ll) {
+                var total = 0;
+                for (var i = 1; i < ll.length; i++) total += map.distance(ll[i - 1], ll[i]);
+                return total;
+            }
+            function metres(m) {
+                return m >= 1000 ? (m / 1000).toFixed(2) + " km" : Math.round(m) + " m";
+            }
+            var ctl = L.control({position: "topleft"});
+            ctl.onAdd = function () {
+                var box = L.DomUtil.create(
+                    "div", "leaflet-control-measure leaflet-bar leaflet-control");
+                var button = L.DomUtil.create("a", "leaflet-control-measure-toggle", box);
+                button.href = "#";
+                button.title = labels.measure;
+                button.setAttribute("role", "button");
+                button.setAttribute("aria-label", labels.measure);
+                button.textContent = "\u21A6";
+                var out = L.DomUtil.create("div", "com-measure-result", box);
+                out.hidden = true;
+                L.DomEvent.disableClickPropagation(box);
+                var points = [], drawn = L.featureGroup(), active = false;
+                function show() {
+                    drawn.clearLayers();
+                    var off = {color: red, interactive: false};
+                    if (points.length > 1) {
+                        L.polyline(points, L.extend({weight: 2}, off)).addTo(drawn);
+                    }
+                    if (points.length > 2) {
+                        L.polygon(points, L.extend({weight: 0, fillOpacity: 0.15}, off))
+                            .addTo(drawn);
+                    }
+                    points.forEach(function (p) {
+                        L.circleMarker(p, L.extend({radius: 3}, off)).addTo(drawn);
+                    });
+                    if (!points.length) { out.textContent = labels.hint; return; }
+                    var a = area(points);
+                    var text = labels.distance + " " + metres(length(points));
+                    if (a > 0) {
+                        text += " · " + labels.area + " " + (a / 10000).toFixed(2) + " ha ("
+                            + (a / 1600).toFixed(1) + " rai)";
+                    }
+                    out.textContent = text;
+                }
+                function add(e) { points.push(e.latlng); map.closePopup(); show(); }
+                L.DomEvent.on(button, "click", function (e) {
+                    L.DomEvent.preventDefault(e);
+                    active = !active;
+                    var how = active ? "addClass" : "removeClass";
+                    L.DomUtil[how](box, "active");
+                    // While measuring, shapes and markers let clicks through to the map
+                    // (a layer with a popup stops the click from reaching it).
+                    L.DomUtil[how](map.getContainer(), "com-measuring");
+                    out.hidden = !active;
+                    if (active) {
+                        drawn.addTo(map);
+                        map.on("click", add);
+                        show();
+                    } else {
+                        map.off("click", add);
+                        points = [];
+                        drawn.clearLayers();
+                        drawn.remove();
+                    }
+                });
+                return box;
+            };
+            ctl.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, lang: str = "th") -> None:
+        super().__init__()
+        self._name = "MeasureControl"
+        self.labels_json = compact_json(
+            {
+                "measure": text("measure", lang),
+                "hint": text("measure_hint", lang),
+                "distance": text("measure_distance", lang),
+                "area": text("measure_area", lang),
+            }
+        )
+
+
 def add_controls(*, lang: str = "th", m: folium.Map) -> folium.Map:
     """Add full screen, measure and the layer control (scale comes with :func:`new_map`)."""
     folium.plugins.Fullscreen(
@@ -945,13 +1061,7 @@ def add_controls(*, lang: str = "th", m: folium.Map) -> folium.Map:
         title=text("fullscreen", lang),
         title_cancel=text("fullscreen_exit", lang),
     ).add_to(m)
-    folium.plugins.MeasureControl(
-        position="topleft",
-        primary_length_unit="kilometers",
-        secondary_length_unit="meters",
-        primary_area_unit="hectares",
-        secondary_area_unit="sqmeters",
-    ).add_to(m)
+    _MeasureControl(lang=lang).add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     return m
 
@@ -1270,9 +1380,13 @@ def load_map_data(
         )
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
     if privacy.applies_to(principal):
-        areas = privacy.suppress_small_areas(areas, k=small_area_k, count_column="point_count")
-        hidden = set(areas.loc[areas["suppressed"], "code"])
-        points = points[~points["subdistrict_code"].isin(hidden)].reset_index(drop=True)
+        # The one small-area rule (all points, all time), so the map hides the areas the
+        # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
+        hidden = privacy.hidden_areas(conn, k=small_area_k)
+        areas = privacy.suppress_areas(areas, hidden, code_column="code")
+        points = points[
+            points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
+        ].reset_index(drop=True)
     envelope = "(SELECT ST_Expand(ST_Envelope(geom), 0.3) FROM provinces WHERE code = :province)"
     context = _read_geo(
         conn,

@@ -28,7 +28,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -497,6 +497,23 @@ def _aggregate_h3(
         frame.groupby(["code", "category"], as_index=False)[["points", "incidents", "base"]]
         .sum()
     )
+
+
+def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
+    """Return how many risk points each H3 cell of ``level`` holds (every category and date).
+
+    The cells are those of the H3 rankings (:func:`_aggregate_h3`), so
+    :func:`com.security.privacy.hidden_areas` hides exactly the cells a ranking shows.
+    """
+    lvl = AreaLevel.parse(level)
+    if lvl.kind != "h3":
+        raise ValidationError(f"{level} is not an H3 level")
+    agg = _aggregate_h3(conn, lvl, RiskFilter(use_recency=False), _model(None))
+    if agg.empty:
+        return {}
+    totals = agg.groupby("code")["points"].sum()
+    codes = _h3_strings(totals.index.to_numpy(dtype=np.int64))
+    return {str(c): int(n) for c, n in zip(codes, totals.to_numpy(), strict=True)}
 
 
 def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
@@ -1006,6 +1023,7 @@ def explain_area(
     model: SeverityModel | Path | str | None = None,
     top: int = 10,
     exact_coordinates: bool = True,
+    hidden: Collection[str] = (),
 ) -> AreaExplanation:
     """Explain one area's score: categories, context factors and its heaviest points.
 
@@ -1027,6 +1045,9 @@ def explain_area(
         False moves points of sensitive categories to their subdistrict's representative
         point (no coordinates when they lie in none) and drops their names, as the OGC API,
         tiles, exports and the map serve them.
+    hidden : collection of str
+        Codes of areas a public caller may not see (:func:`com.security.privacy.hidden_areas`): the
+        rank and ``extent_areas`` then count only the other areas, as public rankings do.
 
     Returns
     -------
@@ -1075,6 +1096,12 @@ def explain_area(
             raise NotFoundError(f"{level.kind} {code} does not exist")
         row = hit.iloc[0]
         rank, extent = int(row["rank"]), len(ranked)
+        if hidden:
+            # Ranked among the shown areas only, like the public ranking (no gaps to read).
+            shown = ranked[~ranked[level.code_column].astype(str).isin(set(hidden))]
+            extent = len(shown)
+            rank = (None if code in hidden
+                    else int((shown["risk_score"] > row["risk_score"]).sum()) + 1)
         point_filter = {level.kind: code}
     params = _sql_params(base_filter, model, level=level.kind, **point_filter,
                          top=None if level.kind == "h3" else int(top))

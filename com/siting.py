@@ -1234,11 +1234,20 @@ def _plain(value: Any) -> Any:
 # --- candidate sites --------------------------------------------------------------------------
 
 
-def grid_sites(area: shapely.Geometry, spacing_m: float, *, crs: str | None = None) -> pd.DataFrame:
+def grid_sites(
+    area: shapely.Geometry,
+    spacing_m: float,
+    *,
+    crs: str | None = None,
+    max_sites: int = MAX_GRID_CANDIDATES,
+    limit_note: str = "",
+) -> pd.DataFrame:
     """Return a regular grid of candidate sites ``spacing_m`` apart inside ``area`` (WGS84).
 
     The grid is laid out in UTM metres (cell centres on multiples of the spacing plus a half),
-    so the same area and spacing always give the same sites.
+    so the same area and spacing always give the same sites. More than ``max_sites`` sites
+    (``limit_note`` says whose limit that is) is a ValidationError, raised before the grid is
+    built when its bounding box alone holds twice as many.
     """
     if not math.isfinite(spacing_m) or spacing_m < 10:
         raise ValidationError(f"grid spacing must be at least 10 m, not {spacing_m}")
@@ -1252,19 +1261,20 @@ def grid_sites(area: shapely.Geometry, spacing_m: float, *, crs: str | None = No
     minx, miny, maxx, maxy = area_m.bounds
     xs = np.arange(math.floor(minx / spacing_m) * spacing_m + spacing_m / 2, maxx, spacing_m)
     ys = np.arange(math.floor(miny / spacing_m) * spacing_m + spacing_m / 2, maxy, spacing_m)
-    if xs.size * ys.size > MAX_GRID_CANDIDATES * 2:
+    if xs.size * ys.size > max_sites * 2:
         raise ValidationError(
-            f"a {spacing_m:g} m grid over this area has about {xs.size * ys.size:,} sites; "
-            "choose a wider spacing or a district"
+            f"a {spacing_m:g} m grid over this area has about {xs.size * ys.size:,} sites, "
+            f"more than {max_sites:,}{limit_note}; choose a wider spacing or a district"
         )
     mesh_x, mesh_y = np.meshgrid(xs, ys)
     gx, gy = mesh_x.ravel(), mesh_y.ravel()
     shapely.prepare(area_m)
     inside = shapely.contains_xy(area_m, gx, gy)
     gx, gy = gx[inside], gy[inside]
-    if gx.size > MAX_GRID_CANDIDATES:
+    if gx.size > max_sites:
         raise ValidationError(
-            f"a {spacing_m:g} m grid gives {gx.size:,} sites; choose a wider spacing"
+            f"a {spacing_m:g} m grid gives {gx.size:,} sites, more than {max_sites:,}"
+            f"{limit_note}; choose a wider spacing"
         )
     lon, lat = transformer(crs, inverse=True).transform(gx, gy)
     return pd.DataFrame(
@@ -1513,6 +1523,129 @@ def demand_weights(
     return risk.point_weights(points, model, as_of=as_of or date.today()).astype(float)
 
 
+# --- limits for callers below the planner role -----------------------------------------------
+
+
+_NON_PLANNERS = "a viewer or read-only key"
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """Caps on the work a plan may ask, for callers below the planner role (issue 11).
+
+    Planners and admins plan without them; viewers and read keys may explore, not run
+    national optimisations. Each limit is a setting named in the error that refuses a plan.
+
+    Attributes
+    ----------
+    max_k
+        Most cameras (``COM_CCTV_MAX_K``).
+    max_candidates
+        Most candidate sites given inline or laid out as a grid (``COM_CCTV_MAX_CANDIDATES``).
+    max_time_limit_s
+        Longest solver time limit (``COM_CCTV_MAX_TIME_LIMIT_S``); the default is cut to it.
+    min_radius_m
+        Smallest radius around sites or cameras the caller places (inline or a grid;
+        ``COM_CCTV_MIN_RADIUS_M``).
+
+    Examples
+    --------
+    >>> limits = PlanLimits(max_k=100, max_candidates=20_000, max_time_limit_s=10,
+    ...                     min_radius_m=50)
+    >>> limits.time_limit(None)
+    10.0
+    >>> limits.check(k=2000, radius_m=200, candidates="points", existing="db")
+    Traceback (most recent call last):
+    ...
+    com.errors.ValidationError: k = 2,000 cameras is more than 100, ...
+    """
+
+    max_k: int
+    max_candidates: int
+    max_time_limit_s: float
+    min_radius_m: float
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PlanLimits:
+        """Read the limits from :class:`com.config.settings.Settings` (``COM_CCTV_*``)."""
+        return cls(
+            max_k=int(settings.cctv_max_k),
+            max_candidates=int(settings.cctv_max_candidates),
+            max_time_limit_s=float(settings.cctv_max_time_limit_s),
+            min_radius_m=float(settings.cctv_min_radius_m),
+        )
+
+    @property
+    def candidates_note(self) -> str:
+        """Where the candidate limit comes from, for the messages that refuse a grid."""
+        return (
+            f", the most {_NON_PLANNERS} may use (COM_CCTV_MAX_CANDIDATES)"
+            f" / เสนอจุดติดตั้งได้ไม่เกิน {self.max_candidates:,} จุดสำหรับผู้ชมและคีย์อ่านอย่างเดียว"
+        )
+
+    def time_limit(self, requested: float | None) -> float:
+        """Return the solver time limit to use; refuse one above ``max_time_limit_s``."""
+        if requested is None:
+            return float(min(DEFAULT_TIME_LIMIT_S, self.max_time_limit_s))
+        if requested > self.max_time_limit_s:
+            raise ValidationError(
+                f"time_limit_s = {requested:g} s is more than {self.max_time_limit_s:g} s, the "
+                f"longest {_NON_PLANNERS} may ask (COM_CCTV_MAX_TIME_LIMIT_S)"
+                f" / กำหนดเวลาคำนวณได้ไม่เกิน {self.max_time_limit_s:g} วินาที"
+            )
+        return float(requested)
+
+    def check(
+        self,
+        *,
+        k: int | None,
+        radius_m: float,
+        candidates: str | pd.DataFrame,
+        existing: pd.DataFrame | str | None,
+    ) -> None:
+        """Raise ValidationError naming the limit when a plan asks more than these allow.
+
+        The radius limit holds when the caller places the sites (an inline list or a grid)
+        or the cameras (an inline list; their own radius, else ``radius_m``).
+        """
+        if k is not None and k > self.max_k:
+            raise ValidationError(
+                f"k = {k:,} cameras is more than {self.max_k:,}, the most {_NON_PLANNERS} may "
+                f"ask (COM_CCTV_MAX_K); a planner can plan more"
+                f" / วางกล้องได้ไม่เกิน {self.max_k:,} ตัวต่อแผนสำหรับผู้ชมและคีย์อ่านอย่างเดียว"
+            )
+        placed = isinstance(candidates, pd.DataFrame)
+        if placed and len(candidates) > self.max_candidates:
+            raise ValidationError(
+                f"{len(candidates):,} candidate sites are more than {self.max_candidates:,}"
+                f"{self.candidates_note}"
+            )
+        if not placed:
+            placed = parse_candidates(str(candidates))[0] == "grid"
+        radii = [radius_m] if placed else []
+        if isinstance(existing, pd.DataFrame) and len(existing):
+            given = (
+                pd.to_numeric(existing["radius_m"], errors="coerce").fillna(radius_m)
+                if "radius_m" in existing.columns
+                else pd.Series([radius_m])
+            )
+            radii.append(float(given.min()))
+        if radii and min(radii) < self.min_radius_m:
+            raise ValidationError(
+                f"a radius of {min(radii):g} m is less than {self.min_radius_m:g} m, the "
+                f"smallest {_NON_PLANNERS} may use around sites or cameras of their own "
+                f"(COM_CCTV_MIN_RADIUS_M)"
+                f" / รัศมีรอบจุดที่กำหนดเองต้องไม่น้อยกว่า {self.min_radius_m:g} เมตร"
+            )
+
+
+def limits_for(principal: Any, settings: Any) -> PlanLimits | None:
+    """Return the caps on ``principal``'s plans: None for planners, admins and the CLI."""
+    if principal is not None and principal.has_role("planner"):
+        return None
+    return PlanLimits.from_settings(settings)
+
+
 # --- database edge ----------------------------------------------------------------------------
 
 
@@ -1548,22 +1681,40 @@ def load_demand(
     district: str | None = None,
     as_of: date | None = None,
     severity_config: Path | None = None,
+    coarsen: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """Return the risk points of an area as demand: id, lon, lat, weight, category, codes."""
-    from com.db.tables import RiskPoint
+    """Return the risk points of an area as demand: id, lon, lat, weight, category, codes.
+
+    Points of a category in ``coarsen`` (the sensitive ones, for a caller without the
+    ``sensitive`` permission) stand at their subdistrict's representative point, and those in
+    no subdistrict are left out: the rule by which the OGC API, tiles, exports and the map
+    serve them (:mod:`com.features`, :mod:`com.maps`), so a plan computed on this demand tells
+    no more than those do.
+    """
+    from com.db.tables import RiskPoint, Subdistrict
 
     rp = RiskPoint.__table__
+    hidden = sorted(set(coarsen))
+    geom: Any = rp.c.geom
+    from_: Any = rp
+    conditions = _area_filter(rp, province, district)
+    if hidden:
+        rep = Subdistrict.__table__.alias("rep")
+        is_hidden = rp.c.category.in_(hidden)
+        geom = sa.case((is_hidden, rep.c.rep_point), else_=rp.c.geom)
+        from_ = rp.outerjoin(rep, rep.c.code == rp.c.subdistrict_code)
+        conditions.append(sa.or_(sa.not_(is_hidden), rep.c.rep_point.is_not(None)))
     query = sa.select(
         rp.c.id,
-        sa.func.ST_X(rp.c.geom).label("lon"),
-        sa.func.ST_Y(rp.c.geom).label("lat"),
+        sa.func.ST_X(geom).label("lon"),
+        sa.func.ST_Y(geom).label("lat"),
         rp.c.category,
         rp.c.severity,
         rp.c.incident_count,
         rp.c.reported_on,
         rp.c.subdistrict_code,
         rp.c.district_code,
-    ).where(*_area_filter(rp, province, district)).order_by(rp.c.id)
+    ).select_from(from_).where(*conditions).order_by(rp.c.id)
     frame = pd.DataFrame(conn.execute(query).mappings().all(),
                          columns=["id", "lon", "lat", "category", "severity", "incident_count",
                                   "reported_on", "subdistrict_code", "district_code"])
@@ -1664,10 +1815,12 @@ def candidate_sites(
     province: str,
     district: str | None = None,
     settings: Any = None,
+    limits: PlanLimits | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Return the candidate sites for a spec (see :func:`parse_candidates`) and its label.
 
     A ready frame (``site_id``, ``lon``, ``lat`` and optionally ``cost``) is used as given.
+    A grid holds at most ``limits.max_candidates`` sites when ``limits`` are given.
     """
     if isinstance(spec, pd.DataFrame):
         return spec, "given"
@@ -1680,7 +1833,12 @@ def candidate_sites(
         return sites, "points"
     if kind == "grid":
         area = area_geometry(conn, province=province, district=district)
-        return grid_sites(area, value), f"grid:{value:g}"
+        if limits is not None:
+            grid = grid_sites(area, value, max_sites=limits.max_candidates,
+                              limit_note=limits.candidates_note)
+        else:
+            grid = grid_sites(area, value)
+        return grid, f"grid:{value:g}"
     if kind == "sites":
         sites = load_sites(conn, province=province, district=district, upload_id=value)
         if sites.empty:
@@ -1711,11 +1869,13 @@ def plan_for_area(
     existing: pd.DataFrame | Literal["db", "none"] = "db",
     metric: Metric = "utm",
     method: Method = "auto",
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     exact_max_nonzeros: int = EXACT_MAX_NONZEROS,
     optimal_curve: bool = False,
     as_of: date | None = None,
     settings: Any = None,
+    coarsen_sensitive: bool = False,
+    limits: PlanLimits | None = None,
 ) -> SitingPlan:
     """Plan CCTV sites for a province or district from the stored risk points.
 
@@ -1736,21 +1896,39 @@ def plan_for_area(
     existing
         ``"db"`` (cameras table), ``"none"``, or a frame of cameras (lon, lat[, radius_m]).
     metric, method, time_limit_s, exact_max_nonzeros, optimal_curve
-        Passed to :func:`plan_sites`.
+        Passed to :func:`plan_sites` (``time_limit_s`` None: the default, within ``limits``).
     as_of
         Date the recency of risk points is measured from (default today).
     settings
         :class:`com.config.settings.Settings` (severity model override, default province).
+    coarsen_sensitive
+        Plan on the coarsened positions of sensitive points (:func:`load_demand`): for
+        callers without the ``sensitive`` permission (:func:`plan_for_principal`), whom every
+        figure of the plan (coverage, gains, the curve) must tell no more than the coarsened
+        data do.
+    limits
+        Caps on the work asked (:class:`PlanLimits`; None: no caps).
 
     Returns
     -------
     SitingPlan
         The plan, with each site's subdistrict filled in from PostGIS.
+
+    Raises
+    ------
+    ValidationError
+        For bad options, or a request beyond ``limits`` (naming the limit).
     """
+    if limits is not None:
+        limits.check(k=k, radius_m=radius_m, candidates=candidates, existing=existing)
+        time_limit_s = limits.time_limit(time_limit_s)
+    elif time_limit_s is None:
+        time_limit_s = DEFAULT_TIME_LIMIT_S
     check_area(conn, province=str(province), district=district)
     demand = load_demand(
         conn, province=str(province), district=district, as_of=as_of,
         severity_config=getattr(settings, "severity_config", None),
+        coarsen=sensitive_categories(settings) if coarsen_sensitive else (),
     )
     if demand.empty:
         raise ValidationError(
@@ -1758,7 +1936,7 @@ def plan_for_area(
         )
     sites, source = candidate_sites(
         conn, candidates, demand=demand, province=str(province), district=district,
-        settings=settings,
+        settings=settings, limits=limits,
     )
     if budget is not None:
         sites = apply_costs(sites, costs, default_cost)
@@ -1785,8 +1963,79 @@ def plan_for_area(
         "district_code": district,
         "candidate_source": source,
         "as_of": (as_of or date.today()).isoformat(),
+        "sensitive_exact": not coarsen_sensitive,
     }
     return plan
+
+
+def plan_for_principal(
+    conn: Connection,
+    principal: Any,
+    *,
+    settings: Any,
+    client: str | None = None,
+    **options: Any,
+) -> SitingPlan:
+    """Plan as ``principal`` may, and write a ``cctv.plan.compute`` audit row.
+
+    The one place the API and the CLI decide how a caller plans: with exact positions only
+    for those who may see sensitive points exactly (otherwise on the coarsened demand, see
+    :func:`plan_for_area`), within :func:`limits_for` below the planner role. Every plan
+    computed is audited, saved or not (saving writes its own ``cctv.plan`` row).
+
+    Parameters
+    ----------
+    conn
+        Database connection of the caller's transaction (the audit row is written in it).
+    principal
+        The caller (:class:`com.security.access.Principal`).
+    settings
+        :class:`com.config.settings.Settings` (severity model, ``COM_CCTV_*`` limits).
+    client
+        Client address for the audit row.
+    **options
+        Passed to :func:`plan_for_area` (province, district, k, budget, candidates, ...).
+
+    Returns
+    -------
+    SitingPlan
+        The plan; show it with :func:`plan_for` (which redacts what the caller may not see).
+
+    Raises
+    ------
+    ValidationError
+        For bad options or a request beyond the caller's limits.
+    """
+    from com.security.audit import record
+
+    exact = bool(getattr(principal, "sees_sensitive", False))
+    plan = plan_for_area(
+        conn, settings=settings, coarsen_sensitive=not exact,
+        limits=limits_for(principal, settings), **options,
+    )
+    covered = plan.demand.loc[
+        ~plan.demand["covered_by"].isin(["", "existing"]), "id"
+    ].tolist()
+    summary = plan.summary()
+    record(
+        conn,
+        principal=principal,
+        action="cctv.plan.compute",
+        target=f"area:{summary.get('district_code') or summary.get('province_code')}",
+        record_ids=covered[:_AUDIT_MAX_IDS],
+        details={
+            key: summary.get(key)
+            for key in ("province_code", "district_code", "k", "budget", "radius_m",
+                        "candidate_source", "candidates", "sites", "objective", "method",
+                        "sensitive_exact")
+        } | {"covered_points": len(covered)},
+        client=client,
+    )
+    return plan
+
+
+# An audit row lists at most this many covered point ids (``covered_points`` counts them all).
+_AUDIT_MAX_IDS = 1000
 
 
 def save_plan(
@@ -1907,6 +2156,7 @@ def redact_plan(
     sensitive: Iterable[str],
     *,
     rep_points: Mapping[str, tuple[float, float]] | None = None,
+    sensitive_ids: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """Coarsen the sites of a plan that would give away a point of a sensitive category.
 
@@ -1915,8 +2165,10 @@ def redact_plan(
     (``rep_points``: subdistrict code -> (lon, lat), see :func:`rep_points_of`), as the
     risk points themselves are in the API, tiles and exports; a site with no known
     subdistrict is served without a geometry, never at its exact place. Such sites get
-    ``coarsened: true``, their coverage circles lose their geometry (a circle's centre is the
-    site), and figures, ids and counts are unchanged.
+    ``coarsened: true`` and their coverage circles lose their geometry (a circle's centre is
+    the site). No site keeps the ids of sensitive points (``sensitive_ids``) in its
+    ``point_ids``, a count of a sensitive category in its ``categories``, or, when it stands
+    on a sensitive point, that point's id as its ``site_id``; the figures are unchanged.
 
     Parameters
     ----------
@@ -1926,6 +2178,8 @@ def redact_plan(
         The sensitive category keys (:func:`com.config.severity.sensitive_categories`).
     rep_points
         Representative points of the sites' subdistricts.
+    sensitive_ids
+        Ids of the plan's points that belong to a sensitive category (see :func:`plan_for`).
 
     Returns
     -------
@@ -1934,22 +2188,39 @@ def redact_plan(
     """
     hidden = set(sensitive)
     reps = rep_points or {}
+    withheld = {str(i) for i in sensitive_ids}
     out = json.loads(json.dumps(plan_geojson))
     coarse_orders = set()
+    on_sensitive_point = set()
     for feature in out.get("features", []):
         props = feature.get("properties") or {}
-        if props.get("kind") == "site" and site_is_sensitive(props, hidden):
+        if props.get("kind") != "site":
+            continue
+        if site_is_sensitive(props, hidden):
             rep = reps.get(str(props.get("subdistrict_code")))
             feature["geometry"] = (
                 {"type": "Point", "coordinates": [rep[0], rep[1]]} if rep else None
             )
             props["coarsened"] = True
             coarse_orders.add(props.get("order"))
+        if "point_ids" in props:
+            props["point_ids"] = [i for i in props["point_ids"] or [] if str(i) not in withheld]
+        if isinstance(props.get("categories"), dict):
+            props["categories"] = {
+                c: n for c, n in props["categories"].items() if c not in hidden
+            }
+        if props.get("site_category") in hidden:
+            props["site_id"] = None
+            on_sensitive_point.add(props.get("order"))
     for feature in out.get("features", []):
         props = feature.get("properties") or {}
-        if props.get("kind") == "coverage" and props.get("order") in coarse_orders:
+        if props.get("kind") != "coverage":
+            continue
+        if props.get("order") in coarse_orders:
             feature["geometry"] = None
             props["coarsened"] = True
+        if props.get("order") in on_sensitive_point:
+            props["site_id"] = None
     return out
 
 
@@ -1999,11 +2270,30 @@ def plan_for(
     if getattr(principal, "sees_sensitive", False):
         return dict(plan_geojson)
     sensitive = sensitive_categories(severity_config)
-    codes = [
-        (f.get("properties") or {}).get("subdistrict_code")
-        for f in plan_geojson.get("features", [])
-    ]
-    return redact_plan(plan_geojson, sensitive, rep_points=rep_points_of(conn, codes))
+    features = [f.get("properties") or {} for f in plan_geojson.get("features", [])]
+    codes = [props.get("subdistrict_code") for props in features]
+    ids = {str(i) for props in features for i in props.get("point_ids") or []}
+    return redact_plan(plan_geojson, sensitive, rep_points=rep_points_of(conn, codes),
+                       sensitive_ids=ids - _ordinary_point_ids(conn, ids, sensitive))
+
+
+def _ordinary_point_ids(conn: Connection, ids: Iterable[str], sensitive: Iterable[str]
+                        ) -> set[str]:
+    """Return those of ``ids`` that are risk points of a category not in ``sensitive``.
+
+    Fail closed: an id that is not (or no longer) a risk point counts as sensitive.
+    """
+    from com.db.tables import RiskPoint
+
+    numbers = sorted({int(i) for i in ids if str(i).isdigit() and len(str(i)) < 19})
+    if not numbers:
+        return set()
+    rp = RiskPoint.__table__
+    query = sa.select(rp.c.id).where(rp.c.id.in_(numbers))
+    hidden = sorted(set(sensitive))
+    if hidden:
+        query = query.where(sa.func.coalesce(rp.c.category.not_in(hidden), False))
+    return {str(i) for i in conn.execute(query).scalars()}
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -2379,11 +2669,11 @@ def run_cctv(
         "existing": "cameras table" if existing is None else str(existing),
     }
     with transaction(engine) as conn:
-        plan = plan_for_area(
-            conn, province=province, district=district, k=k, budget=budget, costs=costs,
-            default_cost=default_cost, radius_m=radius_m, candidates=candidates,
-            existing=cams, metric=metric, method=method, time_limit_s=time_limit_s,
-            optimal_curve=optimal_curve, settings=settings,
+        plan = plan_for_principal(
+            conn, principal or CLI, settings=settings, province=province, district=district,
+            k=k, budget=budget, costs=costs, default_cost=default_cost, radius_m=radius_m,
+            candidates=candidates, existing=cams, metric=metric, method=method,
+            time_limit_s=time_limit_s, optimal_curve=optimal_curve,
         )
         plan_id = (
             save_plan(conn, plan, name=save, principal=principal or CLI, params=params)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import EngineDep, SettingsDep
+from api.params import DateFrom, DateTo, check_period, record_id
 from api.security import require_role
 from com import siting
 from com.db.engine import transaction
@@ -22,7 +23,9 @@ router = APIRouter(tags=["cctv"])
 
 GEOJSON = "application/geo+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PLAN = {"content": {GEOJSON: {"schema": {"type": "object"}}}}
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+PlanId = Annotated[int, Depends(record_id("plan_id", "CCTV plan"))]
 
 
 class SiteIn(BaseModel):
@@ -65,7 +68,11 @@ class PlanRequest(BaseModel):
     )
     metric: Literal["utm", "geodesic"] = "utm"
     method: Literal["auto", "exact", "greedy"] = "auto"
-    time_limit_s: float = Field(default=siting.DEFAULT_TIME_LIMIT_S, gt=0, le=120)
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=120,
+        description=f"Solver time limit in seconds (default {siting.DEFAULT_TIME_LIMIT_S:g}; "
+        "viewers and read keys: at most COM_CCTV_MAX_TIME_LIMIT_S).",
+    )
     as_of: dt.date | None = None
     save: bool = False
     name: str | None = Field(default=None, max_length=200)
@@ -100,7 +107,11 @@ def _shown(conn: Any, fc: dict[str, Any], principal: Principal, settings: Any) -
     return siting.plan_for(conn, fc, principal, severity_config=settings.severity_config)
 
 
-@router.post("/api/cctv/plan")
+@router.post(
+    "/api/cctv/plan", response_class=JSONResponse,
+    responses={200: {"description": "The proposed sites (not saved)", **_PLAN},
+               201: {"description": "The proposed sites, saved (save=true)", **_PLAN}},
+)
 def plan(
     body: PlanRequest, request: Request, engine: EngineDep, settings: SettingsDep,
     principal: Viewer,
@@ -109,7 +120,10 @@ def plan(
 
     Top-level ``properties`` hold the objective, gap, solver, radius, k or budget, total and
     covered weight, share covered and the coverage curve. ``save=true`` stores the plan
-    (planner role; audited as ``cctv.plan``).
+    (planner role; audited as ``cctv.plan``). Every plan computed is audited
+    (``cctv.plan.compute``); callers without the sensitive right are planned on the
+    coarsened positions of sensitive points (``sensitive_exact: false``), and those below
+    the planner role within the ``COM_CCTV_*`` limits.
     """
     principal.require_province(body.province)
     if body.save:
@@ -122,12 +136,12 @@ def plan(
     )
     client = request.client.host if request.client else None
     with transaction(engine) as conn:
-        result = siting.plan_for_area(
-            conn, province=body.province, district=body.district, k=body.k, budget=body.budget,
-            costs=body.costs, default_cost=body.default_cost, radius_m=body.radius_m,
+        result = siting.plan_for_principal(
+            conn, principal, settings=settings, client=client, province=body.province,
+            district=body.district, k=body.k, budget=body.budget, costs=body.costs,
+            default_cost=body.default_cost, radius_m=body.radius_m,
             candidates=_candidates(body.candidates), existing=existing, metric=body.metric,
             method=body.method, time_limit_s=body.time_limit_s, as_of=body.as_of,
-            settings=settings,
         )
         fc = result.to_geojson()
         if body.save:
@@ -168,9 +182,12 @@ def _stored(engine: Any, plan_id: int, principal: Principal) -> dict[str, Any]:
     return row
 
 
-@router.get("/api/cctv/plans/{plan_id}")
+@router.get(
+    "/api/cctv/plans/{plan_id}", response_class=JSONResponse,
+    responses={200: {"description": "The saved plan", **_PLAN}},
+)
 def plan_by_id(
-    plan_id: int, engine: EngineDep, settings: SettingsDep, principal: Viewer
+    plan_id: PlanId, engine: EngineDep, settings: SettingsDep, principal: Viewer
 ) -> JSONResponse:
     """Return a saved plan's GeoJSON, with its name, author and date in the properties."""
     row = _stored(engine, plan_id, principal)
@@ -185,8 +202,11 @@ def plan_by_id(
     return JSONResponse(shown, media_type=GEOJSON)
 
 
-@router.get("/api/cctv/plans/{plan_id}/curve.png")
-def plan_curve(plan_id: int, engine: EngineDep, principal: Viewer) -> Response:
+@router.get(
+    "/api/cctv/plans/{plan_id}/curve.png", response_class=Response,
+    responses={200: {"description": "The coverage curve", "content": {"image/png": {}}}},
+)
+def plan_curve(plan_id: PlanId, engine: EngineDep, principal: Viewer) -> Response:
     """Draw the coverage curve of a saved plan (cameras vs share of risk covered) as a PNG."""
     row = _stored(engine, plan_id, principal)
     curve = row["result"].get("properties", {}).get("curve", [])
@@ -194,17 +214,22 @@ def plan_curve(plan_id: int, engine: EngineDep, principal: Viewer) -> Response:
     return Response(png, media_type="image/png")
 
 
-@router.get("/api/cctv/patrols")
+@router.get(
+    "/api/cctv/patrols",
+    responses={200: {"description": "JSON, or a spreadsheet with format=xlsx",
+                     "content": {"application/json": {}, XLSX: {}}}},
+)
 def patrols(
     engine: EngineDep, settings: SettingsDep, principal: Viewer,
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     per_district: Annotated[int, Query(ge=1, le=100)] = 3,
     total: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
     format: Annotated[Literal["json", "xlsx"], Query()] = "json",  # noqa: A002
 ) -> Any:
     """Ranked patrol/checkpoint areas per district (JSON, or XLSX with Thai headers)."""
+    check_period(date_from, date_to)
     province = province or principal.province_code or settings.default_province
     if province is None:
         raise ValidationError("give the province (e.g. ?province=32)")

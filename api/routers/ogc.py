@@ -8,6 +8,7 @@ OpenAPI document lists each one's queryables and an unknown collection is a plai
 
 import inspect
 import json
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
-from api.routers.analysis import AreaQueryDep
+from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
 from com import risk
 from com.config.severity import load_severity_model
@@ -35,7 +36,7 @@ from com.features import (
     timestamp,
 )
 from com.io.exports import FORMATS, ExportResult, export_collection, export_frame
-from com.security import audit, privacy
+from com.security import audit
 from com.security.access import Principal
 
 router = APIRouter()
@@ -64,15 +65,21 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+_CATALOG_LOCK = threading.Lock()
+
+
 def get_catalog(request: Request) -> FeatureCatalog:
     """Return the app's feature catalog (created on first use, one per app)."""
     catalog = getattr(request.app.state, "feature_catalog", None)
     if catalog is None:
-        catalog = FeatureCatalog(
-            severity_config=request.app.state.settings.severity_config,
-            small_area_k=request.app.state.settings.small_area_k,  # issue 8
-        )
-        request.app.state.feature_catalog = catalog
+        with _CATALOG_LOCK:  # issue 11: cold concurrent requests must share one catalog
+            catalog = getattr(request.app.state, "feature_catalog", None)
+            if catalog is None:
+                catalog = FeatureCatalog(
+                    severity_config=request.app.state.settings.severity_config,
+                    small_area_k=request.app.state.settings.small_area_k,  # issue 8
+                )
+                request.app.state.feature_catalog = catalog
     return catalog
 
 
@@ -492,12 +499,17 @@ def _register(collection: Collection) -> None:
                          tags=tags, summary=f"Collection {cid}", responses=_PROBLEM_RESPONSES,
                          operation_id=f"describe_{cid.replace('-', '_')}")
     router.add_api_route(f"/ogc/collections/{cid}/queryables", queryables, methods=["GET"],
-                         tags=tags, summary=f"Queryables of {cid}", responses=_PROBLEM_RESPONSES,
+                         tags=tags, summary=f"Queryables of {cid}",
+                         responses={200: {"description": "JSON Schema of the queryables",
+                                          "content": {"application/schema+json": {}}},
+                                    **_PROBLEM_RESPONSES},
                          operation_id=f"queryables_{cid.replace('-', '_')}")
     router.add_api_route(
         f"/ogc/collections/{cid}/items", _items_handler(collection), methods=["GET"], tags=tags,
         summary=f"Features of {cid}", operation_id=f"items_{cid.replace('-', '_')}",
-        responses={200: {"description": "A page of features", "content": {GEOJSON: {}}},
+        responses={200: {"description": "A page of features, or the whole selection as a "
+                         "file with f=csv, xlsx or gpkg", "content": {GEOJSON: {}, **{
+                             FORMATS[k].split(";")[0]: {} for k in EXPORT_FORMATS}}},
                    **_PROBLEM_RESPONSES},
     )
     router.add_api_route(
@@ -543,9 +555,7 @@ def export_ranking(
     with transaction(engine) as conn:
         frame = risk.rank_areas(conn, model=load_severity_model(settings.severity_config),
                                 **filters)
-        if privacy.applies_to(principal):
-            frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
-                                                 count_column="points")
+        frame = public_ranking(conn, frame, principal, settings)
         if query.limit is not None:
             frame = frame.head(query.limit)
         columns = [c for c in frame.columns if c != frame.geometry.name]

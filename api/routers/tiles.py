@@ -132,8 +132,9 @@ def _register(collection: Collection) -> None:
         engine: EngineDep,
         catalog: CatalogDep,
         z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")],
-        x: Annotated[int, Path(ge=0, description="Column (0 .. 2^z - 1)")],
-        y: Annotated[int, Path(ge=0, description="Row (0 .. 2^z - 1), XYZ scheme")],
+        x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="Column (0 .. 2^z - 1)")],
+        y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1,
+                               description="Row (0 .. 2^z - 1), XYZ scheme")],
         **_: Any,
     ) -> Response:
         for name in ("bbox", "limit", "offset", "cursor", "f"):

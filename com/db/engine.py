@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from com.config.settings import Settings
-from com.errors import ComError, DatabaseUnavailable, NotFoundError
+from com.errors import ComError, DatabaseUnavailable, NotFoundError, ServerBusy
 
 log = logging.getLogger(__name__)
 
@@ -21,11 +21,23 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     """Create a SQLAlchemy engine for the configured PostGIS database.
 
     ``pool_pre_ping`` makes the pool drop connections that died with a database restart, so
-    the service recovers by itself once PostgreSQL is back.
+    the service recovers by itself once PostgreSQL is back. The pool's size, overflow and
+    timeout come from the settings (issue 11); a request that waits longer than the timeout
+    for a connection gets :class:`com.errors.ServerBusy` (503), not a hang.
     """
-    options: dict[str, object] = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    options: dict[str, object] = {
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+    }
     options.update(kwargs)
     return sa.create_engine(settings.database_url, **options)
+
+
+def make_migration_engine(settings: Settings) -> Engine:
+    """Create an engine connected as the owner of the tables (``settings.migration_url``)."""
+    return sa.create_engine(settings.migration_url, pool_pre_ping=True, poolclass=sa.NullPool)
 
 
 @contextmanager
@@ -35,6 +47,10 @@ def translate_db_errors() -> Iterator[None]:
         yield
     except ComError:
         raise
+    except sa_exc.TimeoutError as exc:
+        # Every pooled connection stayed busy for the whole pool timeout: overload, not a bug.
+        log.warning("no database connection free: %s", exc)
+        raise ServerBusy("the service is busy; retry in a few seconds") from exc
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
         # The driver's message names hosts and ports: log it, but tell the caller only
         # that the database is unavailable (the API turns this into 503 + Retry-After).

@@ -300,3 +300,29 @@ def authenticate(conn: Connection, key: str) -> Principal | None:
         .values(last_used_at=sa.func.now())
     )
     return _info(row).principal()
+
+
+def refusal(conn: Connection, key: str) -> tuple[str, Principal | None]:
+    """Return why :func:`authenticate` refuses ``key`` and, for a real key, whose it is.
+
+    Returns
+    -------
+    tuple
+        ``(reason, principal)``: reason ``malformed``, ``unknown``, ``revoked`` (or
+        ``active`` for a key that is not refused); the key's principal only when the whole
+        key matches a stored key, else None, so a guessed prefix never names somebody else's
+        key in the audit trail.
+    """
+    match = KEY_PATTERN.match(key.strip())
+    if not match:
+        return "malformed", None
+    row = (
+        conn.execute(sa.select(api_keys_table).where(api_keys_table.c.prefix == match.group(1)))
+        .mappings()
+        .first()
+    )
+    if row is None or not hmac.compare_digest(row["key_hash"], hash_key(key.strip())):
+        return "unknown", None
+    if row["revoked_at"] is not None:
+        return "revoked", _info(row).principal()
+    return "active", _info(row).principal()

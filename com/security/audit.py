@@ -178,3 +178,106 @@ class ReadSummaries:
                        for s in self._reads.values() if s.count]
             self._reads.clear()
         return pending
+
+
+#: Actions of refused requests, written by the API's error handlers (issue 11).
+REFUSAL_ACTIONS = (
+    "access.denied",  # 403: signed in, but not allowed
+    "access.unauthenticated",  # 401: no valid credentials
+    "apikey.refused",  # 401: a malformed, unknown or revoked API key
+    "csrf.failed",  # 403: a signed-in write without the session's CSRF token
+    "upload.failed",  # an upload refused (403, 413, 415, 422 ...)
+)
+
+
+class RefusalLimiter:
+    """Let through one audit row per actor, client, action and path per window; count the rest.
+
+    A client hammering a route it may not use (a revoked key left in a dashboard, a scanner)
+    must not bury the trail or cost an INSERT per request. The first refusal of a key writes a
+    row at once; later ones within ``window_s`` are only counted, and the next refusal after
+    the window writes a row whose ``repeats`` holds them all (itself included). Counts are kept
+    per process, like :class:`ReadSummaries`.
+
+    Parameters
+    ----------
+    window_s
+        Shortest time between two rows of one key (seconds).
+    max_keys
+        Keys remembered before idle ones are forgotten (bounds the memory a flood can take).
+    """
+
+    def __init__(self, *, window_s: float = 60.0, max_keys: int = 10_000) -> None:
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._state: dict[tuple[str, ...], tuple[float, int]] = {}  # key -> (last row, count)
+        self._lock = threading.Lock()
+
+    def admit(self, key: tuple[str, ...], *, now: float | None = None) -> int | None:
+        """Count one refusal; return how many refusals a row written now stands for, or None.
+
+        Parameters
+        ----------
+        key
+            What makes two refusals "the same" (action, actor, client, path).
+        now
+            Monotonic time (tests pass their own clock).
+        """
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            last, count = self._state.get(key, (float("-inf"), 0))
+            count += 1
+            if now - last < self.window_s:
+                self._state[key] = (last, count)
+                return None
+            if key not in self._state and len(self._state) >= self.max_keys:
+                self._state = {k: v for k, v in self._state.items()
+                               if now - v[0] < self.window_s or v[1]}
+                if len(self._state) >= self.max_keys:
+                    self._state.clear()
+            self._state[key] = (now, 0)
+            return count
+
+
+def record_refusal(
+    conn: Connection,
+    *,
+    principal: Principal,
+    action: str,
+    method: str,
+    path: str,
+    status: int,
+    reason: str,
+    client: str | None = None,
+    repeats: int = 1,
+) -> None:
+    """Append the audit row of a refused request (denied read, failed upload, bad key ...).
+
+    Parameters
+    ----------
+    conn
+        A connection (the refused request's work was rolled back: use a transaction of its own).
+    principal
+        Who asked, as far as known (anonymous when no credentials were accepted; the key's
+        ``key:<prefix>`` for a revoked key).
+    action
+        One of :data:`REFUSAL_ACTIONS`.
+    method, path
+        The request (the path only: query strings may hold personal data).
+    status
+        The HTTP status answered.
+    reason
+        Why it was refused (the error's message, at most 300 characters).
+    client
+        Client address.
+    repeats
+        Refusals this row stands for (:class:`RefusalLimiter`).
+    """
+    record(
+        conn,
+        principal=principal,
+        action=action,
+        target=f"route:{method} {path[:300]}",
+        details={"status": status, "reason": reason[:300], "repeats": repeats},
+        client=client,
+    )

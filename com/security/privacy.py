@@ -1,23 +1,27 @@
 """Small-area suppression for public outputs: areas with fewer than k points are not shown.
 
 An area with one or two risk points in a public ranking or map points at a household. So for
-anonymous callers (and any other public output) every area whose point count is between 1 and
-k - 1 (``COM_SMALL_AREA_K``, default 5) loses its figures: counts, scores, ranks and hotspot
-classes become empty and ``suppressed`` is true, while the area itself (code, names, geometry)
-stays so the map still draws it. Point layers drop the points that lie in such areas. Areas
-with no points are shown: "no points here" points at nobody.
+anonymous callers (and any other public output) an area is *hidden* when it holds between 1
+and k - 1 (``COM_SMALL_AREA_K``, default 5) risk points in all: every category, every date.
+Areas with no points are shown: "no points here" points at nobody.
 
-The ranking, OGC and map layers call :func:`applies_to` with the caller's principal and, when it
-is true, pass their outputs through :func:`suppress_small_areas` (area tables),
-:func:`suppress_records` (lists of dicts, e.g. GeoJSON properties) or
-:func:`small_subdistricts` (codes whose points a point layer must leave out).
+The rule is decided once, by :func:`hidden_areas`, from the stored points and never from a
+query's filters. A per-query rule gave different answers for the same data: a client that
+downloaded every visible point and filtered it itself saw other areas than the server's own
+filter, and the difference told it which areas a filter had narrowed to a household. With one
+set, every way of asking (rankings, hot spots, OGC items of points and subdistricts with or
+without filters, exports, the map, vector tiles) shows the same areas.
+
+A hidden area keeps its identity (code, names, geometry) so the map still draws it, but loses
+its figures: counts, scores, ranks and hotspot classes become empty and ``suppressed`` is true.
+Rankings are renumbered over the shown areas (1, 2, 3 ... without gaps, so the place of a hidden
+area cannot be read from them) and the hidden areas follow them in code order.
+Point layers leave out the points of hidden areas (and points outside any subdistrict).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
 
 import pandas as pd
 import sqlalchemy as sa
@@ -56,7 +60,7 @@ def applies_to(principal: Principal | None) -> bool:
 
 
 def is_small(count: object, k: int) -> bool:
-    """Return True when an area with ``count`` points must be suppressed (1 <= count < k)."""
+    """Return True when an area holding ``count`` points in all is hidden (1 <= count < k)."""
     if count is None:
         return False
     try:
@@ -66,23 +70,98 @@ def is_small(count: object, k: int) -> bool:
     return 0 < n < k
 
 
-def suppress_small_areas(
+#: Column of ``risk_points`` holding each admin level's area code.
+_LEVEL_COLUMNS = {
+    "subdistrict": "subdistrict_code",
+    "district": "district_code",
+    "province": "province_code",
+}
+
+
+def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[str, int]:
+    """Return how many risk points each area of ``level`` holds: every category, every date.
+
+    Parameters
+    ----------
+    conn
+        A database connection.
+    level
+        ``subdistrict``, ``district``, ``province`` or ``h3:N``.
+
+    Returns
+    -------
+    dict
+        Area code -> point count, for areas with at least one point.
+    """
+    text = str(level).strip().lower()
+    if text.startswith("h3"):
+        # Deferred: H3 cells are computed by com.risk (h3, numpy); other levels need only SQL.
+        from com import risk
+
+        return risk.h3_point_totals(conn, text)
+    if text not in _LEVEL_COLUMNS:
+        raise ValueError(f"no area level {level!r}")
+    points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
+    column = points.c[_LEVEL_COLUMNS[text]]
+    rows = conn.execute(
+        sa.select(column, sa.func.count()).where(column.is_not(None)).group_by(column)
+    ).all()
+    return {str(code): int(n) for code, n in rows}
+
+
+def hidden_areas(conn: Connection, *, k: int, level: str = "subdistrict") -> frozenset[str]:
+    """Return the codes of the areas public outputs hide: the one small-area rule.
+
+    An area is hidden when it holds 1 to k - 1 risk points over all categories and all time.
+    No filter (category, dates, severity, bbox, tile) changes the set, so every public output
+    hides the same areas whatever it is asked.
+
+    Parameters
+    ----------
+    conn
+        A database connection.
+    k
+        Smallest count shown (``settings.small_area_k``); k <= 1 hides nothing.
+    level
+        ``subdistrict`` (the default, also for point layers), ``district``, ``province`` or
+        ``h3:N``.
+
+    Returns
+    -------
+    frozenset of str
+        Area codes to hide.
+    """
+    return hidden_codes(area_point_totals(conn, level=level), k=k)
+
+
+def hidden_codes(totals: Mapping[str, int], *, k: int) -> frozenset[str]:
+    """Return the codes among ``totals`` (code -> all-time point count) that are hidden.
+
+    Examples
+    --------
+    >>> sorted(hidden_codes({"a": 2, "b": 5, "c": 0}, k=5))
+    ['a']
+    """
+    return frozenset(code for code, n in totals.items() if is_small(n, k))
+
+
+def suppress_areas(
     frame: pd.DataFrame,
+    hidden: Collection[str],
     *,
-    k: int,
-    count_column: str = "point_count",
+    code_column: str = "code",
     value_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Blank the figures of areas with fewer than ``k`` points.
+    """Blank the figures of hidden areas, renumber the ranks of the others, hidden areas last.
 
     Parameters
     ----------
     frame
-        One row per area (a DataFrame or GeoDataFrame) with a point count column.
-    k
-        Smallest count shown (``settings.small_area_k``).
-    count_column
-        Name of the point count column.
+        One row per area (a DataFrame or GeoDataFrame), in the order to show.
+    hidden
+        Codes of the hidden areas (:func:`hidden_areas`).
+    code_column
+        Name of the area code column.
     value_columns
         Columns to blank; default every column except the area's identity
         (:data:`IDENTITY_COLUMNS`) and its geometry.
@@ -90,122 +169,48 @@ def suppress_small_areas(
     Returns
     -------
     DataFrame
-        A copy with the figures of small areas set to missing and a boolean ``suppressed``
-        column; row order and geometry unchanged.
+        A copy with a boolean ``suppressed`` column. The shown areas keep their order and, when
+        there is a ``rank`` column, are ranked again among themselves (1 first, ties sharing a
+        rank, no gaps left by hidden areas); the hidden areas follow in code order with their
+        figures (``rank`` included) set to missing. ``attrs`` are kept.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> out = suppress_small_areas(
-    ...     pd.DataFrame({"code": ["a", "b"], "point_count": [2, 9], "score": [1.0, 4.5]}), k=5
-    ... )
-    >>> out["suppressed"].tolist(), out["score"].isna().tolist()
-    ([True, False], [True, False])
+    >>> frame = pd.DataFrame({"code": ["c", "a", "b"], "rank": [1, 2, 3], "score": [9, 5, 1]})
+    >>> out = suppress_areas(frame, {"a"})
+    >>> out["code"].tolist(), out["rank"].tolist(), out["suppressed"].tolist()
+    (['c', 'b', 'a'], [1, 2, None], [False, False, True])
     """
-    if count_column not in frame.columns:
-        raise KeyError(f"suppress_small_areas needs a {count_column!r} column")
-    out = frame.copy()
-    counts = pd.to_numeric(out[count_column], errors="coerce")
-    small = (counts > 0) & (counts < k)
+    if code_column not in frame.columns:
+        raise KeyError(f"suppress_areas needs a {code_column!r} column")
+    hidden_set = {str(c) for c in hidden}
+    small = frame[code_column].astype(str).isin(hidden_set).to_numpy()
+    if not small.any():
+        out = frame.copy()
+        out["suppressed"] = False
+        return out
+    shown_part = frame[~small]
+    hidden_part = frame[small]
+    hidden_part = hidden_part.iloc[
+        hidden_part[code_column].astype(str).to_numpy().argsort(kind="stable")
+    ]
+    out = pd.concat([shown_part, hidden_part]).reset_index(drop=True)
+    out.attrs.update(frame.attrs)
+    mask = pd.Series([False] * len(shown_part) + [True] * len(hidden_part), index=out.index)
     geometry_name = getattr(frame, "_geometry_column_name", None)
     if value_columns is None:
         value_columns = [
             c for c in out.columns if c not in IDENTITY_COLUMNS and c != geometry_name
         ]
     for column in value_columns:
-        if small.any():
-            # object dtype so ints do not turn into floats for the areas that stay.
-            out[column] = out[column].astype(object).where(~small, None)
-    out["suppressed"] = small.to_numpy()
+        # object dtype so ints do not turn into floats for the areas that stay.
+        out[column] = out[column].astype(object).where(~mask, None)
+    if "rank" in out.columns:
+        # Competition ranking of the shown areas among themselves: the old ranks' order and
+        # ties are kept, the gaps hidden areas left are closed.
+        ranks = pd.to_numeric(out.loc[~mask, "rank"], errors="coerce")
+        renumbered = ranks.rank(method="min")
+        out.loc[~mask, "rank"] = [None if pd.isna(r) else int(r) for r in renumbered]
+    out["suppressed"] = mask.to_numpy()
     return out
-
-
-def suppress_records(
-    records: Iterable[dict[str, Any]],
-    *,
-    k: int,
-    count_key: str = "point_count",
-    value_keys: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Blank the figures of small areas in a list of dicts (e.g. GeoJSON feature properties).
-
-    Parameters
-    ----------
-    records
-        One dict per area with a point count under ``count_key``.
-    k
-        Smallest count shown.
-    count_key
-        Key of the point count.
-    value_keys
-        Keys to blank; default every key except the identity keys (:data:`IDENTITY_COLUMNS`).
-
-    Returns
-    -------
-    list of dict
-        New dicts with ``suppressed`` set and, for small areas, the figures set to None.
-    """
-    out: list[dict[str, Any]] = []
-    for record in records:
-        new = dict(record)
-        small = is_small(record.get(count_key), k)
-        if small:
-            keys = value_keys if value_keys is not None else list(new)
-            for key in keys:
-                if key not in IDENTITY_COLUMNS:
-                    new[key] = None
-        new["suppressed"] = small
-        out.append(new)
-    return out
-
-
-def small_subdistricts(
-    conn: Connection,
-    *,
-    k: int,
-    province_code: str | None = None,
-    categories: Sequence[str] | None = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> set[str]:
-    """Return the subdistricts holding 1 to k - 1 of the points a public layer would show.
-
-    The count uses the same filters as the layer (province, categories, date range), since a
-    filter can narrow a well-populated area down to one household.
-
-    Parameters
-    ----------
-    conn
-        A database connection.
-    k
-        Smallest count shown.
-    province_code, categories, since, until
-        The filters of the layer being served.
-
-    Returns
-    -------
-    set of str
-        Subdistrict codes whose points must be left out of anonymous point layers.
-    """
-    points = sa.table(
-        "risk_points",
-        sa.column("subdistrict_code"),
-        sa.column("province_code"),
-        sa.column("category"),
-        sa.column("reported_on"),
-    )
-    query = (
-        sa.select(points.c.subdistrict_code)
-        .where(points.c.subdistrict_code.is_not(None))
-        .group_by(points.c.subdistrict_code)
-        .having(sa.func.count() < k)
-    )
-    if province_code:
-        query = query.where(points.c.province_code == province_code)
-    if categories:
-        query = query.where(points.c.category.in_(list(categories)))
-    if since:
-        query = query.where(points.c.reported_on >= since)
-    if until:
-        query = query.where(points.c.reported_on <= until)
-    return {str(code) for code in conn.execute(query).scalars()}

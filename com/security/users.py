@@ -8,6 +8,7 @@ sha256 is the row's key.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,11 +37,19 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD_LENGTH = 10
-# Login rate limit: at most this many failures per username and client address in the window,
-# and a looser limit per username from any address (slows password spraying from many hosts).
-MAX_FAILURES_PER_CLIENT = 5
+# Login throttle (issue 11). Per username and client address: a few free failures, then an
+# exponential back-off (30 s, 60 s, 120 s, ... at most 15 minutes) counted from the last failure.
+# Per username from every address: past a ceiling in the window the name is under attack, and
+# any address that has failed for it gets one free failure only. An address that has not failed
+# for the name is never refused, so nobody can lock the owner (or an admin) out by failing on
+# purpose from other addresses.
+FREE_FAILURES_PER_CLIENT = 5
+BACKOFF_FIRST_S = 30
+BACKOFF_MAX_S = 15 * 60
+FAILURE_MEMORY = timedelta(days=1)  # failures older than this are forgotten (purge_expired)
 MAX_FAILURES_PER_USERNAME = 20
 FAILURE_WINDOW = timedelta(minutes=15)
+FREE_FAILURES_UNDER_ATTACK = 1
 
 DEMO_ACCOUNTS = (
     ("demo_viewer", "viewer", None, "ผู้ชมตัวอย่าง (demo viewer)"),
@@ -307,24 +316,27 @@ def update_user(
     return get_user(conn, username)
 
 
-def _failures_since(conn: Connection, *, username: str, client: str | None, since: datetime) -> int:
-    query = sa.select(sa.func.count()).where(
-        attempts_table.c.username == username,
-        attempts_table.c.at >= since,
-        attempts_table.c.succeeded.is_(False),
-    )
-    if client is not None:
-        query = query.where(attempts_table.c.client == client)
-    return int(conn.execute(query).scalar_one())
+def backoff_s(failures: int, *, free: int = FREE_FAILURES_PER_CLIENT) -> int:
+    """Return the wait after ``failures`` consecutive failures from one address, in seconds.
+
+    Examples
+    --------
+    >>> [backoff_s(n) for n in (4, 5, 6, 7, 20)]
+    [0, 30, 60, 120, 900]
+    """
+    if failures < free:
+        return 0
+    doublings = min(failures - free, 16)  # past the cap anyway; keeps the power small
+    return min(BACKOFF_FIRST_S * 2**doublings, BACKOFF_MAX_S)
 
 
 def check_login_allowed(conn: Connection, *, username: str, client: str, now: datetime) -> int:
     """Return 0 when a sign-in may be tried now, else the seconds to wait.
 
-    Counts failures in the last :data:`FAILURE_WINDOW` since the last success from the same
-    client address.
+    The wait depends on this address's failures for ``username`` since its last success (see
+    :func:`backoff_s`), and is counted from the latest of them; an address without failures
+    may always try, whatever other addresses did.
     """
-    since = now - FAILURE_WINDOW
     last_ok = conn.execute(
         sa.select(sa.func.max(attempts_table.c.at)).where(
             attempts_table.c.username == username,
@@ -332,20 +344,30 @@ def check_login_allowed(conn: Connection, *, username: str, client: str, now: da
             attempts_table.c.succeeded.is_(True),
         )
     ).scalar()
-    per_client_since = max(since, last_ok) if last_ok else since
-    per_client = _failures_since(conn, username=username, client=client, since=per_client_since)
-    per_user = _failures_since(conn, username=username, client=None, since=since)
-    if per_client < MAX_FAILURES_PER_CLIENT and per_user < MAX_FAILURES_PER_USERNAME:
-        return 0
-    oldest = conn.execute(
-        sa.select(sa.func.min(attempts_table.c.at)).where(
+    since = now - FAILURE_MEMORY
+    if last_ok is not None and last_ok > since:
+        since = last_ok
+    failures, last_failure = conn.execute(
+        sa.select(sa.func.count(), sa.func.max(attempts_table.c.at)).where(
             attempts_table.c.username == username,
+            attempts_table.c.client == client,
             attempts_table.c.at >= since,
             attempts_table.c.succeeded.is_(False),
         )
-    ).scalar()
-    wait = (oldest + FAILURE_WINDOW - now).total_seconds() if oldest else FAILURE_WINDOW.seconds
-    return max(1, int(wait) + 1)
+    ).one()
+    if not failures or last_failure is None:
+        return 0
+    recent_for_name = conn.execute(
+        sa.select(sa.func.count()).where(
+            attempts_table.c.username == username,
+            attempts_table.c.at >= now - FAILURE_WINDOW,
+            attempts_table.c.succeeded.is_(False),
+        )
+    ).scalar_one()
+    under_attack = recent_for_name >= MAX_FAILURES_PER_USERNAME
+    free = FREE_FAILURES_UNDER_ATTACK if under_attack else FREE_FAILURES_PER_CLIENT
+    remaining = (last_failure - now).total_seconds() + backoff_s(int(failures), free=free)
+    return math.ceil(remaining) if remaining > 0 else 0
 
 
 def authenticate(

@@ -180,7 +180,7 @@ def test_layer_control_lists_every_layer_by_its_thai_name():
 def test_controls_legend_search_and_synthetic_notice_are_present():
     page = _render("th")
     assert "L.control.fullscreen" in page
-    assert "new L.Control.Measure" in page
+    assert "leaflet-control-measure" in page  # COM's own: leaflet-measure needs eval
     assert "L.control.scale" in page
     assert "new L.Control.Search" in page
     assert "คะแนนความเสี่ยง" in page  # legend title

@@ -99,3 +99,15 @@ def test_read_summaries_write_one_row_per_window_with_the_count():
     assert reads.note(staff, target, "10/3/3", now=70) is None
     assert [(p.name, t, s["reads"]) for p, t, s in reads.drain()] == [("staff", target, 1)]
     assert reads.drain() == []
+
+
+def test_redacted_plans_name_no_sensitive_point_and_count_no_sensitive_category():
+    plan = _plan(site_category="drugs", categories={"drugs": 1, "smuggling": 2})
+    plan["features"][0]["properties"]["point_ids"] = [7, 8, 9]
+    plan["features"][1]["properties"]["site_id"] = "7"
+    shown = siting.redact_plan(plan, {"drugs"}, rep_points={"320101": REP}, sensitive_ids={"7"})
+    site, circle = (f["properties"] for f in shown["features"])
+    assert site["point_ids"] == [8, 9]
+    assert site["categories"] == {"smuggling": 2}
+    assert site["site_id"] is None and circle["site_id"] is None  # the site was point 7
+    assert plan["features"][0]["properties"]["point_ids"] == [7, 8, 9]  # input untouched

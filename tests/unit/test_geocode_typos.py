@@ -1,0 +1,124 @@
+"""Misspelt, unlabelled addresses (issue 14, items 2-4) and the Thai typing-slip distance."""
+
+from __future__ import annotations
+
+import random
+
+import geothai
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
+
+from benchmarks.typo_addresses import generate, score, typo
+from com.geocode import geocode, get_gazetteer
+from com.typos import typing_distance, typing_similarity
+
+# --------------------------------------------------------------------------- the distance
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("เมอง", "เมือง"),  # dropped vowel mark
+        ("เืมอง", "เมือง"),  # swapped adjacent characters
+        ("เมืงอ", "เมือง"),  # swapped adjacent characters
+        ("เมือ่ง", "เมือง"),  # an extra tone mark
+        ("พรยะืน", "พระยืน"),  # swapped
+        ("ศรีสะเกษ", "สรีสะเกษ"),  # the same key shifted
+    ],
+)
+def test_typing_slips_cost_less_than_other_edits(written: str, meant: str) -> None:
+    assert typing_distance(written, meant) < 1.0
+    assert typing_similarity(written, meant) > fuzz.ratio(written, meant) or written == meant
+
+
+def test_a_different_letter_costs_a_full_substitution() -> None:
+    assert typing_distance("กขค", "กฮค") == 2.0  # ข and ฮ are far apart on the keyboard
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12), st.text(max_size=12))
+def test_similarity_is_bounded_and_never_below_the_ratio(a: str, b: str) -> None:
+    s = typing_similarity(a, b)
+    assert 0.0 <= s <= 100.0
+    assert s >= fuzz.ratio(a, b) - 1e-9
+    assert (s == 100.0) == (a == b)
+
+
+# --------------------------------------------------------------------------- issue shapes
+
+
+@pytest.mark.parametrize(
+    ("address", "meant", "district_named"),
+    [
+        ("ขอแตก สังขะ สุรินทร์", "321002", "321001"),  # ขอนแตก, not ต.สังขะ
+        ("วังแง ชนบท ขอนแก่น", "401803", "401801"),  # วังแสง, not ต.ชนบท
+    ],
+)
+def test_a_word_used_as_the_district_is_not_also_the_subdistrict(
+    address: str, meant: str, district_named: str
+) -> None:
+    r = geocode(address)
+    assert r.tambon_code != district_named
+    assert not r.confident or r.tambon_code == meant
+
+
+@pytest.mark.parametrize("mueang", ["เมือง", "เมอง", "เืมอง", "เมืง", "เมืงอ", "เือง"])
+@pytest.mark.parametrize("form", ["ต.ในเมือง อ.{m} จ.สุรินทร์", "ในเมือง {m} สุรินทร์"])
+def test_misspelt_mueang_keeps_the_district(mueang: str, form: str) -> None:
+    r = geocode(form.format(m=mueang))
+    assert (r.tambon_code, r.confident) == ("320101", True)
+
+
+def test_misspelt_subdistrict_with_only_a_postcode() -> None:
+    r = geocode("ต.พรยะืน 40320")
+    assert (r.tambon_code, r.confident) == ("400301", True)
+
+
+def test_typos_in_both_subdistrict_and_district() -> None:
+    r = geocode("ต.ขอแตก อ.สังขา จ.สุรินทร์")
+    assert (r.tambon_code, r.confident) == ("321002", True)
+
+
+def _capital_subdistricts() -> list[tuple[str, str, str]]:
+    out = []
+    for p in geothai.provinces():
+        if p.code == "10":
+            continue
+        code = p.code + "01"
+        subs = geothai.subdistricts(code)
+        names = [s.name_th for s in subs]
+        for s in subs:
+            if names.count(s.name_th) == 1:
+                out.append((s.code, s.name_th, p.name_th))
+    return out
+
+
+_CAPITAL = _capital_subdistricts()
+
+
+@settings(max_examples=60, deadline=None)
+@given(place=st.sampled_from(_CAPITAL), seed=st.integers(0, 10_000))
+def test_any_single_slip_in_mueang_keeps_the_district(place: tuple[str, str, str],
+                                                      seed: int) -> None:
+    code, sub, province = place
+    slip = typo("เมือง", random.Random(seed))
+    r = geocode(f"ต.{sub} อ.{slip} จ.{province}")
+    assert r.amphoe_code == code[:4]
+    assert not r.confident or r.tambon_code == code
+
+
+# --------------------------------------------------------------------------- generated set
+
+
+def test_generated_typo_heavy_addresses_are_rarely_confidently_wrong() -> None:
+    """Done means 2: confident-wrong <= 0.3% on 2,000 seeded typo-heavy unlabelled addresses."""
+    get_gazetteer()
+    pairs = generate(2000, seed=14)
+    assert len({a for a, _ in pairs}) > 1900  # variety, not one address repeated
+    s = score(pairs)
+    print(f"\ntypo-heavy set: accuracy {s.accuracy:.1%}, confident-wrong "
+          f"{s.confident_wrong_rate:.2%} ({s.confident_wrong})")
+    assert s.confident_wrong_rate <= 0.003, s.wrong_examples
+    assert s.accuracy >= 0.85
