@@ -1928,7 +1928,8 @@ def plan_for_area(
     demand = load_demand(
         conn, province=str(province), district=district, as_of=as_of,
         severity_config=getattr(settings, "severity_config", None),
-        coarsen=sensitive_categories(settings) if coarsen_sensitive else (),
+        coarsen=(sensitive_categories(getattr(settings, "severity_config", None))
+                 if coarsen_sensitive else ()),
     )
     if demand.empty:
         raise ValidationError(

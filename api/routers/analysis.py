@@ -105,8 +105,14 @@ def public_ranking(
         return frame
     level = str(frame.attrs.get("level", "subdistrict"))
     code_column = "h3_cell" if level.startswith("h3") else f"{level}_code"
-    hidden = privacy.hidden_areas(conn, k=settings.small_area_k, level=level)
+    hidden = _hidden_areas(conn, settings, level)
     return privacy.suppress_areas(frame, hidden, code_column=code_column)
+
+
+def _hidden_areas(conn: Connection, settings: Settings, level: str) -> frozenset[str]:
+    # The one small-area rule; H3 totals come from the analysis (privacy is a leaf package).
+    totals = risk.h3_point_totals(conn, level) if level.startswith("h3") else None
+    return privacy.hidden_areas(conn, k=settings.small_area_k, level=level, totals=totals)
 
 
 def _areas_response(frame: Any, query: AreaQuery) -> Any:
@@ -157,7 +163,7 @@ def explain(
         principal.require_province(code[:2])
     level = risk.check_level_for(code, sees_sensitive=principal.sees_sensitive)
     with transaction(engine) as conn:
-        hidden = (privacy.hidden_areas(conn, k=settings.small_area_k, level=str(level))
+        hidden = (_hidden_areas(conn, settings, str(level))
                   if privacy.applies_to(principal) else frozenset())
         result = risk.explain_area(
             conn, code, date_from=query.date_from, date_to=query.date_to,

@@ -86,7 +86,7 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     conn
         A database connection.
     level
-        ``subdistrict``, ``district``, ``province`` or ``h3:N``.
+        ``subdistrict``, ``district`` or ``province`` (H3: com.risk.h3_point_totals).
 
     Returns
     -------
@@ -95,10 +95,9 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     """
     text = str(level).strip().lower()
     if text.startswith("h3"):
-        # Deferred: H3 cells are computed by com.risk (h3, numpy); other levels need only SQL.
-        from com import risk
-
-        return risk.h3_point_totals(conn, text)
+        # H3 cells are computed where the H3 rankings are (com.risk.h3_point_totals); this
+        # leaf package does not import the analysis, so callers pass those totals in.
+        raise ValueError(f"H3 point totals come from com.risk.h3_point_totals, not {level!r}")
     if text not in _LEVEL_COLUMNS:
         raise ValueError(f"no area level {level!r}")
     points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
@@ -109,7 +108,10 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     return {str(code): int(n) for code, n in rows}
 
 
-def hidden_areas(conn: Connection, *, k: int, level: str = "subdistrict") -> frozenset[str]:
+def hidden_areas(
+    conn: Connection, *, k: int, level: str = "subdistrict",
+    totals: Mapping[str, int] | None = None,
+) -> frozenset[str]:
     """Return the codes of the areas public outputs hide: the one small-area rule.
 
     An area is hidden when it holds 1 to k - 1 risk points over all categories and all time.
@@ -123,15 +125,19 @@ def hidden_areas(conn: Connection, *, k: int, level: str = "subdistrict") -> fro
     k
         Smallest count shown (``settings.small_area_k``); k <= 1 hides nothing.
     level
-        ``subdistrict`` (the default, also for point layers), ``district``, ``province`` or
-        ``h3:N``.
+        ``subdistrict`` (the default, also for point layers), ``district`` or ``province``.
+    totals
+        Point totals per area (every category, every date) when the caller has them: H3
+        levels pass :func:`com.risk.h3_point_totals`.
 
     Returns
     -------
     frozenset of str
         Area codes to hide.
     """
-    return hidden_codes(area_point_totals(conn, level=level), k=k)
+    if totals is None:
+        totals = area_point_totals(conn, level=level)
+    return hidden_codes(totals, k=k)
 
 
 def hidden_codes(totals: Mapping[str, int], *, k: int) -> frozenset[str]:

@@ -424,7 +424,7 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
                     files={"file": ("x.csv", "ชื่อ,lat,lon\nก,15.1,104.3\n".encode())})
         check("upload into 33", "/api/uploads", up.status_code == 403)
         check("list uploads", "/api/uploads", _no_other_province(c.get("/api/uploads"))
-              and str(upload33) not in [str(u["id"]) for u in c.get("/api/uploads").json()
+              and str(upload33) not in [str(u["upload_id"]) for u in c.get("/api/uploads").json()
                                         ["uploads"]])
         check("upload 33 report", "/api/uploads/{upload_id}",
               _is_refused(c.get(f"/api/uploads/{upload33}")))
