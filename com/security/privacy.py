@@ -95,8 +95,8 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     """
     text = str(level).strip().lower()
     if text.startswith("h3"):
-        # Deferred: H3 cells are computed by com.risk (h3, numpy); other levels need only SQL.
-        from com import risk
+        # Deferred: H3 cells are computed by com.analysis.risk (h3); other levels need only SQL.
+        from com.analysis import risk
 
         return risk.h3_point_totals(conn, text)
     if text not in _LEVEL_COLUMNS:

@@ -8,7 +8,7 @@ import math
 import pytest
 from scipy.stats import binomtest
 
-from com import kpi
+from com.analysis import kpi
 from com.errors import ParseError, ValidationError
 
 

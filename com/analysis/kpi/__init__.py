@@ -24,17 +24,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.config.severity import SeverityModel
-from com.config.severity import severity_model_of as _model
-from com.db.tables_risk import projects as projects_table
-from com.db.tables_risk import target_areas, target_lists
-from com.errors import ConflictError, NotFoundError, ValidationError
-from com.risk import (
+from com.analysis.risk import (
     _points_sql,
     _sql_params,
     make_filter,
     rank_areas,
 )
+from com.config.severity import SeverityModel
+from com.config.severity import severity_model_of as _model
+from com.db.tables_risk import projects as projects_table
+from com.db.tables_risk import target_areas, target_lists
+from com.errors import ConflictError, NotFoundError, ValidationError
 from com.security import audit
 from com.security.access import Principal
 from com.text.thai import fiscal_year_be, fiscal_year_bounds

@@ -14,7 +14,7 @@ import shapely
 from openpyxl import load_workbook
 from pyproj import Geod
 
-from com import risk
+from com.analysis import risk
 from com.config.severity import category_key, load_severity_model
 from com.errors import ConfigError, ValidationError
 
