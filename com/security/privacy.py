@@ -96,9 +96,9 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     text = str(level).strip().lower()
     if text.startswith("h3"):
         # Deferred: H3 cells are computed by com.analysis.risk (h3); other levels need only SQL.
-        from com.analysis import risk
+        from com.analysis.risk.areas import h3_point_totals
 
-        return risk.h3_point_totals(conn, text)
+        return h3_point_totals(conn, text)
     if text not in _LEVEL_COLUMNS:
         raise ValueError(f"no area level {level!r}")
     points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
