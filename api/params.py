@@ -16,9 +16,9 @@ from fastapi import Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BeforeValidator
 
+from com.analysis.kpi import FISCAL_YEAR_BE_MAX, FISCAL_YEAR_BE_MIN
 from com.db.integers import BIGINT
 from com.errors import NotFoundError
-from com.kpi import FISCAL_YEAR_BE_MAX, FISCAL_YEAR_BE_MIN
 
 #: numpy's legacy seeding (esda's permutation inference) takes 0 .. 2^32 - 1.
 SEED_MAX = 2**32 - 1

@@ -7,10 +7,10 @@ COM_GEODATA_DIR (default ../shared/geodata), generates the points uniformly over
 their subdistrict, district and province codes assigned once (as the upload does), COPYs them
 in, then times in fresh processes (so each peak memory is its own):
 
-* ``com.risk.rank_areas`` at subdistrict level and at H3 resolution 8 (whole country);
+* ``com.analysis.risk.rank_areas`` at subdistrict level and at H3 resolution 8 (whole country);
 * the geopandas baseline: read the points, ``sjoin`` them to the subdistricts, weight them with
-  ``com.risk.point_weights`` and ``groupby`` the codes;
-* Gi* (``com.risk.gi_star``, 999 permutations) on the 7,425 subdistrict scores.
+  ``com.analysis.risk.point_weights`` and ``groupby`` the codes;
+* Gi* (``com.analysis.risk.gi_star``, 999 permutations) on the 7,425 subdistrict scores.
 
 Peak memory: the process's peak resident set (``VmHWM``, reset after the imports and the
 connection), reported as the peak and as the rise over the resident set at the reset; the
@@ -68,7 +68,7 @@ def rss_mb() -> float:
 def step_rank(url: str, level: str, province: str | None = None) -> dict:
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
     from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
@@ -90,7 +90,7 @@ def step_baseline(url: str) -> dict:
     import pandas as pd
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
     from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
@@ -126,7 +126,7 @@ def step_baseline(url: str) -> dict:
 def step_gi(url: str) -> dict:
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:

@@ -474,7 +474,7 @@ FyOpt = Annotated[int, typer.Option("--fy", help="Fiscal year (Buddhist era), e.
 
 
 def _area_output(frame: Any, out: Path | None, columns: list[str]) -> None:
-    from com.risk import areas_to_records, write_areas
+    from com.analysis.risk import areas_to_records, write_areas
 
     if out is not None:
         write_areas(frame, out, model=_model())
@@ -505,8 +505,8 @@ def rank_cmd(
     min_severity: SeverityOpt = None, out: OutOpt = None,
 ) -> None:
     """Rank areas by risk score; write the table and print the top ten as JSON."""
+    from com.analysis.risk import rank_areas
     from com.db.engine import transaction
-    from com.risk import rank_areas
 
     with transaction(_engine()) as conn:
         frame = rank_areas(conn, level=level, province=province, district=district,
@@ -525,15 +525,15 @@ def hotspots_cmd(
     out: OutOpt = None,
 ) -> None:
     """Getis-Ord Gi* hot spots of the area scores; write the table, print the hot spots."""
+    from com.analysis.risk import hotspots
     from com.db.engine import transaction
-    from com.risk import hotspots
 
     with transaction(_engine()) as conn:
         frame = hotspots(conn, level=level, province=province, district=district,
                          date_from=date_from, date_to=date_to, categories=category,
                          min_severity=min_severity, permutations=permutations, seed=seed,
                          model=_model())
-    from com.risk import areas_to_records, write_areas
+    from com.analysis.risk import areas_to_records, write_areas
 
     if out is not None:
         write_areas(frame, out, model=_model())
@@ -553,8 +553,8 @@ def targets_declare(
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
 ) -> None:
     """Declare the target list of a province for a fiscal year (audited)."""
+    from com.analysis.kpi import declare_targets
     from com.db.engine import transaction
-    from com.kpi import declare_targets
     from com.security.access import CLI
 
     with transaction(_engine()) as conn:
@@ -569,8 +569,8 @@ def targets_show(
     level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
 ) -> None:
     """Print a declared target list as JSON."""
+    from com.analysis.kpi import get_target_list
     from com.db.engine import transaction
-    from com.kpi import get_target_list
 
     with transaction(_engine()) as conn:
         echo_json(get_target_list(conn, province=_province_or_default(province),
@@ -584,8 +584,8 @@ def kpi_cmd(
     baseline_fy: Annotated[int | None, typer.Option(help="Baseline year of the 2570 path.")] = None,
 ) -> None:
     """Print the KPI report of a fiscal year (JSON)."""
+    from com.analysis.kpi import kpi_report
     from com.db.engine import transaction
-    from com.kpi import kpi_report
 
     with transaction(_engine()) as conn:
         echo_json(kpi_report(conn, province=_province_or_default(province), fiscal_year_be=fy,

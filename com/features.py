@@ -324,7 +324,7 @@ RISK_POINT_TYPES: dict[str, PropertyType] = {
 
 @dataclass(frozen=True)
 class RankingTable:
-    """Area ranking columns from :mod:`com.risk`, passed to SQL as parallel arrays."""
+    """Area ranking columns from :mod:`com.analysis.risk`, passed to SQL as parallel arrays."""
 
     codes: tuple[str, ...]
     risk_score: tuple[float | None, ...]
@@ -1076,13 +1076,13 @@ RankingProvider = Callable[[Connection, str | None], RankingTable | None]
 
 
 def default_ranking_provider(conn: Connection, province_code: str | None) -> RankingTable | None:
-    """Return subdistrict ranks, scores and hotspot classes from :mod:`com.risk`, if it exists.
+    """Return subdistrict ranks, scores and hotspot classes from :mod:`com.analysis.risk`.
 
-    Returns None while ``com.risk`` (issue 4) is not installed; the ranking properties are
-    then served as null.
+    Returns None while ``com.analysis.risk`` (issue 4) is not installed; the ranking properties
+    are then served as null.
     """
     try:
-        from com import risk  # type: ignore[attr-defined]
+        from com.analysis import risk
     except ImportError:
         return None
     return ranking_from_risk(risk, conn, province_code)
@@ -1091,7 +1091,7 @@ def default_ranking_provider(conn: Connection, province_code: str | None) -> Ran
 def ranking_from_risk(
     risk: Any, conn: Connection, province_code: str | None
 ) -> RankingTable | None:
-    """Adapt :mod:`com.risk`'s subdistrict ranking (a DataFrame) to a :class:`RankingTable`."""
+    """Adapt the subdistrict ranking of :mod:`com.analysis.risk` to a :class:`RankingTable`."""
     # risk.hotspots ranks the areas and adds Gi* (gi_z, hotspot_class) in one call, with the
     # model's permutations and seed, so the classes equal those of /api/hotspots.
     function = getattr(risk, "hotspots", None) or getattr(risk, "rank_areas", None)

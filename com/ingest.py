@@ -557,7 +557,7 @@ register_kind(
 
 def build_project(row: RowValues) -> BuiltRecord:
     """Build a project (issue 4): name and fiscal year; see :func:`com.kpi.build_project`."""
-    from com.kpi import build_project as build
+    from com.analysis.kpi import build_project as build
 
     return build(row)
 

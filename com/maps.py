@@ -1503,12 +1503,12 @@ def attach_ranking(
 ) -> gpd.GeoDataFrame:
     """Add ``score``, ``rank``, ``point_count``, Gi* and ``explanation`` to ``areas``.
 
-    The figures come from :func:`com.risk.hotspots` (the ranking plus Getis-Ord Gi*, with a
+    The figures come from :func:`com.analysis.risk.hotspots` (the ranking plus Getis-Ord Gi*, with a
     fixed seed so the same view draws the same hot spots); the explanation lists each
     category's and context factor's share of the score and the area's heaviest points among
     the ``points`` shown.
     """
-    from com import risk
+    from com.analysis import risk
 
     ranking = risk.hotspots(
         conn,

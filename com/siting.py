@@ -1515,9 +1515,9 @@ def demand_weights(
 ) -> pd.Series:
     """Weight of each risk point from the severity model: the same weights as the ranking.
 
-    Category weight x severity x recency x incident count (:func:`com.risk.point_weights`).
+    Category weight x severity x recency x incident count (:func:`com.analysis.risk.point_weights`).
     """
-    from com import risk
+    from com.analysis import risk
 
     model = load_severity_model(severity_config)
     return risk.point_weights(points, model, as_of=as_of or date.today()).astype(float)
@@ -2449,7 +2449,7 @@ def allocate_patrols(
     ----------
     areas
         Subdistrict scores: ``subdistrict_code``, ``name_th``, ``risk_score`` and optionally
-        ``name_en``, ``points``, ``rank`` (as from :func:`com.risk.rank_areas`).
+        ``name_en``, ``points``, ``rank`` (as from :func:`com.analysis.risk.rank_areas`).
     per_district
         The top N subdistricts of every district (used when ``total`` is None).
     total
@@ -2528,10 +2528,10 @@ def patrol_plan(
 ) -> pd.DataFrame:
     """Patrol/checkpoint list for a province from the subdistrict risk ranking (issue 4).
 
-    See :func:`allocate_patrols`; the scores are :func:`com.risk.rank_areas` at subdistrict
+    See :func:`allocate_patrols`; the scores are :func:`com.analysis.risk.rank_areas` at subdistrict
     level with the same severity model and filters.
     """
-    from com import risk
+    from com.analysis import risk
     from com.db.tables import District
 
     check_area(conn, province=str(province))

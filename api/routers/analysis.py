@@ -1,4 +1,4 @@
-"""Rankings, hot spots, target lists and KPIs (issue 4): thin handlers over com.risk and com.kpi."""
+"""Rankings, hot spots, target lists and KPIs (issue 4): thin handlers over com.analysis."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from api.params import (
     check_period,
 )
 from api.security import PrincipalDep, require_role
-from com import kpi, risk
+from com.analysis import kpi, risk
 from com.config.settings import Settings
 from com.config.severity import SeverityModel, load_severity_model
 from com.db.engine import transaction
@@ -71,7 +71,7 @@ class AreaQuery:
         self.limit = limit
 
     def filters(self, principal: Principal) -> dict[str, Any]:
-        """Return the keyword filters of com.risk, limited to the caller's province."""
+        """Return the keyword filters of com.analysis.risk, limited to the caller's province."""
         risk.check_level_for(self.level, sees_sensitive=principal.sees_sensitive)
         province = self.province
         if principal.province_code:

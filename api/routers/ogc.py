@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from api.deps import EngineDep, SettingsDep
 from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
-from com import risk
+from com.analysis import risk
 from com.config.severity import load_severity_model
 from com.db.engine import transaction
 from com.features import (
@@ -545,7 +545,7 @@ def export_ranking(
     settings: SettingsDep,
     principal: PrincipalDep,
 ) -> Response:
-    """Export the area ranking of com.risk (same filters as /api/rankings).
+    """Export the area ranking of com.analysis.risk (same filters as /api/rankings).
 
     CSV and XLSX hold the table (XLSX with Thai headers), GeoJSON and GeoPackage the areas
     too. Public callers get the small-area suppression of /api/rankings. Writes an

@@ -140,7 +140,7 @@ class HotspotSettings(BaseModel):
 
 
 class KpiSettings(BaseModel):
-    """The provincial KPI targets (com.kpi)."""
+    """The provincial KPI targets (com.analysis.kpi)."""
 
     model_config = ConfigDict(extra="forbid")
     annual_reduction: float = Field(default=0.10, gt=0, lt=1)

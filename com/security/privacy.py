@@ -86,7 +86,7 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     conn
         A database connection.
     level
-        ``subdistrict``, ``district`` or ``province`` (H3: com.risk.h3_point_totals).
+        ``subdistrict``, ``district`` or ``province`` (H3: com.analysis.risk.h3_point_totals).
 
     Returns
     -------
@@ -95,9 +95,9 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     """
     text = str(level).strip().lower()
     if text.startswith("h3"):
-        # H3 cells are computed where the H3 rankings are (com.risk.h3_point_totals); this
-        # leaf package does not import the analysis, so callers pass those totals in.
-        raise ValueError(f"H3 point totals come from com.risk.h3_point_totals, not {level!r}")
+        # H3 cells are computed where the H3 rankings are (com.analysis.risk.h3_point_totals);
+        # this leaf package does not import the analysis, so callers pass those totals in.
+        raise ValueError(f"H3 point totals come from com.analysis.risk.h3_point_totals, not {level!r}")
     if text not in _LEVEL_COLUMNS:
         raise ValueError(f"no area level {level!r}")
     points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
@@ -128,7 +128,7 @@ def hidden_areas(
         ``subdistrict`` (the default, also for point layers), ``district`` or ``province``.
     totals
         Point totals per area (every category, every date) when the caller has them: H3
-        levels pass :func:`com.risk.h3_point_totals`.
+        levels pass :func:`com.analysis.risk.h3_point_totals`.
 
     Returns
     -------

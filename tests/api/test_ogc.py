@@ -320,7 +320,7 @@ def test_method_not_allowed_is_problem_json(client: TestClient) -> None:
 
 
 def test_subdistricts_carry_the_ranking(client: TestClient, engine: Engine) -> None:
-    from com import risk
+    from com.analysis import risk
 
     with engine.connect() as conn:
         expected = risk.hotspots(conn, level="subdistrict", province=None)
@@ -338,7 +338,8 @@ def test_subdistricts_carry_the_ranking(client: TestClient, engine: Engine) -> N
 def test_cctv_sites_and_target_areas(
     client: TestClient, engine: Engine, dataset: dict[str, Any], sensitive_key: str
 ) -> None:
-    from com import kpi, siting
+    from com import siting
+    from com.analysis import kpi
 
     with engine.begin() as conn:
         plan = siting.plan_for_area(conn, province=SURIN, k=4, radius_m=3000)
@@ -542,7 +543,7 @@ def test_geojson_and_gpkg_exports(client: TestClient, dataset: dict[str, Any],
 def test_ranking_exports(client: TestClient, engine: Engine) -> None:
     from openpyxl import load_workbook
 
-    from com import risk
+    from com.analysis import risk
 
     with engine.connect() as conn:
         expected = risk.rank_areas(conn, level="subdistrict", province=SURIN)

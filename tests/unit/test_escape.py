@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from com import risk, siting
+from com import siting
+from com.analysis import risk
 from com.io.escape import escape_formula, needs_escape
 from com.io.exports import to_csv, to_xlsx
 

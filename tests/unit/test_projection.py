@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import shapely
 
+from com.analysis.risk import context_distances
 from com.geo.projection import (
     UTM47,
     UTM48,
@@ -16,7 +17,6 @@ from com.geo.projection import (
     utm_zone,
     utm_zones,
 )
-from com.risk import context_distances
 
 
 def test_zone_47_west_of_102_and_48_from_102_east():

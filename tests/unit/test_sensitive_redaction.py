@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from com import maps, risk, siting
+from com import maps, siting
+from com.analysis import risk
 from com.errors import PermissionDenied, ValidationError
 from com.security.access import Principal
 from com.security.audit import ReadSummaries

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from scipy.stats import binomtest
 
-from com import kpi, risk
+from com.analysis import kpi, risk
 from com.config.severity import load_severity_model
 from com.errors import ConflictError, NotFoundError, PermissionDenied, ValidationError
 from com.security.access import CLI, Principal

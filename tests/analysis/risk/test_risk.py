@@ -14,7 +14,8 @@ import shapely
 from openpyxl import load_workbook
 from pyproj import Geod
 
-from com import risk
+from com.analysis import risk
+from com.analysis.risk.hotspots import _periods
 from com.config.severity import category_key, load_severity_model
 from com.errors import ConfigError, ValidationError
 
@@ -295,7 +296,7 @@ def test_emerging_patterns(z, hot, pattern):
 
 
 def test_quarters_follow_the_thai_fiscal_year():
-    periods = risk._periods("quarter", 2568, 2568)
+    periods = _periods("quarter", 2568, 2568)
     assert [p[0] for p in periods] == ["2568q1", "2568q2", "2568q3", "2568q4"]
     assert periods[0][1:] == (dt.date(2024, 10, 1), dt.date(2024, 12, 31))
     assert periods[3][1:] == (dt.date(2025, 7, 1), dt.date(2025, 9, 30))

@@ -8,8 +8,10 @@ import math
 import pytest
 from scipy.stats import binomtest
 
-from com import kpi
+from com.analysis import kpi
+from com.analysis.kpi.projects import _parse_fy_value
 from com.errors import ParseError, ValidationError
+from com.text.thai import fiscal_year_be, fiscal_year_bounds
 
 
 @pytest.mark.parametrize(
@@ -23,13 +25,13 @@ from com.errors import ParseError, ValidationError
     ],
 )
 def test_fiscal_year_boundaries(day, fy):
-    assert kpi.fiscal_year_be(day) == fy
+    assert fiscal_year_be(day) == fy
 
 
 def test_fiscal_year_bounds_of_2568():
-    assert kpi.fiscal_year_bounds(2568) == (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
+    assert fiscal_year_bounds(2568) == (dt.date(2024, 10, 1), dt.date(2025, 9, 30))
     with pytest.raises(ParseError):
-        kpi.fiscal_year_bounds(2025)
+        fiscal_year_bounds(2025)
 
 
 def test_ten_to_nine_is_not_significant_and_says_so():
@@ -108,9 +110,9 @@ def test_predictive_accuracy_index_by_hand():
 
 @pytest.mark.parametrize("value", ["2568", "FY2568", "ปีงบประมาณ ๒๕๖๘", 2568, 2568.0])
 def test_project_fiscal_year_forms(value):
-    assert kpi._parse_fy_value(value, "fy") == 2568
+    assert _parse_fy_value(value, "fy") == 2568
 
 
 def test_common_era_fiscal_year_is_explained():
     with pytest.raises(ValidationError, match="Buddhist-era"):
-        kpi._parse_fy_value("2025", "row 3: fiscal_year_be")
+        _parse_fy_value("2025", "row 3: fiscal_year_be")
