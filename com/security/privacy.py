@@ -97,7 +97,7 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
     if text.startswith("h3"):
         # H3 cells are computed where the H3 rankings are (com.analysis.risk.h3_point_totals);
         # this leaf package does not import the analysis, so callers pass those totals in.
-        raise ValueError(f"H3 point totals come from com.analysis.risk.h3_point_totals, not {level!r}")
+        raise ValueError(f"H3 point totals come from com.analysis.risk, not {level!r}")
     if text not in _LEVEL_COLUMNS:
         raise ValueError(f"no area level {level!r}")
     points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
