@@ -23,9 +23,10 @@ from api.web import (
     render,
     require_page_role,
 )
-from com import assets, maps
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
+from com.maps import assets
+from com.maps import build as maps
 from com.security import audit, users
 from com.security.access import ROLES, Principal
 from com.text.thai import fiscal_year_be

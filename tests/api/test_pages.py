@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.security import PrincipalDep
-from com import assets, maps
 from com.config.settings import Settings
 from com.db.engine import transaction
 from com.demo import load_demo_data
+from com.maps import assets
+from com.maps import build as maps
 from com.security import users
 from com.security.audit import entries
 

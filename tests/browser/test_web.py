@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from com import maps
+from com.maps import build as maps
 from com.text.thai import to_arabic_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from com import maps, risk, siting
+from com import risk, siting
 from com.errors import PermissionDenied, ValidationError
+from com.maps import build as maps
 from com.security.access import Principal
 from com.security.audit import ReadSummaries
 

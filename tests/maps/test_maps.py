@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from com import assets, maps
 from com.errors import ConfigError, ValidationError
+from com.maps import assets
+from com.maps import build as maps
 
 
 def _areas() -> gpd.GeoDataFrame:

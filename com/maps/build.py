@@ -31,9 +31,9 @@ from folium.map import Layer
 from folium.template import Template
 from folium.utilities import JsCode
 
-from com import assets
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ConfigError
+from com.maps import assets
 from com.text.thai import format_thai_date, to_thai_digits
 
 # --------------------------------------------------------------------------- names and palettes
