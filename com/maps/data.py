@@ -194,20 +194,7 @@ def load_map_data(
     # Issue 8: a province-restricted user sees only their province, whichever page asks.
     principal.require_province(filters.province_code)
     province = {"province": filters.province_code}
-    district_clause = " AND s.district_code = :district" if filters.district_code else ""
-    area_params = {**province, "district": filters.district_code}
-    areas = _read_geo(
-        conn,
-        f"""SELECT s.code, s.name_th, s.name_en, s.district_code,
-                   d.name_th AS district_name_th, d.name_en AS district_name_en,
-                   ST_AsBinary(s.geom) AS geometry
-            FROM subdistricts s JOIN districts d ON d.code = s.district_code
-            WHERE s.province_code = :province{district_clause}
-            ORDER BY s.code""",  # noqa: S608 - fixed clause, bound values
-        area_params,
-    )
-    if areas.empty:
-        raise ValidationError(f"no subdistricts for province {filters.province_code}")
+    areas = _read_areas(conn, filters)
     districts = _read_geo(
         conn,
         "SELECT code, name_th, name_en, ST_AsBinary(geom) AS geometry FROM districts "
@@ -215,24 +202,7 @@ def load_map_data(
         province,
     )
     coarsen = [] if principal.sees_sensitive else sorted(sensitive_categories(severity_config))
-    query, params = _point_query(filters, coarsen)
-    points = pd.DataFrame(conn.execute(sa.text(query), params).mappings().all())
-    if points.empty:
-        points = pd.DataFrame(
-            columns=[
-                "id",
-                "name",
-                "category",
-                "severity",
-                "incident_count",
-                "reported_on",
-                "synthetic",
-                "subdistrict_code",
-                "approximate",
-                "lat",
-                "lon",
-            ]
-        )
+    points = _read_points(conn, filters, coarsen)
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
     if privacy.applies_to(principal):
         # The one small-area rule (all points, all time), so the map hides the areas the
@@ -242,6 +212,80 @@ def load_map_data(
         points = points[
             points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
         ].reset_index(drop=True)
+    land_border, mekong, crossings = _read_context(conn, filters.province_code)
+    cameras = _read_geo(
+        conn,
+        "SELECT name, radius_m, ST_AsBinary(geom) AS geometry FROM cameras "
+        "WHERE province_code = :province ORDER BY id",
+        province,
+    )
+    return MapData(
+        areas=areas,
+        districts=districts,
+        points=points,
+        land_border=land_border,
+        mekong=mekong,
+        crossings=crossings,
+        cameras=cameras,
+        sites=load_plan_sites(
+            conn,
+            province_code=filters.province_code,
+            plan_id=filters.plan_id,
+            principal=principal,
+            severity_config=severity_config,
+        ),
+        synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+    )
+
+
+def _read_areas(conn: Any, filters: MapFilters) -> gpd.GeoDataFrame:
+    """Return the subdistricts of the filters' province (or district) with district names."""
+    district_clause = " AND s.district_code = :district" if filters.district_code else ""
+    areas = _read_geo(
+        conn,
+        f"""SELECT s.code, s.name_th, s.name_en, s.district_code,
+                   d.name_th AS district_name_th, d.name_en AS district_name_en,
+                   ST_AsBinary(s.geom) AS geometry
+            FROM subdistricts s JOIN districts d ON d.code = s.district_code
+            WHERE s.province_code = :province{district_clause}
+            ORDER BY s.code""",  # noqa: S608 - fixed clause, bound values
+        {"province": filters.province_code, "district": filters.district_code},
+    )
+    if areas.empty:
+        raise ValidationError(f"no subdistricts for province {filters.province_code}")
+    return areas
+
+
+#: Columns of the points frame, so an empty selection still has them.
+_POINT_COLUMNS = [
+    "id",
+    "name",
+    "category",
+    "severity",
+    "incident_count",
+    "reported_on",
+    "synthetic",
+    "subdistrict_code",
+    "approximate",
+    "lat",
+    "lon",
+]
+
+
+def _read_points(conn: Any, filters: MapFilters, coarsen: Sequence[str]) -> pd.DataFrame:
+    """Return the filtered risk points, the ``coarsen`` categories at their subdistrict."""
+    query, params = _point_query(filters, coarsen)
+    points = pd.DataFrame(conn.execute(sa.text(query), params).mappings().all())
+    if points.empty:
+        points = pd.DataFrame(columns=_POINT_COLUMNS)
+    return points
+
+
+def _read_context(
+    conn: Any, province_code: str
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the land border, the Mekong and the border crossings near a province."""
+    province = {"province": province_code}
     envelope = "(SELECT ST_Expand(ST_Envelope(geom), 0.3) FROM provinces WHERE code = :province)"
     context = _read_geo(
         conn,
@@ -258,28 +302,10 @@ def load_map_data(
             WHERE geom && {envelope}""",  # noqa: S608
         province,
     )
-    cameras = _read_geo(
-        conn,
-        "SELECT name, radius_m, ST_AsBinary(geom) AS geometry FROM cameras "
-        "WHERE province_code = :province ORDER BY id",
-        province,
-    )
-    return MapData(
-        areas=areas,
-        districts=districts,
-        points=points,
-        land_border=context[context["layer"] == "land_border"],
-        mekong=context[context["layer"] == "mekong"],
-        crossings=crossings,
-        cameras=cameras,
-        sites=load_plan_sites(
-            conn,
-            province_code=filters.province_code,
-            plan_id=filters.plan_id,
-            principal=principal,
-            severity_config=severity_config,
-        ),
-        synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+    return (
+        context[context["layer"] == "land_border"],
+        context[context["layer"] == "mekong"],
+        crossings,
     )
 
 
@@ -376,50 +402,10 @@ def attach_ranking(
     names = category_names(severity_config)
     context_names = _context_names(severity_config)
     by_area = dict(iter(points.groupby("subdistrict_code")))
-    explanations = []
-    for row in ranking.to_dict("records"):
-        mine = by_area.get(row["code"])
-        counts = mine["category"].value_counts().to_dict() if mine is not None else {}
-        cats = [
-            {
-                "category": key[4:],
-                "label": names.get(key[4:], {}).get("th", key[4:]),
-                "points": int(counts.get(key[4:], 0)),
-                "contribution": float(value),
-            }
-            for key, value in row.items()
-            if key.startswith("cat_") and value and value > 0
-        ]
-        context = [
-            {
-                "factor": key[4:],
-                "label": context_names.get(key[4:], key[4:]),
-                "contribution": float(value),
-            }
-            for key, value in row.items()
-            if key.startswith("ctx_") and value and value > 0
-        ]
-        top = []
-        if mine is not None:
-            for p in (
-                mine.sort_values(["severity", "reported_on"], ascending=False).head(3).itertuples()
-            ):
-                top.append(
-                    {
-                        # None for a coarsened (sensitive) point: its name is withheld too.
-                        "name": p.name if isinstance(p.name, str) else None,
-                        "label": names.get(p.category, {}).get("th", p.category),
-                        "severity": int(p.severity),
-                        "reported_on": p.reported_on,
-                    }
-                )
-        explanations.append(
-            {
-                "categories": sorted(cats, key=lambda c: -c["contribution"]),
-                "context": sorted(context, key=lambda c: -c["contribution"]),
-                "top_points": top,
-            }
-        )
+    explanations = [
+        _explanation(row, by_area.get(row["code"]), names, context_names)
+        for row in ranking.to_dict("records")
+    ]
     ranking["explanation"] = explanations
     keep = ["code", "score", "rank", "point_count", "hotspot_class", "gi_z", "explanation"]
     out = areas.merge(ranking[[c for c in keep if c in ranking]], on="code", how="left")
@@ -427,7 +413,55 @@ def attach_ranking(
     return out
 
 
-def _context_names(severity_config: Path | str | None) -> dict[str, str]:
+def _explanation(
+    row: Mapping[str, Any],
+    mine: pd.DataFrame | None,
+    names: Mapping[str, Mapping[str, str]],
+    context_names: Mapping[str, str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Return one area's explanation: category and context shares, its heaviest points."""
+    counts = mine["category"].value_counts().to_dict() if mine is not None else {}
+    cats = [
+        {
+            "category": key[4:],
+            "label": names.get(key[4:], {}).get("th", key[4:]),
+            "points": int(counts.get(key[4:], 0)),
+            "contribution": float(value),
+        }
+        for key, value in row.items()
+        if key.startswith("cat_") and value and value > 0
+    ]
+    context = [
+        {
+            "factor": key[4:],
+            "label": context_names.get(key[4:], key[4:]),
+            "contribution": float(value),
+        }
+        for key, value in row.items()
+        if key.startswith("ctx_") and value and value > 0
+    ]
+    top = []
+    if mine is not None:
+        for p in (
+            mine.sort_values(["severity", "reported_on"], ascending=False).head(3).itertuples()
+        ):
+            top.append(
+                {
+                    # None for a coarsened (sensitive) point: its name is withheld too.
+                    "name": p.name if isinstance(p.name, str) else None,
+                    "label": names.get(p.category, {}).get("th", p.category),
+                    "severity": int(p.severity),
+                    "reported_on": p.reported_on,
+                }
+            )
+    return {
+        "categories": sorted(cats, key=lambda c: -c["contribution"]),
+        "context": sorted(context, key=lambda c: -c["contribution"]),
+        "top_points": top,
+    }
 
+
+def _context_names(severity_config: Path | str | None) -> dict[str, str]:
+    """Return the Thai names of the severity model's context factors."""
     model = load_severity_model(severity_config)
     return {key: factor.th for key, factor in model.context.items()}

@@ -19,6 +19,7 @@ from com.maps import assets
 from com.maps.build import MapData, build_map
 from com.maps.data import MapFilters, plan_sites
 from com.maps.layers import RiskPointLayer, add_points, new_map, point_rows
+from com.maps.scripts import script
 from com.maps.style import (
     NO_POINTS_COLOUR,
     RISK_PALETTE,
@@ -295,3 +296,11 @@ def test_builders_accept_an_existing_map():
     same = add_points(_points(3), names=category_names(), m=m)
     assert same is m
     assert any(isinstance(c, RiskPointLayer) for c in m._children.values())
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_each_map_script_is_inlined_once(lang):
+    # com/maps/js/*.js run inside folium's map script, which the page gives its CSP nonce.
+    page = _render(lang)
+    for name in ("area_feature", "html_control", "map_notice", "measure_control", "risk_points"):
+        assert page.count(script(name).splitlines()[0]) == 1, name
