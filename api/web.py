@@ -21,9 +21,9 @@ from fastapi.templating import Jinja2Templates
 from api.headers import csp_nonce, nonce_scripts
 from api.i18n import LANG_COOKIE, Translator, pick_lang
 from api.security import Unauthenticated, get_principal
-from com import assets
 from com.db.engine import transaction
 from com.errors import PermissionDenied
+from com.maps import assets
 from com.security import users
 from com.security.access import Principal
 

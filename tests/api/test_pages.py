@@ -13,10 +13,12 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.security import PrincipalDep
-from com import assets, maps
 from com.config.settings import Settings
 from com.db.engine import transaction
 from com.demo import load_demo_data
+from com.maps import assets
+from com.maps.data import MapFilters, load_map_data
+from com.maps.style import layer_name
 from com.security import users
 from com.security.audit import entries
 
@@ -97,7 +99,7 @@ def test_home_renders_the_map_with_local_assets_and_thai_layer_names(client):
         "cameras",
         "cctv_sites",
     ):
-        name = maps.layer_name(key, "th")
+        name = layer_name(key, "th")
         assert name in html or json.dumps(name)[1:-1] in html, key
     assert "ข้อมูลสมมติ / synthetic" in html
     for url in re.findall(r'(?:src|href)="(/(?:assets|static)/[^"]+)"', html):
@@ -129,12 +131,12 @@ def test_filters_are_read_from_the_url_and_narrow_the_map(client):
 def test_anonymous_viewers_get_small_areas_suppressed_and_sensitive_points_coarsened(
     demo, test_settings
 ):
-    anon = maps.MapFilters(province_code="32")
+    anon = MapFilters(province_code="32")
     from com.security.access import ANONYMOUS, CLI
 
     with demo.connect() as conn:
-        public = maps.load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)
-        full = maps.load_map_data(conn, anon, principal=CLI, small_area_k=5)
+        public = load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)
+        full = load_map_data(conn, anon, principal=CLI, small_area_k=5)
         rep = dict(
             conn.execute(
                 sa.text("SELECT code, ST_Y(rep_point) FROM subdistricts WHERE province_code = '32'")

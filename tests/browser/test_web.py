@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from com import maps
+from com.maps.style import layer_name
 from com.text.thai import to_arabic_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -63,7 +63,7 @@ def test_map_loads_only_from_the_app_and_has_every_layer(live_server, driver, sc
     assert hosts == {f"127.0.0.1:{live_server.port}"}, hosts
     labels = layer_labels(driver)
     for key in LAYERS:
-        assert maps.layer_name(key, "th") in labels, (key, labels)
+        assert layer_name(key, "th") in labels, (key, labels)
     assert driver.find_element(By.CSS_SELECTOR, ".leaflet-control-search input")
     assert driver.find_elements(
         By.CSS_SELECTOR, ".leaflet-control-fullscreen, .leaflet-control-zoom-fullscreen"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from com import maps, siting
+from com import siting
 from com.analysis import risk
 from com.errors import PermissionDenied, ValidationError
+from com.maps.data import plan_sites
 from com.security.access import Principal
 from com.security.audit import ReadSummaries
 
@@ -67,7 +68,7 @@ def test_plans_record_every_category_within_reach():
 def test_the_map_draws_no_circle_around_a_coarsened_site():
     shown = siting.redact_plan(_plan(site_category="drugs"), {"drugs"},
                                rep_points={"320101": REP})
-    frame = maps.plan_sites(shown, default_radius_m=300)
+    frame = plan_sites(shown, default_radius_m=300)
     assert list(frame.geometry.x) == [REP[0]] and frame["radius_m"].isna().all()
 
 

@@ -14,8 +14,22 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from com import assets, maps
 from com.errors import ConfigError, ValidationError
+from com.maps import assets
+from com.maps.build import MapData, build_map
+from com.maps.data import MapFilters, plan_sites
+from com.maps.layers import RiskPointLayer, add_points, new_map, point_rows
+from com.maps.scripts import script
+from com.maps.style import (
+    NO_POINTS_COLOUR,
+    RISK_PALETTE,
+    category_names,
+    hotspot_key,
+    layer_name,
+    rank_colour,
+    score_bins,
+    score_colour,
+)
 
 
 def _areas() -> gpd.GeoDataFrame:
@@ -79,9 +93,9 @@ def _points(n: int = 4, seed: int = 1) -> pd.DataFrame:
     )
 
 
-def _data(points: pd.DataFrame | None = None) -> maps.MapData:
+def _data(points: pd.DataFrame | None = None) -> MapData:
     areas = _areas()
-    return maps.MapData(
+    return MapData(
         areas=areas,
         districts=gpd.GeoDataFrame(
             {"code": ["3201"], "name_th": ["เมืองสุรินทร์"], "name_en": ["Mueang Surin"]},
@@ -105,7 +119,7 @@ def _data(points: pd.DataFrame | None = None) -> maps.MapData:
             geometry=[Point(103.45, 14.85)],
             crs="EPSG:4326",
         ),
-        sites=maps.plan_sites(
+        sites=plan_sites(
             {
                 "features": [
                     {
@@ -132,12 +146,12 @@ def _data(points: pd.DataFrame | None = None) -> maps.MapData:
 
 
 def _render(lang: str = "th", **kwargs) -> str:
-    m = maps.build_map(_data(), names=maps.category_names(), lang=lang, **kwargs)
+    m = build_map(_data(), names=category_names(), lang=lang, **kwargs)
     return m.get_root().render()
 
 
 def test_map_is_a_folium_map_and_loads_nothing_from_other_hosts():
-    m = maps.build_map(_data(), names=maps.category_names())
+    m = build_map(_data(), names=category_names())
     assert isinstance(m, folium.Map)
     page = m.get_root().render()
     assert assets.external_urls(page) == []
@@ -153,7 +167,7 @@ def test_map_is_a_folium_map_and_loads_nothing_from_other_hosts():
 
 
 def _overlays(lang: str) -> list[str]:
-    m = maps.build_map(_data(), names=maps.category_names(), lang=lang)
+    m = build_map(_data(), names=category_names(), lang=lang)
     m.get_root().render()
     control = next(c for c in m._children.values() if isinstance(c, folium.LayerControl))
     return list(control.overlays)
@@ -173,7 +187,7 @@ def test_layer_control_lists_every_layer_by_its_thai_name():
         "cctv_sites",
         "districts",
     ):
-        assert maps.layer_name(key, "th") in overlays, key
+        assert layer_name(key, "th") in overlays, key
     assert "Risk points" in _overlays("en")
 
 
@@ -199,19 +213,19 @@ def test_no_tiles_by_default_and_configured_tiles_otherwise():
     local = _render(basemap="https://tiles.example.go.th/{z}/{x}/{y}.png")
     assert "tiles.example.go.th" in local
     with pytest.raises(ConfigError, match="tile URL"):
-        maps.new_map(basemap="https://tiles.example.go.th/no-placeholders.png")
+        new_map(basemap="https://tiles.example.go.th/no-placeholders.png")
 
 
 def test_an_asset_without_a_local_copy_is_refused():
-    m = maps.new_map()
+    m = new_map()
     folium.plugins.Draw().add_to(m)
     with pytest.raises(ConfigError, match="no local copy"):
         assets.localise(m)
 
 
 def test_points_are_compact_enough_for_ten_thousand():
-    small = maps.build_map(_data(_points(10)), names=maps.category_names()).get_root().render()
-    big = maps.build_map(_data(_points(10_010)), names=maps.category_names()).get_root().render()
+    small = build_map(_data(_points(10)), names=category_names()).get_root().render()
+    big = build_map(_data(_points(10_010)), names=category_names()).get_root().render()
     per_point = (len(big.encode()) - len(small.encode())) / 10_000
     # Markers with popups cost ~750 bytes each; the compact rows (plus the heat layer's copy)
     # must stay far below that.
@@ -220,25 +234,25 @@ def test_points_are_compact_enough_for_ten_thousand():
 
 
 def test_point_rows_encode_category_flags_and_thai_dates():
-    rows = maps.point_rows(_points(2), ["drugs", "smuggling"], "th")
+    rows = point_rows(_points(2), ["drugs", "smuggling"], "th")
     assert rows[0][2] == 0 and rows[1][2] == 1
     assert rows[0][4] == "1 ม.ค. 2567"
     assert rows[0][6] == 3 and rows[1][6] == 2  # approximate + synthetic, synthetic
 
 
 def test_score_bins_and_colours():
-    bins = maps.score_bins([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    bins = score_bins([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     assert bins[-1] == 10
-    assert maps.score_colour(0, bins) == maps.NO_POINTS_COLOUR
-    assert maps.score_colour(10, bins) == maps.RISK_PALETTE[-1]
-    assert maps.score_colour(0.5, bins) == maps.RISK_PALETTE[0]
-    assert maps.score_bins([0, 0]) == []
-    assert maps.rank_colour(1) == maps.RISK_PALETTE[-1]
-    assert maps.rank_colour(500) == maps.RISK_PALETTE[0]
-    assert maps.rank_colour(None) == maps.NO_POINTS_COLOUR
-    assert maps.hotspot_key("Hot Spot - 95% Confidence") == ("hot", 95)
-    assert maps.hotspot_key("cold_99") == ("cold", 99)
-    assert maps.hotspot_key("not_significant") is None
+    assert score_colour(0, bins) == NO_POINTS_COLOUR
+    assert score_colour(10, bins) == RISK_PALETTE[-1]
+    assert score_colour(0.5, bins) == RISK_PALETTE[0]
+    assert score_bins([0, 0]) == []
+    assert rank_colour(1) == RISK_PALETTE[-1]
+    assert rank_colour(500) == RISK_PALETTE[0]
+    assert rank_colour(None) == NO_POINTS_COLOUR
+    assert hotspot_key("Hot Spot - 95% Confidence") == ("hot", 95)
+    assert hotspot_key("cold_99") == ("cold", 99)
+    assert hotspot_key("not_significant") is None
 
 
 def test_filters_round_trip_through_the_url():
@@ -252,14 +266,14 @@ def test_filters_round_trip_through_the_url():
         "metric": ["rank"],
         "plan": ["7"],
     }
-    filters = maps.MapFilters.from_query(query)
+    filters = MapFilters.from_query(query)
     assert filters.categories == ("drugs", "flood")
     assert filters.min_severity == 4
     again: dict[str, list[str]] = {}
     for key, value in filters.query_items():
         again.setdefault(key, []).append(value)
-    assert maps.MapFilters.from_query(again) == filters
-    assert maps.MapFilters.from_query({"district": ["3201"]}).province_code == "32"
+    assert MapFilters.from_query(again) == filters
+    assert MapFilters.from_query({"district": ["3201"]}).province_code == "32"
 
 
 @pytest.mark.parametrize(
@@ -274,11 +288,19 @@ def test_filters_round_trip_through_the_url():
 )
 def test_bad_filters_name_the_problem(query, message):
     with pytest.raises(ValidationError, match=message):
-        maps.MapFilters.from_query(query)
+        MapFilters.from_query(query)
 
 
 def test_builders_accept_an_existing_map():
-    m = maps.new_map()
-    same = maps.add_points(_points(3), names=maps.category_names(), m=m)
+    m = new_map()
+    same = add_points(_points(3), names=category_names(), m=m)
     assert same is m
-    assert any(isinstance(c, maps.RiskPointLayer) for c in m._children.values())
+    assert any(isinstance(c, RiskPointLayer) for c in m._children.values())
+
+
+@pytest.mark.parametrize("lang", ["th", "en"])
+def test_each_map_script_is_inlined_once(lang):
+    # com/maps/js/*.js run inside folium's map script, which the page gives its CSP nonce.
+    page = _render(lang)
+    for name in ("area_feature", "html_control", "map_notice", "measure_control", "risk_points"):
+        assert page.count(script(name).splitlines()[0]) == 1, name

@@ -17,7 +17,7 @@ from branca.element import Element, Figure
 
 from com.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO_ROOT / "node_modules"
 
 #: URL prefix under which the app serves the packages below.
@@ -98,7 +98,7 @@ def _local_pairs(pairs: list[tuple[str, str]], prefix: str, owner: str) -> list[
         if name not in LOCAL:
             raise ConfigError(
                 f"{owner} needs the web asset {name!r}, which COM has no local copy of: add it "
-                "to package.json and com/assets.py LOCAL"
+                "to package.json and com/maps/assets.py LOCAL"
             )
         out.append((name, LOCAL[name].url(prefix)))
     return out
