@@ -1442,12 +1442,12 @@ def load_plan_sites(
     GeoJSON FeatureCollection whose Point features are sites (``radius_m`` from the feature
     or the plan's parameters). Unless ``principal`` may see sensitive categories, sites that
     would give a sensitive point away are shown as the CCTV API shows them
-    (:func:`com.siting.plan_for`: at their subdistrict's representative point, without a
-    coverage circle); with no principal given the plan is redacted too.
+    (:func:`com.siting.redaction.plan_for`: at their subdistrict's representative point,
+    without a coverage circle); with no principal given the plan is redacted too.
     """
     import sqlalchemy as sa
 
-    from com import siting
+    from com.siting.redaction import plan_for
 
     exists = conn.execute(sa.text("SELECT to_regclass('cctv_plans')")).scalar()
     if exists is None:
@@ -1462,7 +1462,7 @@ def load_plan_sites(
     ).first()
     if row is None:
         return None
-    shown = siting.plan_for(conn, row.result, principal, severity_config=severity_config)
+    shown = plan_for(conn, row.result, principal, severity_config=severity_config)
     return plan_sites(shown, default_radius_m=(row.params or {}).get("radius_m"))
 
 
