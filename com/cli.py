@@ -618,7 +618,7 @@ def cctv_cmd(
     save: Annotated[str | None, typer.Option(help="Save the plan under this name.")] = None,
 ) -> None:
     """Propose CCTV sites that cover the most weighted risk (maximal covering location)."""
-    from com.siting import run_cctv
+    from com.siting.runners import run_cctv  # deferred: the solver imports scipy
 
     echo_json(run_cctv(
         _engine(), _settings(), province=_province_or_default(province), district=district,
@@ -640,7 +640,7 @@ def patrols_cmd(
                    ] = None,
 ) -> None:
     """Ranked patrol/checkpoint areas per district, so every district gets its share."""
-    from com.siting import run_patrols
+    from com.siting.runners import run_patrols  # deferred: the solver imports scipy
 
     echo_json(run_patrols(
         _engine(), _settings(), province=_province_or_default(province),

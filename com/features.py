@@ -1784,7 +1784,8 @@ def _cctv_sites(ctx: SourceContext) -> Source:
     if ctx.coarsen and ctx.sensitive:
         # Candidate sites can be risk points themselves: a site on a point of a sensitive
         # category, or whose circle holds one, is shown at its subdistrict's representative
-        # point (the rule of com.siting.site_is_sensitive, which the CCTV API and the map use).
+        # point (the rule of com.siting.redaction.site_is_sensitive, which the CCTV API and
+        # the map use).
         sub = Subdistrict.__table__.alias("site_rep")
         from_ = from_.outerjoin(sub, sub.c.code == subdistrict)
         hidden = sa.bindparam("site_sensitive", list(ctx.sensitive), type_=ARRAY(sa.Text))

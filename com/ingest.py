@@ -578,13 +578,13 @@ register_kind(
 
 def build_site(row: RowValues) -> BuiltRecord:
     """Build a candidate CCTV site (issue 5); see :func:`com.siting.build_site`."""
-    from com.siting import build_site as build
+    from com.siting.candidates import build_site as build
 
     return build(row)
 
 
 def _site_cost_names() -> tuple[str, ...]:
-    from com.siting import COST_NAMES
+    from com.siting.candidates import COST_NAMES
 
     return COST_NAMES
 

@@ -12,13 +12,13 @@ import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
 
-from com import siting
 from com.analysis import risk
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ValidationError
 from com.maps.build import MapData
 from com.maps.style import category_names
 from com.security import privacy
+from com.siting.redaction import plan_for
 
 
 @dataclass(frozen=True)
@@ -324,7 +324,7 @@ def load_plan_sites(
     GeoJSON FeatureCollection whose Point features are sites (``radius_m`` from the feature
     or the plan's parameters). Unless ``principal`` may see sensitive categories, sites that
     would give a sensitive point away are shown as the CCTV API shows them
-    (:func:`com.siting.plan_for`: at their subdistrict's representative point, without a
+    (:func:`com.siting.redaction.plan_for`: at their subdistrict's representative point, without a
     coverage circle); with no principal given the plan is redacted too.
     """
     exists = conn.execute(sa.text("SELECT to_regclass('cctv_plans')")).scalar()
@@ -340,7 +340,7 @@ def load_plan_sites(
     ).first()
     if row is None:
         return None
-    shown = siting.plan_for(conn, row.result, principal, severity_config=severity_config)
+    shown = plan_for(conn, row.result, principal, severity_config=severity_config)
     return plan_sites(shown, default_radius_m=(row.params or {}).get("radius_m"))
 
 

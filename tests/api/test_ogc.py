@@ -338,12 +338,14 @@ def test_subdistricts_carry_the_ranking(client: TestClient, engine: Engine) -> N
 def test_cctv_sites_and_target_areas(
     client: TestClient, engine: Engine, dataset: dict[str, Any], sensitive_key: str
 ) -> None:
-    from com import siting
     from com.analysis import kpi
+    from com.siting.planner import plan_for_area
+    from com.siting.redaction import site_is_sensitive
+    from com.siting.repository import save_plan
 
     with engine.begin() as conn:
-        plan = siting.plan_for_area(conn, province=SURIN, k=4, radius_m=3000)
-        plan_id = siting.save_plan(conn, plan, name="แผนกล้องทดสอบ", principal=CLI)
+        plan = plan_for_area(conn, province=SURIN, k=4, radius_m=3000)
+        plan_id = save_plan(conn, plan, name="แผนกล้องทดสอบ", principal=CLI)
         declared = kpi.declare_targets(conn, province=SURIN, fiscal_year_be=2568, top=3,
                                        principal=CLI, as_of=date(2025, 12, 31))
     try:
@@ -355,11 +357,12 @@ def test_cctv_sites_and_target_areas(
             assert feature["geometry"]["coordinates"] == pytest.approx([row.lon, row.lat])
             assert feature["properties"]["subdistrict_code"] == row.subdistrict_code
         # Anonymous callers see sites on or covering drugs points at the representative point
-        # (the rule of siting.site_is_sensitive, which the CCTV API and the map use too).
+        # (the rule of com.siting.redaction.site_is_sensitive, which the CCTV API and the map
+        # use too).
         public = items(client, f"plan_id={plan_id}", collection="cctv-sites")["features"]
         for exact, shown in zip(sites["features"], public, strict=True):
             row = plan.sites.iloc[exact["properties"]["order"] - 1]
-            covers_drugs = siting.site_is_sensitive(
+            covers_drugs = site_is_sensitive(
                 {"categories": dict(row["categories"]), "site_category": row["site_category"],
                  "categories_in_radius": list(row["categories_in_radius"])}, {"drugs"})
             assert shown["properties"]["location_coarsened"] is covers_drugs

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from com import siting
 from com.analysis import risk
 from com.io.escape import escape_formula, needs_escape
 from com.io.exports import to_csv, to_xlsx
+from com.siting.patrols import write_patrols
 
 DATA = ["-12.5", "+3", "1e5", "-.5", "42", "ปกติ", ""]
 FORMULAS = ["-1+1", "=SUM(A1)", "+66 81", "@x", "\tx", "\r=x", "-", "-inf", "-cmd|' /C calc'!A0"]
@@ -99,11 +99,11 @@ def test_patrol_list_csv_and_xlsx(tmp_path):
     plan = pd.DataFrame({"subdistrict_th": DATA + FORMULAS,
                          "risk_score": [-4.25] * (len(DATA) + len(FORMULAS))})
     plan.attrs.update({"per_district": 3, "province_code": "32", "as_of": "2025-01-01"})
-    path = siting.write_patrols(plan, tmp_path / "p.csv")
+    path = write_patrols(plan, tmp_path / "p.csv")
     rows = _csv_rows(path.read_bytes().decode("utf-8-sig"))
     assert [r[0] for r in rows[1:]] == [_expected(t) for t in DATA + FORMULAS]
     assert {r[1] for r in rows[1:]} == {"-4.25"}
-    path = siting.write_patrols(plan, tmp_path / "p.xlsx")
+    path = write_patrols(plan, tmp_path / "p.xlsx")
     sheet = openpyxl.load_workbook(path).worksheets[0]
     values = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert [v or "" for v in values] == [_xml(_expected(t)) for t in DATA + FORMULAS]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from com import siting
 from com.analysis import risk
 from com.errors import PermissionDenied, ValidationError
-from com.maps.data import plan_sites
+from com.maps.data import plan_sites as map_sites
 from com.security.access import Principal
 from com.security.audit import ReadSummaries
+from com.siting.plan import plan_sites
+from com.siting.redaction import redact_plan, site_is_sensitive
 
 EXACT = [103.512345, 14.876543]
 REP = (103.4, 14.8)
@@ -38,7 +39,7 @@ def _plan(site_category=None, categories=None, in_radius=None) -> dict:
 ])
 def test_redact_plan_moves_revealing_sites_to_the_representative_point(kwargs, hidden):
     plan = _plan(**kwargs)
-    out = siting.redact_plan(plan, {"drugs"}, rep_points={"320101": REP})
+    out = redact_plan(plan, {"drugs"}, rep_points={"320101": REP})
     site, circle = out["features"]
     assert plan["features"][0]["geometry"]["coordinates"] == EXACT  # the input is untouched
     if hidden:
@@ -49,7 +50,7 @@ def test_redact_plan_moves_revealing_sites_to_the_representative_point(kwargs, h
         assert site["geometry"]["coordinates"] == EXACT
         assert circle["geometry"] is not None
     # With no representative point known, a revealing site has no geometry at all.
-    bare = siting.redact_plan(plan, {"drugs"})["features"][0]
+    bare = redact_plan(plan, {"drugs"})["features"][0]
     assert (bare["geometry"] is None) is hidden
 
 
@@ -58,17 +59,17 @@ def test_plans_record_every_category_within_reach():
                            "lat": [14.8, 14.8, 14.8], "weight": [10.0, 1.0, 5.0],
                            "category": ["smuggling", "drugs", "smuggling"]})
     sites = pd.DataFrame({"site_id": ["a", "b"], "lon": [103.5, 103.6], "lat": [14.8, 14.8]})
-    plan = siting.plan_sites(demand, sites, k=2, radius_m=100)
+    plan = plan_sites(demand, sites, k=2, radius_m=100)
     first = plan.to_geojson()["features"][0]["properties"]
     assert first["site_id"] == "a"
     assert first["categories_in_radius"] == ["drugs", "smuggling"]
-    assert siting.site_is_sensitive(first, {"drugs"})
+    assert site_is_sensitive(first, {"drugs"})
 
 
 def test_the_map_draws_no_circle_around_a_coarsened_site():
-    shown = siting.redact_plan(_plan(site_category="drugs"), {"drugs"},
-                               rep_points={"320101": REP})
-    frame = plan_sites(shown, default_radius_m=300)
+    shown = redact_plan(_plan(site_category="drugs"), {"drugs"},
+                        rep_points={"320101": REP})
+    frame = map_sites(shown, default_radius_m=300)
     assert list(frame.geometry.x) == [REP[0]] and frame["radius_m"].isna().all()
 
 
@@ -107,7 +108,7 @@ def test_redacted_plans_name_no_sensitive_point_and_count_no_sensitive_category(
     plan = _plan(site_category="drugs", categories={"drugs": 1, "smuggling": 2})
     plan["features"][0]["properties"]["point_ids"] = [7, 8, 9]
     plan["features"][1]["properties"]["site_id"] = "7"
-    shown = siting.redact_plan(plan, {"drugs"}, rep_points={"320101": REP}, sensitive_ids={"7"})
+    shown = redact_plan(plan, {"drugs"}, rep_points={"320101": REP}, sensitive_ids={"7"})
     site, circle = (f["properties"] for f in shown["features"])
     assert site["point_ids"] == [8, 9]
     assert site["categories"] == {"smuggling": 2}

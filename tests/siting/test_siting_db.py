@@ -12,11 +12,14 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 from pyproj import Geod
 
-from com import siting
 from com.errors import NotFoundError, ValidationError
 from com.geodata import assign_subdistricts, where
 from com.ingest import ImportOptions, import_upload
 from com.security.access import Principal
+from com.siting.coverage import coverage_matrix
+from com.siting.patrols import patrol_plan, write_patrols
+from com.siting.planner import plan_for_area
+from com.siting.repository import get_plan, list_plans, load_demand, load_sites, save_plan
 
 pytestmark = pytest.mark.db
 
@@ -79,7 +82,7 @@ def test_demand_weights_come_from_the_severity_model(conn):
         {"lon": lon + 0.001, "lat": lat, "category": "flood", "severity": 5, "count": 2,
          "reported_on": AS_OF},
     ])
-    demand = siting.load_demand(conn, province="32", as_of=AS_OF).set_index("id")
+    demand = load_demand(conn, province="32", as_of=AS_OF).set_index("id")
     # drugs 2.0 x 4 x one half-life 0.5 x 3 incidents; flood 0.8 x 5 x 1 x 2
     assert demand.loc[ids[0], "weight"] == pytest.approx(12.0)
     assert demand.loc[ids[1], "weight"] == pytest.approx(8.0)
@@ -87,7 +90,7 @@ def test_demand_weights_come_from_the_severity_model(conn):
 
 
 def test_plan_from_stored_points_with_site_subdistricts(conn, surin):
-    plan = siting.plan_for_area(conn, province="32", k=4, as_of=AS_OF, existing="none")
+    plan = plan_for_area(conn, province="32", k=4, as_of=AS_OF, existing="none")
     assert plan.solution.status == "optimal"
     assert len(plan.demand) == len(surin["ids"])
     assert len(plan.sites) == 4
@@ -104,15 +107,15 @@ def test_plan_from_stored_points_with_site_subdistricts(conn, surin):
 
 def test_district_plan_uses_only_that_districts_points(conn, surin):
     code = surin["centres"][2][0][:4]
-    plan = siting.plan_for_area(conn, province="32", district=code, k=2, as_of=AS_OF,
-                                existing="none")
+    plan = plan_for_area(conn, province="32", district=code, k=2, as_of=AS_OF,
+                         existing="none")
     stored = conn.execute(sa.text("SELECT count(*) FROM risk_points WHERE district_code = :d"),
                           {"d": code}).scalar_one()
     assert len(plan.demand) == stored > 0
     with pytest.raises(ValidationError, match="not in province"):
-        siting.plan_for_area(conn, province="33", district=code, k=2)
+        plan_for_area(conn, province="33", district=code, k=2)
     with pytest.raises(NotFoundError):
-        siting.plan_for_area(conn, province="99", k=2)
+        plan_for_area(conn, province="99", k=2)
 
 
 def test_cameras_table_counts_as_covered(conn, surin):
@@ -121,8 +124,8 @@ def test_cameras_table_counts_as_covered(conn, surin):
         "INSERT INTO cameras (name, radius_m, geom) "
         "VALUES ('กล้องเดิม', 400, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"
     ), {"lon": lon, "lat": lat})
-    before = siting.plan_for_area(conn, province="32", k=1, as_of=AS_OF, existing="none")
-    after = siting.plan_for_area(conn, province="32", k=1, as_of=AS_OF)
+    before = plan_for_area(conn, province="32", k=1, as_of=AS_OF, existing="none")
+    after = plan_for_area(conn, province="32", k=1, as_of=AS_OF)
     assert after.existing_cameras == 1
     assert after.existing_covered_weight > 0
     site = after.sites.iloc[0]
@@ -133,8 +136,8 @@ def test_cameras_table_counts_as_covered(conn, surin):
 
 def test_grid_candidates_lie_in_the_district(conn, surin):
     code = surin["centres"][0][0][:4]
-    plan = siting.plan_for_area(conn, province="32", district=code, k=3, as_of=AS_OF,
-                                candidates="grid:150", existing="none")
+    plan = plan_for_area(conn, province="32", district=code, k=3, as_of=AS_OF,
+                         candidates="grid:150", existing="none")
     assert plan.context["candidate_source"] == "grid:150"
     assert plan.candidates > 100
     for row in plan.sites.itertuples():
@@ -143,8 +146,8 @@ def test_grid_candidates_lie_in_the_district(conn, surin):
             "FROM districts WHERE code = :d"), {"lon": row.lon, "lat": row.lat, "d": code}
         ).scalar_one()
         assert inside
-    points = siting.plan_for_area(conn, province="32", district=code, k=3, as_of=AS_OF,
-                                  existing="none")
+    points = plan_for_area(conn, province="32", district=code, k=3, as_of=AS_OF,
+                           existing="none")
     assert plan.covered_weight > 0 and points.covered_weight > 0
     assert plan.solution.model["candidate_sites"] == plan.candidates
 
@@ -162,14 +165,14 @@ def test_uploaded_candidate_sites_and_budget(conn, surin):
         "SELECT count(*), min(cost), max(cost), count(subdistrict_code) FROM candidate_sites"
     )).one()
     assert tuple(stored) == (len(centres), 10000, 30000, len(centres))
-    plan = siting.plan_for_area(conn, province="32", budget=40000, candidates="sites",
-                                as_of=AS_OF, existing="none")
+    plan = plan_for_area(conn, province="32", budget=40000, candidates="sites",
+                         as_of=AS_OF, existing="none")
     assert plan.sites["cost"].sum() <= 40000
     # brute force over the uploaded sites
-    sites = siting.load_sites(conn, province="32")
+    sites = load_sites(conn, province="32")
     demand = plan.demand
-    cover = siting.coverage_matrix(demand["lon"], demand["lat"], sites["lon"], sites["lat"],
-                                   radius_m=200).toarray()
+    cover = coverage_matrix(demand["lon"], demand["lat"], sites["lon"], sites["lat"],
+                            radius_m=200).toarray()
     best = 0.0
     for r in range(len(sites) + 1):
         for combo in itertools.combinations(range(len(sites)), r):
@@ -177,22 +180,22 @@ def test_uploaded_candidate_sites_and_budget(conn, surin):
                 hit = cover[:, list(combo)].any(axis=1)
                 best = max(best, demand["weight"].to_numpy()[hit].sum())
     assert plan.covered_weight == pytest.approx(best)
-    by_upload = siting.plan_for_area(conn, province="32", k=2,
-                                     candidates=f"sites:{summary.upload_id}", as_of=AS_OF,
-                                     existing="none")
+    by_upload = plan_for_area(conn, province="32", k=2,
+                              candidates=f"sites:{summary.upload_id}", as_of=AS_OF,
+                              existing="none")
     assert set(by_upload.sites["site_id"]) <= set(sites["site_id"])
     with pytest.raises(ValidationError, match="no uploaded candidate sites"):
-        siting.plan_for_area(conn, province="32", k=2, candidates="sites:999999")
+        plan_for_area(conn, province="32", k=2, candidates="sites:999999")
 
 
 def test_save_list_get_and_audit(conn, surin):
-    plan = siting.plan_for_area(conn, province="32", k=3, as_of=AS_OF, existing="none")
-    plan_id = siting.save_plan(conn, plan, name="แผนทดสอบ", principal=PLANNER,
-                               params={"k": 3})
-    listed = siting.list_plans(conn, province="32")
+    plan = plan_for_area(conn, province="32", k=3, as_of=AS_OF, existing="none")
+    plan_id = save_plan(conn, plan, name="แผนทดสอบ", principal=PLANNER,
+                        params={"k": 3})
+    listed = list_plans(conn, province="32")
     assert [p["id"] for p in listed] == [plan_id]
     assert listed[0]["objective"] == pytest.approx(plan.covered_weight)
-    stored = siting.get_plan(conn, plan_id)
+    stored = get_plan(conn, plan_id)
     props = stored["result"]["properties"]
     assert props["objective"] == pytest.approx(plan.covered_weight, abs=1e-5)
     assert len(stored["result"]["features"]) == 2 * len(plan.sites)
@@ -200,13 +203,13 @@ def test_save_list_get_and_audit(conn, surin):
         "SELECT actor, action, target FROM audit_log WHERE action = 'cctv.plan'")).one()
     assert tuple(audit) == ("planner-surin", "cctv.plan", f"cctv_plan:{plan_id}")
     with pytest.raises(NotFoundError):
-        siting.get_plan(conn, plan_id + 1000)
+        get_plan(conn, plan_id + 1000)
     with pytest.raises(ValidationError, match="name"):
-        siting.save_plan(conn, plan, name="  ", principal=PLANNER)
+        save_plan(conn, plan, name="  ", principal=PLANNER)
 
 
 def test_patrol_list_gives_every_district_its_share(conn, surin, tmp_path):
-    table = siting.patrol_plan(conn, province="32", per_district=2, as_of=AS_OF)
+    table = patrol_plan(conn, province="32", per_district=2, as_of=AS_OF)
     districts = conn.execute(sa.text(
         "SELECT count(*) FROM districts WHERE province_code = '32'")).scalar_one()
     assert table["district_code"].nunique() == districts
@@ -217,10 +220,10 @@ def test_patrol_list_gives_every_district_its_share(conn, surin, tmp_path):
     with_risk = table[table["risk_score"] > 0]
     # each cluster's subdistrict tops its district
     assert {c[0] for c in surin["centres"]} <= set(with_risk["subdistrict_code"])
-    total = siting.patrol_plan(conn, province="32", per_district=None, total=25, as_of=AS_OF)
+    total = patrol_plan(conn, province="32", per_district=None, total=25, as_of=AS_OF)
     assert len(total) == 25
     assert total["district_code"].nunique() == min(districts, 25)
-    path = siting.write_patrols(table, tmp_path / "patrols.xlsx")
+    path = write_patrols(table, tmp_path / "patrols.xlsx")
     sheet = load_workbook(path).active
     headers = [c.value for c in sheet[1]]
     assert headers[:4] == ["ลำดับอำเภอ", "รหัสอำเภอ", "อำเภอ", "ลำดับความสำคัญในอำเภอ"]
