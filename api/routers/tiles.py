@@ -1,7 +1,7 @@
 """Mapbox vector tiles of the collections (ST_AsMVT) and a TileJSON 3.0.0 document for each.
 
 Tiles obey the same rules as the items: the caller's province restriction and the coarsening
-of sensitive points happen in the SQL of :mod:`com.features`. The ETag is a hash of the tile's
+of sensitive points happen in the SQL of :mod:`com.ogc.catalog`. The ETag is a hash of the tile's
 bytes, so a client revalidating with ``If-None-Match`` gets 304 whenever the data it may see is
 unchanged; ``Cache-Control`` is ``private`` for any identified caller (tiles differ by key and
 role) and ``public`` only for anonymous readers.
@@ -25,7 +25,7 @@ from api.deps import EngineDep
 from api.routers.ogc import CatalogDep, client_of, filter_params, only_params, with_signature
 from api.security import PrincipalDep
 from com.db.engine import transaction
-from com.features import (
+from com.ogc.catalog import (
     CLUSTER_BELOW_ZOOM,
     MAX_ZOOM,
     Collection,

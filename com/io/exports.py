@@ -25,8 +25,8 @@ import shapely
 from sqlalchemy.engine import Connection
 
 from com.errors import ValidationError
-from com.features import ExportData, FeatureCatalog, ItemQuery
 from com.io.escape import escape_formula, needs_escape
+from com.ogc.catalog import ExportData, FeatureCatalog, ItemQuery
 from com.security import audit
 from com.security.access import Principal
 
@@ -288,7 +288,7 @@ def export_collection(
 
     The selection obeys the same rules as the items endpoint: the principal's province and
     the coarsening of sensitive points, plus the query's bbox, datetime and filters, without
-    paging (up to :data:`com.features.MAX_EXPORT_FEATURES`).
+    paging (up to :data:`com.ogc.catalog.MAX_EXPORT_FEATURES`).
 
     Parameters
     ----------

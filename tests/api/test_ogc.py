@@ -639,7 +639,7 @@ def test_parsers_never_raise_anything_but_invalid_query() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from com.features import (
+    from com.ogc.catalog import (
         InvalidQuery,
         builtin_collections,
         decode_cursor,

@@ -12,7 +12,7 @@ from com.config.severity import (
     normalise_category,
     sensitive_categories,
 )
-from com.features import (
+from com.ogc.catalog import (
     SourceContext,
     builtin_collections,
     cql2_condition,
