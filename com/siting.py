@@ -1688,7 +1688,7 @@ def load_demand(
     Points of a category in ``coarsen`` (the sensitive ones, for a caller without the
     ``sensitive`` permission) stand at their subdistrict's representative point, and those in
     no subdistrict are left out: the rule by which the OGC API, tiles, exports and the map
-    serve them (:mod:`com.ogc.catalog`, :mod:`com.maps`), so a plan computed on this demand tells
+    serve them (:mod:`com.ogc`, :mod:`com.maps`), so a plan computed on this demand tells
     no more than those do.
     """
     from com.db.tables import RiskPoint, Subdistrict
@@ -2138,7 +2138,7 @@ def site_is_sensitive(properties: Mapping[str, Any], sensitive: Iterable[str]) -
     candidates are the risk points themselves), or one whose coverage circle holds such a
     point (``categories``: the points it newly covers; ``categories_in_radius``: every point
     within reach, stored by plans made since that property exists). The OGC ``cctv-sites``
-    collection (:mod:`com.ogc.catalog`) applies the same rule in SQL.
+    collection (:mod:`com.ogc.sources`) applies the same rule in SQL.
     """
     hidden = set(sensitive)
     if not hidden:

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from com import siting
-from com.ogc.catalog import PLAN_ID_FACTOR
+from com.ogc.sources import PLAN_ID_FACTOR
 from com.security import users
 from com.security.access import CLI
 from com.security.apikeys import create_key
