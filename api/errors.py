@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from com import errors
 from com.db.engine import transaction
-from com.features import InvalidQuery
 from com.readers import FileTooLarge, UnsupportedFileType
 from com.security import audit
 from com.security.access import ANONYMOUS, Principal
@@ -22,7 +21,7 @@ from com.security.access import ANONYMOUS, Principal
 log = logging.getLogger("api")
 
 STATUS = {
-    InvalidQuery: 400,  # OGC API - Features: invalid query parameters are 400
+    errors.InvalidQuery: 400,  # OGC API - Features: invalid query parameters are 400
     FileTooLarge: 413,
     UnsupportedFileType: 415,
     errors.NotFoundError: 404,

@@ -556,7 +556,7 @@ register_kind(
 
 
 def build_project(row: RowValues) -> BuiltRecord:
-    """Build a project (issue 4): name and fiscal year; see :func:`com.kpi.build_project`."""
+    """Build a project (issue 4): name and fiscal year (:func:`com.analysis.kpi.build_project`)."""
     from com.analysis.kpi import build_project as build
 
     return build(row)

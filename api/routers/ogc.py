@@ -1,7 +1,7 @@
 """OGC API - Features under ``/ogc`` and whole-selection exports under ``/api/exports``.
 
 Part 1 (Core, GeoJSON, OpenAPI) and Part 3 (queryables, CQL2 text filters). Handlers only
-parse the request and shape the response; :mod:`com.features` builds the SQL and
+parse the request and shape the response; :mod:`com.ogc` builds the SQL and
 :mod:`com.io.exports` the files. Every collection gets its own paths (as pygeoapi does), so the
 OpenAPI document lists each one's queryables and an unknown collection is a plain 404.
 """
@@ -21,21 +21,14 @@ from api.security import PrincipalDep
 from com.analysis import risk
 from com.config.severity import load_severity_model
 from com.db.engine import transaction
-from com.features import (
-    CRS84,
-    DEFAULT_LIMIT,
-    MAX_EXPORT_FEATURES,
-    MAX_LIMIT,
-    Collection,
-    FeatureCatalog,
-    InvalidQuery,
-    builtin_collections,
-    interval_text,
-    optional_collections,
-    parse_item_query,
-    timestamp,
-)
-from com.io.exports import FORMATS, ExportResult, export_collection, export_frame
+from com.errors import InvalidQuery
+from com.io.exports import FORMATS, ExportResult, export_frame
+from com.ogc.catalog import FeatureCatalog
+from com.ogc.collections import Collection, builtin_collections, optional_collections
+from com.ogc.downloads import export_collection
+from com.ogc.items import MAX_EXPORT_FEATURES
+from com.ogc.query import CRS84, DEFAULT_LIMIT, MAX_LIMIT, parse_item_query
+from com.ogc.results import interval_text, timestamp
 from com.security import audit
 from com.security.access import Principal
 
@@ -247,7 +240,7 @@ def _param(name: str, annotation: Any, default: Any = None) -> inspect.Parameter
 def filter_params(collection: Collection, *, paging: bool) -> list[inspect.Parameter]:
     """Query parameters of items and exports, for the OpenAPI document.
 
-    The handler validates the raw query string with :func:`com.features.parse_item_query`;
+    The handler validates the raw query string with :func:`com.ogc.query.parse_item_query`;
     these declarations document the parameters (and let FastAPI refuse wrong types early).
     """
     params = [

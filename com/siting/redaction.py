@@ -21,7 +21,7 @@ def site_is_sensitive(properties: Mapping[str, Any], sensitive: Iterable[str]) -
     candidates are the risk points themselves), or one whose coverage circle holds such a
     point (``categories``: the points it newly covers; ``categories_in_radius``: every point
     within reach, stored by plans made since that property exists). The OGC ``cctv-sites``
-    collection (:mod:`com.features`) applies the same rule in SQL.
+    collection (:mod:`com.ogc.sources`) applies the same rule in SQL.
     """
     hidden = set(sensitive)
     if not hidden:

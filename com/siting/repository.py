@@ -64,7 +64,7 @@ def load_demand(
     Points of a category in ``coarsen`` (the sensitive ones, for a caller without the
     ``sensitive`` permission) stand at their subdistrict's representative point, and those in
     no subdistrict are left out: the rule by which the OGC API, tiles, exports and the map
-    serve them (:mod:`com.features`, :mod:`com.maps`), so a plan computed on this demand tells
+    serve them (:mod:`com.ogc`, :mod:`com.maps`), so a plan computed on this demand tells
     no more than those do.
     """
     rp = RiskPoint.__table__

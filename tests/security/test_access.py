@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from api.main import create_app
 from com.config.settings import DEFAULT_SECRET, Settings
-from com.features import LIST_ID_FACTOR, PLAN_ID_FACTOR
+from com.ogc.sources import LIST_ID_FACTOR, PLAN_ID_FACTOR
 from com.security import users
 
 pytestmark = pytest.mark.db

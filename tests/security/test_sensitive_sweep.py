@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com.features import PLAN_ID_FACTOR
+from com.ogc.sources import PLAN_ID_FACTOR
 from com.security import users
 from com.security.access import CLI
 from com.security.apikeys import create_key

@@ -12,14 +12,10 @@ from com.config.severity import (
     normalise_category,
     sensitive_categories,
 )
-from com.features import (
-    SourceContext,
-    builtin_collections,
-    cql2_condition,
-    load_categories,
-    parse_cql2,
-    parse_item_query,
-)
+from com.ogc.collections import builtin_collections, load_categories
+from com.ogc.cql2 import cql2_condition, parse_cql2
+from com.ogc.query import parse_item_query
+from com.ogc.sources import SourceContext
 
 # Spellings the upload accepts without typo correction: key, Thai and English names, aliases,
 # case, spaces, punctuation and a bracketed note.
