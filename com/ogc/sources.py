@@ -327,7 +327,9 @@ def cctv_sites_source(ctx: SourceContext) -> Source:
             "plan_id": plans.c.id,
             "plan_name": plans.c.name,
             "order": order,
-            "site_id": props["site_id"].astext,
+            # A coarsened site loses its id too: candidates taken from the risk points are
+            # named by the point's id (and caller-chosen ids may spell coordinates).
+            "site_id": sa.case((coarsened, sa.null()), else_=props["site_id"].astext),
             "gain": sa.cast(props["gain"].astext, sa.Float),
             "cumulative_weight": sa.cast(props["cumulative_weight"].astext, sa.Float),
             "share_covered": sa.cast(props["share_covered"].astext, sa.Float),

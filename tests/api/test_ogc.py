@@ -365,6 +365,9 @@ def test_cctv_sites_and_target_areas(
                 {"categories": dict(row["categories"]), "site_category": row["site_category"],
                  "categories_in_radius": list(row["categories_in_radius"])}, {"drugs"})
             assert shown["properties"]["location_coarsened"] is covers_drugs
+            # The site's id (a risk point's id when candidates are the points) goes with it.
+            assert shown["properties"]["site_id"] == (
+                None if covers_drugs else exact["properties"]["site_id"])
             if covers_drugs:
                 rep = shapely.from_wkt(dataset["rep_points"][shown["properties"][
                     "subdistrict_code"]])
