@@ -26,10 +26,10 @@ RUN pip install -c constraints.txt .
 
 # Run from an empty directory, so the installed package (not /src) is what gets imported.
 WORKDIR /app
-# com.assets serves Leaflet from `node_modules` beside the package (the repository root in a
-# checkout); point that place at the copy built above.
+# com.maps.assets serves Leaflet from `node_modules` beside the package (the repository root
+# in a checkout); point that place at the copy built above.
 COPY --from=assets /src/node_modules /opt/com/node_modules
-RUN ln -s /opt/com/node_modules "$(python -c 'import com.assets as a; print(a.NODE_MODULES)')" \
+RUN ln -s /opt/com/node_modules "$(python -c 'import com.maps.assets as a; print(a.NODE_MODULES)')" \
     && useradd --system --uid 10001 --home-dir /app com \
     && chown com /app
 USER com

@@ -14,11 +14,24 @@ import logging
 from fastapi import Request
 
 from api.security import Unauthenticated
-from com import apikeys, audit
-from com.access import Principal
 from com.db.engine import transaction
+from com.security import apikeys, audit
+from com.security.access import Principal
 
 log = logging.getLogger("api.apikeys")
+
+
+class KeyRefused(Unauthenticated):
+    """A presented API key is malformed, unknown or revoked (HTTP 401, audited).
+
+    ``reason`` and, for a revoked key, its ``principal`` go to the ``apikey.refused`` row the
+    error handler writes (api/errors.py).
+    """
+
+    def __init__(self, message: str, *, reason: str, principal: Principal | None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.principal = principal
 
 
 def presented_key(request: Request) -> str | None:
@@ -47,9 +60,12 @@ def api_key_principal(request: Request) -> Principal | None:
     route = request.scope.get("route")
     route_path = getattr(route, "path", None) or request.url.path
     client = request.client.host if request.client else None
+    refused: tuple[str, Principal | None] = ("unknown", None)
     with transaction(request.app.state.engine) as conn:
         principal = apikeys.authenticate(conn, key)
-        if principal is not None:
+        if principal is None:
+            refused = apikeys.refusal(conn, key)
+        else:
             audit.record(
                 conn,
                 principal=principal,
@@ -60,5 +76,6 @@ def api_key_principal(request: Request) -> Principal | None:
             )
     if principal is None:
         log.warning("refused API key from %s on %s", client, request.url.path)
-        raise Unauthenticated("the API key is not valid (unknown, revoked or malformed)")
+        raise KeyRefused("the API key is not valid (unknown, revoked or malformed)",
+                         reason=refused[0], principal=refused[1])
     return principal

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 
 def get_app_settings(request: Request) -> Settings:

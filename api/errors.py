@@ -9,16 +9,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from com import errors
-from com.features import InvalidQuery
+from com.db.engine import transaction
 from com.readers import FileTooLarge, UnsupportedFileType
+from com.security import audit
+from com.security.access import ANONYMOUS, Principal
 
 log = logging.getLogger("api")
 
 STATUS = {
-    InvalidQuery: 400,  # OGC API - Features: invalid query parameters are 400
+    errors.InvalidQuery: 400,  # OGC API - Features: invalid query parameters are 400
     FileTooLarge: 413,
     UnsupportedFileType: 415,
     errors.NotFoundError: 404,
@@ -55,8 +58,82 @@ def status_for(exc: errors.ComError) -> int:
     return 400
 
 
+def is_upload(request: Request) -> bool:
+    """Return True for a request that sends an upload (its failures are audited)."""
+    return request.method == "POST" and request.url.path.rstrip("/") == "/api/uploads"
+
+
+def refusal_action(request: Request, status: int, exc: Exception | None = None) -> str | None:
+    """Return the audit action of a refused request, or None when it is not audited.
+
+    Every 401 and 403 on any route (denied reads and writes, bad or revoked API keys, CSRF
+    failures) and every failed upload are audited; other 4xx (a typo in a filter) are not.
+    """
+    from api.apikeys import KeyRefused
+    from api.web import CsrfFailed
+
+    if isinstance(exc, KeyRefused):
+        return "apikey.refused"
+    if isinstance(exc, CsrfFailed):
+        return "csrf.failed"
+    if is_upload(request) and 400 <= status < 500:
+        return "upload.failed"
+    if status == 401:
+        return "access.unauthenticated"
+    if status == 403:
+        return "access.denied"
+    return None
+
+
+def audit_refusal(
+    request: Request, *, action: str, status: int, reason: str,
+    principal: Principal | None = None, kind: str = "",
+) -> None:
+    """Write the audit row of a refused request in a transaction of its own.
+
+    Never raises: the caller is already answering 4xx, and a failing audit write (the
+    database is down, the role may not insert) must not turn it into a 5xx; it is logged.
+    :class:`com.security.audit.RefusalLimiter` keeps a flood of one client down to a row a minute
+    per action, path, status and ``kind`` (a short class of reason, e.g. ``revoked``).
+    """
+    try:
+        who = principal or getattr(request.state, "principal", None) or ANONYMOUS
+        client = request.client.host if request.client else None
+        path = request.url.path
+        limiter: audit.RefusalLimiter = request.app.state.refusal_limiter
+        repeats = limiter.admit(
+            (action, who.kind, who.name, client or "", path, str(status), kind)
+        )
+        if repeats is None:
+            return
+        with transaction(request.app.state.engine) as conn:
+            audit.record_refusal(
+                conn, principal=who, action=action, method=request.method, path=path,
+                status=status, reason=reason, client=client, repeats=repeats,
+            )
+    except Exception:  # noqa: BLE001 - auditing a refusal must never fail the response
+        log.warning("could not audit a refused request on %s", request.url.path,
+                    exc_info=True)
+
+
+async def _audit(request: Request, status: int, exc: Exception | None, reason: str) -> None:
+    action = refusal_action(request, status, exc)
+    if action is None:
+        return
+    principal = getattr(exc, "principal", None) if exc is not None else None
+    kind = ""
+    if action == "apikey.refused":
+        kind = str(getattr(exc, "reason", "refused"))
+        reason = f"{kind} API key"
+    await run_in_threadpool(
+        audit_refusal, request, action=action, status=status, reason=reason,
+        principal=principal if isinstance(principal, Principal) else None, kind=kind,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on ``app``."""
+    app.state.refusal_limiter = audit.RefusalLimiter()
 
     @app.exception_handler(errors.ComError)
     async def _com_error(request: Request, exc: errors.ComError) -> JSONResponse:
@@ -65,6 +142,8 @@ def install(app: FastAPI) -> None:
             log.warning("503 on %s %s: %s", request.method, request.url.path, exc)
         elif status >= 500:
             log.exception("server error on %s %s", request.method, request.url.path, exc_info=exc)
+        else:
+            await _audit(request, status, exc, str(exc))
         # An error may carry structured members for the page (the columns of an upload).
         extra = getattr(exc, "problem_extra", None) or {}
         return problem(status, type(exc).__name__, str(exc), **extra)
@@ -79,6 +158,7 @@ def install(app: FastAPI) -> None:
         ]
         status = 422 if any(p["loc"][:1] == ["body"] for p in problems) else 400
         detail = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:10])
+        await _audit(request, status, exc, detail or "invalid request")
         return problem(
             status, HTTPStatus(status).phrase, detail or "invalid request", errors=problems[:50]
         )
@@ -92,6 +172,7 @@ def install(app: FastAPI) -> None:
             if isinstance(exc.detail, str) and exc.detail != title
             else (f"nothing at {request.url.path}" if exc.status_code == 404 else title)
         )
+        await _audit(request, exc.status_code, exc, detail)
         response = problem(exc.status_code, title, detail)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value

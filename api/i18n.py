@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
-from com.thai import format_thai_date, to_thai_digits
+from com.text.thai import format_thai_date, to_thai_digits
 
 LANGS = ("th", "en")
 LANG_COOKIE = "com_lang"

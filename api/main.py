@@ -9,13 +9,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors, overload, static, web
+from api import errors, openapi, overload, static, web
 from api.apikeys import api_key_principal
+from api.headers import SecurityHeadersMiddleware
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
+from api.proxy import ProxyMiddleware
 from api.routers import admin, analysis, auth, cctv, health, ogc, pages, tiles, uploads
 from com import __version__
+from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
-from com.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)
+    openapi.install(app)  # issue 11: every error status and problem+json documented
     static.install(app)  # issue 6: local Leaflet/plugins from node_modules, own CSS/JS
     # Issue 6: the map page and Leaflet compress 5-10x; slow provincial links need it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -62,6 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Content-Disposition", "X-Feature-Count"],
             max_age=600,
         )
+    # Issue 11: CSP with per-response nonces, nosniff, no framing, referrer policy.
+    app.add_middleware(SecurityHeadersMiddleware, basemap=settings.basemap)
+    # Issue 11: client address and scheme from trusted proxies only; links from COM_PUBLIC_URL.
+    app.add_middleware(
+        ProxyMiddleware, trusted_proxies=settings.trusted_proxies, public_url=settings.public_url
+    )
     # Issue 8: the body-size limit must be the OUTERMOST middleware (added last), so no other
     # middleware, parser or authentication reads a byte of an oversized body first.
     app.add_middleware(

@@ -32,8 +32,8 @@ from starlette.exceptions import HTTPException
 
 from api.security import get_principal
 from api.web import client_address
-from com.access import Principal
-from com.settings import Settings
+from com.config.settings import Settings
+from com.security.access import Principal
 from com.singleflight import SingleFlight
 
 Scope = MutableMapping[str, Any]

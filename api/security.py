@@ -1,4 +1,4 @@
-"""Resolve the caller of a request into a `com.access.Principal`.
+"""Resolve the caller of a request into a `com.security.access.Principal`.
 
 Order: a web session cookie (users, issue 6), then an API key (`X-API-Key` or
 `Authorization: Bearer`, issue 7), else anonymous when the settings allow it.
@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from com.access import ANONYMOUS, Principal
 from com.errors import PermissionDenied
+from com.security.access import ANONYMOUS, Principal
 
 
 class Unauthenticated(PermissionDenied):

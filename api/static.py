@@ -1,7 +1,7 @@
 """Serve the page's own CSS/JS and the local copies of Leaflet and its plugins.
 
 The vendor files come from ``node_modules`` (``npm ci`` in ``scripts/setup.sh``); only the
-package directories listed in :data:`com.assets.PACKAGES` are exposed. They never change
+package directories listed in :data:`com.maps.assets.PACKAGES` are exposed. They never change
 between deployments of one lock file, so browsers may cache them for a day.
 """
 
@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from com import assets
+from com.maps import assets
 
 log = logging.getLogger("api")
 OWN_STATIC = Path(__file__).resolve().parent / "static"

@@ -18,12 +18,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from api.headers import csp_nonce, nonce_scripts
 from api.i18n import LANG_COOKIE, Translator, pick_lang
 from api.security import Unauthenticated, get_principal
-from com import assets, users
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import PermissionDenied
+from com.maps import assets
+from com.security import users
+from com.security.access import Principal
 
 SESSION_COOKIE = "com_session"
 LOGIN_CSRF_COOKIE = "com_login_csrf"
@@ -31,6 +33,8 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# Issue 11: folium's page header has inline scripts; they run only with the response's nonce.
+templates.env.filters["with_nonce"] = nonce_scripts
 _MISSING = object()
 
 
@@ -39,7 +43,7 @@ class CsrfFailed(PermissionDenied):
 
 
 def client_address(request: Request) -> str:
-    """Return the client's IP address as the server sees it."""
+    """Return the client's address (api.proxy resolved it, honouring trusted proxies only)."""
     return request.client.host if request.client else ""
 
 
@@ -154,6 +158,7 @@ def render(
         "lang_switch_url": switch_url,
         "assets_missing": bool(assets.missing_files()),
         "path": request.url.path,
+        "csp_nonce": csp_nonce(request),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, values, status_code=status_code)

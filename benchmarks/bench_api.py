@@ -47,8 +47,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from com.access import CLI  # noqa: E402
-from com.settings import Settings  # noqa: E402
+from com.config.settings import Settings  # noqa: E402
+from com.security.access import CLI  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -129,7 +129,7 @@ def prepare_database(points: int, *, keep: bool) -> str:
 
 
 def make_api_key(url: str) -> str:
-    from com.apikeys import create_key
+    from com.security.apikeys import create_key
 
     engine = sa.create_engine(url)
     with engine.begin() as conn:

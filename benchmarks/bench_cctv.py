@@ -11,7 +11,7 @@ Instances (radius 200 m, candidates as stated, no database involved):
   them), k = 500, over all of Thailand: "towns" (3,000 centres, 700 m spread, realistic) and
   "dense" (300 centres, 300 m spread: heavily overlapping circles, the hard case).
 
-For each: wall seconds of ``com.siting.plan_sites`` (coverage matrix with STRtree, reduction,
+For each: wall seconds of ``com.siting.plan.plan_sites`` (coverage matrix with STRtree, reduction,
 solve, output), solver seconds, objective, upper bound, gap, method and where the bound came
 from. The Surin-size result is also checked against an independent PuLP/CBC model on the
 first seed.
@@ -34,8 +34,9 @@ import shapely
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from com import siting  # noqa: E402
 from com.geodata import find_layer_file, read_layer  # noqa: E402
+from com.siting.mclp import DEFAULT_TIME_LIMIT_S  # noqa: E402
+from com.siting.plan import plan_sites  # noqa: E402
 
 GEODATA = Path(os.environ.get("COM_GEODATA_DIR", REPO.parent / "shared" / "geodata"))
 
@@ -107,7 +108,7 @@ def national_instance(prov: pd.DataFrame, seed: int, centres: int, spread_m: flo
 
 def run(name: str, demand, sites, k: int, **kwargs) -> dict:
     started = time.perf_counter()
-    plan = siting.plan_sites(demand, sites, k=k, radius_m=200, **kwargs)
+    plan = plan_sites(demand, sites, k=k, radius_m=200, **kwargs)
     seconds = time.perf_counter() - started
     sol = plan.solution
     return {
@@ -147,7 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skip-national", action="store_true")
-    parser.add_argument("--time-limit", type=float, default=siting.DEFAULT_TIME_LIMIT_S)
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S)
     parser.add_argument("--json", action="store_true", help="Print JSON lines only.")
     args = parser.parse_args()
 

@@ -64,7 +64,7 @@ def _distinct_clean(n: int) -> list[str]:
 
     import geothai
 
-    from com.thai import to_thai_digits
+    from com.text.thai import to_thai_digits
 
     rnd = random.Random(1)
     subs = [

@@ -127,8 +127,8 @@ def main() -> None:
     import pandas as pd
 
     from com import ingest
+    from com.config.settings import Settings
     from com.db.engine import make_engine
-    from com.settings import Settings
 
     owned = args.database_url is None
     url = args.database_url or _create_database(args.admin_url)

@@ -31,12 +31,13 @@ import numpy as np
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # dbclean, which browserkit imports
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 sys.path.insert(0, str(REPO))
 
 from browserkit import LiveServer, make_driver, quit_driver  # noqa: E402
 
-from com.settings import Settings  # noqa: E402
+from com.config.settings import Settings  # noqa: E402
 
 ADMIN_URL = os.environ.get(
     "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

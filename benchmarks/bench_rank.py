@@ -7,10 +7,10 @@ COM_GEODATA_DIR (default ../shared/geodata), generates the points uniformly over
 their subdistrict, district and province codes assigned once (as the upload does), COPYs them
 in, then times in fresh processes (so each peak memory is its own):
 
-* ``com.risk.rank_areas`` at subdistrict level and at H3 resolution 8 (whole country);
+* ``com.analysis.risk.rank_areas`` at subdistrict level and at H3 resolution 8 (whole country);
 * the geopandas baseline: read the points, ``sjoin`` them to the subdistricts, weight them with
-  ``com.risk.point_weights`` and ``groupby`` the codes;
-* Gi* (``com.risk.gi_star``, 999 permutations) on the 7,425 subdistrict scores.
+  ``com.analysis.risk.point_weights`` and ``groupby`` the codes;
+* Gi* (``com.analysis.risk.gi_star``, 999 permutations) on the 7,425 subdistrict scores.
 
 Peak memory: the process's peak resident set (``VmHWM``, reset after the imports and the
 connection), reported as the peak and as the rise over the resident set at the reset; the
@@ -68,10 +68,11 @@ def rss_mb() -> float:
 def step_rank(url: str, level: str, province: str | None = None) -> dict:
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
-    model = risk.load_severity_model()
+    model = load_severity_model()
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
         before = reset_peak()
@@ -89,10 +90,11 @@ def step_baseline(url: str) -> dict:
     import pandas as pd
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
-    model = risk.load_severity_model()
+    model = load_severity_model()
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
         before = reset_peak()
@@ -124,7 +126,7 @@ def step_baseline(url: str) -> dict:
 def step_gi(url: str) -> dict:
     import sqlalchemy as sa
 
-    from com import risk
+    from com.analysis import risk
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -186,7 +188,7 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     import shapely
     import sqlalchemy as sa
 
-    from com import risk
+    from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
@@ -214,7 +216,7 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     lat = np.concatenate(lats)[:n]
     area = np.concatenate(idx)[:n]
     assign = time.perf_counter() - start
-    model = risk.load_severity_model()
+    model = load_severity_model()
     keys = list(model.categories)
     category = rng.choice(keys, n)
     severity = rng.integers(1, 6, n)

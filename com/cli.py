@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import click
 import typer
 
+from com.config.settings import Settings, get_settings
 from com.errors import ComError
-from com.settings import Settings, get_settings
 
 app = typer.Typer(
     name="com",
@@ -44,12 +44,18 @@ def echo_json(data: Any) -> None:
 # --- database -------------------------------------------------------------------------------
 
 
+def _migration_engine():  # type: ignore[no-untyped-def]
+    from com.db.engine import make_migration_engine
+
+    return make_migration_engine(_settings())
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Create the PostGIS extension (if allowed) and run migrations."""
+    """Create the PostGIS extension (if allowed) and run migrations as the owner role."""
     from com.db import migrate
 
-    engine = _engine()
+    engine = _migration_engine()
     migrate.upgrade(engine, revision)
     echo_json({"revision": migrate.current_revision(engine)})
 
@@ -59,7 +65,7 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
     """Migrate the schema down to REVISION ('base' drops every COM table)."""
     from com.db import migrate
 
-    engine = _engine()
+    engine = _migration_engine()
     migrate.downgrade(engine, revision)
     echo_json({"revision": migrate.current_revision(engine)})
 
@@ -69,7 +75,24 @@ def db_current() -> None:
     """Print the schema revision of the database."""
     from com.db import migrate
 
-    echo_json({"revision": migrate.current_revision(_engine())})
+    echo_json({"revision": migrate.current_revision(_migration_engine())})
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(
+    name: Annotated[str, typer.Argument(help="Role the app connects as, e.g. com_app.")],
+    login: Annotated[bool, typer.Option("--login/--nologin",
+                                        help="Whether the role may log in.")] = False,
+    password: Annotated[str | None, typer.Option(
+        envvar="COM_APP_DB_PASSWORD", show_default=False,
+        help="Password of a LOGIN role (or COM_APP_DB_PASSWORD).")] = None,
+) -> None:
+    """Create/update the app's role: data rights only, audit_log SELECT and INSERT only."""
+    from com.db.engine import transaction
+    from com.db.roles import grant_app_role
+
+    with transaction(_migration_engine()) as conn:
+        echo_json(grant_app_role(conn, name, login=login, password=password))
 
 
 # --- reference data -------------------------------------------------------------------------
@@ -277,9 +300,9 @@ def audit_show(
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from com.audit import entries
     from com.db.engine import transaction
     from com.errors import ValidationError
+    from com.security.audit import entries
 
     when = None
     if since:
@@ -303,7 +326,7 @@ def retention_run(
 ) -> None:
     """Delete or anonymise risk points past their category's retention_days; audit it."""
     from com.db.engine import transaction
-    from com.retention import load_retention_policy, run_retention
+    from com.security.retention import load_retention_policy, run_retention
 
     policy = load_retention_policy(_settings().severity_config)
     with transaction(_engine()) as conn:
@@ -336,7 +359,7 @@ def users_create(
 ) -> None:
     """Create a user account; the password is prompted for unless read or generated."""
     from com.db.engine import transaction
-    from com.users import create_user, generate_password
+    from com.security.users import create_user, generate_password
 
     if generate:
         password = generate_password()
@@ -369,7 +392,7 @@ def users_list() -> None:
     from dataclasses import asdict
 
     from com.db.engine import transaction
-    from com.users import list_users
+    from com.security.users import list_users
 
     with transaction(_engine()) as conn:
         echo_json([asdict(a) for a in list_users(conn)])
@@ -396,9 +419,9 @@ def apikeys_create(
     ] = False,
 ) -> None:
     """Create an API key and print it ONCE (only its hash is stored)."""
-    from com.access import CLI
-    from com.apikeys import create_key
     from com.db.engine import transaction
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
 
     with transaction(_engine()) as conn:
         created = create_key(conn, name=name, scope=scope, province_code=province,  # type: ignore[arg-type]
@@ -412,8 +435,8 @@ def apikeys_list(
     active: Annotated[bool, typer.Option("--active", help="Only keys not revoked.")] = False,
 ) -> None:
     """List API keys (prefix, name, scope, province, last use); never the keys themselves."""
-    from com.apikeys import list_keys
     from com.db.engine import transaction
+    from com.security.apikeys import list_keys
 
     with transaction(_engine()) as conn:
         echo_json([k.as_dict() for k in list_keys(conn, include_revoked=not active)])
@@ -424,9 +447,9 @@ def apikeys_revoke(
     key: Annotated[str, typer.Argument(help="The key's id or 8-character prefix.")],
 ) -> None:
     """Revoke an API key: requests with it get 401 from now on."""
-    from com.access import CLI
-    from com.apikeys import revoke_key
     from com.db.engine import transaction
+    from com.security.access import CLI
+    from com.security.apikeys import revoke_key
 
     with transaction(_engine()) as conn:
         echo_json(revoke_key(conn, key, revoked_by=CLI).as_dict())
@@ -451,7 +474,7 @@ FyOpt = Annotated[int, typer.Option("--fy", help="Fiscal year (Buddhist era), e.
 
 
 def _area_output(frame: Any, out: Path | None, columns: list[str]) -> None:
-    from com.risk import areas_to_records, write_areas
+    from com.analysis.risk import areas_to_records, write_areas
 
     if out is not None:
         write_areas(frame, out, model=_model())
@@ -461,7 +484,7 @@ def _area_output(frame: Any, out: Path | None, columns: list[str]) -> None:
 
 
 def _model():  # type: ignore[no-untyped-def]
-    from com.risk import load_severity_model
+    from com.config.severity import load_severity_model
 
     return load_severity_model(_settings().severity_config)
 
@@ -482,8 +505,8 @@ def rank_cmd(
     min_severity: SeverityOpt = None, out: OutOpt = None,
 ) -> None:
     """Rank areas by risk score; write the table and print the top ten as JSON."""
+    from com.analysis.risk import rank_areas
     from com.db.engine import transaction
-    from com.risk import rank_areas
 
     with transaction(_engine()) as conn:
         frame = rank_areas(conn, level=level, province=province, district=district,
@@ -502,15 +525,15 @@ def hotspots_cmd(
     out: OutOpt = None,
 ) -> None:
     """Getis-Ord Gi* hot spots of the area scores; write the table, print the hot spots."""
+    from com.analysis.risk import hotspots
     from com.db.engine import transaction
-    from com.risk import hotspots
 
     with transaction(_engine()) as conn:
         frame = hotspots(conn, level=level, province=province, district=district,
                          date_from=date_from, date_to=date_to, categories=category,
                          min_severity=min_severity, permutations=permutations, seed=seed,
                          model=_model())
-    from com.risk import areas_to_records, write_areas
+    from com.analysis.risk import areas_to_records, write_areas
 
     if out is not None:
         write_areas(frame, out, model=_model())
@@ -530,9 +553,9 @@ def targets_declare(
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
 ) -> None:
     """Declare the target list of a province for a fiscal year (audited)."""
-    from com.access import CLI
+    from com.analysis.kpi import declare_targets
     from com.db.engine import transaction
-    from com.kpi import declare_targets
+    from com.security.access import CLI
 
     with transaction(_engine()) as conn:
         echo_json(declare_targets(conn, province=_province_or_default(province),
@@ -546,8 +569,8 @@ def targets_show(
     level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
 ) -> None:
     """Print a declared target list as JSON."""
+    from com.analysis.kpi import get_target_list
     from com.db.engine import transaction
-    from com.kpi import get_target_list
 
     with transaction(_engine()) as conn:
         echo_json(get_target_list(conn, province=_province_or_default(province),
@@ -561,8 +584,8 @@ def kpi_cmd(
     baseline_fy: Annotated[int | None, typer.Option(help="Baseline year of the 2570 path.")] = None,
 ) -> None:
     """Print the KPI report of a fiscal year (JSON)."""
+    from com.analysis.kpi import kpi_report
     from com.db.engine import transaction
-    from com.kpi import kpi_report
 
     with transaction(_engine()) as conn:
         echo_json(kpi_report(conn, province=_province_or_default(province), fiscal_year_be=fy,
@@ -595,7 +618,7 @@ def cctv_cmd(
     save: Annotated[str | None, typer.Option(help="Save the plan under this name.")] = None,
 ) -> None:
     """Propose CCTV sites that cover the most weighted risk (maximal covering location)."""
-    from com.siting import run_cctv
+    from com.siting.runners import run_cctv  # deferred: the solver imports scipy
 
     echo_json(run_cctv(
         _engine(), _settings(), province=_province_or_default(province), district=district,
@@ -617,7 +640,7 @@ def patrols_cmd(
                    ] = None,
 ) -> None:
     """Ranked patrol/checkpoint areas per district, so every district gets its share."""
-    from com.siting import run_patrols
+    from com.siting.runners import run_patrols  # deferred: the solver imports scipy
 
     echo_json(run_patrols(
         _engine(), _settings(), province=_province_or_default(province),
@@ -636,7 +659,27 @@ def serve(
     """Start the web app and API."""
     import uvicorn
 
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port,
+        **proxy_options(_settings()),
+    )
+
+
+class ProxyOptions(TypedDict):
+    """uvicorn's forwarded-header options."""
+
+    proxy_headers: bool
+    forwarded_allow_ips: list[str]
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """Return uvicorn's forwarded-header options for ``COM_TRUSTED_PROXIES``.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise; COM believes
+    it only from the configured proxies, and with none configured uvicorn must not either.
+    """
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
 
 @app.command("demo")

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,13 +24,14 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import transform
 from sqlalchemy.engine import Connection, Engine
 
+from com.config.settings import Settings
+from com.config.severity import load_severity_model
 from com.db.engine import transaction
 from com.db.tables import Camera, RiskPoint
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
-from com.settings import Settings
-from com.thai import fiscal_year_be, fiscal_year_bounds
-from com.users import demo_accounts
+from com.security.users import demo_accounts
+from com.text.thai import fiscal_year_be, fiscal_year_bounds
 
 log = logging.getLogger(__name__)
 
@@ -206,20 +205,11 @@ class DemoReport:
 def category_labels(settings: Settings | None = None) -> dict[str, str]:
     """Return the Thai label of every category of the severity model.
 
-    The packaged ``com/severity.toml`` is read, and the file named by
-    ``settings.severity_config`` replaces its categories key by key.
+    The severity model of :func:`com.config.severity.load_severity_model`: the packaged
+    ``com/config/severity.toml`` merged with ``settings.severity_config``.
     """
-    text = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
-    categories = dict(tomllib.loads(text).get("categories", {}))
-    override = settings.severity_config if settings else None
-    if override is not None:
-        try:
-            categories.update(
-                tomllib.loads(Path(override).read_text(encoding="utf-8")).get("categories", {})
-            )
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"severity config {override}: {exc}") from exc
-    return {key: str(spec.get("th", key)) for key, spec in categories.items()}
+    model = load_severity_model(settings.severity_config if settings else None)
+    return {key: cat.th for key, cat in model.categories.items()}
 
 
 def read_demo_area(conn: Connection, *, province_code: str = DEMO_PROVINCE) -> DemoArea:

@@ -26,6 +26,13 @@ class ParseError(ValidationError):
     """A value (coordinate, date, severity, address) cannot be read."""
 
 
+class InvalidQuery(ValidationError):
+    """A query parameter (bbox, datetime, limit, filter, unknown name ...) is malformed.
+
+    The API answers 400, as OGC API - Features requires for invalid query parameters.
+    """
+
+
 class GeodataError(ComError):
     """Reference boundary data is missing, corrupt or inconsistent."""
 

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from com.errors import ParseError, ValidationError
-from com.thai import clean_text
+from com.io.escape import escape_formula
+from com.text.thai import clean_text
 from com.typos import typing_distance, typing_similarity
 
 __all__ = [
@@ -569,7 +570,7 @@ def parse_address(address: str, *, gazetteer: Gazetteer | None = None) -> Parsed
 
 
 def _parse_clean(text: str, gaz: Gazetteer) -> ParsedAddress:
-    """Split an address already through :func:`com.thai.clean_text` (see parse_address)."""
+    """Split an address already through :func:`com.text.thai.clean_text` (see parse_address)."""
     text = _COUNTRY.sub(" ", text)
     postal: str | None = None
     for m in reversed(list(_POSTAL.finditer(text))):
@@ -1003,7 +1004,7 @@ def _as_coordinate(text: str) -> GeocodeResult | None:
     )
     if not looks:
         return None
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
 
     try:
         c = parse_coordinate(text)
@@ -1428,13 +1429,6 @@ def _read_text(path: Path) -> str:
     raise ValidationError(f"{path}: not UTF-8 or TIS-620/cp874 text")
 
 
-def _safe_cell(value: str) -> str:
-    # Spreadsheet formula injection: text starting with = + - @ (not a number) gets a quote.
-    if value and value[0] in "=+-@\t\r" and not re.fullmatch(r"[-+]?\d+(?:\.\d+)?", value):
-        return "'" + value
-    return value
-
-
 def geocode_csv(
     in_path: str | Path,
     out_path: str | Path,
@@ -1507,14 +1501,14 @@ def geocode_csv(
             padded = row + [""] * (len(header) - len(row))
             writer.writerow(
                 [
-                    *(_safe_cell(v) for v in padded),
+                    *(escape_formula(v) for v in padded),
                     r.tambon_code or "",
                     r.amphoe_code or "",
                     r.province_code or "",
                     r.quality,
                     r.score,
                     "true" if r.ambiguous else "false",
-                    _safe_cell(r.candidates_text()),
+                    escape_formula(r.candidates_text()),
                 ]
             )
             counts[r.quality] = counts.get(r.quality, 0) + 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from com.errors import ParseError
-from com.thai import clean_text, parse_date
+from com.text.thai import clean_text, parse_date
 
 __all__ = [
     "FieldGuess",

@@ -8,7 +8,7 @@ How an upload runs (:func:`import_upload`)
 2. :func:`com.readers.read_table` checks the type, the zip limits and the caps and returns
    the table; columns are recognised by name (Thai or English) or by an explicit mapping.
 3. Each row is prepared in Python (:func:`prepare_rows`): coordinates through
-   :func:`com.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
+   :func:`com.geo.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
    order, Indian 1975 datum), else the address through :func:`com.geocode.geocode` (only a
    confident subdistrict is accepted, placed at its representative point and flagged
    approximate), then the kind's row builder (category, severity, date ... for risk points).
@@ -49,12 +49,10 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -63,8 +61,14 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from com import audit
-from com.access import CLI, Principal
+from com.config.settings import Settings
+from com.config.severity import (
+    CategoryMatcher,
+    SeverityModel,
+    cached_severity_model,
+    load_severity_model,
+    sensitive_categories,
+)
 from com.db import tables_ingest  # noqa: F401 - registers upload_keys on the metadata
 from com.db.engine import load_sql, sql, transaction
 from com.db.tables import Upload
@@ -77,6 +81,7 @@ from com.errors import (
     ValidationError,
 )
 from com.headers import ValueProfile, guess_field, profile_values, value_support
+from com.io.escape import escape_formula
 from com.readers import (
     FIELD_ALIASES,
     ReadLimits,
@@ -85,22 +90,24 @@ from com.readers import (
     json_safe,
     read_table,
     recognise_column,
+    upload_name,
+    with_file_name,
 )
 from com.reasons import RowReason, describe
-from com.settings import Settings
-from com.thai import clean_text, is_blank
+from com.security import audit
+from com.security.access import CLI, Principal
+from com.text.thai import clean_text, is_blank
 
 __all__ = [
     "KINDS",
     "BuiltRecord",
-    "CategoryMatcher",
     "ImportOptions",
     "Kind",
     "PreparedRow",
     "RowRejected",
     "RowValues",
     "UploadSummary",
-    "escape_cell",
+    "coarsen_report_rows",
     "export_risk_points",
     "get_upload",
     "import_path",
@@ -239,7 +246,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 def tidy_text(text: str) -> str:
     """Return text as the uploader wrote it, tidied.
 
-    NFC, no invisible characters, single spaces. Unlike :func:`com.thai.clean_text` it keeps
+    NFC, no invisible characters, single spaces. Unlike :func:`com.text.thai.clean_text` it keeps
     Thai digits: names and notes are shown back as written.
     """
     # Most cells are already tidy: printable (no tabs, newlines, invisible or odd spaces),
@@ -251,7 +258,7 @@ def tidy_text(text: str) -> str:
 
 
 def _blank(value: object) -> bool:
-    """Return :func:`com.thai.is_blank` of a cell, faster.
+    """Return :func:`com.text.thai.is_blank` of a cell, faster.
 
     Text starting with a letter or digit other than n/N is never blank (the blank words all
     start with n), so it is not cleaned first.
@@ -391,98 +398,6 @@ def register_kind(kind: Kind) -> None:
     KINDS[kind.name] = kind
 
 
-# --------------------------------------------------------------------------- categories
-
-
-def _category_key(text: str) -> str:
-    return header_key(re.sub(r"[(\[].*?[)\]]", " ", text)) or header_key(text)
-
-
-class CategoryMatcher:
-    """Match a category cell to the configured categories by their Thai and English aliases.
-
-    Exact (normalised) first, then rapidfuzz for typos, then a single category whose alias
-    the text contains ("ค้ายาเสพติด"); anything else is ``unknown`` and reported.
-    """
-
-    def __init__(self, categories: Mapping[str, Sequence[str]], unknown: str = "unknown"):
-        self.unknown = unknown
-        self.index: dict[str, str] = {}
-        for key, aliases in categories.items():
-            for alias in (key, *aliases):
-                k = header_key(alias)
-                if k:
-                    self.index.setdefault(k, key)
-        self.names = {k: (list(v) or [k])[0] for k, v in categories.items()}
-        self._cache: dict[str, tuple[str, str | None]] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None) -> CategoryMatcher:
-        """Build from com/severity.toml, with ``settings.severity_config`` overriding keys."""
-        model = load_severity_model(settings)
-        cats = {
-            key: [spec.get("th", ""), spec.get("en", ""), *spec.get("aliases", [])]
-            for key, spec in model.get("categories", {}).items()
-        }
-        unknown = model.get("unknown_category", {}).get("key", "unknown")
-        return cls({k: [a for a in v if a] for k, v in cats.items()}, unknown)
-
-    def match(self, raw: object) -> tuple[str, str | None]:
-        """Return ``(category key, warning or None)`` for a cell."""
-        if type(raw) is str and raw in self._cache:
-            return self._cache[raw]
-        text = clean_text(str(raw)) if not is_blank(raw) else ""
-        if not text:
-            return self.unknown, "no category given; kept as unknown"
-        if text in self._cache:
-            return self._cache[text]
-        result = self._match(text)
-        self._cache[text] = result
-        if type(raw) is str:
-            self._cache[raw] = result
-        return result
-
-    def _match(self, text: str) -> tuple[str, str | None]:
-        from rapidfuzz import fuzz, process
-
-        key = _category_key(text)
-        if key in self.index:
-            return self.index[key], None
-        if len(key) >= 4:
-            hit = process.extractOne(
-                key, [k for k in self.index if len(k) >= 4], scorer=fuzz.ratio, score_cutoff=85
-            )
-            if hit is not None:
-                cat = self.index[hit[0]]
-                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
-            contained = {cat for alias, cat in self.index.items() if len(alias) >= 4
-                         and alias in key}
-            if len(contained) == 1:
-                cat = contained.pop()
-                return cat, f"category {text!r} read as {self.names.get(cat, cat)} ({cat})"
-        return self.unknown, f"category {text!r} is not in the category list; kept as unknown"
-
-
-def load_severity_model(settings: Settings | None) -> dict[str, Any]:
-    """Return the severity model (com/severity.toml, overridden key by key by the settings')."""
-    text = resources.files("com").joinpath("severity.toml").read_text(encoding="utf-8")
-    model = tomllib.loads(text)
-    path = getattr(settings, "severity_config", None) if settings is not None else None
-    if path:
-        from com.errors import ConfigError
-
-        try:
-            override = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"severity file {path}: {exc}") from exc
-        for section, value in override.items():
-            if isinstance(value, dict) and isinstance(model.get(section), dict):
-                model[section] = {**model[section], **value}
-            else:
-                model[section] = value
-    return model
-
-
 # --------------------------------------------------------------------------- builders
 
 
@@ -538,7 +453,7 @@ def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
 
     A timestamp with a zone ("2024-03-14T20:00:00Z", "+07:00") is the day in Thailand
     (UTC+7); ``naive_utc`` reads one without a zone as UTC (KoboToolbox's
-    ``_submission_time``). Otherwise :func:`com.thai.parse_date` reads the text, first as
+    ``_submission_time``). Otherwise :func:`com.text.thai.parse_date` reads the text, first as
     written, then with the time of day left out ("14.30 น. 14/03/2567", "เวลา 09.15 น.").
 
     Raises
@@ -555,7 +470,7 @@ def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
     """
     from datetime import datetime, timedelta
 
-    from com.thai import parse_date
+    from com.text.thai import parse_date
 
     if isinstance(value, str):
         text = clean_text(value)
@@ -585,7 +500,7 @@ def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
 
 def build_risk_point(row: RowValues) -> BuiltRecord:
     """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
-    from com.thai import parse_severity
+    from com.text.thai import parse_severity
 
     ctx = row.context
     attributes = dict(row.extra)
@@ -716,8 +631,8 @@ register_kind(
 
 
 def build_project(row: RowValues) -> BuiltRecord:
-    """Build a project (issue 4): name and fiscal year; see :func:`com.kpi.build_project`."""
-    from com.kpi import build_project as build
+    """Build a project (issue 4): name and fiscal year (:func:`com.analysis.kpi.build_project`)."""
+    from com.analysis.kpi import build_project as build
 
     return build(row)
 
@@ -738,13 +653,13 @@ register_kind(
 
 def build_site(row: RowValues) -> BuiltRecord:
     """Build a candidate CCTV site (issue 5); see :func:`com.siting.build_site`."""
-    from com.siting import build_site as build
+    from com.siting.candidates import build_site as build
 
     return build(row)
 
 
 def _site_cost_names() -> tuple[str, ...]:
-    from com.siting import COST_NAMES
+    from com.siting.candidates import COST_NAMES
 
     return COST_NAMES
 
@@ -1304,7 +1219,7 @@ def _fast_decimal(cells: Mapping[str, Any], datum: str) -> tuple[float, float] |
     other datum) goes to parse_coordinate, which returns the same values for these
     (tests/unit/test_readers.py checks it).
     """
-    from com.coords import in_thailand_bbox
+    from com.geo.coords import in_thailand_bbox
 
     if (datum != "wgs84" or cells.get("location") is not None
             or cells.get("easting") is not None or cells.get("mgrs") is not None):
@@ -1402,9 +1317,9 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
     The commonest upload has decimal degrees in latitude, longitude order inside the box
     around Thailand. Those rows are read with numpy for the whole column (about 100x faster
     than parsing cell by cell); every other row (swapped, DMS, Thai digits, UTM, links,
-    another datum, NaN) still goes through :func:`com.coords.parse_coordinate`.
+    another datum, NaN) still goes through :func:`com.geo.coords.parse_coordinate`.
     """
-    from com.coords import THAILAND_BBOX
+    from com.geo.coords import THAILAND_BBOX
 
     fields = ctx.plan.fields
     if (table.geometries is not None or ctx.options.datum != "wgs84" or not table.rows
@@ -1422,7 +1337,7 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
 
 
 def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells: Any) -> None:
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
 
     fast = _fast_decimal(cells, ctx.options.datum)
     if fast is not None:
@@ -1562,14 +1477,16 @@ def prepare_rows(
         from com.geocode import geocode
 
         geocoder = geocode
-    from com.thai import load_severity_words
+    from com.text.thai import load_severity_words
 
     severity_path = getattr(settings, "severity_config", None) if settings else None
+    # Uploads correct category typos (fuzzy) and report each correction as a row warning.
+    matcher = CategoryMatcher.from_model(load_severity_model(severity_path), fuzzy=True)
     ctx = _Context(
         options=options,
         kind=kind,
         plan=plan,
-        categories=CategoryMatcher.from_settings(settings),
+        categories=matcher,
         severity_words=load_severity_words(severity_path),
         geocode_province=options.province_code
         or (getattr(settings, "default_province", None) if settings else None),
@@ -1747,6 +1664,23 @@ def _near_pairs(points: Sequence[PreparedRow], distance_m: float) -> dict[int, l
             a, b = sorted((points[i].row_number, points[j].row_number))
             near.setdefault(b, []).append(a)
     return {k: sorted(v) for k, v in near.items()}
+
+
+def _lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Kind) -> None:
+    """Hold, until commit, a lock per province the file's pending rows fall in (issue 11).
+
+    Duplicates are looked for among stored records of the same table and province, so two
+    uploads into one province check and store one after the other: the second one's check
+    (a new snapshot under READ COMMITTED) sees the first one's committed rows and reports
+    them as duplicates instead of storing them twice. Uploads into other provinces go on in
+    parallel. Locks are taken in code order, so two multi-province files cannot deadlock;
+    the reading, geocoding and place checks before this stay parallel.
+    """
+    provinces = sorted({r.province_code or "" for r in rows
+                        if r.status == "pending" and r.target == "main"})
+    for code in provinces:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 2))"),
+                     {"k": f"{kind.table}:{code}"})
 
 
 def _resolve_duplicates(
@@ -2137,13 +2071,17 @@ def import_upload(
     limits = limits or ReadLimits.from_settings(settings)
     table = read_table(data, filename, sheet=options.sheet, limits=limits,
                        extra_fields=kind.extra_fields)
-    rows, plan, datum_notes = prepare_rows(
-        table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
-        limits=limits, locality_point=_locality_points(conn, province),
-    )
+    try:
+        rows, plan, datum_notes = prepare_rows(
+            table, options=options, settings=settings, zone_hint=_zone_hint(conn, province),
+            limits=limits, locality_point=_locality_points(conn, province),
+        )
+    except UploadError as exc:
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
     notes: list[str] = []
     if options.datum == "indian1975":
-        from com.coords import DEFAULT_INDIAN1975_TRANSFORMATION
+        from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
 
         notes.append(
             "legacy datum: Indian 1975 -> WGS 84 with "
@@ -2179,6 +2117,7 @@ def import_upload(
     _ensure_statistics(conn)
     _copy_stage(conn, rows)
     _check_places(conn, rows, province)
+    _lock_duplicate_scope(conn, rows, kind)
     _resolve_duplicates(conn, rows, kind, float(settings.duplicate_distance_m))
     _store_records(conn, rows, kind, upload_id)
     _copy_report(conn, rows, upload_id)
@@ -2393,11 +2332,32 @@ def get_upload(
     *,
     principal: Principal | None = None,
     with_rows: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Return an upload's summary and (optionally) its per-row report under ``report``.
 
     A call with a principal is a read of uploaded (possibly sensitive) data and writes an
-    ``upload.read`` audit row.
+    ``upload.read`` audit row. Rows of sensitive categories are coarsened (see
+    :func:`coarsen_report_rows`) unless the principal sent the file or holds the
+    ``sensitive`` right; such rows carry ``coarsened: true``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection.
+    upload_id : int
+        The upload.
+    principal : Principal, optional
+        Who reads (access check, audit, coarsening); None: a library caller, sees all.
+    with_rows : bool
+        Include the per-row report.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    dict
+        The summary, and the rows under ``report``.
 
     Raises
     ------
@@ -2413,27 +2373,134 @@ def get_upload(
         audit.record(conn, principal=principal, action="upload.read",
                      target=f"upload:{upload_id}", record_ids=[upload_id],
                      details={"rows": with_rows})
-    if with_rows:
-        rows = conn.execute(
-            sa.text(
-                "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
-                "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
-                "WHERE upload_id = :u ORDER BY row_number"
-            ),
-            {"u": upload_id},
-        ).mappings()
-        out["report"] = [_with_reason(dict(r)) for r in rows]
+    coarse = not _sees_rows_exactly(conn, principal, row)
+    if with_rows or coarse:
+        report = _report_rows(conn, upload_id)
+        if coarse:
+            hidden = coarsen_report_rows(conn, row, report, settings=settings)
+            out["warnings"] = [w for w in out["warnings"]
+                               if not ((m := re.match(r"row (\d+):", w))
+                                       and int(m.group(1)) in hidden)]
+        if with_rows:
+            out["report"] = [_with_reason(r) for r in report]
     return out
 
 
 def _with_reason(row: dict[str, Any]) -> dict[str, Any]:
-    """Add the reason's code and its Thai and English texts to a report row."""
+    """Add the reason's code and its Thai and English texts to a report row.
+
+    A coarsened row's reason is already the bilingual note (its details are hidden).
+    """
+    if row.get("coarsened"):
+        row.update(reason_code="coarsened", reason_en=row["reason"], reason_th=row["reason"])
+        return row
     described = describe(row.get("reason"))
     if described is None:
         row.update(reason_code=None, reason_en=None, reason_th=None)
     else:
         row.update(described.as_dict())
     return row
+
+
+def _report_rows(conn: Connection, upload_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
+            "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
+            "WHERE upload_id = :u ORDER BY row_number"
+        ),
+        {"u": upload_id},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _sees_rows_exactly(conn: Connection, principal: Principal | None, row: Any) -> bool:
+    """Return True when the reader sees sensitive rows exactly.
+
+    That is its sender (whoever sent the same bytes again holds them too), a holder of the
+    sensitive right, or a library caller without a principal.
+    """
+    return principal is None or principal.sees_sensitive or _sent_it(conn, principal, row)
+
+
+#: Original cells a coarsened row keeps: they describe the issue, not where it is or who.
+_UNPLACING_FIELDS = frozenset({"category", "severity", "date", "count"})
+
+#: What a coarsened row says, in the report's reason (Thai and English, as the pages are).
+COARSENED_NOTE = ("ตำแหน่งแสดงที่จุดตัวแทนของตำบล (ประเภทข้อมูลอ่อนไหว) / located at its "
+                  "subdistrict's representative point (sensitive category)")
+HIDDEN_PLACE_NOTE = "ตำแหน่งถูกซ่อน (ประเภทข้อมูลอ่อนไหว) / location hidden (sensitive category)"
+
+
+def _severity_model(settings: Settings | None) -> SeverityModel:
+    return cached_severity_model(getattr(settings, "severity_config", None))
+
+
+def coarsen_report_rows(
+    conn: Connection, upload: Mapping[str, Any], rows: list[dict[str, Any]], *,
+    settings: Settings | None = None,
+) -> set[int]:
+    """Coarsen, in place, the report rows of sensitive categories; return their numbers.
+
+    The README's rule for the map applied to upload reports (issue 11): a row whose category
+    is sensitive (the stored record's category, else the file's category cell read as at
+    import) is placed at its subdistrict's representative point (no place: no coordinates),
+    keeps of its original cells only category, severity, date and count (names, addresses,
+    coordinates and notes give the place away), loses its warnings and, when rejected, the
+    reason's details (they quote cells). It gets ``coarsened: True``.
+
+    Parameters
+    ----------
+    conn : Connection
+        Database connection (stored categories, representative points).
+    upload : mapping
+        The upload's row (``kind``, ``options``).
+    rows : list of dict
+        Report rows with ``row``, ``status``, ``reason``, ``warnings``, ``lat``, ``lon``,
+        ``subdistrict_code``, ``record_id`` and ``original``.
+    settings : Settings, optional
+        Its ``severity_config`` says which categories are sensitive.
+
+    Returns
+    -------
+    set of int
+        The numbers of the coarsened rows.
+    """
+    if upload["kind"] != "risk_points" or not rows:
+        return set()
+    model = _severity_model(settings)
+    sensitive = sensitive_categories(model)
+    if not sensitive:
+        return set()
+    fields: dict[str, str] = dict((upload["options"] or {}).get("fields") or {})
+    category_columns = [c for c, f in fields.items() if f == "category"]
+    stored: dict[int, str] = dict(conn.execute(
+        sa.text("SELECT id, category FROM risk_points WHERE id = ANY(:ids)"),
+        {"ids": [r["record_id"] for r in rows if r["record_id"] is not None]},
+    ).tuples().all())
+    matcher = CategoryMatcher.from_model(model) if category_columns else None
+    hidden: list[dict[str, Any]] = []
+    for r in rows:
+        category = stored.get(r["record_id"])
+        if category is None and matcher is not None:
+            category = matcher.match((r["original"] or {}).get(category_columns[0]))[0]
+        if category in sensitive:
+            hidden.append(r)
+    codes = sorted({r["subdistrict_code"] for r in hidden if r["subdistrict_code"]})
+    reps = {code: (lat, lon) for code, lat, lon in conn.execute(
+        sa.text("SELECT code, ST_Y(rep_point), ST_X(rep_point) FROM subdistricts "
+                "WHERE code = ANY(:codes)"), {"codes": codes}).tuples()} if codes else {}
+    for r in hidden:
+        r["lat"], r["lon"] = reps.get(r["subdistrict_code"], (None, None))
+        r["original"] = {c: v for c, v in (r["original"] or {}).items()
+                         if fields.get(c) in _UNPLACING_FIELDS}
+        r["warnings"] = None
+        if r["status"] == "rejected":
+            r["reason"] = "rejected; details hidden / ปฏิเสธ รายละเอียดถูกซ่อน"
+        note = COARSENED_NOTE if r["lat"] is not None else HIDDEN_PLACE_NOTE
+        r["reason"] = "; ".join(x for x in (r["reason"], note) if x)
+        r["coarsened"] = True
+    return {r["row"] for r in hidden}
 
 
 def list_uploads(
@@ -2463,28 +2530,6 @@ def list_uploads(
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: object) -> object:
-    """Escape a text cell against spreadsheet formula injection.
-
-    Text beginning with ``= + - @``, a tab or a carriage return gets a leading apostrophe;
-    numbers (and text that is just a number, such as ``-12.5``) are left alone.
-
-    Examples
-    --------
-    >>> escape_cell("=HYPERLINK(1)"), escape_cell(-12.5), escape_cell("-12.5")
-    ("'=HYPERLINK(1)", -12.5, '-12.5')
-    """
-    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
-        return value
-    try:
-        if math.isfinite(float(value)):
-            return value
-    except ValueError:
-        pass
-    return "'" + value
 
 
 def _csv_value(value: object) -> object:
@@ -2492,11 +2537,12 @@ def _csv_value(value: object) -> object:
         return ""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
-    return escape_cell(value)
+    return escape_formula(value)
 
 
 def write_report_csv(
-    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None
+    conn: Connection, upload_id: int, stream: TextIO, *, principal: Principal | None = None,
+    settings: Settings | None = None,
 ) -> int:
     """Write the per-row report of an upload as CSV.
 
@@ -2506,6 +2552,8 @@ def write_report_csv(
     original values under their own column names (a name clashing with these gets
     " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
     Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.
+    Rows of sensitive categories are coarsened as in :func:`get_upload` unless the principal
+    sent the file or holds the ``sensitive`` right (``settings``: the severity model).
 
     Returns
     -------
@@ -2517,32 +2565,31 @@ def write_report_csv(
     com.errors.NotFoundError
         No such upload.
     """
-    upload = _upload_dict(_upload_row(conn, upload_id, principal))
+    upload_row = _upload_row(conn, upload_id, principal)
+    upload = _upload_dict(upload_row)
     columns: list[str] = upload["columns"]
     fixed = ["row", "status", "reason", "lat", "lon", "subdistrict_code", "quality",
              "reason_th", "reason_code"]
     header = fixed + [c if c not in fixed else f"{c} (original)" for c in columns]
     writer = csv.writer(stream)
-    writer.writerow([escape_cell(h) for h in header])
+    writer.writerow([escape_formula(h) for h in header])
     count = 0
-    rows = conn.execute(
-        sa.text("SELECT row_number, status, reason, warnings, lat, lon, subdistrict_code, "
-                "quality, original FROM upload_rows WHERE upload_id = :u ORDER BY row_number"),
-        {"u": upload_id},
-    )
+    rows = _report_rows(conn, upload_id)
+    if not _sees_rows_exactly(conn, principal, upload_row):
+        coarsen_report_rows(conn, upload_row, rows, settings=settings)
     for r in rows:
-        reason = r.reason or (f"warning: {r.warnings}" if r.warnings else None)
-        lat = round(r.lat, 7) if r.lat is not None else None
-        lon = round(r.lon, 7) if r.lon is not None else None
-        original = r.original or {}
-        described = describe(r.reason)
-        reason_th = described.th if described else None
-        if reason_th is None and r.warnings:
-            reason_th = f"คำเตือน: {r.warnings}"
+        reason = r["reason"] or (f"warning: {r['warnings']}" if r["warnings"] else None)
+        lat = round(r["lat"], 7) if r["lat"] is not None else None
+        lon = round(r["lon"], 7) if r["lon"] is not None else None
+        original = r["original"] or {}
+        _with_reason(r)
+        reason_th = r["reason_th"]
+        if reason_th is None and r["warnings"]:
+            reason_th = f"คำเตือน: {r['warnings']}"
         writer.writerow(
             [_csv_value(v) for v in
-             (r.row_number, r.status, reason, lat, lon, r.subdistrict_code, r.quality,
-              reason_th, described.code if described else None)]
+             (r["row"], r["status"], reason, lat, lon, r["subdistrict_code"], r["quality"],
+              reason_th, r["reason_code"])]
             + [_csv_value(original.get(c)) for c in columns]
         )
         count += 1

@@ -33,7 +33,7 @@ from typing import Any
 
 from com.errors import UploadError
 from com.headers import guess_field
-from com.thai import clean_text
+from com.text.thai import clean_text
 
 __all__ = [
     "FIELD_ALIASES",
@@ -42,11 +42,14 @@ __all__ = [
     "SourceTable",
     "UnsupportedFileType",
     "check_zip",
+    "describe_problem",
     "detect_format",
     "find_header",
     "header_key",
     "read_table",
     "recognise_column",
+    "upload_name",
+    "with_file_name",
 ]
 
 
@@ -56,6 +59,71 @@ class UnsupportedFileType(UploadError):
 
 class FileTooLarge(UploadError):
     """The file, or what it expands to, is over a configured limit (HTTP 413)."""
+
+
+# --------------------------------------------------------------------------- error text
+
+#: Library messages that mean "damaged", said in the uploader's words (the originals quote
+#: SQL run on the file, server paths or driver hints that tell the uploader nothing).
+_KNOWN_PROBLEMS = (
+    ("malformed", "the file is damaged: cut short or overwritten"),
+    ("file is not a database", "the file is damaged or is not a database file"),
+    ("not recognized as being in a supported file format",
+     "the file is damaged or is not in the format its name says"),
+    ("no valid workbook part", "the workbook part is missing"),
+    ("little-endian", "the file is damaged: its header is not an Excel 97-2003 header"),
+    ("unsupported format, or corrupt file", "the file is damaged or not an Excel workbook"),
+)
+#: Text that must never reach an uploader: SQL, server paths, byte and exception reprs.
+_INTERNAL_TEXT = re.compile(
+    r"\b(?:SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA|sqlite\w*)\b"
+    r"|(?:^|[\s'\"(=])(?:/vsi\w+)?/(?:tmp|var|home|usr|proc|work|root|opt|etc|srv|run|dev)\b"
+    r"|[A-Za-z]:\\|b'|b\"|\\x[0-9a-f]{2}|<DRIVER>|\w+(?:Error|Exception)\(|Traceback",
+    re.IGNORECASE,
+)
+#: A class's repr, ``EntitiesForbidden(name='x')`` (case matters, so kept apart).
+_REPR = re.compile(r"\b[A-Z][a-z]+[A-Z]\w*\(")
+
+
+def describe_problem(exc: BaseException, fallback: str = "the file is damaged") -> str:
+    """Say what a reading library found wrong, without its internals (issue 11).
+
+    Known messages become plain words; otherwise the parts of the message (split at ``;``)
+    that quote SQL, a server path, bytes or an exception's repr are dropped, and when
+    nothing is left ``fallback`` is said.
+
+    Examples
+    --------
+    >>> describe_problem(ValueError("sqlite3_prepare_v2(SELECT 1) failed: database disk "
+    ...                             "image is malformed"))
+    'the file is damaged: cut short or overwritten'
+    >>> describe_problem(ValueError("At line 1, character 36: Missing value"))
+    'At line 1, character 36: Missing value'
+    """
+    text = str(exc)
+    lower = text.lower()
+    for needle, problem in _KNOWN_PROBLEMS:
+        if needle in lower:
+            return problem
+    kept: list[str] = []
+    for part in re.split(r";\s*|\n", text):
+        part = part.strip()
+        if (part and not _INTERNAL_TEXT.search(part) and not _REPR.search(part)
+                and part not in kept):
+            kept.append(part)
+    out = "; ".join(kept)
+    return (out[:300] + "...") if len(out) > 300 else (out or fallback)
+
+
+def with_file_name(exc: UploadError, name: str) -> UploadError:
+    """Put the uploader's file name in front of the error's message (once), in place; return it."""
+    message = str(exc)
+    if message.startswith(f"{name}:"):
+        return exc
+    # The same object with a new message: subclasses may carry more than the message (the
+    # column descriptions of ColumnsNotRecognised) and take other constructor arguments.
+    exc.args = (f"{name}: {message}", *exc.args[1:])
+    return exc
 
 
 @dataclass(frozen=True)
@@ -596,7 +664,7 @@ def detect_format(filename: str, data: bytes) -> str:
     UploadError
         For an empty file.
     """
-    name = PurePosixPath(filename.replace("\\", "/")).name
+    name = upload_name(filename)
     lower = name.lower()
     ext = ".shp.zip" if lower.endswith(".shp.zip") else PurePosixPath(lower).suffix
     if ext == ".shp.zip":
@@ -657,7 +725,9 @@ def check_zip(data: bytes, limits: ReadLimits, *, what: str = "file") -> zipfile
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise UploadError(f"the {what} is a damaged zip container ({exc})") from exc
+        raise UploadError(
+            f"the {what} is a damaged zip container ({describe_problem(exc)})"
+        ) from exc
     if len(infos) > limits.max_zip_members:
         raise FileTooLarge(
             f"the {what} holds {len(infos):,} files; at most {limits.max_zip_members:,} accepted"
@@ -836,7 +906,9 @@ def read_csv(data: bytes, limits: ReadLimits, extra: Mapping | None = None) -> S
         try:
             yield from reader
         except csv.Error as exc:
-            raise UploadError(f"line {reader.line_num} of the CSV cannot be read ({exc})") from exc
+            raise UploadError(
+                f"line {reader.line_num} of the CSV cannot be read ({describe_problem(exc)})"
+            ) from exc
 
     # Far more lines than the cap: count the records (nothing kept) and refuse before any
     # row is built. The cap counts data rows; the header lies within the first rows searched.
@@ -923,7 +995,9 @@ def read_xlsx(
         )
     except Exception as exc:  # openpyxl raises many classes for damaged or hostile files
         _refuse_xml_entities(exc, "workbook")
-        raise UploadError(f"the workbook cannot be opened ({type(exc).__name__}: {exc})") from exc
+        raise UploadError(
+            f"the workbook cannot be opened ({describe_problem(exc)})"
+        ) from exc
     try:
         sheets = book.worksheets
         if not sheets:
@@ -961,10 +1035,16 @@ def read_xlsx(
         except Exception as exc:
             _refuse_xml_entities(exc, "workbook")
             raise UploadError(
-                f"sheet {ws.title!r} cannot be read ({type(exc).__name__}: {exc})"
+                f"sheet {ws.title!r} cannot be read ({describe_problem(exc)})"
             ) from exc
     finally:
         book.close()
+
+
+def _xml_refusal(exc: BaseException) -> str:
+    """Name what defusedxml refused, without its repr (which quotes system ids)."""
+    name = getattr(exc, "name", None)
+    return f"entity {name!r}" if isinstance(name, str) and name else "an external reference"
 
 
 def _refuse_xml_entities(exc: BaseException, what: str) -> None:
@@ -981,7 +1061,7 @@ def _refuse_xml_entities(exc: BaseException, what: str) -> None:
         if isinstance(seen, DefusedXmlException):
             raise UploadError(
                 f"the {what} declares XML entities or external references, which are refused "
-                f"(possible XML bomb or file disclosure: {seen})"
+                f"(possible XML bomb or file disclosure: {_xml_refusal(seen)})"
             ) from exc
         seen = seen.__cause__ or seen.__context__
 
@@ -995,7 +1075,9 @@ def read_xls(
     try:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
     except Exception as exc:  # xlrd raises XLRDError, CompDocError, struct errors...
-        raise UploadError(f"the .xls workbook cannot be opened ({exc})") from exc
+        raise UploadError(
+            f"the .xls workbook cannot be opened ({describe_problem(exc)})"
+        ) from exc
     try:
         names = book.sheet_names()
         visible = [book.sheet_by_index(i).visibility == 0 for i in range(len(names))]
@@ -1261,10 +1343,13 @@ def read_kml(data: bytes, limits: ReadLimits, *, fmt: str = "kml") -> SourceTabl
                 parent.remove(elem)  # read: drop it, so the tree never grows
     except DefusedXmlException as exc:
         raise UploadError(
-            f"the KML declares XML entities or external references, which are refused ({exc})"
+            "the KML declares XML entities or external references, which are refused "
+            f"({_xml_refusal(exc)})"
         ) from exc
     except XMLParseError as exc:
-        raise UploadError(f"the KML is not well-formed XML ({exc})") from exc
+        raise UploadError(
+            f"the KML is not well-formed XML ({describe_problem(exc)})"
+        ) from exc
     names = list(columns)
     return SourceTable(
         columns=names,
@@ -1480,14 +1565,18 @@ def _read_ogr(
         try:
             layers = [str(row[0]) for row in pyogrio.list_layers(source)]
         except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors
-            raise UploadError(f"the {_NAMES[fmt]} cannot be opened ({exc})") from exc
+            raise UploadError(
+                f"the {_NAMES[fmt]} cannot be opened ({describe_problem(exc)})"
+            ) from exc
         if not layers:
             raise UploadError(f"the {_NAMES[fmt]} holds no layer")
         chosen = layers[_pick_sheet(layers, [True] * len(layers), layer)] if layer else layers[0]
         try:
             info = pyogrio.read_info(source, layer=chosen, encoding=encoding)
         except Exception as exc:
-            raise UploadError(f"layer {chosen!r} cannot be read ({exc})") from exc
+            raise UploadError(
+                f"layer {chosen!r} cannot be read ({describe_problem(exc)})"
+            ) from exc
         if info.get("features", 0) > limits.max_rows:
             raise FileTooLarge(
                 f"layer {chosen!r} has {info['features']:,} features; at most "
@@ -1507,7 +1596,7 @@ def _read_ogr(
             meta, _, wkb, field_data = pyogrio.raw.read(source, layer=chosen, encoding=encoding)
     except Exception as exc:
         what = f"layer {name}" if chosen else name
-        raise UploadError(f"{what} cannot be read ({exc})") from exc
+        raise UploadError(f"{what} cannot be read ({describe_problem(exc)})") from exc
     columns = [str(c) for c in meta["fields"]]
     if len(columns) > limits.max_columns:
         raise FileTooLarge(
@@ -1529,7 +1618,9 @@ def _read_ogr(
         try:
             source_crs = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError as exc:
-            raise UploadError(f"{name}: unknown coordinate system {crs} ({exc})") from exc
+            raise UploadError(
+                f"{name}: unknown coordinate system ({describe_problem(exc, 'not recognised')})"
+            ) from exc
         details["source_crs"] = source_crs.to_string()
         if source_crs.to_epsg() != 4326:
             import geopandas as gpd
@@ -1538,7 +1629,8 @@ def _read_ogr(
                 geoms = list(gpd.GeoSeries(geoms, crs=source_crs).to_crs(4326).values)
             except Exception as exc:
                 raise UploadError(
-                    f"{name}: cannot convert {source_crs} to WGS 84 ({exc})"
+                    f"{name}: cannot convert {source_crs} to WGS 84 "
+                    f"({describe_problem(exc, 'no transformation')})"
                 ) from exc
             geoms = [None if g is None or g.is_empty else g for g in geoms]
             details["converted"] = (
@@ -1786,7 +1878,24 @@ def read_table(
     >>> t.columns, t.rows[0]
     (['ชื่อ', 'lat', 'lon'], ['A', '14.88', '103.49'])
     """
-    limits = limits or ReadLimits()
+    try:
+        return _read_table(data, filename, sheet=sheet, limits=limits or ReadLimits(),
+                           extra_fields=extra_fields)
+    except UploadError as exc:
+        # Every message names the file as the uploader called it, never a server copy.
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
+
+
+def upload_name(filename: str) -> str:
+    """Return the file name an uploader gave, without any folders (Windows ones too)."""
+    return PurePosixPath(filename.replace("\\", "/")).name or "upload"
+
+
+def _read_table(
+    data: bytes, filename: str, *, sheet: str | None, limits: ReadLimits,
+    extra_fields: Mapping[str, Sequence[str]] | None,
+) -> SourceTable:
     fmt = detect_format(filename, data)
     if fmt == "csv":
         table = read_csv(data, limits, extra_fields)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from dbclean import REFERENCE_TABLES, clean_data_tables  # noqa: F401 - re-exported
 from sqlalchemy.engine import Connection, Engine
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
@@ -115,3 +116,37 @@ def geodata_dir() -> Path:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return SAMPLES_DIR
+
+
+@dataclass(frozen=True)
+class AppRole:
+    """A least-privilege role made by ``com.db.roles.grant_app_role`` and settings using it."""
+
+    role: str
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def app_role_settings(engine: Engine, test_settings: Settings) -> Iterator[AppRole]:
+    """Settings whose database URL connects as a LOGIN role granted like ``com_app``.
+
+    The tables belong to the migration role (the session's superuser); the role is dropped at
+    the end of the session (roles are cluster-wide).
+    """
+    from com.db.roles import grant_app_role
+
+    role = f"com_app_test_{os.getpid()}"
+    with engine.begin() as conn:
+        grant_app_role(conn, role, login=True)
+    url = sa.engine.make_url(test_settings.database_url).set(username=role, password=None)
+    settings = test_settings.model_copy(
+        update={"database_url": url.render_as_string(hide_password=False),
+                "migration_database_url": test_settings.database_url}
+    )
+    yield AppRole(role=role, settings=settings)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :r"
+        ), {"r": role})
+        conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+        conn.execute(sa.text(f'DROP ROLE "{role}"'))

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.deps import EngineDep
 from api.security import require_role
-from com import audit
-from com.access import Principal
 from com.db.engine import transaction
+from com.security import audit
+from com.security.access import Principal
 
 router = APIRouter(tags=["admin"])
 

@@ -1,25 +1,41 @@
-"""Rankings, hot spots, target lists and KPIs (issue 4): thin handlers over com.risk and com.kpi."""
+"""Rankings, hot spots, target lists and KPIs (issue 4): thin handlers over com.analysis."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Connection
 
 from api import overload
 from api.deps import EngineDep, SettingsDep
+from api.params import (
+    AsOf,
+    DateFrom,
+    DateTo,
+    FiscalYear,
+    OptionalFiscalYear,
+    Seed,
+    check_period,
+)
 from api.security import PrincipalDep, require_role
-from com import kpi, privacy, risk
-from com.access import Principal
+from com.analysis import kpi, risk
+from com.config.settings import Settings
+from com.config.severity import SeverityModel, load_severity_model
 from com.db.engine import transaction
-from com.settings import Settings
+from com.security import privacy
+from com.security.access import Principal
 
 router = APIRouter(tags=["analysis"])
 
 GEOJSON = "application/geo+json"
+#: format=json (default) or format=geojson.
+AREAS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The areas as JSON, or as GeoJSON with format=geojson",
+    "content": {"application/json": {}, GEOJSON: {}},
+}}
 
 
 class AreaQuery:
@@ -32,20 +48,17 @@ class AreaQuery:
         ),
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
-        date_from: Annotated[
-            dt.date | None, Query(alias="from", description="First date (inclusive)")
-        ] = None,
-        date_to: Annotated[
-            dt.date | None, Query(alias="to", description="Last date (inclusive)")
-        ] = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
         category: Annotated[
             list[str] | None, Query(description="Category key or alias (repeatable)")
         ] = None,
         min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-        as_of: Annotated[dt.date | None, Query(description="Date ages count back from")] = None,
+        as_of: AsOf = None,
         format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
         limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     ) -> None:
+        check_period(date_from, date_to)
         self.level = level
         self.province = province
         self.district = district
@@ -58,7 +71,7 @@ class AreaQuery:
         self.limit = limit
 
     def filters(self, principal: Principal) -> dict[str, Any]:
-        """Return the keyword filters of com.risk, limited to the caller's province."""
+        """Return the keyword filters of com.analysis.risk, limited to the caller's province."""
         risk.check_level_for(self.level, sees_sensitive=principal.sees_sensitive)
         province = self.province
         if principal.province_code:
@@ -76,19 +89,33 @@ class AreaQuery:
 AreaQueryDep = Annotated[AreaQuery, Depends()]
 
 
-def _model(settings: Settings) -> risk.SeverityModel:
-    return risk.load_severity_model(settings.severity_config)
+def _model(settings: Settings) -> SeverityModel:
+    return load_severity_model(settings.severity_config)
 
 
-def _areas_response(
-    frame: Any, query: AreaQuery, principal: Principal, settings: Settings
+def public_ranking(
+    conn: Connection, frame: Any, principal: Principal, settings: Settings
 ) -> Any:
-    if privacy.applies_to(principal):
-        # Public callers never see the figures of areas with 1 to k-1 points (re-identification).
-        attrs = dict(frame.attrs)
-        frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
-                                             count_column="points")
-        frame.attrs.update(attrs)
+    """Return ``frame`` as ``principal`` may see it: small areas hidden for public callers.
+
+    Public callers never see the figures of areas with 1 to k-1 points in all
+    (re-identification); the shown areas are ranked again without gaps, hidden ones last.
+    """
+    if not privacy.applies_to(principal):
+        return frame
+    level = str(frame.attrs.get("level", "subdistrict"))
+    code_column = "h3_cell" if level.startswith("h3") else f"{level}_code"
+    hidden = _hidden_areas(conn, settings, level)
+    return privacy.suppress_areas(frame, hidden, code_column=code_column)
+
+
+def _hidden_areas(conn: Connection, settings: Settings, level: str) -> frozenset[str]:
+    # The one small-area rule; H3 totals come from the analysis (privacy is a leaf package).
+    totals = risk.h3_point_totals(conn, level) if level.startswith("h3") else None
+    return privacy.hidden_areas(conn, k=settings.small_area_k, level=level, totals=totals)
+
+
+def _areas_response(frame: Any, query: AreaQuery) -> Any:
     if query.limit is not None:
         attrs = dict(frame.attrs)
         frame = frame.head(query.limit)
@@ -107,7 +134,7 @@ def _flight_key(name: str, filters: dict[str, Any], *extra: Any) -> tuple[Any, .
     return (name, items, *extra)
 
 
-@router.get("/api/rankings")
+@router.get("/api/rankings", responses=AREAS_RESPONSES)
 def rankings(
     request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep,
@@ -121,7 +148,9 @@ def rankings(
 
     # Issue 11: concurrent requests for one ranking share one computation (single flight).
     frame = overload.shared(request, _flight_key("rankings", filters), compute)
-    return _areas_response(frame, query, principal, settings)
+    with transaction(engine) as conn:
+        frame = public_ranking(conn, frame, principal, settings)
+    return _areas_response(frame, query)
 
 
 @router.get("/api/rankings/{code}")
@@ -132,26 +161,28 @@ def explain(
     """Explain one area's score: categories, context factors, heaviest points."""
     if principal.province_code and code[:2].isdigit():
         principal.require_province(code[:2])
-    risk.check_level_for(code, sees_sensitive=principal.sees_sensitive)
+    level = risk.check_level_for(code, sees_sensitive=principal.sees_sensitive)
     with transaction(engine) as conn:
+        hidden = (_hidden_areas(conn, settings, str(level))
+                  if privacy.applies_to(principal) else frozenset())
         result = risk.explain_area(
             conn, code, date_from=query.date_from, date_to=query.date_to,
             categories=query.categories, min_severity=query.min_severity, as_of=query.as_of,
             model=_model(settings), top=top, exact_coordinates=principal.sees_sensitive,
+            hidden=hidden,
         )
-    if privacy.applies_to(principal) and privacy.is_small(result.points,
-                                                          settings.small_area_k):
+    if result.code in hidden:
         return {"level": result.level, "code": result.code, "name_th": result.name_th,
                 "name_en": result.name_en, "suppressed": True}
     return result.as_dict()
 
 
-@router.get("/api/hotspots")
+@router.get("/api/hotspots", responses=AREAS_RESPONSES)
 def hotspots(
     request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep,
     permutations: Annotated[int | None, Query(ge=0, le=9999)] = None,
-    seed: Annotated[int | None, Query()] = None,
+    seed: Seed = None,
 ) -> Any:
     """Getis-Ord Gi* hot and cold spots of the area scores."""
     filters = query.filters(principal)
@@ -163,14 +194,16 @@ def hotspots(
 
     frame = overload.shared(request, _flight_key("hotspots", filters, permutations, seed),
                             compute)
-    return _areas_response(frame, query, principal, settings)
+    with transaction(engine) as conn:
+        frame = public_ranking(conn, frame, principal, settings)
+    return _areas_response(frame, query)
 
 
 @router.get("/api/targets")
 def targets(
     engine: EngineDep, principal: PrincipalDep,
     province: Annotated[str | None, Query()] = None,
-    fy: Annotated[int | None, Query(description="Fiscal year (Buddhist era)")] = None,
+    fy: OptionalFiscalYear = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
@@ -187,7 +220,7 @@ class DeclareTargets(BaseModel):
     """Body of POST /api/targets: top N or chosen codes."""
 
     province: str = Field(pattern=r"^\d{2}$")
-    fiscal_year_be: int = Field(ge=2400, le=2800)
+    fiscal_year_be: int = Field(ge=kpi.FISCAL_YEAR_BE_MIN, le=kpi.FISCAL_YEAR_BE_MAX)
     level: Literal["subdistrict", "district"] = "subdistrict"
     top: int | None = Field(default=None, ge=1, le=10_000)
     codes: list[str] | None = None
@@ -212,10 +245,10 @@ def declare(
 @router.get("/api/kpi")
 def kpi_report(
     engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
-    fy: Annotated[int, Query(description="Fiscal year (Buddhist era)")],
+    fy: FiscalYear,
     province: Annotated[str | None, Query()] = None,
     level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
-    baseline_fy: Annotated[int | None, Query()] = None,
+    baseline_fy: OptionalFiscalYear = None,
 ) -> dict[str, Any]:
     """Report the KPIs of a fiscal year against its declared target list."""
     province = province or principal.province_code or settings.default_province

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import EngineDep, SettingsDep
+from api.errors import audit_refusal
 from api.i18n import Translator, pick_lang
 from api.security import PrincipalDep
 from api.web import (
@@ -22,8 +23,8 @@ from api.web import (
     secure_cookies,
     web_session,
 )
-from com import users
 from com.db.engine import transaction
+from com.security import users
 
 router = APIRouter(tags=["auth"])
 
@@ -72,6 +73,8 @@ def login(
     target = safe_next(next)
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie_token or not secrets.compare_digest(cookie_token.encode(), csrf_token.encode()):
+        audit_refusal(request, action="csrf.failed", status=403,
+                      reason="sign-in form without the sign-in CSRF token")
         return _login_page(request, next_url=target, error=t("csrf_failed"), status_code=403)
     client = client_address(request)
     with transaction(engine) as conn:

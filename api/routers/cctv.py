@@ -12,17 +12,27 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import EngineDep, SettingsDep
+from api.params import DateFrom, DateTo, check_period, record_id
 from api.security import require_role
-from com import siting
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import ValidationError
+from com.security.access import Principal
+from com.siting.candidates import parse_candidates
+from com.siting.coverage import DEFAULT_RADIUS_M, MAX_RADIUS_M
+from com.siting.mclp import DEFAULT_TIME_LIMIT_S
+from com.siting.output import curve_png
+from com.siting.patrols import patrol_plan, write_patrols
+from com.siting.planner import plan_for_principal
+from com.siting.redaction import plan_for
+from com.siting.repository import get_plan, list_plans, save_plan
 
 router = APIRouter(tags=["cctv"])
 
 GEOJSON = "application/geo+json"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_PLAN = {"content": {GEOJSON: {"schema": {"type": "object"}}}}
 Viewer = Annotated[Principal, Depends(require_role("viewer"))]
+PlanId = Annotated[int, Depends(record_id("plan_id", "CCTV plan"))]
 
 
 class SiteIn(BaseModel):
@@ -53,7 +63,7 @@ class PlanRequest(BaseModel):
         default=None, description="Site id -> cost (budget mode)."
     )
     default_cost: float | None = Field(default=None, ge=0)
-    radius_m: float = Field(default=siting.DEFAULT_RADIUS_M, gt=0, le=siting.MAX_RADIUS_M)
+    radius_m: float = Field(default=DEFAULT_RADIUS_M, gt=0, le=MAX_RADIUS_M)
     candidates: str | list[SiteIn] = Field(
         default="points",
         description="points, grid:SPACING_M, sites, sites:UPLOAD_ID, or a list of sites.",
@@ -65,7 +75,11 @@ class PlanRequest(BaseModel):
     )
     metric: Literal["utm", "geodesic"] = "utm"
     method: Literal["auto", "exact", "greedy"] = "auto"
-    time_limit_s: float = Field(default=siting.DEFAULT_TIME_LIMIT_S, gt=0, le=120)
+    time_limit_s: float | None = Field(
+        default=None, gt=0, le=120,
+        description=f"Solver time limit in seconds (default {DEFAULT_TIME_LIMIT_S:g}; "
+        "viewers and read keys: at most COM_CCTV_MAX_TIME_LIMIT_S).",
+    )
     as_of: dt.date | None = None
     save: bool = False
     name: str | None = Field(default=None, max_length=200)
@@ -86,7 +100,7 @@ def _candidates(value: str | list[SiteIn]) -> str | pd.DataFrame:
         if not value:
             raise ValidationError("the list of candidate sites is empty")
         return pd.DataFrame([s.model_dump() for s in value])
-    kind, _ = siting.parse_candidates(value)
+    kind, _ = parse_candidates(value)
     if kind == "file":
         raise ValidationError(
             f"candidates {value!r}: use points, grid:SPACING_M, sites, sites:UPLOAD_ID or a "
@@ -96,11 +110,15 @@ def _candidates(value: str | list[SiteIn]) -> str | pd.DataFrame:
 
 
 def _shown(conn: Any, fc: dict[str, Any], principal: Principal, settings: Any) -> dict[str, Any]:
-    # The same rule as the map and the OGC cctv-sites collection (siting.plan_for).
-    return siting.plan_for(conn, fc, principal, severity_config=settings.severity_config)
+    # The same rule as the map and the OGC cctv-sites collection (plan_for).
+    return plan_for(conn, fc, principal, severity_config=settings.severity_config)
 
 
-@router.post("/api/cctv/plan")
+@router.post(
+    "/api/cctv/plan", response_class=JSONResponse,
+    responses={200: {"description": "The proposed sites (not saved)", **_PLAN},
+               201: {"description": "The proposed sites, saved (save=true)", **_PLAN}},
+)
 def plan(
     body: PlanRequest, request: Request, engine: EngineDep, settings: SettingsDep,
     principal: Viewer,
@@ -109,7 +127,10 @@ def plan(
 
     Top-level ``properties`` hold the objective, gap, solver, radius, k or budget, total and
     covered weight, share covered and the coverage curve. ``save=true`` stores the plan
-    (planner role; audited as ``cctv.plan``).
+    (planner role; audited as ``cctv.plan``). Every plan computed is audited
+    (``cctv.plan.compute``); callers without the sensitive right are planned on the
+    coarsened positions of sensitive points (``sensitive_exact: false``), and those below
+    the planner role within the ``COM_CCTV_*`` limits.
     """
     principal.require_province(body.province)
     if body.save:
@@ -122,12 +143,12 @@ def plan(
     )
     client = request.client.host if request.client else None
     with transaction(engine) as conn:
-        result = siting.plan_for_area(
-            conn, province=body.province, district=body.district, k=body.k, budget=body.budget,
-            costs=body.costs, default_cost=body.default_cost, radius_m=body.radius_m,
+        result = plan_for_principal(
+            conn, principal, settings=settings, client=client, province=body.province,
+            district=body.district, k=body.k, budget=body.budget, costs=body.costs,
+            default_cost=body.default_cost, radius_m=body.radius_m,
             candidates=_candidates(body.candidates), existing=existing, metric=body.metric,
             method=body.method, time_limit_s=body.time_limit_s, as_of=body.as_of,
-            settings=settings,
         )
         fc = result.to_geojson()
         if body.save:
@@ -136,7 +157,7 @@ def plan(
                 params["candidates"] = f"{len(body.candidates)} sites given"
             if not isinstance(body.existing, str):
                 params["existing"] = f"{len(body.existing)} cameras given"
-            plan_id = siting.save_plan(conn, result, name=body.name or "", principal=principal,
+            plan_id = save_plan(conn, result, name=body.name or "", principal=principal,
                                        params=params, client=client)
             fc["properties"]["plan_id"] = plan_id
         shown = _shown(conn, fc, principal, settings)
@@ -154,7 +175,7 @@ def plans(
     if principal.province_code:
         principal.require_province(province)
     with transaction(engine) as conn:
-        rows = siting.list_plans(conn, province=province, limit=limit)
+        rows = list_plans(conn, province=province, limit=limit)
     return {"plans": [
         {**r, "created_at": r["created_at"].isoformat() if r.get("created_at") else None}
         for r in rows
@@ -163,14 +184,17 @@ def plans(
 
 def _stored(engine: Any, plan_id: int, principal: Principal) -> dict[str, Any]:
     with transaction(engine) as conn:
-        row = siting.get_plan(conn, plan_id)
+        row = get_plan(conn, plan_id)
     principal.require_province(row["province_code"])
     return row
 
 
-@router.get("/api/cctv/plans/{plan_id}")
+@router.get(
+    "/api/cctv/plans/{plan_id}", response_class=JSONResponse,
+    responses={200: {"description": "The saved plan", **_PLAN}},
+)
 def plan_by_id(
-    plan_id: int, engine: EngineDep, settings: SettingsDep, principal: Viewer
+    plan_id: PlanId, engine: EngineDep, settings: SettingsDep, principal: Viewer
 ) -> JSONResponse:
     """Return a saved plan's GeoJSON, with its name, author and date in the properties."""
     row = _stored(engine, plan_id, principal)
@@ -185,32 +209,40 @@ def plan_by_id(
     return JSONResponse(shown, media_type=GEOJSON)
 
 
-@router.get("/api/cctv/plans/{plan_id}/curve.png")
-def plan_curve(plan_id: int, engine: EngineDep, principal: Viewer) -> Response:
+@router.get(
+    "/api/cctv/plans/{plan_id}/curve.png", response_class=Response,
+    responses={200: {"description": "The coverage curve", "content": {"image/png": {}}}},
+)
+def plan_curve(plan_id: PlanId, engine: EngineDep, principal: Viewer) -> Response:
     """Draw the coverage curve of a saved plan (cameras vs share of risk covered) as a PNG."""
     row = _stored(engine, plan_id, principal)
     curve = row["result"].get("properties", {}).get("curve", [])
-    png = siting.curve_png(curve, title=f"{row['name']} ({row['province_code']})")
+    png = curve_png(curve, title=f"{row['name']} ({row['province_code']})")
     return Response(png, media_type="image/png")
 
 
-@router.get("/api/cctv/patrols")
+@router.get(
+    "/api/cctv/patrols",
+    responses={200: {"description": "JSON, or a spreadsheet with format=xlsx",
+                     "content": {"application/json": {}, XLSX: {}}}},
+)
 def patrols(
     engine: EngineDep, settings: SettingsDep, principal: Viewer,
     province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     per_district: Annotated[int, Query(ge=1, le=100)] = 3,
     total: Annotated[int | None, Query(ge=1, le=10_000)] = None,
-    date_from: Annotated[dt.date | None, Query(alias="from")] = None,
-    date_to: Annotated[dt.date | None, Query(alias="to")] = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
     format: Annotated[Literal["json", "xlsx"], Query()] = "json",  # noqa: A002
 ) -> Any:
     """Ranked patrol/checkpoint areas per district (JSON, or XLSX with Thai headers)."""
+    check_period(date_from, date_to)
     province = province or principal.province_code or settings.default_province
     if province is None:
         raise ValidationError("give the province (e.g. ?province=32)")
     principal.require_province(province)
     with transaction(engine) as conn:
-        table = siting.patrol_plan(conn, province=province, per_district=per_district,
+        table = patrol_plan(conn, province=province, per_district=per_district,
                                    total=total, date_from=date_from, date_to=date_to,
                                    settings=settings)
     if format == "xlsx":
@@ -218,7 +250,7 @@ def patrols(
         from pathlib import Path
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = siting.write_patrols(table, Path(tmp) / "patrols.xlsx")
+            path = write_patrols(table, Path(tmp) / "patrols.xlsx")
             data = path.read_bytes()
         return Response(data, media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="patrols_{province}.xlsx"'})

@@ -1,8 +1,8 @@
 """OGC API - Features under ``/ogc`` and whole-selection exports under ``/api/exports``.
 
 Part 1 (Core, GeoJSON, OpenAPI) and Part 3 (queryables, CQL2 text filters). Handlers only
-parse the request and shape the response; :mod:`com.features` builds the SQL and
-:mod:`com.exports` the files. Every collection gets its own paths (as pygeoapi does), so the
+parse the request and shape the response; :mod:`com.ogc` builds the SQL and
+:mod:`com.io.exports` the files. Every collection gets its own paths (as pygeoapi does), so the
 OpenAPI document lists each one's queryables and an unknown collection is a plain 404.
 """
 
@@ -16,26 +16,21 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
-from api.routers.analysis import AreaQueryDep
+from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
-from com import audit, privacy, risk
-from com.access import Principal
+from com.analysis import risk
+from com.config.severity import load_severity_model
 from com.db.engine import transaction
-from com.exports import FORMATS, ExportResult, export_collection, export_frame
-from com.features import (
-    CRS84,
-    DEFAULT_LIMIT,
-    MAX_EXPORT_FEATURES,
-    MAX_LIMIT,
-    Collection,
-    FeatureCatalog,
-    InvalidQuery,
-    builtin_collections,
-    interval_text,
-    optional_collections,
-    parse_item_query,
-    timestamp,
-)
+from com.errors import InvalidQuery
+from com.io.exports import FORMATS, ExportResult, export_frame
+from com.ogc.catalog import FeatureCatalog
+from com.ogc.collections import Collection, builtin_collections, optional_collections
+from com.ogc.downloads import export_collection
+from com.ogc.items import MAX_EXPORT_FEATURES
+from com.ogc.query import CRS84, DEFAULT_LIMIT, MAX_LIMIT, parse_item_query
+from com.ogc.results import interval_text, timestamp
+from com.security import audit
+from com.security.access import Principal
 
 router = APIRouter()
 
@@ -245,7 +240,7 @@ def _param(name: str, annotation: Any, default: Any = None) -> inspect.Parameter
 def filter_params(collection: Collection, *, paging: bool) -> list[inspect.Parameter]:
     """Query parameters of items and exports, for the OpenAPI document.
 
-    The handler validates the raw query string with :func:`com.features.parse_item_query`;
+    The handler validates the raw query string with :func:`com.ogc.query.parse_item_query`;
     these declarations document the parameters (and let FastAPI refuse wrong types early).
     """
     params = [
@@ -497,12 +492,17 @@ def _register(collection: Collection) -> None:
                          tags=tags, summary=f"Collection {cid}", responses=_PROBLEM_RESPONSES,
                          operation_id=f"describe_{cid.replace('-', '_')}")
     router.add_api_route(f"/ogc/collections/{cid}/queryables", queryables, methods=["GET"],
-                         tags=tags, summary=f"Queryables of {cid}", responses=_PROBLEM_RESPONSES,
+                         tags=tags, summary=f"Queryables of {cid}",
+                         responses={200: {"description": "JSON Schema of the queryables",
+                                          "content": {"application/schema+json": {}}},
+                                    **_PROBLEM_RESPONSES},
                          operation_id=f"queryables_{cid.replace('-', '_')}")
     router.add_api_route(
         f"/ogc/collections/{cid}/items", _items_handler(collection), methods=["GET"], tags=tags,
         summary=f"Features of {cid}", operation_id=f"items_{cid.replace('-', '_')}",
-        responses={200: {"description": "A page of features", "content": {GEOJSON: {}}},
+        responses={200: {"description": "A page of features, or the whole selection as a "
+                         "file with f=csv, xlsx or gpkg", "content": {GEOJSON: {}, **{
+                             FORMATS[k].split(";")[0]: {} for k in EXPORT_FORMATS}}},
                    **_PROBLEM_RESPONSES},
     )
     router.add_api_route(
@@ -538,7 +538,7 @@ def export_ranking(
     settings: SettingsDep,
     principal: PrincipalDep,
 ) -> Response:
-    """Export the area ranking of com.risk (same filters as /api/rankings).
+    """Export the area ranking of com.analysis.risk (same filters as /api/rankings).
 
     CSV and XLSX hold the table (XLSX with Thai headers), GeoJSON and GeoPackage the areas
     too. Public callers get the small-area suppression of /api/rankings. Writes an
@@ -546,11 +546,9 @@ def export_ranking(
     """
     filters = query.filters(principal)
     with transaction(engine) as conn:
-        frame = risk.rank_areas(conn, model=risk.load_severity_model(settings.severity_config),
+        frame = risk.rank_areas(conn, model=load_severity_model(settings.severity_config),
                                 **filters)
-        if privacy.applies_to(principal):
-            frame = privacy.suppress_small_areas(frame, k=settings.small_area_k,
-                                                 count_column="points")
+        frame = public_ranking(conn, frame, principal, settings)
         if query.limit is not None:
             frame = frame.head(query.limit)
         columns = [c for c in frame.columns if c != frame.geometry.name]

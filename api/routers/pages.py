@@ -23,11 +23,15 @@ from api.web import (
     render,
     require_page_role,
 )
-from com import assets, audit, maps, users
-from com.access import ROLES, Principal
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
-from com.thai import fiscal_year_be
+from com.maps import assets
+from com.maps.build import MapData, build_map
+from com.maps.data import MapFilters, load_map_data
+from com.maps.style import category_names
+from com.security import audit, users
+from com.security.access import ROLES, Principal
+from com.text.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,18 +96,18 @@ def _default_province(
 
 
 def _with_default_province(
-    filters: maps.MapFilters, principal: Principal, settings: Any, provinces: list[dict[str, Any]]
-) -> maps.MapFilters:
+    filters: MapFilters, principal: Principal, settings: Any, provinces: list[dict[str, Any]]
+) -> MapFilters:
     """Return ``filters`` with the default province filled in when the URL names none."""
     if filters.province_code:
         return filters
     code = _default_province(principal, settings, provinces)
-    return maps.MapFilters(**{**filters.__dict__, "province_code": code})
+    return MapFilters(**{**filters.__dict__, "province_code": code})
 
 
 def _audit_map_read(
-    conn: sa.Connection, request: Request, principal: Principal, filters: maps.MapFilters,
-    data: maps.MapData, page: str,
+    conn: sa.Connection, request: Request, principal: Principal, filters: MapFilters,
+    data: MapData, page: str,
 ) -> None:
     """Issue 8: a signed-in view of the map or target list is a read of the risk points.
 
@@ -126,11 +130,11 @@ def _audit_map_read(
     )
 
 
-def _map_filters(request: Request) -> maps.MapFilters:
+def _map_filters(request: Request) -> MapFilters:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
-    return maps.MapFilters.from_query(params)
+    return MapFilters.from_query(params)
 
 
 @router.get("/")
@@ -164,13 +168,13 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
                 {"p": filters.province_code},
             ).mappings()
         ]
-        names = maps.category_names(settings.severity_config)
+        names = category_names(settings.severity_config)
         parts: dict[str, str] | None = None
         n_points = 0
         synthetic = False
         if filters.province_code:
             try:
-                data = maps.load_map_data(
+                data = load_map_data(
                     conn,
                     filters,
                     principal=principal,
@@ -180,7 +184,7 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
             except ValidationError as exc:
                 return _error(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/")
-            m = maps.build_map(
+            m = build_map(
                 data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
             )
             parts = assets.render_parts(m)
@@ -260,11 +264,11 @@ def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> 
     with transaction(engine) as conn:
         provinces = _provinces(conn)
         filters = _with_default_province(filters, principal, settings, provinces)
-        names = maps.category_names(settings.severity_config)
+        names = category_names(settings.severity_config)
         rows: list[dict[str, Any]] = []
         if filters.province_code:
             try:
-                data = maps.load_map_data(
+                data = load_map_data(
                     conn,
                     filters,
                     principal=principal,

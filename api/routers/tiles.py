@@ -1,15 +1,16 @@
 """Mapbox vector tiles of the collections (ST_AsMVT) and a TileJSON 3.0.0 document for each.
 
 Tiles obey the same rules as the items: the caller's province restriction and the coarsening
-of sensitive points happen in the SQL of :mod:`com.features`. The ETag is a hash of the tile's
-bytes, so a client revalidating with ``If-None-Match`` gets 304 whenever the data it may see is
-unchanged; ``Cache-Control`` is ``private`` for any identified caller (tiles differ by key and
-role) and ``public`` only for anonymous readers.
+of sensitive points happen in the SQL of :mod:`com.ogc` (the tile itself in :mod:`com.ogc.tiles`).
+The ETag is a hash of the tile's bytes, so a client revalidating with ``If-None-Match`` gets 304
+whenever the data it may see is unchanged; ``Cache-Control`` is ``private`` for any identified
+caller (tiles differ by key and role) and ``public`` only for anonymous readers.
 
 Issue 8: tile reads of a sensitive collection (risk points, CCTV sites) by any identified
 caller are audit-logged as ``tiles.read``, summarised per caller and collection per minute
-(:class:`com.audit.ReadSummaries`): a map view fetches dozens of tiles, so a row per tile would
-bury the trail. Each row counts the tiles read since the caller's previous row and lists them.
+(:class:`com.security.audit.ReadSummaries`): a map view fetches dozens of tiles, so a row per
+tile would bury the trail. Each row counts the tiles read since the caller's previous row and
+lists them.
 """
 
 import hashlib
@@ -23,18 +24,11 @@ from fastapi.responses import Response
 from api.deps import EngineDep
 from api.routers.ogc import CatalogDep, client_of, filter_params, only_params, with_signature
 from api.security import PrincipalDep
-from com import audit
-from com.access import Principal
 from com.db.engine import transaction
-from com.features import (
-    CLUSTER_BELOW_ZOOM,
-    MAX_ZOOM,
-    Collection,
-    InvalidQuery,
-    builtin_collections,
-    optional_collections,
-    parse_item_query,
-)
+from com.ogc.collections import Collection, builtin_collections, optional_collections
+from com.ogc.tiles import CLUSTER_BELOW_ZOOM, MAX_ZOOM, tilejson_document
+from com.security import audit
+from com.security.access import Principal
 
 router = APIRouter(tags=["vector tiles"])
 log = logging.getLogger("api.tiles")
@@ -131,18 +125,14 @@ def _register(collection: Collection) -> None:
         engine: EngineDep,
         catalog: CatalogDep,
         z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")],
-        x: Annotated[int, Path(ge=0, description="Column (0 .. 2^z - 1)")],
-        y: Annotated[int, Path(ge=0, description="Row (0 .. 2^z - 1), XYZ scheme")],
+        x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="Column (0 .. 2^z - 1)")],
+        y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1,
+                               description="Row (0 .. 2^z - 1), XYZ scheme")],
         **_: Any,
     ) -> Response:
-        for name in ("bbox", "limit", "offset", "cursor", "f"):
-            if name in request.query_params:
-                raise InvalidQuery(f"{name} does not apply to tiles")
         with transaction(engine) as conn:
-            catalog.get(conn, cid)
-            query = parse_item_query(collection, request.query_params.multi_items(),
-                                     allowed_extra=(), categories=catalog.categories)
-            content = catalog.tile(conn, cid, z, x, y, principal, query)
+            content = catalog.read_tile(conn, cid, z, x, y, principal,
+                                        request.query_params.multi_items())
             _record_tile_read(conn, request, principal, collection, f"{z}/{x}/{y}")
         etag = etag_of(content)
         headers = _cache_headers(request, etag)
@@ -166,22 +156,7 @@ def _register(collection: Collection) -> None:
         with transaction(engine) as conn:
             found = catalog.get(conn, cid)
             extent = catalog.extent(conn, found, principal)
-        bounds = list(extent.bbox) if extent.bbox else [97.3, 5.6, 105.7, 20.5]
-        center = [round((bounds[0] + bounds[2]) / 2, 5), round((bounds[1] + bounds[3]) / 2, 5), 8]
-        document = {
-            "tilejson": "3.0.0",
-            "name": cid,
-            "description": found.title,
-            "version": "1.0.0",
-            "attribution": "COM; boundaries: OCHA COD-AB (HDX)",
-            "scheme": "xyz",
-            "tiles": [f"{base}/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf"],
-            "minzoom": 0,
-            "maxzoom": 16,
-            "bounds": bounds,
-            "center": center,
-            "vector_layers": catalog.tilejson_layers(found),
-        }
+        document = tilejson_document(found, extent, base_url=base)
         return Response(json.dumps(document, ensure_ascii=False), media_type="application/json")
 
     tilejson.__doc__ = f"TileJSON 3.0.0 document of the {collection.title} tiles."

@@ -13,18 +13,20 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import EngineDep, SettingsDep
-from api.errors import problem
+from api.errors import audit_refusal, problem
+from api.params import Offset, record_id
 from api.security import require_role, require_write
 from com import ingest
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import UploadError
 from com.readers import FileTooLarge, UnsupportedFileType
+from com.security.access import Principal
 
 #: Multipart envelope allowed around a file of exactly the configured size.
 ENVELOPE_BYTES = 64 * 1024
@@ -41,9 +43,13 @@ class _UploadRoute(APIRoute):
             try:
                 return await handler(request)
             except FileTooLarge as exc:
-                return problem(413, "Payload Too Large", str(exc))
+                status, title, detail = 413, "Payload Too Large", str(exc)
             except UnsupportedFileType as exc:
-                return problem(415, "Unsupported Media Type", str(exc))
+                status, title, detail = 415, "Unsupported Media Type", str(exc)
+            # Failed uploads are audited like the 422s and 403s of api/errors.py.
+            await run_in_threadpool(audit_refusal, request, action="upload.failed",
+                                    status=status, reason=detail)
+            return problem(status, title, detail)
 
         return wrapped
 
@@ -55,6 +61,7 @@ StaffDep = Annotated[Principal, Depends(require_role("staff"))]
 #: Any signed-in principal; com.ingest decides who may read which upload (its sender,
 #: staff and write keys of its province, administrators).
 SignedInDep = Annotated[Principal, Depends(require_role("viewer"))]
+UploadId = Annotated[int, Depends(record_id("upload_id", "upload"))]
 
 
 @dataclass
@@ -125,6 +132,41 @@ async def read_upload(request: Request) -> ReceivedUpload:
 
 UploadDep = Annotated[ReceivedUpload, Depends(read_upload)]
 
+#: The multipart body read by :func:`read_upload` (it parses the stream itself, so FastAPI
+#: cannot infer it): declared here for the OpenAPI document and its clients.
+UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "additionalProperties": False,
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": (
+                        "CSV, XLSX, XLS, KML, KMZ, GeoJSON, GeoPackage or zipped Shapefile")},
+                    "province": {"type": "string", "description": (
+                        "Province code or name, e.g. 32 or สุรินทร์"), "examples": ["32"]},
+                    "sheet": {"type": "string", "description": (
+                        "Worksheet, GeoPackage layer or shapefile in a zip; default the first")},
+                    "mapping": {"type": "string", "description": (
+                        'JSON object {"column name": "field"}; the field ignore drops a column'),
+                        "examples": ['{"พิกัด": "location"}']},
+                    "kind": {"type": "string", "default": "risk_points", "description": (
+                        "risk_points, cameras, layer (or another registered upload kind)")},
+                    "layer": {"type": "string", "description": "Context layer name (kind=layer)"},
+                    "datum": {"type": "string", "enum": ["wgs84", "indian1975"],
+                              "default": "wgs84"},
+                    "transformation": {"type": "string", "description": (
+                        "Indian 1975 -> WGS 84 operation: EPSG:1812 (default) or EPSG:1304")},
+                },
+            },
+            "encoding": {"file": {"contentType": "application/octet-stream"}},
+        }
+    },
+}
+_SUMMARY = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
 
 def _options(received: ReceivedUpload, idempotency_key: str | None) -> ingest.ImportOptions:
     fields = received.fields
@@ -151,7 +193,17 @@ def _options(received: ReceivedUpload, idempotency_key: str | None) -> ingest.Im
     )
 
 
-@router.post("/api/uploads", status_code=201)
+@router.post(
+    "/api/uploads", status_code=201,
+    openapi_extra={"requestBody": UPLOAD_BODY},
+    responses={
+        200: {"description": "The same file and options were uploaded before", **_SUMMARY},
+        201: {"description": "Imported: the summary", **_SUMMARY},
+        409: {"description": "The Idempotency-Key was used with other data"},
+        413: {"description": "The file is larger than the limit"},
+        415: {"description": "Not multipart/form-data, or a file type COM cannot read"},
+    },
+)
 def create_upload(
     request: Request,
     response: Response,
@@ -159,6 +211,10 @@ def create_upload(
     settings: SettingsDep,
     principal: WriteDep,
     received: UploadDep,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=200,
+        description="Retry key: the same key and file return the same upload",
+    )] = None,
 ) -> dict[str, Any]:
     """Import a point list (CSV, XLSX, XLS, KML, KMZ, GeoJSON, GeoPackage, zipped SHP).
 
@@ -167,7 +223,7 @@ def create_upload(
     An ``Idempotency-Key`` header makes retries safe. 201 with the summary; 200 with
     ``already_uploaded: true`` when the same file and options were uploaded before.
     """
-    options = _options(received, request.headers.get("idempotency-key"))
+    options = _options(received, idempotency_key)
     with transaction(engine) as conn:
         summary = ingest.import_upload(
             conn, received.data, received.filename, options=options, settings=settings,
@@ -189,7 +245,7 @@ def upload_history(
     engine: EngineDep,
     principal: StaffDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """List uploads, newest first (a province-restricted user sees only their province)."""
     with transaction(engine) as conn:
@@ -198,27 +254,36 @@ def upload_history(
 
 
 @router.get("/api/uploads/{upload_id}")
-def upload_detail(upload_id: int, engine: EngineDep, principal: SignedInDep) -> dict[str, Any]:
+def upload_detail(
+    upload_id: UploadId, engine: EngineDep, settings: SettingsDep, principal: SignedInDep
+) -> dict[str, Any]:
     """Return an upload's summary and the outcome of each row.
 
     Readable by whoever sent the file (the same user or API key), by staff and write-scoped
-    keys of the upload's province and by administrators; others get 403.
+    keys of the upload's province and by administrators; others get 403. Rows of sensitive
+    categories are shown at their subdistrict's representative point unless the reader sent
+    the file or holds the ``sensitive`` right.
     """
     with transaction(engine) as conn:
-        return ingest.get_upload(conn, upload_id, principal=principal)
+        return ingest.get_upload(conn, upload_id, principal=principal, settings=settings)
 
 
-@router.get("/api/uploads/{upload_id}/report.csv")
+@router.get(
+    "/api/uploads/{upload_id}/report.csv",
+    response_class=Response,
+    responses={200: {"description": "The per-row report", "content": {"text/csv": {}}}},
+)
 def upload_report(
-    upload_id: int,
+    upload_id: UploadId,
     engine: EngineDep,
+    settings: SettingsDep,
     principal: SignedInDep,
     excel: Annotated[bool, Query(description="Start with a BOM so Excel reads Thai.")] = False,
 ) -> Response:
     """Return the per-row report as CSV (row, status, reason, lat, lon, ..., original)."""
     out = io.StringIO()
     with transaction(engine) as conn:
-        ingest.write_report_csv(conn, upload_id, out, principal=principal)
+        ingest.write_report_csv(conn, upload_id, out, principal=principal, settings=settings)
     body = ("\ufeff" if excel else "") + out.getvalue()
     return Response(
         body,

@@ -1,3 +1,14 @@
+// Map page: a new province reloads the page with no district chosen (an inline onchange
+// handler would be refused by the Content-Security-Policy).
+(function () {
+  var province = document.getElementById("f-province");
+  if (!province) return;
+  province.addEventListener("change", function () {
+    province.form.district.value = "";
+    province.form.submit();
+  });
+})();
+
 // Map page: copy the link of the current view (the filters are all in the URL).
 (function () {
   var button = document.getElementById("copy-link");

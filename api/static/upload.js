@@ -85,8 +85,11 @@
 
   function csvCell(value) {
     var text = value === null || value === undefined ? "" : String(value);
-    // A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
+    // A cell starting with = + - @ tab or CR would run as a formula in a spreadsheet; a plain
+    // number ("-12.5") is data. The same rule as com/io/escape.py.
+    if (/^[=+\-@\t\r]/.test(text) && !/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+      text = "'" + text;
+    }
     return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from com.config.settings import Settings
 from com.errors import ComError, DatabaseUnavailable, NotFoundError, ServerBusy
-from com.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,11 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
     }
     options.update(kwargs)
     return sa.create_engine(settings.database_url, **options)
+
+
+def make_migration_engine(settings: Settings) -> Engine:
+    """Create an engine connected as the owner of the tables (``settings.migration_url``)."""
+    return sa.create_engine(settings.migration_url, pool_pre_ping=True, poolclass=sa.NullPool)
 
 
 @contextmanager

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.main import create_app
-from com.access import Principal
 from com.demo import load_demo_data
+from com.security.access import Principal
 
 PLANNER = Principal(kind="user", name="planner1", role="planner")
 SIGNED_IN = {"x-test-user": "planner"}

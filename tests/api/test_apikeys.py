@@ -22,10 +22,10 @@ from ogc_data import BURIRAM, SURIN, standard_dataset
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from com.access import CLI
-from com.apikeys import authenticate, create_key, list_keys, revoke_key
+from com.config.settings import Settings
 from com.errors import NotFoundError, ValidationError
-from com.settings import Settings
+from com.security.access import CLI
+from com.security.apikeys import authenticate, create_key, list_keys, revoke_key
 
 pytestmark = pytest.mark.db
 REPO = Path(__file__).resolve().parents[2]

@@ -20,8 +20,8 @@ from openpyxl import load_workbook
 from pyproj import Geod
 
 from api.main import create_app
-from com.access import Principal
 from com.geodata import assign_subdistricts
+from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 
@@ -217,7 +217,7 @@ def test_cli_gives_the_api_answer(client, database_url, geodata_dir, tmp_path):
 
 def test_cli_patrols_and_one_line_errors(database_url, tmp_path, monkeypatch, capsys):
     from com.cli import main
-    from com.settings import get_settings
+    from com.config.settings import get_settings
 
     monkeypatch.setenv("COM_DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)

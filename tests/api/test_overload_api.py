@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from ogc_data import reset, standard_dataset
 
 from api.main import create_app
-from com.access import CLI
-from com.apikeys import create_key
-from com.settings import Settings
+from com.config.settings import Settings
+from com.security.access import CLI
+from com.security.apikeys import create_key
 
 pytestmark = pytest.mark.db
 

@@ -13,11 +13,14 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.security import PrincipalDep
-from com import assets, maps, users
-from com.audit import entries
+from com.config.settings import Settings
 from com.db.engine import transaction
 from com.demo import load_demo_data
-from com.settings import Settings
+from com.maps import assets
+from com.maps.data import MapFilters, load_map_data
+from com.maps.style import layer_name
+from com.security import users
+from com.security.audit import entries
 
 pytestmark = pytest.mark.db
 PASSWORD = "a long test password"
@@ -96,7 +99,7 @@ def test_home_renders_the_map_with_local_assets_and_thai_layer_names(client):
         "cameras",
         "cctv_sites",
     ):
-        name = maps.layer_name(key, "th")
+        name = layer_name(key, "th")
         assert name in html or json.dumps(name)[1:-1] in html, key
     assert "ข้อมูลสมมติ / synthetic" in html
     for url in re.findall(r'(?:src|href)="(/(?:assets|static)/[^"]+)"', html):
@@ -128,12 +131,12 @@ def test_filters_are_read_from_the_url_and_narrow_the_map(client):
 def test_anonymous_viewers_get_small_areas_suppressed_and_sensitive_points_coarsened(
     demo, test_settings
 ):
-    anon = maps.MapFilters(province_code="32")
-    from com.access import ANONYMOUS, CLI
+    anon = MapFilters(province_code="32")
+    from com.security.access import ANONYMOUS, CLI
 
     with demo.connect() as conn:
-        public = maps.load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)
-        full = maps.load_map_data(conn, anon, principal=CLI, small_area_k=5)
+        public = load_map_data(conn, anon, principal=ANONYMOUS, small_area_k=5)
+        full = load_map_data(conn, anon, principal=CLI, small_area_k=5)
         rep = dict(
             conn.execute(
                 sa.text("SELECT code, ST_Y(rep_point) FROM subdistricts WHERE province_code = '32'")
@@ -162,14 +165,14 @@ def test_sign_in_sets_a_strict_session_cookie_and_audits(client, demo):
 
 
 def test_wrong_password_then_rate_limit(client, demo):
-    for _ in range(users.MAX_FAILURES_PER_CLIENT):
+    for _ in range(users.FREE_FAILURES_PER_CLIENT):
         assert login(client, "victim", "wrong password!").status_code == 401
     blocked = login(client, "victim")
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0
     with demo.connect() as conn:
         failures = [e for e in entries(conn, action="login.failure") if e["actor"] == "victim"]
-    assert len(failures) == users.MAX_FAILURES_PER_CLIENT
+    assert len(failures) == users.FREE_FAILURES_PER_CLIENT
 
 
 def test_login_form_needs_its_csrf_token(client):
@@ -261,3 +264,86 @@ def test_sessions_expire_server_side(demo, test_settings):
 
         time.sleep(1.2)
         assert c.get("/api/session").json()["kind"] == "anonymous"
+
+
+# --- issue 11: security headers on every page, links from COM_PUBLIC_URL --------------------
+
+HTML_PAGES = ("/", "/login", "/upload", "/uploads", "/targets", "/cctv", "/admin/users",
+              "/?province=99")  # the last is the error page
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)([^>]*)>", re.I)
+EVENT_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
+
+
+def _policy(response) -> dict[str, str]:
+    policy = response.headers["content-security-policy"]
+    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] if " " in d else ""
+            for d in (part.strip() for part in policy.split(";"))}
+
+
+def test_every_html_page_carries_a_strict_content_security_policy(client):
+    assert login(client, "admin1").status_code == 303
+    nonces = set()
+    for path in HTML_PAGES:
+        response = client.get(path)
+        assert response.headers["content-type"].startswith("text/html"), path
+        assert response.status_code in (200, 403, 422), (path, response.status_code)
+        policy = _policy(response)
+        script_src = policy["script-src"].split()
+        assert "'self'" in script_src, path
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src, path
+        nonce = next(s for s in script_src if s.startswith("'nonce-"))[len("'nonce-"):-1]
+        nonces.add(nonce)
+        # Nothing from another origin (COM_BASEMAP=none: not even tiles).
+        for directive, sources in policy.items():
+            assert "http" not in sources and "*" not in sources, (path, directive, sources)
+        assert policy["default-src"] == "'self'" and policy["object-src"] == "'none'"
+        assert policy["frame-ancestors"] == "'none'"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        # Every inline script COM writes carries this response's nonce; no inline handlers.
+        inline = INLINE_SCRIPT.findall(response.text)
+        assert all(f'nonce="{nonce}"' in attrs for attrs in inline), (path, inline)
+        assert not EVENT_HANDLER.search(response.text), (path, EVENT_HANDLER.search(response.text))
+    assert len(nonces) == len(HTML_PAGES)  # a fresh nonce per response
+    home = client.get("/")
+    assert len(INLINE_SCRIPT.findall(home.text)) >= 3  # COM's, folium's header, the map
+
+
+def test_tile_server_is_the_only_other_origin_allowed(demo, test_settings):
+    settings = test_settings.model_copy(
+        update={"basemap": "https://{s}.tiles.example.go.th/{z}/{x}/{y}.png"}
+    )
+    with TestClient(_app(settings)) as c:
+        policy = _policy(c.get("/"))
+    assert policy["img-src"] == "'self' data: https://*.tiles.example.go.th"
+    assert "example" not in policy["script-src"] + policy["connect-src"]
+
+
+HOSTILE = "evil.example.net"
+
+
+def test_hostile_host_header_is_not_reflected_with_a_public_url(demo, test_settings):
+    settings = test_settings.model_copy(update={"public_url": "https://com.surin.example.go.th"})
+    with TestClient(_app(settings)) as c:
+        headers = {"Host": HOSTILE}
+        landing = c.get("/ogc", headers=headers)
+        collections = c.get("/ogc/collections", headers=headers)
+        items = c.get("/ogc/collections/subdistricts/items?limit=2", headers=headers)
+        tilesets = c.get("/tiles", headers=headers)
+        page = c.get("/", headers=headers)
+    for response in (landing, collections, items, tilesets, page):
+        assert response.status_code == 200, response.text[:200]
+        assert HOSTILE not in response.text
+    hrefs = [link["href"] for link in landing.json()["links"]]
+    assert hrefs and all(h.startswith("https://com.surin.example.go.th/") for h in hrefs)
+    next_links = [link["href"] for link in items.json()["links"]]
+    assert all(h.startswith("https://com.surin.example.go.th/ogc/") for h in next_links)
+    share = re.search(r'id="copy-link" data-url="([^"]+)"', page.text).group(1)
+    assert share.startswith("https://com.surin.example.go.th/?")
+
+
+def test_without_a_public_url_links_follow_the_request(client):
+    # The default stays as before (development, a single host): the request's own host.
+    hrefs = [link["href"] for link in client.get("/ogc").json()["links"]]
+    assert all(h.startswith("http://testserver/") for h in hrefs)

@@ -16,9 +16,9 @@ from ogc_data import BURIRAM, SURIN, standard_dataset
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from com.access import CLI
-from com.apikeys import create_key
-from com.settings import Settings
+from com.config.settings import Settings
+from com.security.access import CLI
+from com.security.apikeys import create_key
 
 pytestmark = pytest.mark.db
 HALF = 20037508.342789244

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -15,7 +16,7 @@ from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com.access import Principal
+from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 
@@ -24,6 +25,10 @@ STAFF_32 = Principal(kind="user", name="staff-surin", role="staff", province_cod
 STAFF_33 = Principal(kind="user", name="staff-sisaket", role="staff", province_code="33",
                      scopes=frozenset({"read", "write"}))
 VIEWER = Principal(kind="user", name="viewer", role="viewer")
+OTHER_STAFF_32 = Principal(kind="user", name="staff-surin-2", role="staff", province_code="32",
+                           scopes=frozenset({"read", "write"}))
+PLANNER = Principal(kind="user", name="planner", role="planner",
+                    scopes=frozenset({"read", "write"}))
 
 
 def _clean_uploads(engine) -> None:
@@ -41,7 +46,8 @@ def client(engine, test_settings) -> Iterator[TestClient]:
 
     # The extension point sessions and API keys use: a resolver from request to principal.
     def resolver(request):
-        return {"surin": STAFF_32, "sisaket": STAFF_33, "viewer": VIEWER}.get(
+        return {"surin": STAFF_32, "sisaket": STAFF_33, "viewer": VIEWER,
+                "surin-2": OTHER_STAFF_32, "planner": PLANNER}.get(
             request.headers.get("x-test-user", ""))
 
     app.state.principal_resolvers.append(resolver)
@@ -225,8 +231,8 @@ def test_not_multipart_is_415(client):
 
 
 def _api_key(engine, *, scope: str, province_code: str | None) -> str:
-    from com.access import CLI
-    from com.apikeys import create_key
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
 
     with engine.begin() as conn:
         return create_key(conn, name=f"uploads {scope} {province_code}", scope=scope,  # type: ignore[arg-type]
@@ -279,6 +285,119 @@ def test_who_may_read_an_upload_report(client, engine):
     assert dict(reads) == {"api_key": 4, "user": 1}  # every read that was allowed
 
 
+SENSITIVE = _csv([
+    ["ชื่อ", "ประเภท", "ที่อยู่", "ละติจูด", "ลองจิจูด", "หมายเหตุ"],
+    ["บ้านนายสมชาย", "จุดส่งยา", "12 หมู่ 3", "14.902137", "103.512371", "ส่งทุกคืน"],
+    ["ท่อระบายน้ำ", "อุทกภัย", "", "14.911311", "103.530777", ""],
+    ["บ้านนายสมศักดิ์", "ยาเสพติด", "", "14.9x1733", "103.5273", ""],
+    ["จุดเดิม", "ยาบ้า", "", "14.902141", "103.512377", ""],
+])
+#: Text of the file that places a sensitive row (names, addresses, coordinate digits).
+GIVEAWAYS = ("บ้านนายสมชาย", "12 หมู่ 3", "ส่งทุกคืน", "14.902137", "103.512371", "14.9021",
+             "103.5123", "บ้านนายสมศักดิ์", "14.9x1733", "103.5273", "จุดเดิม", "14.902141")
+
+
+def test_upload_reports_coarsen_sensitive_rows_for_others(client, engine):
+    # Before: staff and planners without the sensitive right read the exact coordinates,
+    # names and addresses of drug hand-off spots in other people's upload reports.
+    created = _post(client, SENSITIVE, name="sensitive.csv", province="32")
+    assert created.status_code == 201, created.text
+    upload_id = created.json()["upload_id"]
+    url = f"/api/uploads/{upload_id}"
+    with engine.connect() as conn:
+        sub, lat, lon = conn.execute(sa.text(
+            "SELECT s.code, ST_Y(s.rep_point), ST_X(s.rep_point) FROM risk_points r "
+            "JOIN subdistricts s ON s.code = r.subdistrict_code "
+            "WHERE r.source_upload_id = :u AND r.category = 'drugs'"), {"u": upload_id}).one()
+
+    own = client.get(url).json()["report"]
+    assert [r["status"] for r in own] == ["stored", "stored", "rejected", "duplicate"]
+    assert (own[0]["lat"], own[0]["lon"]) == pytest.approx((14.902137, 103.512371))
+    assert own[0]["original"]["ชื่อ"] == "บ้านนายสมชาย" and "coarsened" not in own[0]
+    own_csv = client.get(f"{url}/report.csv").text
+    assert "บ้านนายสมชาย" in own_csv and "14.902137" in own_csv
+    own_warned = {w.split(":")[0] for w in client.get(url).json()["warnings"]}
+    assert {"row 1", "row 2"} <= own_warned
+
+    for who in ("surin-2", "planner"):
+        body = client.get(url, headers={"x-test-user": who})
+        assert body.status_code == 200, body.text
+        report = body.json()["report"]
+        assert [r["status"] for r in report] == ["stored", "stored", "rejected", "duplicate"]
+        stored, flood, rejected, duplicate = report
+        assert (stored["lat"], stored["lon"]) == pytest.approx((lat, lon))
+        assert stored["subdistrict_code"] == sub and stored["coarsened"] is True
+        assert stored["original"] == {"ประเภท": "จุดส่งยา"}
+        assert rejected["coarsened"] is True and rejected["original"] == {"ประเภท": "ยาเสพติด"}
+        assert rejected["lat"] is None and "14.9x1733" not in (rejected["reason"] or "")
+        assert duplicate["coarsened"] is True
+        assert (duplicate["lat"], duplicate["lon"]) == pytest.approx((lat, lon))
+        # A category that is not sensitive is reported as it was uploaded.
+        assert (flood["lat"], flood["lon"]) == pytest.approx((14.911311, 103.530777))
+        assert flood["original"]["ชื่อ"] == "ท่อระบายน้ำ" and "coarsened" not in flood
+        # Summary warnings of sensitive rows go too (they can quote the row's cells).
+        warned = {w.split(":")[0] for w in body.json()["warnings"]}
+        assert "row 2" in warned and not warned & {"row 1", "row 3", "row 4"}
+        text = body.text
+        csv_text = client.get(f"{url}/report.csv", headers={"x-test-user": who}).text
+        for giveaway in GIVEAWAYS:
+            assert giveaway not in text, (who, giveaway)
+            assert giveaway not in csv_text, (who, giveaway)
+        assert "ท่อระบายน้ำ" in csv_text and "14.911311" in csv_text
+        assert f"{lat:.5f}"[:7] in csv_text
+
+
+def _corrupt_files(tmp_path) -> dict[str, bytes]:
+    """Damaged files of each binary kind, built here (none is committed)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    path = tmp_path / "good.gpkg"
+    gpd.GeoDataFrame({"ชื่อ": ["ก"]}, geometry=[Point(103.5, 14.9)], crs=4326).to_file(path)
+    gpkg = path.read_bytes()
+    workbook = io.BytesIO()
+    with zipfile.ZipFile(workbook, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook><<<")
+    shapefile = io.BytesIO()
+    with zipfile.ZipFile(shapefile, "w") as zf:
+        for ext in (".shp", ".shx", ".dbf"):
+            zf.writestr(f"points{ext}", b"not a shapefile part")
+    return {
+        "จุดเสี่ยง ตัด.gpkg": gpkg[: len(gpkg) // 3],
+        "zeroed.gpkg": gpkg[:4096] + b"\0" * (len(gpkg) - 4096),
+        "damaged.xlsx": workbook.getvalue(),
+        "broken shapefile.zip": shapefile.getvalue(),
+        "cut.zip": shapefile.getvalue()[:60],
+        "old.xls": bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 600,
+        "entities.kml": b"<?xml version='1.0'?><!DOCTYPE kml [<!ENTITY x SYSTEM "
+                        b"'file:///etc/passwd'>]><kml><Placemark><name>&x;</name></Placemark></kml>",
+        "trailing comma.geojson": b'{"type": "FeatureCollection", "features": [{"type": '
+                                  b'"Feature", "geometry": {"type": "Point", "coordinates": '
+                                  b'[103.5, 14.9]}, "properties": {}},]}',
+    }
+
+
+#: What an error body must never hold: server paths, SQL, exception and byte reprs.
+_INTERNALS = re.compile(
+    r"/tmp|/var/|/home/|/work/|/usr/|/etc/|site-packages|\bSELECT\b|\bINSERT\b|\bFROM\b"
+    r"|sqlite|sqlite_master|Traceback|\w+Error\b|\w+Exception\b|b'|\\x[0-9a-f]{2}|<DRIVER>",
+)
+
+
+def test_upload_errors_name_the_file_and_problem_without_internals(client, tmp_path):
+    # Before: a damaged GeoPackage answered with the SQL GDAL ran on it, a damaged zipped
+    # Shapefile with the server's temporary path, workbooks with exception class names, and
+    # none of them named the file.
+    for name, data in _corrupt_files(tmp_path).items():
+        r = _post(client, data, name)
+        assert r.status_code in (415, 422), (name, r.status_code, r.text)
+        detail = r.json()["detail"]
+        assert detail.startswith(f"{name}: "), detail
+        assert not _INTERNALS.search(detail), (name, detail)
+        problem = detail.removeprefix(f"{name}: ")
+        assert any(word in problem for word in ("damaged", "missing", "refused", "Missing value")
+                   ), (name, detail)
 def test_unrecognised_columns_carry_what_each_looked_like(client):
     r = _post(client, _csv([["foo", "bar"], ["1", "hello"], ["2", "world"]]), "x.csv")
     assert r.status_code == 422, r.text

@@ -15,7 +15,7 @@ import pytest
 from dbclean import clean_data_tables
 from sqlalchemy.engine import Engine
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 CHROMIUM = os.environ.get("COM_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("COM_CHROMEDRIVER", "/usr/bin/chromedriver")

@@ -25,9 +25,9 @@ from browserkit import (
 @pytest.fixture(scope="session")
 def browser_data(engine, test_settings, pytestconfig):  # type: ignore[no-untyped-def]
     """The synthetic Surin demo and the browser tests' accounts, loaded once."""
-    from com import users
     from com.db.engine import transaction
     from com.demo import load_demo_data
+    from com.security import users
 
     clean_data(engine, pytestconfig)
     load_demo_data(engine, test_settings)

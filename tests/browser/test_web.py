@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from com import maps
-from com.thai import to_arabic_digits
+from com.maps.style import layer_name
+from com.text.thai import to_arabic_digits
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -63,7 +63,7 @@ def test_map_loads_only_from_the_app_and_has_every_layer(live_server, driver, sc
     assert hosts == {f"127.0.0.1:{live_server.port}"}, hosts
     labels = layer_labels(driver)
     for key in LAYERS:
-        assert maps.layer_name(key, "th") in labels, (key, labels)
+        assert layer_name(key, "th") in labels, (key, labels)
     assert driver.find_element(By.CSS_SELECTOR, ".leaflet-control-search input")
     assert driver.find_elements(
         By.CSS_SELECTOR, ".leaflet-control-fullscreen, .leaflet-control-zoom-fullscreen"
@@ -205,3 +205,35 @@ def test_map_works_with_the_network_blocked(live_server_osm, screenshot):
         assert driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-search")
     finally:
         quit_driver(driver)
+
+
+def test_pages_run_under_the_content_security_policy(live_server, driver):
+    # Issue 11: a strict CSP (nonces, no eval) must not break any page: no violation is
+    # reported and the map's own measuring tool (which replaced the eval-based plugin) works.
+    driver.get(live_server.url + "/")
+    driver.execute_script(
+        "window.cspViolations = [];"
+        "document.addEventListener('securitypolicyviolation',"
+        " function (e) { window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI); });"
+    )
+    wait_for_map(driver)
+    toggle = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-measure-toggle")
+    toggle.click()
+    box = driver.find_element(By.CSS_SELECTOR, ".leaflet-container").rect
+    for dx, dy in ((0.45, 0.4), (0.6, 0.45), (0.55, 0.65)):
+        x, y = box["x"] + box["width"] * dx, box["y"] + box["height"] * dy
+        for kind in ("mousePressed", "mouseReleased"):
+            driver.execute_cdp_cmd(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+            )
+    result = driver.find_element(By.CSS_SELECTOR, ".com-measure-result").text
+    assert "ระยะทาง" in result and "km" in result and "ไร่" not in result, result
+    assert "rai" in result  # three points: an area too
+    assert driver.execute_script("return window.cspViolations") == []
+    logs = console_errors(driver)
+    sign_in(driver, live_server, "b_staff", "/upload")
+    for path in ("/upload", "/uploads", "/targets", "/cctv", "/login"):
+        driver.get(live_server.url + path)
+        logs += console_errors(driver)
+    assert not [m for m in logs if "Content Security Policy" in m or "Refused" in m], logs

@@ -13,7 +13,7 @@ from com import demo
 from com.errors import GeodataError
 
 SEVERITY_CATEGORIES = set(
-    tomllib.loads(resources.files("com").joinpath("severity.toml").read_text("utf-8"))["categories"]
+    tomllib.loads(resources.files("com.config").joinpath("severity.toml").read_text("utf-8"))["categories"]
 )
 
 

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from com import ingest
-from com.access import Principal
 from com.db.engine import transaction
 from com.errors import ConflictError, PermissionDenied, UploadError
 from com.ingest import ImportOptions, import_path, import_upload
+from com.security.access import Principal
 
 SURIN = "32"
 
@@ -509,7 +509,7 @@ def test_report_csv_and_export_escape_formulas(conn, test_settings):
 
 def _run_cli(monkeypatch, capsys, test_settings, *args: str) -> tuple[int, str, str]:
     from com import cli
-    from com.settings import get_settings
+    from com.config.settings import get_settings
 
     monkeypatch.setenv("COM_DATABASE_URL", test_settings.database_url)
     monkeypatch.setenv("COM_DEFAULT_PROVINCE", "32")

@@ -15,7 +15,7 @@ from live_server import LiveServer
 from ogc_data import BURIRAM, many_points, standard_dataset
 from sqlalchemy.engine import Engine
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 pytestmark = pytest.mark.db
 

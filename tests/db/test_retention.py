@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from com.errors import ConfigError
-from com.retention import RetentionRule, load_retention_policy, run_retention
+from com.security.retention import RetentionRule, load_retention_policy, run_retention
 
 TODAY = date(2026, 6, 1)
 POLICY = {

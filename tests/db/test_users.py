@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from com import users
-from com.audit import entries
 from com.errors import ConflictError, ValidationError
+from com.security import users
+from com.security.audit import entries
 
 pytestmark = pytest.mark.db
 
@@ -73,10 +73,10 @@ def test_authenticate_records_success_and_failure_in_the_audit_trail(conn):
     assert ("login.failure", "ghost", "10.0.0.9") in actions
 
 
-def test_rate_limit_refuses_after_five_failures_per_username_and_client(conn):
+def test_rate_limit_backs_off_after_five_failures_per_username_and_client(conn):
     users.create_user(conn, username="target", password="the right password")
     now = datetime.now(UTC)
-    for i in range(users.MAX_FAILURES_PER_CLIENT):
+    for i in range(users.FREE_FAILURES_PER_CLIENT):
         result = users.authenticate(
             conn,
             username="target",
@@ -85,35 +85,76 @@ def test_rate_limit_refuses_after_five_failures_per_username_and_client(conn):
             now=now + timedelta(seconds=i),
         )
         assert result.reason == "bad_credentials"
+    last = now + timedelta(seconds=users.FREE_FAILURES_PER_CLIENT - 1)
     # Even the right password is refused while throttled, without being checked.
     blocked = users.authenticate(
         conn,
         username="target",
         password="the right password",
         client="1.2.3.4",
-        now=now + timedelta(seconds=10),
+        now=last + timedelta(seconds=10),
     )
     assert blocked.reason == "throttled"
-    assert 0 < blocked.retry_after_s <= 15 * 60 + 1
+    assert blocked.retry_after_s == users.BACKOFF_FIRST_S - 10
     # Another address is not blocked by this one's failures.
     other = users.authenticate(
         conn,
         username="target",
         password="the right password",
         client="5.6.7.8",
-        now=now + timedelta(seconds=11),
+        now=last + timedelta(seconds=11),
     )
     assert other.ok
-    # After the window the first address may try again.
+    # After the back-off the first address may try again.
     later = users.authenticate(
         conn,
         username="target",
         password="the right password",
         client="1.2.3.4",
-        now=now + users.FAILURE_WINDOW + timedelta(seconds=30),
+        now=last + timedelta(seconds=users.BACKOFF_FIRST_S),
     )
     assert later.ok
     assert entries(conn, action="login.throttled")
+
+
+def test_back_off_of_one_address_doubles_with_each_failure(conn):
+    users.create_user(conn, username="doubler", password="the right password")
+    at = datetime.now(UTC)
+    for i in range(users.FREE_FAILURES_PER_CLIENT):
+        users.authenticate(conn, username="doubler", password=f"guess {i}", client="1.2.3.4",
+                           now=at)
+    waits = []
+    for i in range(6):
+        refused = users.authenticate(
+            conn, username="doubler", password="the right password", client="1.2.3.4", now=at
+        )
+        assert refused.reason == "throttled"
+        waits.append(refused.retry_after_s)
+        at += timedelta(seconds=refused.retry_after_s)  # wait exactly as told, then fail again
+        failed = users.authenticate(
+            conn, username="doubler", password=f"again {i}", client="1.2.3.4", now=at
+        )
+        assert failed.reason == "bad_credentials"
+    assert waits == [30, 60, 120, 240, 480, 900]  # doubling, capped at 15 minutes
+
+
+def test_failures_from_many_addresses_never_lock_out_a_fresh_address(conn):
+    users.create_user(conn, username="boss", password="the right password", role="admin")
+    now = datetime.now(UTC)
+    attackers = [f"203.0.113.{i}" for i in range(1, 26)]
+    for i, address in enumerate(attackers):  # 25 failures, over the per-name ceiling of 20
+        result = users.authenticate(conn, username="boss", password=f"guess {i}",
+                                    client=address, now=now + timedelta(seconds=i))
+        assert result.reason == "bad_credentials"
+    later = now + timedelta(seconds=30)
+    # The owner, from an address that has not failed, signs in at once.
+    owner = users.authenticate(conn, username="boss", password="the right password",
+                               client="10.1.1.1", now=later)
+    assert owner.ok, owner
+    # Under attack an address that failed once must wait before its next guess.
+    again = users.authenticate(conn, username="boss", password="guess again",
+                               client=attackers[-1], now=later)
+    assert again.reason == "throttled" and again.retry_after_s > 0
 
 
 def test_sessions_expire_and_are_revoked(conn):

@@ -36,11 +36,11 @@ import pytest
 import sqlalchemy as sa
 from live_server import LiveServer, free_port
 
-from com.access import CLI
+from com.config.settings import Settings
 from com.db.engine import make_engine
 from com.db.migrate import upgrade
 from com.geodata import load_geodata
-from com.settings import Settings
+from com.security.access import CLI
 
 PG_BIN = Path(os.environ.get("COM_PG_BIN", "/usr/lib/postgresql/15/bin"))
 GEODATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
@@ -218,7 +218,7 @@ def test_no_acknowledged_upload_is_lost_when_postgres_crashes(cluster: Cluster, 
     engine = make_engine(settings)
     upgrade(engine)
     load_geodata(engine, GEODATA_DIR)
-    from com.apikeys import create_key
+    from com.security.apikeys import create_key
 
     with engine.begin() as conn:
         key = create_key(conn, name="crash test", scope="write", province_code="32",

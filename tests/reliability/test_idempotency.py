@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com.access import CLI
 from com.errors import ConflictError
+from com.security.access import CLI
 
 pytestmark = pytest.mark.db
 
@@ -29,7 +29,7 @@ def _counts(engine) -> tuple[int, int, int]:
 
 @pytest.fixture
 def client_and_key(clean_engine, test_settings):
-    from com.apikeys import create_key
+    from com.security.apikeys import create_key
 
     with clean_engine.begin() as conn:
         key = create_key(conn, name="retry test", scope="write", province_code="32",
@@ -112,7 +112,7 @@ def test_concurrent_retries_store_once(clean_engine, test_settings):
 def test_an_idempotency_key_belongs_to_whoever_sent_it(clean_engine, test_settings):
     # Before: keys were global, so another user's identical key answered 409 naming the
     # first user's upload (and a retry with the first user's bytes returned it).
-    from com.apikeys import create_key
+    from com.security.apikeys import create_key
 
     with clean_engine.begin() as conn:
         keys = [create_key(conn, name=f"tenant {n}", scope="write", province_code="32",

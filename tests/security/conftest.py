@@ -9,8 +9,8 @@ import pytest
 from live_server import LiveServer
 from sqlalchemy.engine import Engine
 
-from com.access import CLI
-from com.settings import Settings
+from com.config.settings import Settings
+from com.security.access import CLI
 
 GEODATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
 
@@ -34,7 +34,7 @@ def live_api(engine: Engine, test_settings: Settings, tmp_path_factory) -> Itera
 
 def make_key(engine: Engine, *, scope: str = "write", province_code: str | None = "32") -> str:
     """Create an API key in the session database and return its secret."""
-    from com.apikeys import create_key
+    from com.security.apikeys import create_key
 
     with engine.begin() as conn:
         return create_key(

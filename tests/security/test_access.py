@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from api.main import create_app
-from com import users
-from com.features import LIST_ID_FACTOR, PLAN_ID_FACTOR
-from com.settings import DEFAULT_SECRET, Settings
+from com.config.settings import DEFAULT_SECRET, Settings
+from com.ogc.sources import LIST_ID_FACTOR, PLAN_ID_FACTOR
+from com.security import users
 
 pytestmark = pytest.mark.db
 
@@ -139,10 +139,10 @@ def test_brute_force_sign_in_is_slowed_to_429(engine, test_settings):
     name, password = _new_user(engine, "staff")
     with TestClient(create_app(test_settings), follow_redirects=False) as c:
         statuses = [_login(c, name, f"wrong-password-{i}").status_code
-                    for i in range(users.MAX_FAILURES_PER_CLIENT)]
+                    for i in range(users.FREE_FAILURES_PER_CLIENT)]
         throttled = _login(c, name, "wrong again")
         right_but_throttled = _login(c, name, password)
-    assert statuses == [401] * users.MAX_FAILURES_PER_CLIENT
+    assert statuses == [401] * users.FREE_FAILURES_PER_CLIENT
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
     # While throttled even the right password is not tried: guessing cannot go on.
@@ -152,8 +152,124 @@ def test_brute_force_sign_in_is_slowed_to_429(engine, test_settings):
             sa.text("SELECT action FROM audit_log WHERE target = :t ORDER BY id"),
             {"t": f"user:{name}"},
         ).scalars().all()
-    assert actions.count("login.failure") == users.MAX_FAILURES_PER_CLIENT
+    assert actions.count("login.failure") == users.FREE_FAILURES_PER_CLIENT
     assert actions.count("login.throttled") == 2
+
+
+def _login_from(app, address: str, username: str, password: str, **headers: str):
+    """Sign in over a connection whose peer address is ``address``."""
+    with TestClient(app, follow_redirects=False, client=(address, 40000)) as c:
+        c.cookies.clear()
+        form = c.get("/login")
+        token = form.cookies.get("com_login_csrf")
+        return c.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+            headers=headers,
+        )
+
+
+def _audit_clients(engine, name: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.text("SELECT action, client FROM audit_log WHERE target = :t ORDER BY id"),
+            {"t": f"user:{name}"},
+        ).all()]
+
+
+def test_failures_from_many_addresses_do_not_lock_out_the_admin(engine, test_settings):
+    # Issue 11 item 6: failing on purpose from 25 addresses used to lock the name for everyone.
+    name, password = _new_user(engine, "admin", province=None)
+    app = create_app(test_settings)
+    statuses = [
+        _login_from(app, f"203.0.113.{i}", name, f"wrong-password-{i}").status_code
+        for i in range(1, users.MAX_FAILURES_PER_USERNAME + 6)
+    ]
+    assert statuses == [401] * (users.MAX_FAILURES_PER_USERNAME + 5)
+    owner = _login_from(app, "192.0.2.10", name, password)
+    assert owner.status_code == 303, owner.text[:300]
+    assert "com_session=" in owner.headers["set-cookie"]
+    # An address that took part in the attack is slowed down at once.
+    again = _login_from(app, "203.0.113.3", name, "one more guess")
+    assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
+
+
+def test_retry_after_grows_exponentially_for_one_address(engine, test_settings):
+    name, password = _new_user(engine, "staff")
+    app = create_app(test_settings)
+    for i in range(users.FREE_FAILURES_PER_CLIENT):
+        assert _login_from(app, "198.51.100.20", name, f"wrong-{i}").status_code == 401
+    waits = []
+    for i in range(4):
+        refused = _login_from(app, "198.51.100.20", name, password)
+        assert refused.status_code == 429
+        assert "Retry-After" in refused.headers
+        waits.append(int(refused.headers["retry-after"]))
+        # Let the wait pass (move the recorded attempts back in time), then fail once more.
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE login_attempts SET at = at - make_interval(secs => :s) "
+                        "WHERE username = :u"),
+                {"s": waits[-1], "u": name},
+            )
+        assert _login_from(app, "198.51.100.20", name, f"again-{i}").status_code == 401
+    expected = [users.BACKOFF_FIRST_S * 2**i for i in range(4)]  # 30, 60, 120, 240
+    # The header rounds up what is left; a slow machine may have used a second or two.
+    assert all(e - 3 <= w <= e for w, e in zip(waits, expected, strict=True)), waits
+
+
+def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(engine, test_settings):
+    # Issue 11 item 7: a new X-Forwarded-For per guess must not buy a fresh throttle bucket,
+    # nor put an address of the caller's choosing into the audit trail.
+    name, password = _new_user(engine, "staff")
+    app = create_app(test_settings)  # COM_TRUSTED_PROXIES empty: trust no proxy
+    statuses = [
+        _login_from(app, "198.51.100.7", name, f"wrong-{i}",
+                    **{"X-Forwarded-For": f"10.9.{i}.{i}"}).status_code
+        for i in range(users.FREE_FAILURES_PER_CLIENT + 1)
+    ]
+    assert statuses == [401] * users.FREE_FAILURES_PER_CLIENT + [429]
+    clients = {client for _action, client in _audit_clients(engine, name)}
+    assert clients == {"198.51.100.7"}
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_honoured(engine, test_settings):
+    name, password = _new_user(engine, "staff")
+    app = create_app(test_settings.model_copy(update={"trusted_proxies": ["10.0.0.0/29"]}))
+    statuses = [
+        _login_from(app, "10.0.0.5", name, f"wrong-{i}",
+                    **{"X-Forwarded-For": f"6.6.6.6, 203.0.113.{i}"}).status_code
+        for i in range(users.FREE_FAILURES_PER_CLIENT + 1)
+    ]
+    # Each guess came from a different client behind the proxy: none is throttled yet.
+    assert statuses == [401] * (users.FREE_FAILURES_PER_CLIENT + 1)
+    ok = _login_from(app, "10.0.0.5", name, password, **{"X-Forwarded-For": "192.0.2.44"})
+    assert ok.status_code == 303
+    clients = [client for _action, client in _audit_clients(engine, name)]
+    expected = [f"203.0.113.{i}" for i in range(users.FREE_FAILURES_PER_CLIENT + 1)]
+    assert clients == [*expected, "192.0.2.44"]  # the client's own hop, not the spoofed 6.6.6.6
+
+
+def test_uvicorn_default_proxy_headers_cannot_choose_the_address(engine, test_settings):
+    # Plain `uvicorn api.main:create_app --factory` believes X-Forwarded-For from 127.0.0.1 and
+    # replaces the peer before COM sees the request; COM, trusting no proxy, refuses that.
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    name, password = _new_user(engine, "staff")
+    app = create_app(test_settings)
+    served = ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
+    for i in range(users.FREE_FAILURES_PER_CLIENT + 1):
+        with TestClient(served, follow_redirects=False, client=("127.0.0.1", 40000)) as c:
+            form = c.get("/login")
+            response = c.post(
+                "/login",
+                data={"username": name, "password": f"wrong-{i}",
+                      "csrf_token": form.cookies.get("com_login_csrf"), "next": "/"},
+                headers={"X-Forwarded-For": f"9.9.9.{i}"},
+            )
+    assert response.status_code == 429  # the chosen addresses did not spread the guesses
+    clients = {client for _action, client in _audit_clients(engine, name)}
+    assert clients == {"unknown"}, clients  # the real peer is unknown, never 9.9.9.x
 
 
 def test_sessions_expire(engine, test_settings):
@@ -308,7 +424,7 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
                     files={"file": ("x.csv", "ชื่อ,lat,lon\nก,15.1,104.3\n".encode())})
         check("upload into 33", "/api/uploads", up.status_code == 403)
         check("list uploads", "/api/uploads", _no_other_province(c.get("/api/uploads"))
-              and str(upload33) not in [str(u["id"]) for u in c.get("/api/uploads").json()
+              and str(upload33) not in [str(u["upload_id"]) for u in c.get("/api/uploads").json()
                                         ["uploads"]])
         check("upload 33 report", "/api/uploads/{upload_id}",
               _is_refused(c.get(f"/api/uploads/{upload33}")))

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com import users
-from com.access import CLI
-from com.retention import RetentionRule, run_retention
+from com.security import users
+from com.security.access import CLI
+from com.security.retention import RetentionRule, run_retention
 
 pytestmark = pytest.mark.db
 

@@ -258,7 +258,8 @@ def test_absurd_row_count_is_refused(live_api, write_key):
           f"server peak +{m.growth_mb:.1f} MB")
     assert m.response.status_code == 413, m.response.text
     assert m.problem["detail"] == (
-        "the file has more than 200,000 data rows (the limit); split it into smaller files"
+        "rows.csv: the file has more than 200,000 data rows (the limit); split it into "
+        "smaller files"
     )
     assert m.growth_mb < 4 * MAX_GROWTH_MB
 
@@ -268,7 +269,8 @@ def test_absurd_column_count_is_refused(live_api, write_key):
     content = (header + "\n" + ",".join("1" for _ in range(100_000)) + "\n").encode()
     m = measured(live_api, lambda: _upload(live_api, write_key, "columns.csv", content))
     assert m.response.status_code == 413, m.response.text
-    assert m.problem["detail"] == "row 1 of the file has 100000 columns; at most 200 are accepted"
+    assert m.problem["detail"] == (
+        "columns.csv: row 1 of the file has 100000 columns; at most 200 are accepted")
     assert m.growth_mb < MAX_GROWTH_MB
 
 
@@ -407,7 +409,8 @@ def test_geojson_with_too_many_coordinates_is_refused_before_gdal(live_api, writ
           f"{m.response.status_code} in {m.seconds:.2f} s, server peak +{m.growth_mb:.1f} MB")
     assert m.response.status_code == 413, m.response.text
     assert m.problem["detail"] == (
-        "the GeoJSON holds more than 1,000,000 coordinates (the limit for one file); split it "
+        "long.geojson: the GeoJSON holds more than 1,000,000 coordinates (the limit for one "
+        "file); split it "
         "or simplify the geometries")
     # The server holds the received file (twice while the multipart body is parsed) and
     # little else: far from GDAL's hundreds of MB.

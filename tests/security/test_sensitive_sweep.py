@@ -25,10 +25,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from com import siting, users
-from com.access import CLI
-from com.apikeys import create_key
-from com.features import PLAN_ID_FACTOR
+from com.ogc.sources import PLAN_ID_FACTOR
+from com.security import users
+from com.security.access import CLI
+from com.security.apikeys import create_key
+from com.siting.planner import plan_for_area
+from com.siting.repository import save_plan
 
 pytestmark = pytest.mark.db
 
@@ -73,9 +75,9 @@ def planted(engine) -> Iterator[dict[str, Any]]:
             # 0.01 degree rings (about 1 km) around the drug point, inside the subdistrict.
             "x": lon + 0.01 * math.cos(i), "y": lat + 0.01 * math.sin(i), "c": code,
             "dist": district}).scalar_one() for i in range(6)]
-        plan = siting.plan_for_area(conn, province="32", district=district, k=1,
-                                    radius_m=5, candidates="points", existing="none")
-        plan_id = siting.save_plan(conn, plan, name="แผนทดสอบจุดลับ", principal=CLI)
+        plan = plan_for_area(conn, province="32", district=district, k=1,
+                             radius_m=5, candidates="points", existing="none")
+        plan_id = save_plan(conn, plan, name="แผนทดสอบจุดลับ", principal=CLI)
         site = plan.sites.iloc[0]
         assert (round(site.lon, 5), round(site.lat, 5)) == (lon, lat), "site not on the point"
         rep = conn.execute(sa.text(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
+
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -79,3 +82,117 @@ def test_ogc_subdistricts_suppress_small_areas_for_anonymous(seeded, test_settin
     assert anon[SMALL]["points"] is None and anon[SMALL]["rank"] is None
     assert anon[SMALL]["risk_score"] is None
     assert anon[LARGE]["points"] == 6 and anon[LARGE]["rank"] is not None
+
+
+#: Subdistricts of Surin seeded for the consistency tests: code -> [(category, n, date), ...].
+#: MIXED has 6 points in all (shown) but only 2 of drugs: a per-filter rule hid it for
+#: ?category=drugs while a client filtering the unfiltered points itself still saw them.
+MIXED, TINY, BUSY = "320102", "320103", "320104"
+SPREAD = {
+    LARGE: [("other_crime", 6, "2024-05-01")],
+    SMALL: [("other_crime", 2, "2024-05-01")],
+    MIXED: [("drugs", 2, "2024-02-10"), ("other_crime", 4, "2024-07-20")],
+    TINY: [("drugs", 1, "2024-03-05"), ("smuggling", 3, "2024-08-01")],
+    BUSY: [("drugs", 5, "2024-01-15"), ("smuggling", 3, "2024-06-01"),
+           ("other_crime", 4, "2024-09-09")],
+}
+
+
+@pytest.fixture
+def spread(clean_engine):
+    with clean_engine.begin() as conn:
+        offset = 0
+        for code, groups in SPREAD.items():
+            for category, n, day in groups:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO risk_points (name, category, severity, reported_on, geom, "
+                        "subdistrict_code, district_code, province_code) "
+                        "SELECT 'จุด ' || g, :category, 3, CAST(:day AS date), "
+                        "ST_Translate(s.rep_point, (g + :offset) * 0.0002, 0), s.code, "
+                        "s.district_code, s.province_code "
+                        "FROM subdistricts s, generate_series(1, :n) g WHERE s.code = :code"
+                    ),
+                    {"code": code, "n": n, "category": category, "day": day, "offset": offset},
+                )
+                offset += n
+    return clean_engine
+
+
+def _ranks_are_gapless(areas: list[dict]) -> None:
+    shown = [a for a in areas if not a["suppressed"]]
+    hidden = [a for a in areas if a["suppressed"]]
+    assert areas == shown + hidden  # hidden areas come last
+    assert all(a["rank"] is None and a["risk_score"] is None for a in hidden)
+    ranks = [a["rank"] for a in shown]
+    assert ranks[0] == 1 and ranks == sorted(ranks)
+    # Competition ranking without gaps: each rank is 1 + the number of areas scoring more.
+    for area in shown:
+        assert area["rank"] == 1 + sum(b["risk_score"] > area["risk_score"] for b in shown)
+    codes = [a["subdistrict_code"] for a in hidden]
+    assert codes == sorted(codes)  # a stable order not derived from the hidden figures
+
+
+def test_anonymous_ranking_renumbers_shown_areas_and_ranks_no_hidden_area(spread, test_settings):
+    with TestClient(create_app(test_settings)) as client:
+        public = client.get("/api/rankings", params={"province": "32"})
+        hot = client.get("/api/hotspots", params={"province": "32", "permutations": 0})
+        export = client.get("/api/exports/rankings.geojson", params={"province": "32"})
+        top = client.get("/api/rankings", params={"province": "32", "limit": 3})
+        explain = client.get(f"/api/rankings/{MIXED}")
+    assert public.status_code == 200, public.text
+    areas = public.json()["areas"]
+    _ranks_are_gapless(areas)
+    by_code = _by_code(areas)
+    assert {c for c, a in by_code.items() if a["suppressed"]} == {SMALL, TINY}
+    assert sorted(a["rank"] for a in areas if a["subdistrict_code"] in (BUSY, LARGE, MIXED)) \
+        == [1, 2, 3]
+    assert hot.status_code == 200
+    _ranks_are_gapless(hot.json()["areas"])
+    assert top.json()["areas"] == areas[:3]
+    exported = [f["properties"] for f in export.json()["features"]]
+    assert [a["rank"] for a in exported] == [a["rank"] for a in areas]
+    assert explain.json()["rank"] == by_code[MIXED]["rank"]
+    assert explain.json()["extent_areas"] == len(areas) - 2
+
+
+def _visible(client: TestClient, params: dict) -> dict[int, dict]:
+    response = client.get("/ogc/collections/risk-points/items",
+                          params={"limit": 10000, **params})
+    assert response.status_code == 200, response.text
+    return {f["id"]: f["properties"] for f in response.json()["features"]}
+
+
+def test_server_filters_equal_client_filters_of_the_public_points(spread, test_settings):
+    """For random filters, the server's public selection is the client's own filtering."""
+    categories = ["drugs", "smuggling", "other_crime"]
+    rng = random.Random(8)
+    with TestClient(create_app(test_settings)) as client:
+        everything = _visible(client, {})
+        hidden_rank = {a["subdistrict_code"] for a in client.get(
+            "/api/rankings", params={"province": "32"}).json()["areas"] if a["suppressed"]}
+        assert len(everything) == 6 + 6 + 12  # LARGE, MIXED, BUSY; SMALL and TINY hidden
+        for _ in range(12):
+            chosen = rng.sample(categories, rng.randint(1, 2))
+            start = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 200))
+            end = start + dt.timedelta(days=rng.randint(0, 200))
+            params = {"category": ",".join(chosen), "datetime": f"{start}/{end}"}
+            served = _visible(client, params)
+            expected = {
+                i for i, p in everything.items()
+                if p["category"] in chosen and start <= dt.date.fromisoformat(
+                    p["reported_on"]) <= end
+            }
+            assert set(served) == expected, params
+            cql = _visible(client, {"filter": f"category = '{chosen[0]}'"})
+            assert set(cql) == {i for i, p in everything.items()
+                                if p["category"] == chosen[0]}
+            ranking = client.get("/api/rankings", params={
+                "province": "32", "category": chosen, "from": str(start), "to": str(end)})
+            hidden = {a["subdistrict_code"] for a in ranking.json()["areas"] if a["suppressed"]}
+            assert hidden == hidden_rank == {SMALL, TINY}, params
+            areas = client.get("/ogc/collections/subdistricts/items",
+                               params={"province": "32", "limit": 1000}).json()["features"]
+            blank = {f["id"] for f in areas if f["properties"]["points"] is None
+                     and f["properties"].get("rank") is None}
+            assert {SMALL, TINY} <= blank

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,17 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     done = _run("mypy")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_import_contracts_hold():
+    """The layering of docs STYLE.md ([tool.importlinter] in pyproject.toml) holds."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
 
 
 def test_com_never_imports_the_web_layer():

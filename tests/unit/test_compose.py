@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from com.settings import Settings
+from com.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
@@ -65,6 +65,7 @@ def test_postgis_service(compose):
 def test_api_service_is_wired_to_the_database_by_environment(compose, monkeypatch):
     services = compose["services"]
     db_env = environment(services["db"])
+    migrate_env = environment(services["migrate"])
     for name in ("api", "migrate"):
         env = environment(services[name])
         url = make_url(env["COM_DATABASE_URL"])
@@ -72,8 +73,10 @@ def test_api_service_is_wired_to_the_database_by_environment(compose, monkeypatc
         assert url.host == "db" and url.host in services  # the PostGIS service by name
         assert (url.port or 5432) == 5432
         assert url.database == db_env["POSTGRES_DB"]
-        assert url.username == db_env["POSTGRES_USER"]
-        assert url.password == db_env["POSTGRES_PASSWORD"]
+        # The app connects as com_app, not as the owner of the tables (issue 11).
+        assert url.username == "com_app" != db_env["POSTGRES_USER"]
+        assert url.password == migrate_env["COM_APP_DB_PASSWORD"]
+        assert "COM_MIGRATION_DATABASE_URL" not in environment(services["api"])
         assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
         # COM's own settings read these variables as intended.
         for key in [k for k in Settings.model_fields if f"COM_{k.upper()}" in env]:
@@ -81,6 +84,10 @@ def test_api_service_is_wired_to_the_database_by_environment(compose, monkeypatc
         settings = Settings(_env_file=None)
         assert make_url(settings.database_url).host == "db"
         assert settings.geodata_dir == Path("/geodata")
+    owner = make_url(migrate_env["COM_MIGRATION_DATABASE_URL"])
+    assert (owner.host, owner.database) == ("db", db_env["POSTGRES_DB"])
+    assert owner.username == db_env["POSTGRES_USER"]
+    assert owner.password == db_env["POSTGRES_PASSWORD"]
 
 
 def test_api_runs_after_migrations_with_a_healthcheck_and_port_8000(compose):
@@ -91,6 +98,7 @@ def test_api_runs_after_migrations_with_a_healthcheck_and_port_8000(compose):
     command = migrate["command"]
     command = " ".join(command) if isinstance(command, list) else command
     assert "com db upgrade" in command
+    assert command.index("com db upgrade") < command.index("com db grant-app-role com_app")
     assert "/api/health" in healthcheck_text(api)
     assert any(str(p).endswith(":8000") for p in api["ports"])
     # The health route the checks call exists in the app.

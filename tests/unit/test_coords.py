@@ -11,15 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod, Transformer
 
-from com.coords import (
+from com.errors import ParseError
+from com.geo.coords import (
     DEFAULT_INDIAN1975_TRANSFORMATION,
     OutsideAreaError,
     in_thailand_bbox,
     parse_coordinate,
     parse_utm_zone,
 )
-from com.errors import ParseError
-from com.thai import to_thai_digits
+from com.text.thai import to_thai_digits
 
 GEOD = Geod(ellps="WGS84")
 # Prasat Sikhoraphum, Surin: 15.174 N, 103.56075 E = 15°10'26.4"N 103°33'38.7"E.

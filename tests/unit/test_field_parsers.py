@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openlocationcode import openlocationcode as olc
 
-from com.coords import find_plus_code, parse_coordinate
 from com.errors import ParseError
 from com.forms import recognise_form_export
+from com.geo.coords import find_plus_code, parse_coordinate
 from com.ingest import KINDS, parse_report_date, plan_columns
 from com.readers import read_table
 

@@ -20,7 +20,7 @@ from com.geocode import (
     get_gazetteer,
     parse_address,
 )
-from com.thai import to_thai_digits
+from com.text.thai import to_thai_digits
 
 REPO = Path(__file__).resolve().parents[2]
 DEV_FILE = (REPO / ".." / "shared" / "samples" / "geocode_dev.csv").resolve()

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from api.overload import OverloadMiddleware, TokenBuckets, classify
+from com.config.settings import Settings
 from com.db.engine import translate_db_errors
 from com.errors import ServerBusy, ValidationError
-from com.settings import Settings
 from com.singleflight import SingleFlight
 
 

@@ -12,15 +12,15 @@ from datetime import datetime
 
 import pytest
 
+from com.config.severity import CategoryMatcher
 from com.errors import UploadError
 from com.ingest import (
     KINDS,
-    CategoryMatcher,
     ImportOptions,
-    escape_cell,
     plan_columns,
     prepare_rows,
 )
+from com.io.escape import escape_formula
 from com.readers import (
     FileTooLarge,
     ReadLimits,
@@ -480,21 +480,21 @@ def test_category_matcher():
 
 
 def test_escape_cell():
-    assert escape_cell("=1+1") == "'=1+1"
-    assert escape_cell("+66 81 234 5678") == "'+66 81 234 5678"
-    assert escape_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert escape_cell("\tcmd") == "'\tcmd"
-    assert escape_cell("\r=x") == "'\r=x"
-    assert escape_cell("-cmd|' /C calc'!A0") == "'-cmd|' /C calc'!A0"
-    assert escape_cell(-12.5) == -12.5
-    assert escape_cell("-12.5") == "-12.5"
-    assert escape_cell("ปกติ") == "ปกติ"
+    assert escape_formula("=1+1") == "'=1+1"
+    assert escape_formula("+66 81 234 5678") == "'+66 81 234 5678"
+    assert escape_formula("@SUM(A1)") == "'@SUM(A1)"
+    assert escape_formula("\tcmd") == "'\tcmd"
+    assert escape_formula("\r=x") == "'\r=x"
+    assert escape_formula("-cmd|' /C calc'!A0") == "'-cmd|' /C calc'!A0"
+    assert escape_formula(-12.5) == -12.5
+    assert escape_formula("-12.5") == "-12.5"
+    assert escape_formula("ปกติ") == "ปกติ"
 
 
 def test_fast_decimal_path_agrees_with_parse_coordinate():
     import random
 
-    from com.coords import parse_coordinate
+    from com.geo.coords import parse_coordinate
     from com.ingest import _fast_decimal
 
     rnd = random.Random(3)
@@ -540,7 +540,8 @@ def test_csv_far_over_the_row_cap_is_refused_without_holding_it():
     print(f"\n10M-row CSV refused in {seconds:.1f} s, Python peak {peak:.1f} MB")
     assert isinstance(outcome, FileTooLarge)
     assert str(outcome) == (
-        "the file has more than 200,000 data rows (the limit); split it into smaller files")
+        "big.csv: the file has more than 200,000 data rows (the limit); split it into smaller "
+        "files")
     assert peak < 8
 
 
@@ -572,7 +573,7 @@ def test_kml_stops_reading_at_the_placemark_cap():
                                                 limits=ReadLimits(max_rows=1_000)))
     print(f"\n300,000-placemark KML refused, Python peak {peak:.1f} MB")
     assert isinstance(outcome, FileTooLarge)
-    assert str(outcome) == "the KML has more than 1,000 placemarks (the limit)"
+    assert str(outcome) == "many.kml: the KML has more than 1,000 placemarks (the limit)"
     assert peak < 8
 
 
@@ -844,3 +845,18 @@ def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
     read = ingest._decimal_column(cells)
     assert int(((read >= 5.6) & (read <= 20.5)).sum()) > 10_000  # the fast path was taken
     assert np.isnan(ingest._decimal_column(["๑๔.๙", True, "14.9N"])).all()
+
+
+def test_library_messages_lose_paths_sql_and_reprs():
+    from com.readers import describe_problem
+
+    assert describe_problem(OSError(
+        "'/tmp/com-shp-r4xcanox/upload.shp' not recognized as being in a supported file "
+        "format.; It might help to specify the correct driver explicitly by prefixing the file "
+        "path with '<DRIVER>:'")) == "the file is damaged or is not in the format its name says"
+    assert describe_problem(ValueError(
+        "sqlite3_prepare_v2(SELECT 1 FROM gpkg_contents) failed: no such table; "
+        "the layer has no rows")) == "the layer has no rows"
+    assert describe_problem(ValueError("EntitiesForbidden(name='x'); b'\\x00'")) == (
+        "the file is damaged")
+    assert describe_problem(ValueError("/var/lib/x.db: locked"), "unreadable") == "unreadable"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pythainlp.util import normalize as pythainlp_normalize
 
 from com.errors import ConfigError, ParseError
-from com.thai import (
+from com.text.thai import (
     THAI_MONTHS_ABBR,
     THAI_MONTHS_FULL,
     clean_text,
@@ -225,7 +225,7 @@ def test_every_day_lies_within_its_fiscal_year(day: dt.date) -> None:
 
 
 def _packaged_levels() -> dict[int, list[str]]:
-    resource = files("com").joinpath("severity.toml")
+    resource = files("com.config").joinpath("severity.toml")
     if not resource.is_file():
         return {}
     levels = tomllib.loads(resource.read_text(encoding="utf-8")).get("levels", {})
@@ -239,7 +239,7 @@ def _packaged_levels() -> dict[int, list[str]]:
 
 def test_severity_words_come_from_the_risk_model_file() -> None:
     levels = _packaged_levels()
-    assert levels, "com/severity.toml with a [levels] table is expected"
+    assert levels, "com/config/severity.toml with a [levels] table is expected"
     for level, words in levels.items():
         for word in words:
             assert parse_severity(word) == level, word

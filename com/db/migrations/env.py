@@ -6,8 +6,8 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from com.config.settings import Settings
 from com.db.tables import metadata
-from com.settings import Settings
 
 config = context.config
 

@@ -1,6 +1,6 @@
 -- Base score of every area of a level: one pass over the filtered risk points grouped on the
 -- area codes stored at ingest (no point-in-polygon at query time; see PERFORMANCE_NOTES).
--- One row per (area code, category); com.risk pivots the categories into columns.
+-- One row per (area code, category); com.analysis.risk pivots the categories into columns.
 WITH p AS (
 {weighted_points}
 )

@@ -1,5 +1,5 @@
 -- Base score per distinct location and category, for H3 levels: PostgreSQL has no H3 here, so
--- com.risk computes the cell of each distinct coordinate in Python (h3.api.basic_int) and sums
+-- com.analysis.risk computes the cell of each distinct coordinate in Python (h3.api.basic_int) and sums
 -- these rows by cell. Grouping on the coordinates first means h3 is called once per location,
 -- not once per point.
 WITH p AS (

@@ -1,6 +1,6 @@
 -- Risk points passing the ranking filters, each with its weight
 --     category weight x severity x recency x incident count
--- (the same formula as com.risk.point_weights). Category weights arrive as two parallel arrays
+-- (the same formula as com.analysis.risk.point_weights). Category weights arrive as two parallel arrays
 -- (:cat_keys, :cat_weights); a category not in them gets :unknown_weight. Recency decays
 -- exponentially with the age in days before :as_of (exp(-ln 2 x age / half-life)); future
 -- dates count as age 0; undated points get :undated_factor; :use_recency = false gives 1.

@@ -1,0 +1,209 @@
+"""Areas of a ranking: boundaries, H3 cells of an extent, and point totals per area."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from com.analysis.risk.filters import AreaLevel, RiskFilter
+from com.analysis.risk.h3cells import h3_api, h3_cells, h3_polygons, h3_strings
+from com.analysis.risk.queries import copy_frame, filter_params, points_query, read_geoms
+from com.config.severity import SeverityModel, severity_model_of
+from com.errors import NotFoundError, ValidationError
+
+#: Most H3 cells one ranking may cover (Thailand at h3:7 is about 100,000).
+MAX_H3_CELLS = 200_000
+
+
+_AREA_TABLES = {"subdistrict": "subdistricts", "district": "districts", "province": "provinces"}
+
+
+def load_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gpd.GeoDataFrame:
+    """Return the boundaries of the admin areas of ``level`` in the filter's extent, by code.
+
+    Raises
+    ------
+    com.errors.NotFoundError
+        When the extent holds no area (unknown province or district, or no boundaries).
+    """
+    table = sa.table(
+        _AREA_TABLES[level.kind],
+        sa.column("code"), sa.column("name_th"), sa.column("name_en"), sa.column("area_km2"),
+        sa.column("geom"), sa.column("rep_point"), sa.column("province_code"),
+        sa.column("district_code"),
+    )
+    query = sa.select(
+        table.c.code, table.c.name_th, table.c.name_en, table.c.area_km2,
+        sa.func.ST_X(table.c.rep_point).label("rep_lon"),
+        sa.func.ST_Y(table.c.rep_point).label("rep_lat"),
+        sa.func.ST_AsBinary(table.c.geom).label("geom"),
+    )
+    if level.kind == "province":
+        if filt.province:
+            query = query.where(table.c.code == filt.province)
+        elif filt.district:
+            query = query.where(table.c.code == filt.district[:2])
+    else:
+        if filt.province:
+            query = query.where(table.c.province_code == filt.province)
+        if filt.district:
+            column = table.c.code if level.kind == "district" else table.c.district_code
+            query = query.where(column == filt.district)
+    frame = read_geoms(conn, query.order_by(table.c.code))
+    if frame.empty:
+        _missing_area(filt)
+    return frame
+
+
+def _missing_area(filt: RiskFilter) -> None:
+    if filt.district:
+        raise NotFoundError(f"district {filt.district} does not exist (or has no areas)")
+    if filt.province:
+        raise NotFoundError(f"province {filt.province} does not exist")
+    raise NotFoundError("no boundaries loaded: run `com geodata load` first")
+
+
+def aggregate_codes(
+    conn: Connection, level: AreaLevel, filt: RiskFilter, model: SeverityModel
+) -> pd.DataFrame:
+    """Return the weighted points summed per admin area code and category (in PostGIS)."""
+    rows = conn.execute(
+        points_query("rank_areas_points"), filter_params(filt, model, level=level.kind)
+    ).all()
+    return pd.DataFrame(rows, columns=["code", "category", "points", "incidents", "base"])
+
+
+def aggregate_h3(
+    conn: Connection,
+    level: AreaLevel,
+    filt: RiskFilter,
+    model: SeverityModel,
+    *,
+    bbox: Sequence[float] | None = None,
+) -> pd.DataFrame:
+    """Return the weighted points summed per H3 cell (int64 ``code``) and category."""
+    frame = copy_frame(
+        conn, points_query("rank_h3_points"),
+        filter_params(filt, model, level="h3", bbox=list(bbox) if bbox else None),
+        ["lon", "lat", "category", "points", "incidents", "base"],
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["code", "category", "points", "incidents", "base"])
+    coords = frame[["lat", "lon"]].drop_duplicates()
+    coords["code"] = h3_cells(coords["lat"].to_numpy(), coords["lon"].to_numpy(),
+                               int(level.resolution or 0))
+    frame = frame.merge(coords, on=["lat", "lon"], how="left")
+    return (
+        frame.groupby(["code", "category"], as_index=False)[["points", "incidents", "base"]]
+        .sum()
+    )
+
+
+def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
+    """Return how many risk points each H3 cell of ``level`` holds (every category and date).
+
+    The cells are those of the H3 rankings (:func:`aggregate_h3`), so
+    :func:`com.security.privacy.hidden_areas` hides exactly the cells a ranking shows.
+    """
+    lvl = AreaLevel.parse(level)
+    if lvl.kind != "h3":
+        raise ValidationError(f"{level} is not an H3 level")
+    agg = aggregate_h3(conn, lvl, RiskFilter(use_recency=False), severity_model_of(None))
+    if agg.empty:
+        return {}
+    totals = agg.groupby("code")["points"].sum()
+    codes = h3_strings(totals.index.to_numpy(dtype=np.int64))
+    return {str(c): int(n) for c, n in zip(codes, totals.to_numpy(), strict=True)}
+
+
+def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
+    if filt.district:
+        query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM districts WHERE code = :c")
+        params = {"c": filt.district}
+    elif filt.province:
+        query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM provinces WHERE code = :c")
+        params = {"c": filt.province}
+    else:
+        query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM provinces ORDER BY code")
+        params = {}
+    frame = read_geoms(conn, query, params)
+    if frame.empty:
+        _missing_area(filt)
+    return frame
+
+
+def h3_areas(
+    conn: Connection, level: AreaLevel, filt: RiskFilter, extra_cells: Iterable[int]
+) -> gpd.GeoDataFrame:
+    """Return every H3 cell of the filter's extent (plus ``extra_cells``) as areas.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        When the extent would hold more than :data:`MAX_H3_CELLS` cells.
+    """
+    h3int = h3_api()
+    res = int(level.resolution or 0)
+    extent = _extent_geometry(conn, filt)
+    # Every cell of the extent becomes a polygon in memory: h3:15 over one district is
+    # 300 million cells, enough to kill the server. Estimate first (degrees² to km² at the
+    # extent's latitude) and refuse what cannot be answered.
+    lat = float(np.mean([g.centroid.y for g in extent.geometry])) if len(extent) else 0.0
+    km2 = float(sum(g.area for g in extent.geometry)) * 111.32**2 * math.cos(math.radians(lat))
+    estimate = km2 / h3int.average_hexagon_area(res, "km^2")
+    if estimate > MAX_H3_CELLS:
+        raise ValidationError(
+            f"level h3:{res} would cut this extent into about {estimate:,.0f} cells (at most "
+            f"{MAX_H3_CELLS:,}): choose a coarser resolution or a smaller area"
+        )
+    cells: set[int] = set()
+    for geom in extent.geometry:
+        cells.update(h3int.geo_to_cells(geom, res))
+    cells.update(int(c) for c in extra_cells)
+    ordered = np.array(sorted(cells), dtype=np.int64)
+    centres = np.array([h3int.cell_to_latlng(int(c)) for c in ordered], dtype=float).reshape(-1, 2)
+    frame = gpd.GeoDataFrame(
+        {
+            "code": ordered,
+            "area_km2": [h3int.cell_area(int(c), "km^2") for c in ordered],
+            "rep_lon": centres[:, 1],
+            "rep_lat": centres[:, 0],
+        },
+        geometry=h3_polygons(ordered),
+        crs=4326,
+    )
+    names = names_at(conn, filt, centres[:, 1], centres[:, 0])
+    frame["name_th"] = names["name_th"].to_numpy()
+    frame["name_en"] = names["name_en"].to_numpy()
+    return frame
+
+
+def names_at(
+    conn: Connection, filt: RiskFilter, lon: np.ndarray, lat: np.ndarray
+) -> pd.DataFrame:
+    """Subdistrict name at each point ('' outside), so an H3 cell says where it is."""
+    # The subdivided parts (at most 64 vertices each) make the point-in-polygon test cheap.
+    query = sa.text(
+        "SELECT s.name_th, s.name_en, ST_AsBinary(p.geom) AS geom "
+        "FROM subdistrict_parts p JOIN subdistricts s ON s.code = p.subdistrict_code "
+        "WHERE (CAST(:p AS text) IS NULL OR s.province_code = :p) "
+        "AND (CAST(:d AS text) IS NULL OR s.district_code = :d)"
+    )
+    subs = read_geoms(conn, query, {"p": filt.province, "d": filt.district})
+    result = pd.DataFrame({"name_th": [""] * len(lon), "name_en": [""] * len(lon)})
+    if subs.empty or len(lon) == 0:
+        return result
+    tree = shapely.STRtree(subs.geometry.values)
+    pts = shapely.points(lon, lat)
+    idx_pts, idx_subs = tree.query(pts, predicate="within")
+    first = pd.Series(idx_subs, index=idx_pts).groupby(level=0).first()
+    result.loc[first.index, "name_th"] = subs["name_th"].to_numpy()[first.to_numpy()]
+    result.loc[first.index, "name_en"] = subs["name_en"].to_numpy()[first.to_numpy()]
+    return result

@@ -1,0 +1,218 @@
+"""Area rankings: score every area of a level within an extent and rank them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from com.analysis.risk.areas import aggregate_codes, aggregate_h3, h3_areas, load_areas
+from com.analysis.risk.context import factor_table, load_context
+from com.analysis.risk.filters import AreaLevel, RiskFilter, make_filter
+from com.analysis.risk.h3cells import h3_strings
+from com.analysis.risk.scoring import combine_scores
+from com.config.severity import SeverityModel, severity_model_of
+
+
+def area_columns(level: AreaLevel | str, model: SeverityModel | None = None) -> list[str]:
+    """Output columns of a ranking, in order (without ``geometry``)."""
+    level = AreaLevel.parse(level)
+    model = severity_model_of(model)
+    return [
+        level.code_column, "name_th", "name_en", "risk_score", "risk_per_km2", "rank", "points",
+        *(f"cat_{k}" for k in model.category_keys),
+        *(f"ctx_{k}" for k in model.context),
+    ]
+
+
+def rank_areas(
+    conn: Connection,
+    *,
+    level: AreaLevel | str = "subdistrict",
+    province: str | None = None,
+    district: str | None = None,
+    date_from: dt.date | str | None = None,
+    date_to: dt.date | str | None = None,
+    categories: Iterable[str] | str | None = None,
+    min_severity: int | None = None,
+    as_of: dt.date | str | None = None,
+    use_recency: bool = True,
+    model: SeverityModel | Path | str | None = None,
+    with_details: bool = False,
+) -> gpd.GeoDataFrame:
+    """Score and rank every area of a level within the chosen extent.
+
+    Points are aggregated in PostGIS in one query grouped on the area codes stored at ingest
+    (for H3, grouped on distinct locations, whose cells are computed here); the context
+    factors are computed for the areas with points (an area without points scores 0 whatever
+    its context).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        Database connection.
+    level : str or AreaLevel
+        ``subdistrict`` (default), ``district``, ``province`` or ``h3:N``.
+    province, district : str, optional
+        Extent and point filter (DOPA codes ``32``, ``3206``); default: the whole country.
+    date_from, date_to : date, optional
+        Inclusive range of ``reported_on``; with either set, undated points are left out.
+    categories : iterable of str, optional
+        Category keys or aliases to keep.
+    min_severity : int, optional
+        Keep points of at least this severity.
+    as_of : date, optional
+        Date ages are counted back from (default ``date_to``, else today).
+    use_recency : bool
+        False: every point has recency 1.
+    model : SeverityModel or path, optional
+        Default: the packaged model.
+    with_details : bool
+        Also return ``base_score``, ``incidents``, ``area_km2``, ``rep_lon``/``rep_lat`` and
+        ``dist_<factor>`` columns (used by explanations and the API's explain view).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per area of the extent (also those without points), ordered by rank, with the
+        columns of :func:`area_columns` and ``geometry``; ``attrs`` holds ``level`` and
+        ``as_of``.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        For a bad level or filter.
+    com.errors.NotFoundError
+        When the province or district does not exist.
+    """
+    model = severity_model_of(model)
+    lvl = AreaLevel.parse(level)
+    filt = make_filter(
+        province=province, district=district, date_from=date_from, date_to=date_to,
+        categories=categories, min_severity=min_severity, as_of=as_of,
+        use_recency=use_recency, model=model,
+    )
+    return rank_by_filter(conn, lvl, filt, model, with_details=with_details)
+
+
+def _context_factors(
+    conn: Connection, areas: gpd.GeoDataFrame, base: pd.DataFrame, level: AreaLevel,
+    model: SeverityModel,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Distances and multipliers of the areas with points (an area without points scores 0)."""
+    with_points = np.flatnonzero(base.sum(axis=1).to_numpy() > 0)
+    factor_keys = list(model.context)
+    multipliers = pd.DataFrame(1.0, index=range(len(areas)), columns=factor_keys)
+    distances = pd.DataFrame(np.nan, index=range(len(areas)), columns=factor_keys)
+    if len(with_points) and factor_keys:
+        features = load_context(conn, model)
+        dist, mult = factor_table(
+            areas["rep_lon"].to_numpy()[with_points], areas["rep_lat"].to_numpy()[with_points],
+            level, model, features,
+        )
+        multipliers.iloc[with_points] = mult[factor_keys].to_numpy()
+        distances.iloc[with_points] = dist[factor_keys].to_numpy()
+    return distances, multipliers
+
+
+def rank_by_filter(
+    conn: Connection,
+    level: AreaLevel,
+    filt: RiskFilter,
+    model: SeverityModel,
+    *,
+    with_details: bool = False,
+    areas: gpd.GeoDataFrame | None = None,
+    bbox: Sequence[float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Rank the areas of ``level`` for a validated filter (:func:`rank_areas` without parsing).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        Database connection.
+    level : AreaLevel
+        The level of the areas.
+    filt : RiskFilter
+        Which points count (:func:`com.analysis.risk.filters.make_filter`).
+    model : SeverityModel
+        The severity model.
+    with_details : bool
+        As for :func:`rank_areas`.
+    areas : geopandas.GeoDataFrame, optional
+        The areas to score instead of those of the filter's extent (one H3 cell to explain).
+    bbox : sequence of float, optional
+        For H3: only points within this box (lon/lat min, max) count.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`rank_areas`.
+    """
+    if level.kind == "h3":
+        agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
+        if areas is None:
+            areas = h3_areas(conn, level, filt, agg["code"].unique())
+    else:
+        agg = aggregate_codes(conn, level, filt, model)
+        if areas is None:
+            areas = load_areas(conn, level, filt)
+    keys = model.category_keys
+    agg["category"] = agg["category"].where(
+        agg["category"].isin(model.categories), model.unknown_category.key
+    )
+    agg = agg[agg["code"].isin(areas["code"])]
+    base = (
+        agg.pivot_table(index="code", columns="category", values="base", aggfunc="sum",
+                        fill_value=0.0)
+        .reindex(columns=keys, fill_value=0.0)
+        .reindex(areas["code"], fill_value=0.0)
+        .astype(float)
+    )
+    counts = agg.groupby("code")[["points", "incidents"]].sum().reindex(areas["code"],
+                                                                        fill_value=0)
+    base.index = range(len(areas))
+    factor_keys = list(model.context)
+    distances, multipliers = _context_factors(conn, areas, base, level, model)
+    scores = combine_scores(base, multipliers, {k: f.weight for k, f in model.context.items()})
+    code_column = level.code_column
+    codes = areas["code"].to_numpy()
+    if level.kind == "h3":
+        codes = h3_strings(codes)
+    out = pd.DataFrame(
+        {
+            code_column: codes,
+            "name_th": areas["name_th"].to_numpy(),
+            "name_en": areas["name_en"].to_numpy(),
+            "risk_score": scores["risk_score"].to_numpy(),
+            "risk_per_km2": scores["risk_score"].to_numpy()
+            / np.where(areas["area_km2"].to_numpy() > 0, areas["area_km2"].to_numpy(), np.nan),
+            "points": counts["points"].to_numpy().astype(np.int64),
+        }
+    )
+    out["rank"] = out["risk_score"].rank(method="min", ascending=False).astype(np.int64)
+    for key in keys:
+        out[f"cat_{key}"] = scores[f"cat_{key}"].to_numpy()
+    for key in factor_keys:
+        out[f"ctx_{key}"] = scores[f"ctx_{key}"].to_numpy()
+    columns = area_columns(level, model)
+    if with_details:
+        out["base_score"] = scores["base_score"].to_numpy()
+        out["incidents"] = counts["incidents"].to_numpy().astype(np.int64)
+        out["area_km2"] = areas["area_km2"].to_numpy()
+        out["rep_lon"] = areas["rep_lon"].to_numpy()
+        out["rep_lat"] = areas["rep_lat"].to_numpy()
+        for key in factor_keys:
+            out[f"dist_{key}"] = distances[key].to_numpy()
+            out[f"mult_{key}"] = multipliers[key].to_numpy()
+        columns = columns + [c for c in out.columns if c not in columns]
+    order = np.lexsort((np.asarray(areas["code"].to_numpy()), out["rank"].to_numpy()))
+    result = gpd.GeoDataFrame(out[columns].iloc[order].reset_index(drop=True),
+                              geometry=areas.geometry.values[order], crs=4326)
+    result.attrs.update({"level": str(level), "as_of": filt.analysis_date.isoformat()})
+    return result

@@ -1,0 +1,1 @@
+"""Configuration: settings and the one severity model."""

@@ -1,0 +1,1 @@
+"""Geography: coordinate parsing and the one UTM projection rule."""

@@ -1,0 +1,1 @@
+"""Files out: exports and the one spreadsheet formula-escaping rule."""

@@ -1,0 +1,1 @@
+"""The operations map: style, layers, controls, the map builder and its data."""

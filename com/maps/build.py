@@ -1,0 +1,114 @@
+"""The operations map put together: :class:`MapData` in, one ``folium.Map`` out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import Element
+
+from com.maps import assets
+from com.maps.controls import add_controls, add_legend, add_synthetic_notice
+from com.maps.layers import (
+    add_cameras,
+    add_choropleth,
+    add_context,
+    add_districts,
+    add_heat,
+    add_hotspots,
+    add_points,
+    legend_categories,
+    new_map,
+)
+from com.maps.style import NO_TILES_BACKGROUND, hotspot_key, score_bins
+
+
+@dataclass
+class MapData:
+    """Everything the operations map shows, already filtered and privacy-checked."""
+
+    areas: gpd.GeoDataFrame
+    districts: gpd.GeoDataFrame
+    points: pd.DataFrame
+    land_border: gpd.GeoDataFrame | None = None
+    mekong: gpd.GeoDataFrame | None = None
+    crossings: gpd.GeoDataFrame | None = None
+    cameras: gpd.GeoDataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
+    synthetic: bool = False
+
+    def bounds(self) -> list[list[float]] | None:
+        """Return ``[[south, west], [north, east]]`` of the areas, or None when empty."""
+        if self.areas is None or self.areas.empty:
+            return None
+        west, south, east, north = self.areas.total_bounds
+        return [[float(south), float(west)], [float(north), float(east)]]
+
+
+def build_map(
+    data: MapData,
+    *,
+    names: Mapping[str, Mapping[str, str]],
+    basemap: str = "none",
+    metric: str = "score",
+    lang: str = "th",
+    asset_prefix: str | None = assets.VENDOR_PREFIX,
+    m: folium.Map | None = None,
+) -> folium.Map:
+    """Build the operations map: choropleth, points, heat, hot spots, context, cameras.
+
+    Parameters
+    ----------
+    data
+        The layers' data (:class:`MapData`).
+    names
+        Category names, :func:`com.maps.style.category_names`.
+    basemap
+        ``osm``, ``none`` or a tile URL template (``settings.basemap``).
+    metric
+        Choropleth by ``score`` or ``rank``.
+    lang
+        ``th`` or ``en``.
+    asset_prefix
+        URL prefix of the local JS/CSS copies (:func:`com.maps.assets.localise`); None keeps
+        folium's CDN URLs (notebooks only).
+    m
+        Map to add to; default a new one.
+
+    Returns
+    -------
+    folium.Map
+        The map, ready for ``m.get_root().render()``.
+    """
+    m = m or new_map(basemap=basemap, lang=lang, bounds=data.bounds())
+    add_choropleth(data.areas, metric=metric, lang=lang, m=m)
+    add_districts(data.districts, lang=lang, m=m)
+    add_hotspots(data.areas, lang=lang, m=m)
+    add_heat(data.points, lang=lang, m=m)
+    add_context(data.land_border, data.mekong, data.crossings, lang=lang, m=m)
+    add_cameras(data.cameras, data.sites, lang=lang, m=m)
+    add_points(data.points, names=names, lang=lang, m=m)
+    hot = {hotspot_key(c) for c in data.areas.get("hotspot_class", pd.Series(dtype=object))}
+    add_legend(
+        metric=metric,
+        bins=score_bins(data.areas["score"]) if "score" in data.areas else [],
+        categories=legend_categories(data.points, names, lang),
+        hotspots=sorted(k for k in hot if k),
+        lang=lang,
+        m=m,
+    )
+    if data.synthetic:
+        add_synthetic_notice(lang=lang, m=m)
+    add_controls(lang=lang, m=m)
+    if basemap == "none":
+        m.get_root().header.add_child(  # type: ignore[attr-defined]
+            Element(f"<style>.leaflet-container{{background:{NO_TILES_BACKGROUND};}}</style>"),
+            name="com_no_tiles",
+        )
+    if asset_prefix is not None:
+        assets.localise(m, prefix=asset_prefix)
+    return m
+

@@ -1,0 +1,468 @@
+"""The operations map's data from the database: filters, layers, plan sites and the ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import sqlalchemy as sa
+
+from com.analysis import risk
+from com.config.severity import load_severity_model, sensitive_categories
+from com.errors import ValidationError
+from com.maps.build import MapData
+from com.maps.style import category_names
+from com.security import privacy
+from com.siting.redaction import plan_for
+
+
+@dataclass(frozen=True)
+class MapFilters:
+    """The filters of the operations map, kept in the page URL (``?province=32&...``)."""
+
+    province_code: str | None = None
+    district_code: str | None = None
+    categories: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    min_severity: int | None = None
+    metric: str = "score"
+    plan_id: int | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Sequence[str]]) -> MapFilters:
+        """Parse URL query parameters (each a list of values) into filters.
+
+        Raises
+        ------
+        ValidationError
+            A value that is not a code, a date, a severity 1-5, or a known metric.
+        """
+        def one(key: str) -> str | None:
+            values = [v.strip() for v in params.get(key, []) if v and v.strip()]
+            return values[-1] if values else None
+
+        def many(key: str) -> list[str]:
+            out: list[str] = []
+            for value in params.get(key, []):
+                out.extend(v.strip() for v in value.split(",") if v.strip())
+            return out
+
+        def day(key: str) -> date | None:
+            value = one(key)
+            if value is None:
+                return None
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValidationError(f"{key}={value!r} is not a date like 2024-10-01") from None
+
+        province = one("province")
+        district = one("district")
+        if province is not None and not (province.isdigit() and len(province) == 2):
+            raise ValidationError(f"province={province!r} is not a 2-digit province code")
+        if district is not None and not (district.isdigit() and len(district) == 4):
+            raise ValidationError(f"district={district!r} is not a 4-digit district code")
+        if district and not province:
+            province = district[:2]
+        severity = one("severity")
+        if severity is not None and (not severity.isdigit() or not 1 <= int(severity) <= 5):
+            raise ValidationError(f"severity={severity!r} must be a number 1-5 (the lowest shown)")
+        metric = one("metric") or "score"
+        if metric not in ("score", "rank"):
+            raise ValidationError(f"metric={metric!r} is not 'score' or 'rank'")
+        plan = one("plan")
+        if plan is not None and not plan.isdigit():
+            raise ValidationError(f"plan={plan!r} is not a plan number")
+        date_from, date_to = day("from"), day("to")
+        if date_from and date_to and date_from > date_to:
+            raise ValidationError("the 'from' date is after the 'to' date")
+        return cls(
+            province_code=province,
+            district_code=district,
+            categories=tuple(sorted(set(many("category")))),
+            date_from=date_from,
+            date_to=date_to,
+            min_severity=int(severity) if severity and int(severity) > 1 else None,
+            metric=metric,
+            plan_id=int(plan) if plan else None,
+        )
+
+    def query_items(self) -> list[tuple[str, str]]:
+        """Return the filters as URL query items (the inverse of :meth:`from_query`)."""
+        items: list[tuple[str, str]] = []
+        if self.province_code:
+            items.append(("province", self.province_code))
+        if self.district_code:
+            items.append(("district", self.district_code))
+        items += [("category", c) for c in self.categories]
+        if self.date_from:
+            items.append(("from", self.date_from.isoformat()))
+        if self.date_to:
+            items.append(("to", self.date_to.isoformat()))
+        if self.min_severity:
+            items.append(("severity", str(self.min_severity)))
+        if self.metric != "score":
+            items.append(("metric", self.metric))
+        if self.plan_id is not None:
+            items.append(("plan", str(self.plan_id)))
+        return items
+
+
+def _read_geo(conn: Any, query: str, params: Mapping[str, Any]) -> gpd.GeoDataFrame:
+    return gpd.read_postgis(sa.text(query), conn, geom_col="geometry", params=dict(params))
+
+
+def _point_query(filters: MapFilters, coarsen: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    # Sensitive categories are moved to their subdistrict's representative point for viewers
+    # without the "sensitive" permission, without their names (issue 7's rule, as the OGC
+    # API applies it); one in no subdistrict is left out rather than drawn where it is.
+    where = [
+        "r.province_code = :province",
+        "NOT (r.category = ANY(:coarsen) AND s.rep_point IS NULL)",
+    ]
+    params: dict[str, Any] = {"province": filters.province_code, "coarsen": list(coarsen)}
+    if filters.district_code:
+        where.append("r.district_code = :district")
+        params["district"] = filters.district_code
+    if filters.categories:
+        where.append("r.category = ANY(:categories)")
+        params["categories"] = list(filters.categories)
+    if filters.date_from:
+        where.append("r.reported_on >= :date_from")
+        params["date_from"] = filters.date_from
+    if filters.date_to:
+        where.append("r.reported_on <= :date_to")
+        params["date_to"] = filters.date_to
+    if filters.min_severity:
+        where.append("r.severity >= :min_severity")
+        params["min_severity"] = filters.min_severity
+    query = f"""
+        SELECT r.id,
+               CASE WHEN r.category = ANY(:coarsen) THEN NULL ELSE r.name END AS name,
+               r.category, r.severity, r.incident_count, r.reported_on,
+               r.synthetic, r.subdistrict_code,
+               (r.approximate OR (r.category = ANY(:coarsen) AND s.rep_point IS NOT NULL))
+                   AS approximate,
+               ST_Y(CASE WHEN r.category = ANY(:coarsen) AND s.rep_point IS NOT NULL
+                         THEN s.rep_point ELSE r.geom END) AS lat,
+               ST_X(CASE WHEN r.category = ANY(:coarsen) AND s.rep_point IS NOT NULL
+                         THEN s.rep_point ELSE r.geom END) AS lon
+        FROM risk_points r LEFT JOIN subdistricts s ON s.code = r.subdistrict_code
+        WHERE {" AND ".join(where)}
+        ORDER BY r.id
+    """  # noqa: S608 - the WHERE parts are fixed strings; values are bound parameters
+    return query, params
+
+
+def load_map_data(
+    conn: Any,
+    filters: MapFilters,
+    *,
+    principal: Any,
+    small_area_k: int = 5,
+    severity_config: Path | str | None = None,
+) -> MapData:
+    """Read everything the operations map shows for ``filters`` and ``principal``.
+
+    Parameters
+    ----------
+    conn
+        A database connection.
+    filters
+        Province (required), district, categories, dates, lowest severity, metric, plan.
+    principal
+        The viewer (:class:`com.security.access.Principal`): sensitive categories are coarsened
+        unless it may see them; anonymous viewers get small areas suppressed
+        (:mod:`com.security.privacy`).
+    small_area_k
+        ``settings.small_area_k``.
+    severity_config
+        ``settings.severity_config``.
+
+    Returns
+    -------
+    MapData
+        The layers' data.
+    """
+    if not filters.province_code:
+        raise ValidationError("choose a province (province=32 for Surin)")
+    # Issue 8: a province-restricted user sees only their province, whichever page asks.
+    principal.require_province(filters.province_code)
+    province = {"province": filters.province_code}
+    areas = _read_areas(conn, filters)
+    districts = _read_geo(
+        conn,
+        "SELECT code, name_th, name_en, ST_AsBinary(geom) AS geometry FROM districts "
+        "WHERE province_code = :province ORDER BY code",
+        province,
+    )
+    coarsen = [] if principal.sees_sensitive else sorted(sensitive_categories(severity_config))
+    points = _read_points(conn, filters, coarsen)
+    areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
+    if privacy.applies_to(principal):
+        # The one small-area rule (all points, all time), so the map hides the areas the
+        # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
+        hidden = privacy.hidden_areas(conn, k=small_area_k)
+        areas = privacy.suppress_areas(areas, hidden, code_column="code")
+        points = points[
+            points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
+        ].reset_index(drop=True)
+    land_border, mekong, crossings = _read_context(conn, filters.province_code)
+    cameras = _read_geo(
+        conn,
+        "SELECT name, radius_m, ST_AsBinary(geom) AS geometry FROM cameras "
+        "WHERE province_code = :province ORDER BY id",
+        province,
+    )
+    return MapData(
+        areas=areas,
+        districts=districts,
+        points=points,
+        land_border=land_border,
+        mekong=mekong,
+        crossings=crossings,
+        cameras=cameras,
+        sites=load_plan_sites(
+            conn,
+            province_code=filters.province_code,
+            plan_id=filters.plan_id,
+            principal=principal,
+            severity_config=severity_config,
+        ),
+        synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+    )
+
+
+def _read_areas(conn: Any, filters: MapFilters) -> gpd.GeoDataFrame:
+    """Return the subdistricts of the filters' province (or district) with district names."""
+    district_clause = " AND s.district_code = :district" if filters.district_code else ""
+    areas = _read_geo(
+        conn,
+        f"""SELECT s.code, s.name_th, s.name_en, s.district_code,
+                   d.name_th AS district_name_th, d.name_en AS district_name_en,
+                   ST_AsBinary(s.geom) AS geometry
+            FROM subdistricts s JOIN districts d ON d.code = s.district_code
+            WHERE s.province_code = :province{district_clause}
+            ORDER BY s.code""",  # noqa: S608 - fixed clause, bound values
+        {"province": filters.province_code, "district": filters.district_code},
+    )
+    if areas.empty:
+        raise ValidationError(f"no subdistricts for province {filters.province_code}")
+    return areas
+
+
+#: Columns of the points frame, so an empty selection still has them.
+_POINT_COLUMNS = [
+    "id",
+    "name",
+    "category",
+    "severity",
+    "incident_count",
+    "reported_on",
+    "synthetic",
+    "subdistrict_code",
+    "approximate",
+    "lat",
+    "lon",
+]
+
+
+def _read_points(conn: Any, filters: MapFilters, coarsen: Sequence[str]) -> pd.DataFrame:
+    """Return the filtered risk points, the ``coarsen`` categories at their subdistrict."""
+    query, params = _point_query(filters, coarsen)
+    points = pd.DataFrame(conn.execute(sa.text(query), params).mappings().all())
+    if points.empty:
+        points = pd.DataFrame(columns=_POINT_COLUMNS)
+    return points
+
+
+def _read_context(
+    conn: Any, province_code: str
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the land border, the Mekong and the border crossings near a province."""
+    province = {"province": province_code}
+    envelope = "(SELECT ST_Expand(ST_Envelope(geom), 0.3) FROM provinces WHERE code = :province)"
+    context = _read_geo(
+        conn,
+        f"""SELECT layer, name,
+                   ST_AsBinary(ST_Intersection(geom, {envelope})) AS geometry
+            FROM context_layers
+            WHERE layer IN ('land_border', 'mekong') AND geom && {envelope}""",  # noqa: S608
+        province,
+    )
+    context = context[~context.geometry.is_empty]
+    crossings = _read_geo(
+        conn,
+        f"""SELECT name_en, name_th, kind, ST_AsBinary(geom) AS geometry FROM border_crossings
+            WHERE geom && {envelope}""",  # noqa: S608
+        province,
+    )
+    return (
+        context[context["layer"] == "land_border"],
+        context[context["layer"] == "mekong"],
+        crossings,
+    )
+
+
+def load_plan_sites(
+    conn: Any,
+    *,
+    province_code: str,
+    plan_id: int | None = None,
+    principal: Any = None,
+    severity_config: Path | str | None = None,
+) -> gpd.GeoDataFrame | None:
+    """Return the proposed sites of a saved CCTV plan (the newest of the province by default).
+
+    Reads the ``cctv_plans`` table of issue 5 when it exists; the plan's ``result`` is a
+    GeoJSON FeatureCollection whose Point features are sites (``radius_m`` from the feature
+    or the plan's parameters). Unless ``principal`` may see sensitive categories, sites that
+    would give a sensitive point away are shown as the CCTV API shows them
+    (:func:`com.siting.redaction.plan_for`: at their subdistrict's representative point, without a
+    coverage circle); with no principal given the plan is redacted too.
+    """
+    exists = conn.execute(sa.text("SELECT to_regclass('cctv_plans')")).scalar()
+    if exists is None:
+        return None
+    query = "SELECT id, params, result FROM cctv_plans WHERE province_code = :province"
+    params: dict[str, Any] = {"province": province_code}
+    if plan_id is not None:
+        query += " AND id = :plan"
+        params["plan"] = plan_id
+    row = conn.execute(
+        sa.text(query + " ORDER BY created_at DESC, id DESC LIMIT 1"), params
+    ).first()
+    if row is None:
+        return None
+    shown = plan_for(conn, row.result, principal, severity_config=severity_config)
+    return plan_sites(shown, default_radius_m=(row.params or {}).get("radius_m"))
+
+
+def plan_sites(
+    result: Mapping[str, Any], *, default_radius_m: float | None = None
+) -> gpd.GeoDataFrame:
+    """Return the Point features of a plan's GeoJSON result as sites with ``radius_m``."""
+    features = [
+        f
+        for f in (result or {}).get("features", [])
+        if (f.get("geometry") or {}).get("type") == "Point"
+        and (f.get("properties") or {}).get("kind", "site") in ("site", "proposed", "new")
+    ]
+    if not features:
+        return gpd.GeoDataFrame({"name": [], "radius_m": []}, geometry=[], crs="EPSG:4326")
+    frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+    if "radius_m" not in frame:
+        frame["radius_m"] = default_radius_m
+    frame["radius_m"] = (
+        frame["radius_m"].fillna(default_radius_m) if default_radius_m else frame["radius_m"]
+    )
+    if "name" not in frame:
+        frame["name"] = [str(i) for i in range(1, len(frame) + 1)]
+    if "coarsened" in frame:
+        # A coarsened site stands at its subdistrict's representative point: no circle there.
+        coarse = frame["coarsened"].eq(True)
+        frame["radius_m"] = pd.to_numeric(frame["radius_m"], errors="coerce").where(~coarse)
+    return frame
+
+
+def attach_ranking(
+    conn: Any,
+    areas: gpd.GeoDataFrame,
+    points: pd.DataFrame,
+    *,
+    filters: MapFilters,
+    severity_config: Path | str | None = None,
+) -> gpd.GeoDataFrame:
+    """Add ``score``, ``rank``, ``point_count``, Gi* and ``explanation`` to ``areas``.
+
+    The figures come from :func:`com.analysis.risk.hotspots` (the ranking plus Getis-Ord Gi*, with a
+    fixed seed so the same view draws the same hot spots); the explanation lists each
+    category's and context factor's share of the score and the area's heaviest points among
+    the ``points`` shown.
+    """
+    ranking = risk.hotspots(
+        conn,
+        province=filters.province_code,
+        district=filters.district_code,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+        categories=list(filters.categories) or None,
+        min_severity=filters.min_severity,
+        model=severity_config,
+        seed=0,
+    )
+    ranking = pd.DataFrame(ranking.drop(columns="geometry")).rename(
+        columns={"subdistrict_code": "code", "risk_score": "score", "points": "point_count"}
+    )
+    names = category_names(severity_config)
+    context_names = _context_names(severity_config)
+    by_area = dict(iter(points.groupby("subdistrict_code")))
+    explanations = [
+        _explanation(row, by_area.get(row["code"]), names, context_names)
+        for row in ranking.to_dict("records")
+    ]
+    ranking["explanation"] = explanations
+    keep = ["code", "score", "rank", "point_count", "hotspot_class", "gi_z", "explanation"]
+    out = areas.merge(ranking[[c for c in keep if c in ranking]], on="code", how="left")
+    out["point_count"] = out["point_count"].fillna(0).astype(int)
+    return out
+
+
+def _explanation(
+    row: Mapping[str, Any],
+    mine: pd.DataFrame | None,
+    names: Mapping[str, Mapping[str, str]],
+    context_names: Mapping[str, str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Return one area's explanation: category and context shares, its heaviest points."""
+    counts = mine["category"].value_counts().to_dict() if mine is not None else {}
+    cats = [
+        {
+            "category": key[4:],
+            "label": names.get(key[4:], {}).get("th", key[4:]),
+            "points": int(counts.get(key[4:], 0)),
+            "contribution": float(value),
+        }
+        for key, value in row.items()
+        if key.startswith("cat_") and value and value > 0
+    ]
+    context = [
+        {
+            "factor": key[4:],
+            "label": context_names.get(key[4:], key[4:]),
+            "contribution": float(value),
+        }
+        for key, value in row.items()
+        if key.startswith("ctx_") and value and value > 0
+    ]
+    top = []
+    if mine is not None:
+        for p in (
+            mine.sort_values(["severity", "reported_on"], ascending=False).head(3).itertuples()
+        ):
+            top.append(
+                {
+                    # None for a coarsened (sensitive) point: its name is withheld too.
+                    "name": p.name if isinstance(p.name, str) else None,
+                    "label": names.get(p.category, {}).get("th", p.category),
+                    "severity": int(p.severity),
+                    "reported_on": p.reported_on,
+                }
+            )
+    return {
+        "categories": sorted(cats, key=lambda c: -c["contribution"]),
+        "context": sorted(context, key=lambda c: -c["contribution"]),
+        "top_points": top,
+    }
+
+
+def _context_names(severity_config: Path | str | None) -> dict[str, str]:
+    """Return the Thai names of the severity model's context factors."""
+    model = load_severity_model(severity_config)
+    return {key: factor.th for key, factor in model.context.items()}

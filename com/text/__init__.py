@@ -1,0 +1,1 @@
+"""Thai text: cleaning, digits, dates and fiscal years, severity words."""
