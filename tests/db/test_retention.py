@@ -23,6 +23,22 @@ POLICY = {
 }
 
 
+
+@pytest.fixture
+def conn(clean_engine):
+    """A connection in a rolled-back transaction over empty data tables.
+
+    Retention acts on every risk point, so points committed by tests of other packages
+    would be counted too: start from empty tables whatever ran before.
+    """
+    with clean_engine.connect() as connection:
+        trans = connection.begin()
+        try:
+            yield connection
+        finally:
+            trans.rollback()
+
+
 def _seed(conn) -> dict[str, int]:
     upload_old = conn.execute(
         sa.text(
