@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from api import errors, openapi, overload, static, web
+from api import errors, openapi, overload, pages_deps, static, web
 from api.apikeys import api_key_principal
 from api.headers import SecurityHeadersMiddleware
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Issue 7: then an API key (X-API-Key or Authorization: Bearer), see api/apikeys.py.
     app.state.principal_resolvers.append(api_key_principal)
     errors.install(app)
+    pages_deps.install(app)  # a page dependency may end the request with a redirect or 403
     overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
     for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)

@@ -411,9 +411,9 @@ def _items_handler(collection: Collection) -> Callable[..., Response]:
     return with_signature(items, filter_params(collection, paging=True))
 
 
-def _register(collection: Collection) -> None:
+def _meta_handler(collection: Collection) -> Callable[..., Response]:
+    """Return the handler describing one collection."""
     cid = collection.id
-    tags: list[Any] = ["OGC API - Features"]
 
     def collection_meta(
         request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
@@ -425,6 +425,12 @@ def _register(collection: Collection) -> None:
             return _json(_collection_doc(request, conn, catalog, found, principal))
 
     collection_meta.__doc__ = f"Describe {collection.title}: links and extent."
+    return collection_meta
+
+
+def _queryables_handler(collection: Collection) -> Callable[..., Response]:
+    """Return the handler of a collection's queryables."""
+    cid = collection.id
 
     def queryables(
         request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
@@ -438,6 +444,12 @@ def _register(collection: Collection) -> None:
         return _json(schema, "application/schema+json")
 
     queryables.__doc__ = f"JSON Schema of the properties of {collection.title} that can be queried."
+    return queryables
+
+
+def _item_handler(collection: Collection) -> Callable[..., Response]:
+    """Return the handler of one feature of a collection."""
+    cid = collection.id
 
     def item(
         request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
@@ -462,6 +474,12 @@ def _register(collection: Collection) -> None:
         return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{CRS84}>"})
 
     item.__doc__ = f"One feature of {collection.title}."
+    return item
+
+
+def _export_handler(collection: Collection) -> Callable[..., Response]:
+    """Return the handler exporting a collection as a file."""
+    cid = collection.id
 
     def export(
         request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
@@ -487,6 +505,16 @@ def _register(collection: Collection) -> None:
         "Writes an export.<fmt> audit row."
     )
     with_signature(export, filter_params(collection, paging=False))
+    return export
+
+
+def _register(collection: Collection) -> None:
+    cid = collection.id
+    tags: list[Any] = ["OGC API - Features"]
+    collection_meta = _meta_handler(collection)
+    queryables = _queryables_handler(collection)
+    item = _item_handler(collection)
+    export = _export_handler(collection)
 
     router.add_api_route(f"/ogc/collections/{cid}", collection_meta, methods=["GET"],
                          tags=tags, summary=f"Collection {cid}", responses=_PROBLEM_RESPONSES,

@@ -15,16 +15,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
-from api.i18n import Translator, pick_lang
-from api.web import (
-    check_form_csrf,
-    client_address,
-    page_principal,
-    render,
-    require_page_role,
-)
+from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, error_page
+from api.web import client_address, render
+from com import boundaries
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
+from com.ingest import list_uploads
 from com.maps import assets
 from com.maps.build import MapData, build_map
 from com.maps.data import MapFilters, load_map_data
@@ -62,49 +58,6 @@ UPLOAD_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _error(request: Request, message: str, principal: Principal, status: int = 422) -> Response:
-    t = Translator(pick_lang(request))
-    return render(
-        request,
-        "error.html",
-        {"title": t("error_title"), "message": message},
-        status_code=status,
-        principal=principal,
-    )
-
-
-def _provinces(conn: sa.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        sa.text(
-            "SELECT p.code, p.name_th, p.name_en, count(r.id) AS points FROM provinces p "
-            "LEFT JOIN risk_points r ON r.province_code = p.code "
-            "GROUP BY p.code ORDER BY p.name_th"
-        )
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
-def _default_province(
-    principal: Principal, settings: Any, provinces: list[dict[str, Any]]
-) -> str | None:
-    if principal.province_code:
-        return principal.province_code
-    if settings.default_province:
-        return settings.default_province
-    with_points = [p for p in provinces if p["points"]]
-    return max(with_points, key=lambda p: p["points"])["code"] if with_points else None
-
-
-def _with_default_province(
-    filters: MapFilters, principal: Principal, settings: Any, provinces: list[dict[str, Any]]
-) -> MapFilters:
-    """Return ``filters`` with the default province filled in when the URL names none."""
-    if filters.province_code:
-        return filters
-    code = _default_province(principal, settings, provinces)
-    return MapFilters(**{**filters.__dict__, "province_code": code})
-
-
 def _audit_map_read(
     conn: sa.Connection, request: Request, principal: Principal, filters: MapFilters,
     data: MapData, page: str,
@@ -130,48 +83,23 @@ def _audit_map_read(
     )
 
 
-def _map_filters(request: Request) -> MapFilters:
-    params: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        params.setdefault(key, []).append(value)
-    return MapFilters.from_query(params)
-
-
 @router.get("/")
-def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineDep) -> Response:
     """Show the operations map with its filters (all kept in the URL)."""
-    principal = page_principal(request)
-    if isinstance(principal, Response):
-        return principal
-    lang = pick_lang(request)
-    try:
-        filters = _map_filters(request)
-    except ValidationError as exc:
-        return _error(request, str(exc), principal)
+    principal, lang, filters = page.principal, page.lang, page.filters
+    if principal.province_code and filters.province_code != principal.province_code:
+        return error_page(
+            request,
+            f"{principal.name} may only see province {principal.province_code}",
+            principal,
+            status=403,
+        )
+    names = category_names(settings.severity_config)
+    parts: dict[str, str] | None = None
+    n_points = 0
+    synthetic = False
     with transaction(engine) as conn:
-        provinces = _provinces(conn)
-        filters = _with_default_province(filters, principal, settings, provinces)
-        if principal.province_code and filters.province_code != principal.province_code:
-            return _error(
-                request,
-                f"{principal.name} may only see province {principal.province_code}",
-                principal,
-                status=403,
-            )
-        districts = [
-            dict(r)
-            for r in conn.execute(
-                sa.text(
-                    "SELECT code, name_th, name_en FROM districts WHERE province_code = :p "
-                    "ORDER BY name_th"
-                ),
-                {"p": filters.province_code},
-            ).mappings()
-        ]
-        names = category_names(settings.severity_config)
-        parts: dict[str, str] | None = None
-        n_points = 0
-        synthetic = False
+        districts = boundaries.list_districts(conn, province_code=filters.province_code)
         if filters.province_code:
             try:
                 data = load_map_data(
@@ -182,7 +110,7 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
                     severity_config=settings.severity_config,
                 )
             except ValidationError as exc:
-                return _error(request, str(exc), principal)
+                return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/")
             m = build_map(
                 data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
@@ -196,7 +124,7 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
         "map.html",
         {
             "filters": filters,
-            "provinces": provinces,
+            "provinces": page.provinces,
             "districts": districts,
             "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
             "map_parts": parts,
@@ -209,18 +137,14 @@ def home(request: Request, engine: EngineDep, settings: SettingsDep) -> Response
 
 
 @router.get("/upload")
-def upload_page(request: Request, engine: EngineDep) -> Response:
+def upload_page(request: Request, page: StaffPage) -> Response:
     """Upload a list of risk points (staff and above, within their province)."""
-    principal = require_page_role(request, "staff")
-    if isinstance(principal, Response):
-        return principal
-    with transaction(engine) as conn:
-        provinces = _provinces(conn)
+    principal = page.principal
+    provinces = page.provinces
     if principal.province_code:
         provinces = [p for p in provinces if p["code"] == principal.province_code]
-    lang = pick_lang(request)
     fields = [
-        [key, f"{label[0] if lang == 'th' else label[1]} ({key})"]
+        [key, f"{label[0] if page.lang == 'th' else label[1]} ({key})"]
         for key, label in UPLOAD_FIELDS.items()
     ]
     return render(
@@ -229,44 +153,26 @@ def upload_page(request: Request, engine: EngineDep) -> Response:
 
 
 @router.get("/uploads")
-def upload_history_page(request: Request, engine: EngineDep) -> Response:
+def upload_history_page(request: Request, page: StaffPage, engine: EngineDep) -> Response:
     """Past uploads with their counts and reports (staff: their province only)."""
-    principal = require_page_role(request, "staff")
-    if isinstance(principal, Response):
-        return principal
-    query = (
-        "SELECT id, filename, province_code, uploaded_by, uploaded_at, status, rows_total, "
-        "rows_stored, rows_rejected, rows_duplicate, rows_warning FROM uploads"
-    )
-    params: dict[str, Any] = {}
-    if principal.province_code:
-        query += " WHERE province_code = :p"
-        params["p"] = principal.province_code
     with transaction(engine) as conn:
-        rows = [
-            dict(r)
-            for r in conn.execute(sa.text(query + " ORDER BY id DESC LIMIT 500"), params).mappings()
-        ]
-    return render(request, "history.html", {"uploads": rows}, principal=principal)
+        rows = list_uploads(conn, principal=page.principal, limit=500)
+    for row in rows:  # the page formats dates itself (Thai era, local time)
+        if row["uploaded_at"]:
+            row["uploaded_at"] = dt.datetime.fromisoformat(row["uploaded_at"])
+    return render(request, "history.html", {"uploads": rows}, principal=page.principal)
 
 
 @router.get("/targets")
-def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+def targets_page(
+    request: Request, page: MapPage, settings: SettingsDep, engine: EngineDep
+) -> Response:
     """List the ranked subdistricts with their explanation; planners declare a target list."""
-    principal = page_principal(request)
-    if isinstance(principal, Response):
-        return principal
-    lang = pick_lang(request)
-    try:
-        filters = _map_filters(request)
-    except ValidationError as exc:
-        return _error(request, str(exc), principal)
-    with transaction(engine) as conn:
-        provinces = _provinces(conn)
-        filters = _with_default_province(filters, principal, settings, provinces)
-        names = category_names(settings.severity_config)
-        rows: list[dict[str, Any]] = []
-        if filters.province_code:
+    principal, filters = page.principal, page.filters
+    names = category_names(settings.severity_config)
+    rows: list[dict[str, Any]] = []
+    if filters.province_code:
+        with transaction(engine) as conn:
             try:
                 data = load_map_data(
                     conn,
@@ -276,19 +182,19 @@ def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> 
                     severity_config=settings.severity_config,
                 )
             except ValidationError as exc:
-                return _error(request, str(exc), principal)
+                return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/targets")
-            frame = data.areas.drop(columns="geometry")
-            rows = frame.to_dict("records")
-            rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
+        frame = data.areas.drop(columns="geometry")
+        rows = frame.to_dict("records")
+        rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
     return render(
         request,
         "targets.html",
         {
             "filters": filters,
-            "provinces": provinces,
+            "provinces": page.provinces,
             "rows": rows,
-            "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
+            "categories": [(k, v.get(page.lang) or v["th"]) for k, v in names.items()],
             "fiscal_year": fiscal_year_be(dt.date.today()) + 1,
             "query": urlencode(filters.query_items()),
         },
@@ -297,24 +203,11 @@ def targets_page(request: Request, engine: EngineDep, settings: SettingsDep) -> 
 
 
 @router.get("/cctv")
-def cctv_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Response:
+def cctv_page(request: Request, page: OpenPage, engine: EngineDep) -> Response:
     """Plan CCTV sites: the form calls the siting API and draws the result."""
-    principal = page_principal(request)
-    if isinstance(principal, Response):
-        return principal
+    code = page.default_province
     with transaction(engine) as conn:
-        provinces = _provinces(conn)
-        code = principal.province_code or _default_province(principal, settings, provinces)
-        districts = [
-            dict(r)
-            for r in conn.execute(
-                sa.text(
-                    "SELECT code, name_th, name_en, ST_AsGeoJSON(geom, 5)::json AS geometry "
-                    "FROM districts WHERE province_code = :p ORDER BY name_th"
-                ),
-                {"p": code},
-            ).mappings()
-        ]
+        districts = boundaries.list_districts(conn, province_code=code, with_geometry=True)
     outlines = {
         "type": "FeatureCollection",
         "features": [
@@ -327,47 +220,41 @@ def cctv_page(request: Request, engine: EngineDep, settings: SettingsDep) -> Res
         "cctv.html",
         {
             "province_code": code,
-            "provinces": provinces,
+            "provinces": page.provinces,
             "districts": districts,
             "outlines": outlines,
             "vendor": assets.VENDOR_PREFIX,
         },
-        principal=principal,
+        principal=page.principal,
     )
 
 
 @router.get("/admin/users")
-def users_page(request: Request, engine: EngineDep) -> Response:
+def users_page(request: Request, page: AdminPage, engine: EngineDep) -> Response:
     """List and create user accounts (admin)."""
-    principal = require_page_role(request, "admin")
-    if isinstance(principal, Response):
-        return principal
     with transaction(engine) as conn:
         accounts = users.list_users(conn)
-        provinces = _provinces(conn)
     return render(
         request,
         "users.html",
-        {"accounts": accounts, "roles": ROLES, "provinces": provinces},
-        principal=principal,
+        {"accounts": accounts, "roles": ROLES, "provinces": page.provinces},
+        principal=page.principal,
     )
 
 
 @router.post("/admin/users")
 def users_create(
     request: Request,
+    _csrf: FormCsrf,
+    page: AdminPage,
     engine: EngineDep,
     username: Annotated[str, Form(max_length=64)],
     role: Annotated[str, Form(max_length=20)],
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
     province_code: Annotated[str, Form(max_length=2)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Create an account with a generated password, shown once on the next page."""
-    check_form_csrf(request, csrf_token)
-    principal = require_page_role(request, "admin")
-    if isinstance(principal, Response):
-        return principal
+    principal = page.principal
     new_password = users.generate_password()
     password: str | None = new_password
     message = None
@@ -395,14 +282,13 @@ def users_create(
     # The new password is shown once, in this response only (never in a URL or a log).
     with transaction(engine) as conn:
         accounts = users.list_users(conn)
-        provinces = _provinces(conn)
     return render(
         request,
         "users.html",
         {
             "accounts": accounts,
             "roles": ROLES,
-            "provinces": provinces,
+            "provinces": page.provinces,
             "message": message,
             "new_user": username if password else None,
             "new_password": password,

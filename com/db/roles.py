@@ -58,6 +58,27 @@ def grant_app_role(
     if name == owner:
         raise ValidationError(f"{name} owns the tables: the app role must be another role")
     role = sql.Identifier(name)
+    statements = _role_statements(conn, name, login=login, password=password)
+    tables = _owned_relations(conn, sequences=False)
+    sequences = _owned_relations(conn, sequences=True)
+    statements += _object_grants(role, tables=tables, sequences=sequences)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for statement in statements:
+        cursor.execute(statement)
+    return {
+        "role": name,
+        "login": login,
+        "tables": [t for t in tables if t not in APPEND_ONLY_TABLES | READ_ONLY_TABLES],
+        "append_only": sorted(APPEND_ONLY_TABLES & set(tables)),
+        "read_only": sorted(READ_ONLY_TABLES & set(tables)),
+    }
+
+
+def _role_statements(
+    conn: Connection, name: str, *, login: bool, password: str | None
+) -> list[sql.Composable]:
+    """Return the statements creating the role, setting its options and database rights."""
+    role = sql.Identifier(name)
     statements: list[sql.Composable] = []
     exists = conn.exec_driver_sql(
         "SELECT 1 FROM pg_roles WHERE rolname = %(n)s", {"n": name}
@@ -75,20 +96,25 @@ def grant_app_role(
             role),
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role),
     ]
-    tables = [
-        str(t) for t in conn.exec_driver_sql(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') "
-            "AND pg_get_userbyid(c.relowner) = current_user ORDER BY c.relname"
-        ).scalars()
-    ]
-    sequences = [
-        str(s) for s in conn.exec_driver_sql(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind = 'S' "
-            "AND pg_get_userbyid(c.relowner) = current_user ORDER BY c.relname"
-        ).scalars()
-    ]
+    return statements
+
+
+def _owned_relations(conn: Connection, *, sequences: bool) -> list[str]:
+    """Return the names of the public tables and views (or sequences) the current user owns."""
+    kinds = "c.relkind = 'S' " if sequences else "c.relkind IN ('r', 'p', 'v', 'm') "
+    query = (
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND " + kinds
+        + "AND pg_get_userbyid(c.relowner) = current_user ORDER BY c.relname"
+    )
+    return [str(r) for r in conn.exec_driver_sql(query).scalars()]
+
+
+def _object_grants(
+    role: sql.Identifier, *, tables: list[str], sequences: list[str]
+) -> list[sql.Composable]:
+    """Return the statements resetting the rights on tables and sequences, and the defaults."""
+    statements: list[sql.Composable] = []
     for table in tables:
         target = sql.Identifier("public", table)
         statements.append(sql.SQL("REVOKE ALL ON {} FROM {}").format(target, role))
@@ -108,13 +134,5 @@ def grant_app_role(
         sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public "
                 "GRANT USAGE ON SEQUENCES TO {}").format(role),
     ]
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    for statement in statements:
-        cursor.execute(statement)
-    return {
-        "role": name,
-        "login": login,
-        "tables": [t for t in tables if t not in APPEND_ONLY_TABLES | READ_ONLY_TABLES],
-        "append_only": sorted(APPEND_ONLY_TABLES & set(tables)),
-        "read_only": sorted(READ_ONLY_TABLES & set(tables)),
-    }
+    return statements
+

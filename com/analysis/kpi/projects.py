@@ -128,66 +128,11 @@ def store_projects(
         raise ValidationError("projects need lat and lon columns or an area_code column")
     rows: list[dict[str, Any]] = []
     for number, record in enumerate(frame.to_dict("records"), start=1):
-        fy = _parse_fy_value(record.get("fiscal_year_be"), f"row {number}: fiscal_year_be")
-        lat = record.get("lat") if has_point else None
-        lon = record.get("lon") if has_point else None
-        code = record.get("area_code")
-        code = None if code is None or (isinstance(code, float) and math.isnan(code)) else str(
-            code).strip().removeprefix("TH")
-        point = lat is not None and lon is not None and not (
-            isinstance(lat, float) and math.isnan(lat)) and not (
-            isinstance(lon, float) and math.isnan(lon))
-        if point:
-            try:
-                lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValidationError(
-                    f"row {number}: lat/lon {lat!r}, {lon!r} are not numbers"
-                ) from None
-            if not (5.0 <= lat_f <= 21.0 and 97.0 <= lon_f <= 106.0):
-                raise ValidationError(f"row {number}: {lat_f}, {lon_f} is outside Thailand")
-        elif code:
-            if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", code):
-                raise ValidationError(f"row {number}: area code {code!r} is not 2, 4 or 6 digits")
-        else:
-            raise ValidationError(f"row {number}: no coordinates and no area code")
-        name = record.get("name")
-        rows.append({
-            "number": number, "name": None if name is None else str(name), "fy": fy,
-            "lat": lat_f if point else None, "lon": lon_f if point else None,
-            "code": None if point else code,
-        })
+        rows.append(_parse_project_row(number, record, has_point=has_point))
     ids: list[int] = []
     values: list[dict[str, Any]] = []
     for row in rows:
-        if row["code"] is not None:
-            found = _area_codes(conn, row["code"])
-            if found is None:
-                raise ValidationError(
-                    f"row {row['number']}: area code {row['code']} does not exist"
-                )
-            sub, dist, prov = found
-            geom = None
-        else:
-            hit = conn.execute(
-                sa.text(
-                    "SELECT s.code, s.district_code, s.province_code FROM subdistricts s "
-                    "WHERE s.code = COALESCE("
-                    " (SELECT p.subdistrict_code FROM subdistrict_parts p "
-                    "  WHERE ST_Contains(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
-                    "  LIMIT 1),"
-                    " (SELECT s2.code FROM subdistricts s2 WHERE ST_DWithin(s2.geom::geography,"
-                    "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1000) "
-                    "  ORDER BY s2.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1))"
-                ),
-                {"lat": row["lat"], "lon": row["lon"]},
-            ).first()
-            if hit is None:
-                raise ValidationError(
-                    f"row {row['number']}: {row['lat']}, {row['lon']} is in no subdistrict"
-                )
-            sub, dist, prov = hit
-            geom = f"SRID=4326;POINT({row['lon']} {row['lat']})"
+        sub, dist, prov, geom = _place_project(conn, row)
         if province is not None and prov != province:
             raise ValidationError(f"row {row['number']}: not in province {province}")
         values.append({
@@ -202,6 +147,74 @@ def store_projects(
             sa.insert(projects_table).values(**record).returning(projects_table.c.id)
         ).scalar_one())
     return ids
+
+
+def _parse_project_row(number: int, record: dict[str, Any], *, has_point: bool) -> dict[str, Any]:
+    """Check one project row: its fiscal year and either a point in Thailand or an area code."""
+    fy = _parse_fy_value(record.get("fiscal_year_be"), f"row {number}: fiscal_year_be")
+    lat = record.get("lat") if has_point else None
+    lon = record.get("lon") if has_point else None
+    code = record.get("area_code")
+    code = None if code is None or (isinstance(code, float) and math.isnan(code)) else str(
+        code).strip().removeprefix("TH")
+    point = lat is not None and lon is not None and not (
+        isinstance(lat, float) and math.isnan(lat)) and not (
+        isinstance(lon, float) and math.isnan(lon))
+    if point:
+        try:
+            lat_f, lon_f = float(lat), float(lon)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"row {number}: lat/lon {lat!r}, {lon!r} are not numbers"
+            ) from None
+        if not (5.0 <= lat_f <= 21.0 and 97.0 <= lon_f <= 106.0):
+            raise ValidationError(f"row {number}: {lat_f}, {lon_f} is outside Thailand")
+    elif code:
+        if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", code):
+            raise ValidationError(f"row {number}: area code {code!r} is not 2, 4 or 6 digits")
+    else:
+        raise ValidationError(f"row {number}: no coordinates and no area code")
+    name = record.get("name")
+    return {
+        "number": number, "name": None if name is None else str(name), "fy": fy,
+        "lat": lat_f if point else None, "lon": lon_f if point else None,
+        "code": None if point else code,
+    }
+
+
+def _place_project(
+    conn: Connection, row: dict[str, Any]
+) -> tuple[str | None, str | None, str, str | None]:
+    """Return a project's subdistrict, district, province and point (EWKT, or None)."""
+    if row["code"] is not None:
+        found = _area_codes(conn, row["code"])
+        if found is None:
+            raise ValidationError(
+                f"row {row['number']}: area code {row['code']} does not exist"
+            )
+        sub, dist, prov = found
+        geom = None
+    else:
+        hit = conn.execute(
+            sa.text(
+                "SELECT s.code, s.district_code, s.province_code FROM subdistricts s "
+                "WHERE s.code = COALESCE("
+                " (SELECT p.subdistrict_code FROM subdistrict_parts p "
+                "  WHERE ST_Contains(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) "
+                "  LIMIT 1),"
+                " (SELECT s2.code FROM subdistricts s2 WHERE ST_DWithin(s2.geom::geography,"
+                "  ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, 1000) "
+                "  ORDER BY s2.geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1))"
+            ),
+            {"lat": row["lat"], "lon": row["lon"]},
+        ).first()
+        if hit is None:
+            raise ValidationError(
+                f"row {row['number']}: {row['lat']}, {row['lon']} is in no subdistrict"
+            )
+        sub, dist, prov = hit
+        geom = f"SRID=4326;POINT({row['lon']} {row['lat']})"
+    return sub, dist, prov, geom
 
 
 def _area_codes(conn: Connection, code: str) -> tuple[str | None, str | None, str] | None:

