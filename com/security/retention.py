@@ -259,36 +259,61 @@ def run_retention(
     for rule in sorted(policy.values(), key=lambda r: r.category):
         if rule.keeps_forever:
             continue
-        cutoff = today - timedelta(days=rule.retention_days)
-        outcome = CategoryOutcome(rule.category, rule.retention_days, rule.action, cutoff)
-        for point_id, has_subdistrict in _expired(conn, rule.category, cutoff):
-            # A point with no subdistrict has no representative point to move to: delete it.
-            if rule.action == "anonymise" and has_subdistrict:
-                outcome.anonymised_ids.append(point_id)
-            else:
-                outcome.deleted_ids.append(point_id)
+        outcome = _expired_outcome(conn, rule, today)
         outcomes.append(outcome)
-        ids = outcome.deleted_ids + outcome.anonymised_ids
-        if dry_run or not ids:
-            continue
-        touched_uploads.update(
-            int(u) for u in conn.execute(_UPLOADS_OF, {"ids": ids}).scalars()
-        )
-        conn.execute(_SCRUB_ROWS, {"ids": ids})
-        if outcome.anonymised_ids:
-            conn.execute(_ANONYMISE, {"ids": outcome.anonymised_ids})
-        if outcome.deleted_ids:
-            conn.execute(_DELETE, {"ids": outcome.deleted_ids})
+        if not dry_run:
+            touched_uploads.update(_apply_outcome(conn, outcome))
     report = RetentionReport(today=today, dry_run=dry_run, categories=outcomes)
     if dry_run:
         return report
-    if touched_uploads:
-        upload_ids = sorted(touched_uploads)
-        report.uploads_purged = sorted(
-            int(u) for u in conn.execute(_PURGE_UPLOADS, {"upload_ids": upload_ids}).scalars()
-        )
-        if report.uploads_purged:
-            conn.execute(_SCRUB_UPLOAD_ROWS, {"upload_ids": report.uploads_purged})
+    report.uploads_purged = _purge_uploads(conn, touched_uploads)
+    _audit_run(conn, report, principal)
+    return report
+
+
+def _expired_outcome(conn: Connection, rule: RetentionRule, today: date) -> CategoryOutcome:
+    """Return which points of ``rule``'s category are past their cutoff, and what to do to each."""
+    cutoff = today - timedelta(days=rule.retention_days)
+    outcome = CategoryOutcome(rule.category, rule.retention_days, rule.action, cutoff)
+    for point_id, has_subdistrict in _expired(conn, rule.category, cutoff):
+        # A point with no subdistrict has no representative point to move to: delete it.
+        if rule.action == "anonymise" and has_subdistrict:
+            outcome.anonymised_ids.append(point_id)
+        else:
+            outcome.deleted_ids.append(point_id)
+    return outcome
+
+
+def _apply_outcome(conn: Connection, outcome: CategoryOutcome) -> set[int]:
+    """Anonymise and delete the outcome's points; return the uploads they came from."""
+    ids = outcome.deleted_ids + outcome.anonymised_ids
+    if not ids:
+        return set()
+    uploads = {int(u) for u in conn.execute(_UPLOADS_OF, {"ids": ids}).scalars()}
+    conn.execute(_SCRUB_ROWS, {"ids": ids})
+    if outcome.anonymised_ids:
+        conn.execute(_ANONYMISE, {"ids": outcome.anonymised_ids})
+    if outcome.deleted_ids:
+        conn.execute(_DELETE, {"ids": outcome.deleted_ids})
+    return uploads
+
+
+def _purge_uploads(conn: Connection, touched_uploads: set[int]) -> list[int]:
+    """Purge the original bytes of the touched uploads that qualify; return their ids."""
+    if not touched_uploads:
+        return []
+    upload_ids = sorted(touched_uploads)
+    purged = sorted(
+        int(u) for u in conn.execute(_PURGE_UPLOADS, {"upload_ids": upload_ids}).scalars()
+    )
+    if purged:
+        conn.execute(_SCRUB_UPLOAD_ROWS, {"upload_ids": purged})
+    return purged
+
+
+def _audit_run(conn: Connection, report: RetentionReport, principal: Principal) -> None:
+    """Write the ``retention.run`` audit row of a run that changed the data."""
+    outcomes = report.categories
     audit.record(
         conn,
         principal=principal,
@@ -311,4 +336,4 @@ def run_retention(
             },
         },
     )
-    return report
+
