@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from com import errors
 from com.db.engine import transaction
-from com.readers import FileTooLarge, UnsupportedFileType
+from com.ingest.readers import FileTooLarge, UnsupportedFileType
 from com.security import audit
 from com.security.access import ANONYMOUS, Principal
 

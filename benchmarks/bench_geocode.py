@@ -112,7 +112,7 @@ def main() -> None:
     print(f"input: {args.file.name}, {len(base)} distinct rows repeated to {len(addresses)}")
 
     t0 = time.perf_counter()
-    from com.geocode import clear_caches, geocode, geocode_csv, geocode_many, get_gazetteer
+    from com.ingest.geocode import clear_caches, geocode, geocode_csv, geocode_many, get_gazetteer
 
     gaz = get_gazetteer()
     build_s = time.perf_counter() - t0

@@ -126,9 +126,9 @@ def main() -> None:
     import geopandas as gpd
     import pandas as pd
 
-    from com import ingest
     from com.config.settings import Settings
     from com.db.engine import make_engine
+    from com.ingest import pipeline as ingest
 
     owned = args.database_url is None
     url = args.database_url or _create_database(args.admin_url)

@@ -8,7 +8,7 @@ province, writes a capital district as a misspelt "เมือง", and usually
 labels. A misspelling that is itself a gazetteer name is thrown away (its truth is unknowable).
 
 Run:  .venv/bin/python benchmarks/typo_addresses.py [--n 2000] [--seed 14] [--out file.csv]
-prints accuracy and confident-wrong of ``com.geocode`` on the set.
+prints accuracy and confident-wrong of ``com.ingest.geocode`` on the set.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _misspell(name: str, errors: int, rnd: random.Random) -> str:
 
 
 def _known_names() -> set[str]:
-    from com.geocode import get_gazetteer
+    from com.ingest.geocode import get_gazetteer
 
     gaz = get_gazetteer()
     return set(gaz.sub_keys) | set(gaz.district_keys) | set(gaz.province_keys)
@@ -124,7 +124,7 @@ def _known_names() -> set[str]:
 
 def generate(n: int = 2000, seed: int = 14) -> list[tuple[str, str]]:
     """Return ``n`` (address, subdistrict code) pairs, the same for the same seed."""
-    from com.geocode import _key
+    from com.ingest.geocode import _key
 
     rnd = random.Random(seed)
     places = load_places()
@@ -181,7 +181,7 @@ class Scores:
 
 def score(pairs: list[tuple[str, str]]) -> Scores:
     """Geocode every address: confident and right, confident and wrong, or abstained."""
-    from com.geocode import geocode_many
+    from com.ingest.geocode import geocode_many
 
     results = geocode_many(a for a, _ in pairs)
     correct = wrong = 0

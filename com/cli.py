@@ -176,7 +176,7 @@ def geocode_cmd(
     ] = None,
 ) -> None:
     """Add tambon_code, amphoe_code, province_code, quality, score, ambiguous, candidates."""
-    from com.geocode import geocode_csv
+    from com.ingest.geocode import geocode_csv
 
     echo_json(geocode_csv(in_path, out, column, province_code=province))
 

@@ -31,7 +31,7 @@ from com.text.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)
 
-#: Fields of an upload a column can be mapped to (keys of com.readers.FIELD_ALIASES).
+#: Fields of an upload a column can be mapped to (keys of com.ingest.readers.FIELD_ALIASES).
 UPLOAD_FIELDS: dict[str, tuple[str, str]] = {
     "lat": ("ละติจูด", "latitude"),
     "lon": ("ลองจิจูด", "longitude"),

@@ -25,7 +25,7 @@ from api.security import require_role, require_write
 from com import ingest
 from com.db.engine import transaction
 from com.errors import UploadError
-from com.readers import FileTooLarge, UnsupportedFileType
+from com.ingest.readers import FileTooLarge, UnsupportedFileType
 from com.security.access import Principal
 
 #: Multipart envelope allowed around a file of exactly the configured size.

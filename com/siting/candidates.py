@@ -123,7 +123,7 @@ def build_site(row: Any) -> Any:
     """
     # Deferred: com.ingest calls this module for its kind "sites" (an ingest -> siting ->
     # ingest cycle that a later phase of issue 12 removes).
-    from com.ingest import BuiltRecord
+    from com.ingest.pipeline import BuiltRecord
 
     attributes = dict(row.extra)
     note = row.text("note")
@@ -185,8 +185,8 @@ def read_points_file(
         Naming the first row that cannot be placed (row number, column and reason).
     """
     # Deferred: the ingest -> siting -> ingest cycle (see build_site).
-    from com.ingest import KINDS, ImportOptions, prepare_rows
-    from com.readers import read_table
+    from com.ingest.pipeline import KINDS, ImportOptions, prepare_rows
+    from com.ingest.readers import read_table
 
     path = Path(path)
     if not path.is_file():
@@ -240,7 +240,7 @@ def read_costs(path: Path | str) -> dict[str, float]:
     ValidationError
         When a column is missing or a cost is not an amount >= 0 (naming the row).
     """
-    from com.readers import header_key, read_table  # deferred: see build_site
+    from com.ingest.readers import header_key, read_table  # deferred: see build_site
 
     path = Path(path)
     if not path.is_file():

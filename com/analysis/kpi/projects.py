@@ -240,7 +240,7 @@ def build_project(row: Any) -> Any:
     """
     # Deferred: com.ingest imports this module for its upload kinds (a cycle a later phase of
     # issue 12 removes).
-    from com.ingest import BuiltRecord, RowRejected
+    from com.ingest.pipeline import BuiltRecord, RowRejected
 
     raw = row.get("fiscal_year_be")
     if raw is None:

@@ -1,6 +1,6 @@
 -- Staged points within :dist_m metres (geodesic, on the GiST index of geom::geography) of a
 -- stored record of the target table in the same province, with the same duplicate key.
--- {table} and {key_clause} come from the kind registry in com/ingest.py, never from input.
+-- {table} and {key_clause} come from the kind registry in com/ingest/, never from input.
 SELECT s.row_number, t.id, t.source_upload_id, t.source_row
 FROM ingest_stage s
 JOIN LATERAL (

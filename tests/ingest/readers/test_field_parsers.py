@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from openlocationcode import openlocationcode as olc
 
 from com.errors import ParseError
-from com.forms import recognise_form_export
 from com.geo.coords import find_plus_code, parse_coordinate
-from com.ingest import KINDS, parse_report_date, plan_columns
-from com.readers import read_table
+from com.ingest.pipeline import KINDS, parse_report_date, plan_columns
+from com.ingest.readers import read_table
+from com.ingest.readers.forms import recognise_form_export
 
 LAT = st.floats(min_value=5.7, max_value=20.4).map(lambda v: round(v, 6))
 LON = st.floats(min_value=97.4, max_value=105.6).map(lambda v: round(v, 6))

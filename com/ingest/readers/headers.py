@@ -105,7 +105,7 @@ class FieldGuess:
     Attributes
     ----------
     field : str
-        The field (a key of ``com.readers.FIELD_ALIASES``).
+        The field (a key of ``com.ingest.readers.FIELD_ALIASES``).
     score : float
         Summed weight of its cue words.
     runner_up : str or None

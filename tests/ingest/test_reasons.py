@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from com.ingest import KINDS, ImportOptions, RowRejected, prepare_rows
-from com.readers import read_table
-from com.reasons import REASON_CODES, describe
+from com.ingest.pipeline import KINDS, ImportOptions, RowRejected, prepare_rows
+from com.ingest.readers import read_table
+from com.ingest.reasons import REASON_CODES, describe
 
 _THAI = re.compile(r"[\u0e01-\u0e5b]")
 

@@ -14,14 +14,13 @@ import pytest
 
 from com.config.severity import CategoryMatcher
 from com.errors import UploadError
-from com.ingest import (
+from com.ingest.pipeline import (
     KINDS,
     ImportOptions,
     plan_columns,
     prepare_rows,
 )
-from com.io.escape import escape_formula
-from com.readers import (
+from com.ingest.readers import (
     FileTooLarge,
     ReadLimits,
     UnsupportedFileType,
@@ -30,6 +29,7 @@ from com.readers import (
     read_table,
     recognise_column,
 )
+from com.io.escape import escape_formula
 
 THAI_ROWS = [
     ["ชื่อ", "ประเด็น", "ระดับ", "ละติจูด", "ลองจิจูด", "วันที่"],
@@ -495,7 +495,7 @@ def test_fast_decimal_path_agrees_with_parse_coordinate():
     import random
 
     from com.geo.coords import parse_coordinate
-    from com.ingest import _fast_decimal
+    from com.ingest.pipeline import _fast_decimal
 
     rnd = random.Random(3)
     for _ in range(2000):
@@ -819,8 +819,8 @@ def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
 
     import numpy as np
 
-    from com import ingest
-    from com.readers import SourceTable
+    from com.ingest import pipeline as ingest
+    from com.ingest.readers import SourceTable
 
     rnd = random.Random(5)
     cells: list[object] = []
@@ -848,7 +848,7 @@ def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
 
 
 def test_library_messages_lose_paths_sql_and_reprs():
-    from com.readers import describe_problem
+    from com.ingest.readers import describe_problem
 
     assert describe_problem(OSError(
         "'/tmp/com-shp-r4xcanox/upload.shp' not recognized as being in a supported file "

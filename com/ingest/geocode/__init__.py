@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from com.errors import ParseError, ValidationError
 from com.io.escape import escape_formula
 from com.text.thai import clean_text
-from com.typos import typing_distance, typing_similarity
+from com.text.typos import typing_distance, typing_similarity
 
 __all__ = [
     "CONFIDENT_SCORE",
@@ -454,7 +454,7 @@ def clear_caches() -> None:
     The caches make repeated and related addresses cheap; benchmarks clear them to measure
     distinct addresses cold.
     """
-    from com.typos import clear_typing_caches
+    from com.text.typos import clear_typing_caches
 
     for cached in (_choices_cached, _index_cached, _near_names, _fuzzy_cached,
                    _area_sim_cached, _label, _is_mueang, _free_support_cached,

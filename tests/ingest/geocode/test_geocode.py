@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from com.errors import ValidationError
-from com.geocode import (
+from com.ingest.geocode import (
     Gazetteer,
     geocode,
     geocode_csv,
@@ -22,7 +22,7 @@ from com.geocode import (
 )
 from com.text.thai import to_thai_digits
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DEV_FILE = (REPO / ".." / "shared" / "samples" / "geocode_dev.csv").resolve()
 
 

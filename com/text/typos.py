@@ -110,7 +110,7 @@ for (_a, _b), _cost in _SUB_COSTS.items():
 _NO_SUBS: dict[str, float] = {}
 #: Common head and tail characters left in the aligned middle: a swap or a doubling next to
 #: the cut can make an alignment that does not match the whole common head cheaper (checked
-#: against the full alignment on 140,000 pairs in tests/unit/test_geocode_typos.py).
+#: against the full alignment on 140,000 pairs in tests/ingest/geocode/test_geocode_typos.py).
 _CONTEXT = 3
 
 

@@ -19,7 +19,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from com.readers import SourceTable
+    from com.ingest.readers import SourceTable
 
 __all__ = ["recognise_form_export"]
 

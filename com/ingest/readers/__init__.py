@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from com.errors import UploadError
-from com.headers import guess_field
+from com.ingest.readers.headers import guess_field
 from com.text.thai import clean_text
 
 __all__ = [
@@ -1920,7 +1920,7 @@ def _read_table(
             f"the file has {len(table.columns)} columns; at most {limits.max_columns} accepted"
         )
     if fmt in ("csv", "xlsx", "xls"):
-        from com.forms import recognise_form_export
+        from com.ingest.readers.forms import recognise_form_export
 
         recognise_form_export(table)
     return table

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from com import ingest
 from com.db.engine import transaction
 from com.errors import ConflictError, PermissionDenied, UploadError
 from com.ingest import ImportOptions, import_path, import_upload
+from com.ingest import pipeline as ingest
 from com.security.access import Principal
 
 SURIN = "32"
@@ -608,7 +608,7 @@ def test_broken_geometries_reject_only_their_rows(conn, test_settings):
                                                           [103.5, 14.9], [103.4, 14.8]]]}},
     ]
     data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
-    from com.readers import ReadLimits
+    from com.ingest.readers import ReadLimits
 
     s = import_upload(conn, data, "zones.geojson", settings=test_settings,
                       options=ImportOptions(province_code=SURIN, layer="zones"),

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from benchmarks.typo_addresses import generate, score, typo
-from com.geocode import geocode, get_gazetteer
-from com.typos import typing_distance, typing_similarity
+from com.ingest.geocode import geocode, get_gazetteer
+from com.text.typos import typing_distance, typing_similarity
 
 # --------------------------------------------------------------------------- the distance
 
@@ -129,7 +129,7 @@ def test_generated_typo_heavy_addresses_are_rarely_confidently_wrong() -> None:
 
 def _reference_distance(a: str, b: str) -> float:
     """The full alignment, no trimming or bounds (the definition the fast path must keep)."""
-    from com.typos import _SUB, _SUB_COSTS, _SWAP, _indel_cost
+    from com.text.typos import _SUB, _SUB_COSTS, _SWAP, _indel_cost
 
     del_a = [_indel_cost(ch, a[i - 1] if i else "") for i, ch in enumerate(a)]
     ins_b = [_indel_cost(ch, b[j - 1] if j else "") for j, ch in enumerate(b)]

@@ -5,11 +5,11 @@ How an upload runs (:func:`import_upload`)
 1. The bytes are hashed; the same bytes with the same options (kind, province, sheet,
    mapping, layer, datum) return the earlier upload with ``already_uploaded=True`` and store
    nothing. An ``idempotency_key`` names a request: the same key with other data is refused.
-2. :func:`com.readers.read_table` checks the type, the zip limits and the caps and returns
+2. :func:`com.ingest.readers.read_table` checks the type, the zip limits and the caps and returns
    the table; columns are recognised by name (Thai or English) or by an explicit mapping.
 3. Each row is prepared in Python (:func:`prepare_rows`): coordinates through
    :func:`com.geo.coords.parse_coordinate` (decimal, DMS, UTM, MGRS, Google links, swapped
-   order, Indian 1975 datum), else the address through :func:`com.geocode.geocode` (only a
+   order, Indian 1975 datum), else the address through :func:`com.ingest.geocode.geocode` (only a
    confident subdistrict is accepted, placed at its representative point and flagged
    approximate), then the kind's row builder (category, severity, date ... for risk points).
 4. The places of the rows are COPYed into a narrow temporary table and checked set-based in
@@ -80,9 +80,7 @@ from com.errors import (
     UploadError,
     ValidationError,
 )
-from com.headers import ValueProfile, guess_field, profile_values, value_support
-from com.io.escape import escape_formula
-from com.readers import (
+from com.ingest.readers import (
     FIELD_ALIASES,
     ReadLimits,
     SourceTable,
@@ -93,7 +91,9 @@ from com.readers import (
     upload_name,
     with_file_name,
 )
-from com.reasons import RowReason, describe
+from com.ingest.readers.headers import ValueProfile, guess_field, profile_values, value_support
+from com.ingest.reasons import RowReason, describe
+from com.io.escape import escape_formula
 from com.security import audit
 from com.security.access import CLI, Principal
 from com.text.thai import clean_text, is_blank
@@ -233,7 +233,7 @@ class RowRejected(Exception):  # noqa: N818 - a row outcome, not a program error
 
     @property
     def described(self) -> RowReason:
-        """The reason's code and its Thai and English texts (:func:`com.reasons.describe`)."""
+        """The reason's code and its Thai and English texts (``reasons.describe``)."""
         described = describe(self.reason)
         assert described is not None
         return described
@@ -1217,7 +1217,7 @@ def _fast_decimal(cells: Mapping[str, Any], datum: str) -> tuple[float, float] |
     The commonest row holds two plain decimals already in latitude, longitude order inside
     the box around Thailand, in WGS 84. Anything else (swapped, DMS, Thai digits, UTM, links,
     other datum) goes to parse_coordinate, which returns the same values for these
-    (tests/unit/test_readers.py checks it).
+    (tests/ingest/readers/test_readers.py checks it).
     """
     from com.geo.coords import in_thailand_bbox
 
@@ -1300,7 +1300,7 @@ def _decimal_column(values: Sequence[Any]) -> np.ndarray:
     """Read a column of cells as floats at once (pandas, in C); NaN for anything else.
 
     Besides plain decimals this reads exponents ("1.49e1") and numeric cells; every value it
-    gives is the value the coordinate parser gives for the cell (tests/unit/test_readers.py).
+    gives is the value the coordinate parser gives for the cell (test_readers.py checks it).
     Thai digits, DMS, UTM and the like are NaN here and go to the parser.
     """
     import pandas as pd
@@ -1438,7 +1438,7 @@ def prepare_rows(
     Parameters
     ----------
     table : SourceTable
-        From :func:`com.readers.read_table`.
+        From :func:`com.ingest.readers.read_table`.
     options : ImportOptions
         Kind, province, mapping, datum.
     settings : Settings, optional
@@ -1448,7 +1448,7 @@ def prepare_rows(
     limits : ReadLimits, optional
         Geometry vertex cap.
     geocoder : callable, optional
-        ``geocoder(address, province_code=...)``; default :func:`com.geocode.geocode`.
+        ``geocoder(address, province_code=...)``; default :func:`com.ingest.geocode.geocode`.
     today : date, optional
         For future-date warnings.
     locality_point : callable, optional
@@ -1474,7 +1474,7 @@ def prepare_rows(
     kind = KINDS[options.kind]
     plan = plan_columns(table, mapping=options.mapping, kind=kind)
     if geocoder is None:
-        from com.geocode import geocode
+        from com.ingest.geocode import geocode
 
         geocoder = geocode
     from com.text.thai import load_severity_words
@@ -1906,7 +1906,7 @@ def _locality_points(
         if not text:
             area = ("provinces", province) if province else None
         else:
-            from com.geocode import geocode
+            from com.ingest.geocode import geocode
 
             found = geocode(text, province_code=province)
             if found.quality == "subdistrict" and found.tambon_code:
@@ -2231,7 +2231,7 @@ def import_path(
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
     size = path.stat().st_size
     if size > settings.max_upload_mb * 1024 * 1024:
-        from com.readers import FileTooLarge
+        from com.ingest.readers import FileTooLarge
 
         raise FileTooLarge(
             f"{path.name} is {size / 1048576:,.1f} MB; the limit is {settings.max_upload_mb} MB"
@@ -2548,7 +2548,7 @@ def write_report_csv(
 
     Columns: row (1-based data row; for KML the placemark's order), status
     (stored/rejected/duplicate), reason (English), lat, lon, subdistrict_code, quality,
-    reason_th (the reason in Thai) and reason_code (:func:`com.reasons.describe`), then the
+    reason_th (the reason in Thai) and reason_code (:func:`com.ingest.reasons.describe`), then the
     original values under their own column names (a name clashing with these gets
     " (original)"). Warnings of stored rows appear in ``reason`` prefixed with "warning:".
     Text cells are escaped against formula injection. Writes an ``upload.report`` audit row.

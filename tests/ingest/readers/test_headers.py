@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from com.headers import guess_field, profile_values
-from com.ingest import ColumnsNotRecognised, plan_columns
-from com.readers import read_table, recognise_column
+from com.ingest.pipeline import ColumnsNotRecognised, plan_columns
+from com.ingest.readers import read_table, recognise_column
+from com.ingest.readers.headers import guess_field, profile_values
 
 PHRASES = [
     ("ที่อยู่จุดเกิดเหตุ", "address"),
