@@ -126,20 +126,28 @@ def many_points(engine: Engine, n: int, *, seed: int = 7) -> list[int]:
             }
             for i in range(n)
         ]
-        conn.execute(
-            sa.text(
-                """
-                INSERT INTO risk_points (category, severity, reported_on, geom,
-                                         subdistrict_code, district_code, province_code)
-                SELECT r.category, r.severity, r.reported_on,
-                       ST_GeometryN(ST_GeneratePoints(s.geom, 1, r.seed), 1),
-                       s.code, s.district_code, s.province_code
-                FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-                     AS r(subdistrict_code text, category text, severity int,
-                          reported_on date, seed int)
-                JOIN subdistricts s ON s.code = r.subdistrict_code
-                """
-            ),
-            {"rows": json.dumps(rows, default=str)},
-        )
+        insert_seeded_points(conn, rows)
         return list(conn.execute(sa.text("SELECT id FROM risk_points ORDER BY id")).scalars())
+
+
+def insert_seeded_points(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert risk points, each at a seeded random place inside its subdistrict.
+
+    ``rows`` carry subdistrict_code, category, severity, reported_on and seed.
+    """
+    conn.execute(
+        sa.text(
+            """
+            INSERT INTO risk_points (category, severity, reported_on, geom,
+                                     subdistrict_code, district_code, province_code)
+            SELECT r.category, r.severity, r.reported_on,
+                   ST_GeometryN(ST_GeneratePoints(s.geom, 1, r.seed), 1),
+                   s.code, s.district_code, s.province_code
+            FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+                 AS r(subdistrict_code text, category text, severity int,
+                      reported_on date, seed int)
+            JOIN subdistricts s ON s.code = r.subdistrict_code
+            """
+        ),
+        {"rows": json.dumps(rows, default=str)},
+    )

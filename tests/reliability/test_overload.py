@@ -10,7 +10,6 @@ client timeout caps the last request) and asserts on status codes and log conten
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -21,6 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from live_server import LiveServer
+from ogc_data import insert_seeded_points
 
 pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -71,22 +71,7 @@ def _load_points(engine: sa.Engine, n: int) -> None:
             }
             for i in range(n)
         ]
-        conn.execute(
-            sa.text(
-                """
-                INSERT INTO risk_points (category, severity, reported_on, geom,
-                                         subdistrict_code, district_code, province_code)
-                SELECT r.category, r.severity, r.reported_on,
-                       ST_GeometryN(ST_GeneratePoints(s.geom, 1, r.seed), 1),
-                       s.code, s.district_code, s.province_code
-                FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-                     AS r(subdistrict_code text, category text, severity int,
-                          reported_on date, seed int)
-                JOIN subdistricts s ON s.code = r.subdistrict_code
-                """
-            ),
-            {"rows": json.dumps(rows)},
-        )
+        insert_seeded_points(conn, rows)
 
 
 def test_fifty_cold_readers_get_no_500_and_no_traceback(clean_engine, database_url, geodata_dir,
