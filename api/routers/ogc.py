@@ -257,10 +257,14 @@ def filter_params(collection: Collection, *, paging: bool) -> list[inspect.Param
         )]))
     if paging:
         params += [
-            _param("limit", Annotated[int | None, Query(
-                ge=1, description=f"Features per page, default {DEFAULT_LIMIT}; values above "
+            # The schema declares the default and the maximum page size (GDAL's OAPIF driver
+            # reads them to choose its page size); larger values are capped, not refused, so
+            # the maximum is documented but not validated.
+            _param("limit", Annotated[int, Query(
+                ge=1, json_schema_extra={"maximum": MAX_LIMIT},
+                description=f"Features per page, default {DEFAULT_LIMIT}; values above "
                 f"{MAX_LIMIT} are capped at {MAX_LIMIT} (not refused).",
-            )]),
+            )], DEFAULT_LIMIT),
             _param("offset", Annotated[int | None, Query(
                 ge=0, le=10_000_000, description="Features to skip. Prefer the 'next' links "
                 "(keyset cursor), which never repeat or skip a feature.",

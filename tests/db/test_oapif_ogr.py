@@ -4,6 +4,10 @@ Features, reads collections from a real uvicorn server on 127.0.0.1 through pyog
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +20,7 @@ from ogc_data import BURIRAM, many_points, standard_dataset
 from sqlalchemy.engine import Engine
 
 from com.config.settings import Settings
+from com.ogc.query import DEFAULT_LIMIT, MAX_LIMIT
 
 pytestmark = pytest.mark.db
 
@@ -102,5 +107,40 @@ def test_ogr_pages_through_many_features(server: str, engine: Engine,
         assert sorted(frame.index.astype(int)) == inserted
         assert httpx.get(f"{server}/ogc/collections/risk-points/items?limit=1").json()[
             "numberMatched"] == 2345
+    finally:
+        dataset.update(standard_dataset(engine))
+
+
+def test_gdal_pages_at_the_declared_page_size(server: str, engine: Engine,
+                                             dataset: dict[str, Any], tmp_path: Any) -> None:
+    """Issue 13: with no options, GDAL (3.8 and newer, as in pyogrio and current QGIS) reads
+    ``limit``'s default/maximum from the OpenAPI document and pages at that size; with neither
+    declared it fetched 10 features a request. (Debian 12's ogr2ogr is GDAL 3.6, which always
+    asks for 10 unless given ``-oo PAGE_SIZE=...``.)"""
+    parameters = httpx.get(f"{server}/openapi.json").json()["paths"][
+        "/ogc/collections/risk-points/items"]["get"]["parameters"]
+    schema = next(p for p in parameters if p["name"] == "limit")["schema"]
+    assert schema["default"] == DEFAULT_LIMIT and schema["maximum"] == MAX_LIMIT
+    try:
+        many_points(engine, 2345)
+        out = tmp_path / "points.geojson"
+        # The ogr2ogr of pyogrio's GDAL, no options, in a child process to read GDAL's log.
+        script = (
+            "import sys, pyogrio\n"
+            "pyogrio.set_gdal_config_options({'CPL_DEBUG': 'ON'})\n"
+            "frame = pyogrio.read_dataframe(sys.argv[1], layer='risk-points')\n"
+            "pyogrio.write_dataframe(frame, sys.argv[2], driver='GeoJSON')\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", script, f"OAPIF:{server}/ogc", str(out)],
+            capture_output=True, text=True, timeout=120, check=True,
+        )
+        pages = set(re.findall(r"/collections/risk-points/items\?[^\s)]*", run.stderr))
+        limits = {int(m) for page in pages for m in re.findall(r"[?&]limit=(\d+)", page)}
+        # One small first page to learn the schema, then pages of the declared size or more
+        # (GDAL takes the declared maximum, capped at its own 1,000).
+        assert limits and max(limits) >= DEFAULT_LIMIT, (limits, run.stderr[-2000:])
+        assert len(json.loads(out.read_text())["features"]) == 2345
+        assert len(pages) <= 2345 // DEFAULT_LIMIT + 3, sorted(pages)
     finally:
         dataset.update(standard_dataset(engine))
