@@ -57,7 +57,30 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     engine = _migration_engine()
     migrate.upgrade(engine, revision)
-    echo_json({"revision": migrate.current_revision(engine)})
+    result: dict[str, Any] = {"revision": migrate.current_revision(engine)}
+    if revision == "head":
+        result["rollup"] = _sync_rollup(engine, rebuild=False)
+    echo_json(result)
+
+
+def _sync_rollup(engine: Any, *, rebuild: bool) -> dict[str, Any]:
+    from com.analysis.risk.rollup import rebuild_rollup, rollup_usable
+    from com.config.severity import load_severity_model
+    from com.db.engine import transaction
+
+    model = load_severity_model(_settings().severity_config)
+    half_life = model.recency.half_life_days
+    with transaction(engine) as conn:
+        if rebuild or not rollup_usable(conn, model):
+            rows = rebuild_rollup(conn, half_life_days=half_life)
+            return {"half_life_days": half_life, "rebuilt": True, "rows": rows}
+    return {"half_life_days": half_life, "rebuilt": False}
+
+
+@db_app.command("rollup")
+def db_rollup() -> None:
+    """Rebuild the ranking rollup with the severity model's half-life (after changing it)."""
+    echo_json(_sync_rollup(_migration_engine(), rebuild=True))
 
 
 @db_app.command("downgrade")

@@ -13,6 +13,7 @@ REFERENCE_TABLES = {
     "subdistrict_parts",
     "border_crossings",
     "alembic_version",
+    "risk_rollup_config",
     "spatial_ref_sys",
 }
 

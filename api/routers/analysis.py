@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
@@ -122,8 +122,8 @@ def _areas_response(frame: Any, query: AreaQuery) -> Any:
         frame.attrs.update(attrs)
     if query.format == "geojson":
         return JSONResponse(risk.areas_to_geojson(frame), media_type=GEOJSON)
-    return {**risk.json_ready(dict(frame.attrs)), "count": len(frame),
-            "areas": risk.areas_to_records(frame)}
+    return Response(risk.areas_to_json(frame, **dict(frame.attrs)),
+                    media_type="application/json")
 
 
 def _flight_key(name: str, filters: dict[str, Any], *extra: Any) -> tuple[Any, ...]:

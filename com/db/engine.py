@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@functools.cache
 def load_sql(name: str) -> str:
     """Return the text of ``com/db/sql/<name>.sql``."""
     return resources.files("com.db").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")

@@ -129,8 +129,7 @@ def parse_datetime(text: str) -> tuple[date | None, date | None]:
 
 
 def parse_limit(text: str | None) -> int:
-    """Return the page size: default :data:`DEFAULT_LIMIT`, at least 1, capped silently at
-    :data:`MAX_LIMIT`."""
+    """Return the page size: by default :data:`DEFAULT_LIMIT`, capped at :data:`MAX_LIMIT`."""
     if text is None or text == "":
         return DEFAULT_LIMIT
     try:

@@ -100,10 +100,13 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
         raise ValueError(f"H3 point totals come from com.analysis.risk, not {level!r}")
     if text not in _LEVEL_COLUMNS:
         raise ValueError(f"no area level {level!r}")
-    points = sa.table("risk_points", sa.column(_LEVEL_COLUMNS[text]))
-    column = points.c[_LEVEL_COLUMNS[text]]
+    # From the rollup kept by the database in step with risk_points (migration 0008_rollup):
+    # the same counts as a pass over every point, from one row per area and category.
+    rollup = sa.table("risk_rollup_total", sa.column(_LEVEL_COLUMNS[text]), sa.column("points"))
+    column = rollup.c[_LEVEL_COLUMNS[text]]
     rows = conn.execute(
-        sa.select(column, sa.func.count()).where(column.is_not(None)).group_by(column)
+        sa.select(column, sa.func.sum(rollup.c.points)).where(column.is_not(None))
+        .group_by(column)
     ).all()
     return {str(code): int(n) for code, n in rows}
 

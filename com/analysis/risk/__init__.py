@@ -42,6 +42,7 @@ from com.analysis.risk.hotspots import (
 )
 from com.analysis.risk.output import (
     areas_to_geojson,
+    areas_to_json,
     areas_to_records,
     json_ready,
     thai_headers,
@@ -60,6 +61,7 @@ __all__ = [
     "RiskFilter",
     "area_columns",
     "areas_to_geojson",
+    "areas_to_json",
     "areas_to_records",
     "check_level_for",
     "combine_scores",

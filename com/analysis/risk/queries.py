@@ -55,7 +55,8 @@ def points_query(name: str) -> sa.TextClause:
 
 
 def copy_frame(
-    conn: Connection, statement: sa.TextClause, params: Mapping[str, Any], columns: list[str]
+    conn: Connection, statement: sa.TextClause, params: Mapping[str, Any], columns: list[str],
+    *, dtype: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run a large select through COPY ... TO STDOUT (CSV) into a DataFrame.
 
@@ -78,7 +79,7 @@ def copy_frame(
     if not buffer.getbuffer().nbytes:
         return pd.DataFrame(columns=columns)
     return pd.read_csv(buffer, header=None, names=columns, float_precision="round_trip",
-                       keep_default_na=False, na_values=[""])
+                       keep_default_na=False, na_values=[""], dtype=dict(dtype or {}))
 
 
 def read_geoms(conn: Connection, query: Any, params: Mapping[str, Any] | None = None

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from com.analysis.risk import reference
 from com.analysis.risk.areas import aggregate_codes, aggregate_h3, h3_areas, load_areas
 from com.analysis.risk.context import factor_table, load_context
 from com.analysis.risk.filters import AreaLevel, RiskFilter, make_filter
@@ -102,22 +103,61 @@ def rank_areas(
 
 def _context_factors(
     conn: Connection, areas: gpd.GeoDataFrame, base: pd.DataFrame, level: AreaLevel,
-    model: SeverityModel,
+    model: SeverityModel, *, extent: tuple[str | None, str | None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Distances and multipliers of the areas with points (an area without points scores 0)."""
+    """Distances and multipliers of the areas with points (an area without points scores 0).
+
+    With ``extent`` (province, district: ``areas`` are that extent's boundaries), the factors
+    of every area of the extent are computed once per reference data and model, and reused.
+    """
     with_points = np.flatnonzero(base.sum(axis=1).to_numpy() > 0)
     factor_keys = list(model.context)
     multipliers = pd.DataFrame(1.0, index=range(len(areas)), columns=factor_keys)
     distances = pd.DataFrame(np.nan, index=range(len(areas)), columns=factor_keys)
     if len(with_points) and factor_keys:
-        features = load_context(conn, model)
-        dist, mult = factor_table(
-            areas["rep_lon"].to_numpy()[with_points], areas["rep_lat"].to_numpy()[with_points],
-            level, model, features,
-        )
+        def table(rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+            return factor_table(
+                areas["rep_lon"].to_numpy()[rows], areas["rep_lat"].to_numpy()[rows],
+                level, model, load_context(conn, model),
+            )
+
+        if extent is None:
+            dist, mult = table(with_points)
+        else:
+            every = np.arange(len(areas))
+            signature = model.model_dump_json(include={"context"})
+            dist, mult = reference.cached(conn, ("context", str(level), extent, signature),
+                                          lambda: table(every))
+            dist, mult = dist.iloc[with_points], mult.iloc[with_points]
         multipliers.iloc[with_points] = mult[factor_keys].to_numpy()
         distances.iloc[with_points] = dist[factor_keys].to_numpy()
     return distances, multipliers
+
+
+def _per_area(
+    agg: pd.DataFrame, codes: pd.Series, keys: Sequence[str], model: SeverityModel
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sum the (code, category) rows into one row per area (in ``codes`` order).
+
+    Returns the base score per category (columns ``keys``; a category outside the model counts
+    as the unknown category) and the ``points`` and ``incidents`` of each area. Rows of codes
+    outside ``codes`` are dropped.
+    """
+    area = pd.Index(codes).get_indexer(agg["code"])
+    key_index = pd.Index(list(keys))
+    unknown = key_index.get_indexer([model.unknown_category.key])[0]
+    column = key_index.get_indexer(agg["category"])
+    column = np.where(column >= 0, column, unknown)
+    keep = area >= 0
+    base = np.zeros((len(codes), len(keys)))
+    counted = keep & (column >= 0)
+    np.add.at(base, (area[counted], column[counted]), agg["base"].to_numpy(float)[counted])
+    totals = {
+        name: np.bincount(area[keep], weights=agg[name].to_numpy(float)[keep],
+                          minlength=len(codes)).round().astype(np.int64)
+        for name in ("points", "incidents")
+    }
+    return pd.DataFrame(base, columns=list(keys)), pd.DataFrame(totals)
 
 
 def rank_by_filter(
@@ -154,6 +194,7 @@ def rank_by_filter(
     geopandas.GeoDataFrame
         As :func:`rank_areas`.
     """
+    extent: tuple[str | None, str | None] | None = None
     if level.kind == "h3":
         agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
         if areas is None:
@@ -161,24 +202,13 @@ def rank_by_filter(
     else:
         agg = aggregate_codes(conn, level, filt, model)
         if areas is None:
-            areas = load_areas(conn, level, filt)
+            extent = (filt.province, filt.district)
+            areas = reference.cached(conn, ("areas", str(level), extent),
+                                     lambda: load_areas(conn, level, filt))
     keys = model.category_keys
-    agg["category"] = agg["category"].where(
-        agg["category"].isin(model.categories), model.unknown_category.key
-    )
-    agg = agg[agg["code"].isin(areas["code"])]
-    base = (
-        agg.pivot_table(index="code", columns="category", values="base", aggfunc="sum",
-                        fill_value=0.0)
-        .reindex(columns=keys, fill_value=0.0)
-        .reindex(areas["code"], fill_value=0.0)
-        .astype(float)
-    )
-    counts = agg.groupby("code")[["points", "incidents"]].sum().reindex(areas["code"],
-                                                                        fill_value=0)
-    base.index = range(len(areas))
+    base, counts = _per_area(agg, areas["code"], keys, model)
     factor_keys = list(model.context)
-    distances, multipliers = _context_factors(conn, areas, base, level, model)
+    distances, multipliers = _context_factors(conn, areas, base, level, model, extent=extent)
     scores = combine_scores(base, multipliers, {k: f.weight for k, f in model.context.items()})
     code_column = level.code_column
     codes = areas["code"].to_numpy()

@@ -11,7 +11,7 @@ SELECT CASE CAST(:level AS text)
        END AS code,
        p.category,
        count(*) AS points,
-       sum(p.incident_count) AS incidents,
+       CAST(sum(p.incident_count) AS bigint) AS incidents,
        sum(p.weight) AS base
 FROM p
 GROUP BY 1, 2

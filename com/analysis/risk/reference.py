@@ -1,0 +1,63 @@
+"""Reference data the rankings reuse between calls: area boundaries and context distances.
+
+Boundaries and context layers change only when someone loads geodata, yet reading and decoding
+7,425 subdistrict polygons costs more than the ranking itself (issue 13). They are kept in this
+process, keyed by a fingerprint of the reference tables taken in the caller's transaction: the
+row count and the newest row version (``xmin``) of each table, which any insert, update or
+delete changes, so a reload is seen at the next call and never a stale answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+T = TypeVar("T")
+
+#: Tables the cached values are made of.
+REFERENCE_TABLES = ("provinces", "districts", "subdistricts", "context_layers", "border_crossings")
+
+_FINGERPRINT = sa.text(" UNION ALL ".join(
+    f"SELECT '{t}', count(*), COALESCE(max(xmin::text::bigint), 0) FROM {t}"
+    for t in REFERENCE_TABLES
+))
+
+#: Entries kept (each a level's areas of one extent, or their context distances).
+MAX_ENTRIES = 24
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, Any] = OrderedDict()
+
+
+def fingerprint(conn: Connection) -> tuple[Any, ...]:
+    """Return what identifies the current reference data (seen by ``conn``'s transaction)."""
+    return tuple(tuple(row) for row in conn.execute(_FINGERPRINT))
+
+
+def cached(conn: Connection, key: Hashable, make: Callable[[], T]) -> T:
+    """Return the value of ``key`` for the current reference data, computing it once.
+
+    The value is shared between callers: they must not modify it.
+    """
+    full_key = (fingerprint(conn), key)
+    with _lock:
+        if full_key in _entries:
+            _entries.move_to_end(full_key)
+            return _entries[full_key]  # type: ignore[no-any-return]
+    value = make()
+    with _lock:
+        _entries[full_key] = value
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    """Forget every cached value (tests)."""
+    with _lock:
+        _entries.clear()
