@@ -79,9 +79,22 @@ def _score(
         total = sum(v * w for v, w in parts) / sum(w for _, w in parts)
         if not supported:
             total *= _LONE_FACTOR
-        total = _penalise_unexplained(
-            gaz, total, others, used, sub_token, province, prov_l=prov_l, consumed=consumed
-        )
+        # Place names in the address that this candidate leaves unexplained speak against it
+        # (a village "บ้าน..." next to a labelled ต. is expected and not counted).
+        for t in others:
+            if t.index in used or (sub_token.role == "sub" and t.village):
+                continue
+            if t.key in gaz.province_keys and not prov_l:
+                total -= _OTHER_PROVINCE_PENALTY  # a province named, and it is not this one
+            elif t.key in gaz.sub_keys or t.key in gaz.district_keys or t.key in gaz.province_keys:
+                total -= _UNEXPLAINED_PENALTY
+            elif consumed:
+                # The word read as this subdistrict also names a district or province, and
+                # another word is left over: that word is more likely the (misspelt)
+                # subdistrict and this one the district or province.
+                total -= _CONSUMED_PENALTY
+            elif not prov_l and _near_other_province(gaz, t.key, province):
+                total -= _OTHER_PROVINCE_PENALTY
         best_total = max(best_total, total)
     return max(0.0, min(100.0, best_total))
 
@@ -119,40 +132,6 @@ def _labelled_agreement(
         else:
             base.append((30.0, _W_POSTAL))
     return base, corroborated
-
-
-def _penalise_unexplained(
-    gaz: Gazetteer,
-    total: float,
-    others: list[_Token],
-    used: frozenset[int],
-    sub_token: _Token,
-    province: str,
-    *,
-    prov_l: list[_Token],
-    consumed: bool,
-) -> float:
-    """Take points off ``total`` for the words of the address the candidate leaves unexplained.
-
-    Place names in the address that this candidate leaves unexplained speak against it (a
-    village "บ้าน..." next to a labelled ต. is expected and not counted). The penalties are
-    taken off one at a time: the order of the float subtractions is part of the score.
-    """
-    for t in others:
-        if t.index in used or (sub_token.role == "sub" and t.village):
-            continue
-        if t.key in gaz.province_keys and not prov_l:
-            total -= _OTHER_PROVINCE_PENALTY  # a province named, and it is not this one
-        elif t.key in gaz.sub_keys or t.key in gaz.district_keys or t.key in gaz.province_keys:
-            total -= _UNEXPLAINED_PENALTY
-        elif consumed:
-            # The word read as this subdistrict also names a district or province, and
-            # another word is left over: that word is more likely the (misspelt)
-            # subdistrict and this one the district or province.
-            total -= _CONSUMED_PENALTY
-        elif not prov_l and _near_other_province(gaz, t.key, province):
-            total -= _OTHER_PROVINCE_PENALTY
-    return total
 
 
 def _free_support(
