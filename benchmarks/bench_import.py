@@ -128,7 +128,8 @@ def main() -> None:
 
     from com.config.settings import Settings
     from com.db.engine import make_engine
-    from com.ingest import pipeline as ingest
+    from com.ingest import store
+    from com.ingest import uploads as ingest
 
     owned = args.database_url is None
     url = args.database_url or _create_database(args.admin_url)
@@ -159,8 +160,8 @@ def main() -> None:
         # 1. COM end to end, with the time of each stage.
         stages: dict[str, float] = {}
         originals = {name: getattr(ingest, name) for name in
-                     ("read_table", "prepare_rows", "_copy_stage", "_check_places",
-                      "_resolve_duplicates", "_store_records", "_copy_report")}
+                     ("read_table", "prepare_rows", "copy_stage", "check_places",
+                      "resolve_duplicates", "store_records", "copy_report")}
 
         def timed(name: str):  # type: ignore[no-untyped-def]
             def wrapper(*a, **k):  # type: ignore[no-untyped-def]
@@ -192,7 +193,7 @@ def main() -> None:
         table = ingest.read_table(data, "bench.csv")
         rows, _, _ = ingest.prepare_rows(table, options=ingest.ImportOptions(),
                                          settings=settings)
-        hexes = ingest._geometry_hex(rows)
+        hexes = store.geometry_hex(rows)
         with engine.begin() as conn:
             _scratch_table(conn, "bench_copy")
         t0 = time.perf_counter()

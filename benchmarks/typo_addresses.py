@@ -124,7 +124,7 @@ def _known_names() -> set[str]:
 
 def generate(n: int = 2000, seed: int = 14) -> list[tuple[str, str]]:
     """Return ``n`` (address, subdistrict code) pairs, the same for the same seed."""
-    from com.ingest.geocode import _key
+    from com.ingest.geocode.names import _key
 
     rnd = random.Random(seed)
     places = load_places()

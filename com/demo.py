@@ -418,6 +418,15 @@ def generate_points(
         raise ConfigError(f"the severity model has no categories {sorted(missing)} for the demo")
     rng = np.random.default_rng(seed)
     sampler = _Sampler(area, rng)
+    placed = _place_components(area, sampler)
+    points: list[SyntheticPoint] = []
+    for component, coords in placed.items():
+        points.extend(_component_points(rng, component, coords))
+    return points
+
+
+def _place_components(area: DemoArea, sampler: _Sampler) -> dict[str, np.ndarray]:
+    """Draw the lon/lat of each component's points around its layer (border, crossings, ...)."""
     town_m = {code: sampler.xy_m(p) for code, p in area.towns.items()}
     others = [xy for code, xy in town_m.items() if code != MUEANG_DISTRICT] or list(town_m.values())
     mueang = [town_m[MUEANG_DISTRICT]] if MUEANG_DISTRICT in town_m else others
@@ -441,34 +450,39 @@ def generate_points(
             if component != "rural":
                 log.warning("demo: no %s layer loaded; spreading its points evenly", component)
             placed[component] = sampler.uniform(n, component)
+    return placed
 
+
+def _component_points(
+    rng: np.random.Generator, component: str, coords: np.ndarray
+) -> list[SyntheticPoint]:
+    """Give one component's points a category, severity, count, date and a Thai name."""
+    mix = CATEGORY_MIX[component]
+    cats = rng.choice(list(mix), size=len(coords), p=list(mix.values()))
+    dates = _dates(rng, len(coords), rainy_season=component == "flood")
     points: list[SyntheticPoint] = []
-    for component, coords in placed.items():
-        mix = CATEGORY_MIX[component]
-        cats = rng.choice(list(mix), size=len(coords), p=list(mix.values()))
-        dates = _dates(rng, len(coords), rainy_season=component == "flood")
-        for (lon, lat), category, day in zip(coords, cats, dates, strict=True):
-            category = str(category)
-            probs = SEVERITY_PROBS.get(category, DEFAULT_SEVERITY_PROBS)
-            severity = int(rng.choice(5, p=probs)) + 1
-            what = PLACE_WORDS[category][int(rng.integers(len(PLACE_WORDS[category])))]
-            village = (
-                "บ้าน"
-                + VILLAGE_FIRST[int(rng.integers(len(VILLAGE_FIRST)))]
-                + VILLAGE_SECOND[int(rng.integers(len(VILLAGE_SECOND)))]
+    for (lon, lat), category, day in zip(coords, cats, dates, strict=True):
+        category = str(category)
+        probs = SEVERITY_PROBS.get(category, DEFAULT_SEVERITY_PROBS)
+        severity = int(rng.choice(5, p=probs)) + 1
+        what = PLACE_WORDS[category][int(rng.integers(len(PLACE_WORDS[category])))]
+        village = (
+            "บ้าน"
+            + VILLAGE_FIRST[int(rng.integers(len(VILLAGE_FIRST)))]
+            + VILLAGE_SECOND[int(rng.integers(len(VILLAGE_SECOND)))]
+        )
+        points.append(
+            SyntheticPoint(
+                lon=round(float(lon), 6),
+                lat=round(float(lat), 6),
+                category=category,
+                severity=severity,
+                incident_count=1 + int(rng.poisson(0.4)),
+                reported_on=day,
+                name=f"{SYNTHETIC_PREFIX} {what} {village}",
+                component=component,
             )
-            points.append(
-                SyntheticPoint(
-                    lon=round(float(lon), 6),
-                    lat=round(float(lat), 6),
-                    category=category,
-                    severity=severity,
-                    incident_count=1 + int(rng.poisson(0.4)),
-                    reported_on=day,
-                    name=f"{SYNTHETIC_PREFIX} {what} {village}",
-                    component=component,
-                )
-            )
+        )
     return points
 
 
@@ -533,6 +547,16 @@ def replace_synthetic_data(
     deleted_cameras = conn.execute(
         sa.delete(camera).where(camera.c.attributes["synthetic"].as_boolean().is_(True))
     ).rowcount
+    _insert_points(conn, risk, points, categories)
+    _locate_points(conn, province_code)
+    _insert_cameras(conn, camera, cameras)
+    return deleted, deleted_cameras
+
+
+def _insert_points(
+    conn: Connection, risk: sa.Table, points: list[SyntheticPoint], categories: dict[str, str]
+) -> None:
+    """Store the synthetic points, marked synthetic in their column and their attributes."""
     rows = [
         {
             "name": p.name,
@@ -550,6 +574,10 @@ def replace_synthetic_data(
     ]
     if rows:
         conn.execute(sa.insert(risk), rows)
+
+
+def _locate_points(conn: Connection, province_code: str) -> None:
+    """Give the synthetic points their codes and a ต./อ./จ. address; refuse any outside."""
     assign_subdistricts(conn)
     conn.execute(
         sa.text(
@@ -568,6 +596,10 @@ def replace_synthetic_data(
     ).scalar_one()
     if stray:
         raise GeodataError(f"demo: {stray} synthetic points fell outside province {province_code}")
+
+
+def _insert_cameras(conn: Connection, camera: sa.Table, cameras: list[dict[str, Any]]) -> None:
+    """Store the synthetic cameras with the subdistrict and province each falls in."""
     camera_rows = []
     for c in cameras:
         hit = where(conn, lat=c["lat"], lon=c["lon"])
@@ -583,7 +615,6 @@ def replace_synthetic_data(
         )
     if camera_rows:
         conn.execute(sa.insert(camera), camera_rows)
-    return deleted, deleted_cameras
 
 
 def demo_counts(conn: Connection) -> dict[str, int]:

@@ -542,11 +542,13 @@ def parse_coordinate(
 ) -> Coordinate:
     """Read a point from one cell or from separate columns, in any form Thai staff use.
 
-    One of: ``value`` (a single cell: ``"14.5, 103.2"``, DMS such as
-    ``15°10'26.4"N 103°33'38.7"E`` / ``"15 10 26.4 N, 103 33 38.7 E"`` / ``15:10:26.4 103:33:38.7``
-    / ``ละติจูด ๑๕ องศา ... น.``, UTM ``"48P 312345 1598765"`` or ``"E 312345 N 1598765 zone
-    48"``, MGRS ``"48P UA 12345 67890"``, or a Google Maps URL); ``lat`` and ``lon``
-    (decimal or DMS, Thai digits allowed); ``easting``/``northing`` with ``zone``; or ``mgrs``.
+    One of: ``value`` (a single cell: ``"14.5, 103.2"``, DMS such as ``15°10'26.4"N 103°33'38.7"E``
+    / ``"15 10 26.4 N, 103 33 38.7 E"`` / ``15:10:26.4 103:33:38.7`` / ``ละติจูด ๑๕ องศา ... น.``,
+    UTM ``"48P 312345 1598765"`` or ``"E 312345 N 1598765 zone 48"``, MGRS ``"48P UA 12345 67890"``,
+    a Google Maps URL or a map link inside text (a LINE share: "ตำแหน่ง https://..."), a Plus Code
+    ``7P65VQ5R+XX`` or short with a place, an ODK/KoboToolbox geopoint ``"lat lon altitude
+    accuracy"`` or a pair in brackets ``[14.88, 103.49]``); ``lat`` and ``lon`` (decimal or DMS,
+    Thai digits allowed); ``easting``/``northing`` with ``zone``; or ``mgrs``.
 
     Latitude and longitude are exchanged, with a ``"swapped"`` warning, when only the exchanged
     order falls inside the area; N/S/E/W letters pin the order. UTM and MGRS are never guessed:
@@ -580,10 +582,6 @@ def parse_coordinate(
         after a short Plus Code ("VQ5R+XX สุรินทร์"); an empty text asks for the default place
         (the upload's province). Without it a short Plus Code is refused.
 
-    Also read: a Plus Code (Open Location Code) ``7P65VQ5R+XX`` or short with a place, an
-    ODK/KoboToolbox geopoint ``"lat lon altitude accuracy"``, a pair in brackets
-    ``[14.88, 103.49]``, and a map link inside text (a LINE share: "ตำแหน่ง https://...").
-
     Returns
     -------
     Coordinate
@@ -605,17 +603,42 @@ def parse_coordinate(
     """
     ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name,
                locality_point=locality_point)
-    datum_key = _normalise_datum(datum)
-    code = _transformation_code(transformation) if datum_key == "indian1975" else ""
-    if datum_key == "indian1975":
-        _datum_transformer(code)  # validate early, even for inputs that end up WGS 84
+    datum_key, code = _datum_and_transformation(datum, transformation)
+    return _read_point(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
+
+
+def _read_point(
+    value: object,
+    lat: object,
+    lon: object,
+    easting: object,
+    northing: object,
+    zone: object,
+    mgrs_value: object,
+    datum: str,
+    code: str,
+    ctx: _Ctx,
+) -> Coordinate:
+    """Read the point (see :func:`_dispatch`); any other slip than a ParseError becomes one."""
     try:
-        return _dispatch(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
+        return _dispatch(value, lat, lon, easting, northing, zone, mgrs_value, datum, code, ctx)
     except ParseError:
         raise
     except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as exc:
         # A parser slip on strange text must still reach the uploader as a row error.
         raise ParseError(f"coordinate {_short(value)} cannot be read ({exc})") from exc
+
+
+def _datum_and_transformation(
+    datum: str | None, transformation: str | int | None
+) -> tuple[str, str]:
+    """Return the datum's key and, for Indian 1975, its checked transformation code (else "")."""
+    datum_key = _normalise_datum(datum)
+    if datum_key != "indian1975":
+        return datum_key, ""
+    code = _transformation_code(transformation)
+    _datum_transformer(code)  # validate early, even for inputs that end up WGS 84
+    return datum_key, code
 
 
 def _dispatch(

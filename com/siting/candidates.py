@@ -13,6 +13,10 @@ import shapely
 
 from com.errors import ValidationError
 from com.geo.projection import transformer, utm_crs_for
+from com.ingest.kinds import KINDS, BuiltRecord, Kind, RowValues, register_kind
+from com.ingest.options import ImportOptions
+from com.ingest.prepare import prepare_rows
+from com.ingest.readers import header_key, read_table
 from com.text.thai import clean_text, to_arabic_digits
 
 MAX_GRID_CANDIDATES = 2_000_000
@@ -115,16 +119,12 @@ COST_NAMES = ("ราคา", "ค่าใช้จ่าย", "ค่าติ
 _SITE_ID_NAMES = ("site_id", "site", "รหัสจุด", "รหัส", "id", "ชื่อจุด", "ชื่อ", "name")
 
 
-def build_site(row: Any) -> Any:
+def build_site(row: RowValues) -> BuiltRecord:
     """Build a candidate site record for the upload kind ``sites``: name, cost, attributes.
 
     A cost that is not an amount >= 0 ("12,000 บาท" and Thai digits are read) is left empty
     with a warning: the site stays usable with ``k`` cameras.
     """
-    # Deferred: com.ingest calls this module for its kind "sites" (an ingest -> siting ->
-    # ingest cycle that a later phase of issue 12 removes).
-    from com.ingest.pipeline import BuiltRecord
-
     attributes = dict(row.extra)
     note = row.text("note")
     if note:
@@ -165,6 +165,20 @@ def read_cost(raw: Any) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
+#: The upload kind ``sites``: candidate sites with their cost, never placed by address alone.
+#: :mod:`com.ingest.kinds` names this module as its provider (imported on first lookup).
+SITES = Kind(
+    name="sites",
+    table="candidate_sites",
+    columns=("name", "cost", "attributes"),
+    build=build_site,
+    extra_fields={"cost": COST_NAMES},
+    allow_address=False,
+    has_district=True,
+)
+register_kind(SITES)
+
+
 def read_points_file(
     path: Path | str,
     *,
@@ -184,10 +198,6 @@ def read_points_file(
     ValidationError
         Naming the first row that cannot be placed (row number, column and reason).
     """
-    # Deferred: the ingest -> siting -> ingest cycle (see build_site).
-    from com.ingest.pipeline import KINDS, ImportOptions, prepare_rows
-    from com.ingest.readers import read_table
-
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"{kind} file {path} does not exist")
@@ -240,8 +250,6 @@ def read_costs(path: Path | str) -> dict[str, float]:
     ValidationError
         When a column is missing or a cost is not an amount >= 0 (naming the row).
     """
-    from com.ingest.readers import header_key, read_table  # deferred: see build_site
-
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"cost file {path} does not exist")

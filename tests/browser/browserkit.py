@@ -144,11 +144,16 @@ def sign_in(driver, server: LiveServer, username: str, next_path: str = "/") -> 
     from urllib.parse import quote
 
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{server.url}/login?next={quote(next_path, safe='')}")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
-    WebDriverWait(driver, 10).until(ec.url_contains(next_path))
+    # Wait for the redirect away from the login page to finish loading: "/" is in every URL,
+    # so url_contains(next_path) alone returned before the form's POST had answered, and a
+    # following driver.get() raced with the redirect (a flaky failure under load).
+    WebDriverWait(driver, 20).until(
+        lambda d: "/login" not in d.current_url and next_path in d.current_url
+        and d.execute_script("return document.readyState") == "complete"
+    )

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import com.ingest as ingest
 from com.db.engine import transaction
 from com.errors import ConflictError, PermissionDenied, UploadError
-from com.ingest import ImportOptions, import_path, import_upload
-from com.ingest import pipeline as ingest
+from com.ingest import ImportOptions, import_path, import_upload, uploads
 from com.security.access import Principal
 
 SURIN = "32"
@@ -145,7 +145,7 @@ def test_failure_half_way_leaves_nothing(clean_engine, test_settings, samples_di
     def boom(*args, **kwargs):
         raise RuntimeError("injected failure after staging")
 
-    monkeypatch.setattr(ingest, "_store_records", boom)
+    monkeypatch.setattr(uploads, "store_records", boom)
     with pytest.raises(RuntimeError, match="injected"):
         import_path(clean_engine, samples_dir / "uploads" / "surin_risk_points.csv",
                     options=ImportOptions(province_code=SURIN), settings=test_settings)
@@ -156,14 +156,14 @@ def test_failure_half_way_leaves_nothing(clean_engine, test_settings, samples_di
 
 def test_failure_after_insert_leaves_nothing(clean_engine, test_settings, samples_dir,
                                              monkeypatch):
-    real = ingest._store_records
+    real = uploads.store_records
 
     def insert_then_fail(conn, rows, kind, upload_id):
         real(conn, rows, kind, upload_id)
         assert _count(conn, "risk_points") > 0  # the rows really were written
         raise RuntimeError("injected failure after the insert")
 
-    monkeypatch.setattr(ingest, "_store_records", insert_then_fail)
+    monkeypatch.setattr(uploads, "store_records", insert_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         import_path(clean_engine, samples_dir / "uploads" / "surin_risk_points.csv",
                     options=ImportOptions(province_code=SURIN), settings=test_settings)

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from com.ingest.pipeline import KINDS, ImportOptions, RowRejected, prepare_rows
+from com.ingest.kinds import KINDS
+from com.ingest.options import ImportOptions, RowRejected
+from com.ingest.prepare import prepare_rows
 from com.ingest.readers import read_table
 from com.ingest.reasons import REASON_CODES, describe
 

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 from com.analysis.kpi.targets import parse_target_level
 from com.db.tables_risk import projects as projects_table
 from com.errors import ValidationError
+from com.ingest.kinds import BuiltRecord, RowValues
+from com.ingest.options import RowRejected
 from com.text.thai import clean_text
 
 _CODE_LENGTH = {"subdistrict": 6, "district": 4}
@@ -232,16 +234,17 @@ def _area_codes(conn: Connection, code: str) -> tuple[str | None, str | None, st
     return None if row is None else (row[0], row[1], row[2])
 
 
-def build_project(row: Any) -> Any:
+def build_project(row: RowValues) -> BuiltRecord:
     """Build a project record for the upload machinery (``com.ingest`` kind ``projects``).
 
     Reads the name and the fiscal year (ปีงบประมาณ, Buddhist era); the upload places the row
     (coordinates, or an address at its subdistrict) like a risk point.
-    """
-    # Deferred: com.ingest imports this module for its upload kinds (a cycle a later phase of
-    # issue 12 removes).
-    from com.ingest.pipeline import BuiltRecord, RowRejected
 
+    Raises
+    ------
+    com.ingest.options.RowRejected
+        No fiscal year, or one that is not a Buddhist-era fiscal year such as 2568.
+    """
     raw = row.get("fiscal_year_be")
     if raw is None:
         raise RowRejected("no fiscal year (ปีงบประมาณ) given", "fiscal_year_be")

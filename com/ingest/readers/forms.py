@@ -16,10 +16,8 @@ nothing (they stay attributes and are never taken for a place, a name or a note)
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from com.ingest.readers import SourceTable
+from com.ingest.readers.table import SourceTable
 
 __all__ = ["recognise_form_export"]
 

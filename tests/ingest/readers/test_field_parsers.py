@@ -13,9 +13,11 @@ from openlocationcode import openlocationcode as olc
 
 from com.errors import ParseError
 from com.geo.coords import find_plus_code, parse_coordinate
-from com.ingest.pipeline import KINDS, parse_report_date, plan_columns
+from com.ingest.columns import plan_columns
+from com.ingest.kinds import KINDS
 from com.ingest.readers import read_table
 from com.ingest.readers.forms import recognise_form_export
+from com.ingest.records import parse_report_date
 
 LAT = st.floats(min_value=5.7, max_value=20.4).map(lambda v: round(v, 6))
 LON = st.floats(min_value=97.4, max_value=105.6).map(lambda v: round(v, 6))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from com.ingest.pipeline import ColumnsNotRecognised, plan_columns
+from com.ingest.columns import ColumnsNotRecognised, plan_columns
 from com.ingest.readers import read_table, recognise_column
 from com.ingest.readers.headers import guess_field, profile_values
 

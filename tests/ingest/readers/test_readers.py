@@ -14,12 +14,10 @@ import pytest
 
 from com.config.severity import CategoryMatcher
 from com.errors import UploadError
-from com.ingest.pipeline import (
-    KINDS,
-    ImportOptions,
-    plan_columns,
-    prepare_rows,
-)
+from com.ingest.columns import plan_columns
+from com.ingest.kinds import KINDS
+from com.ingest.options import ImportOptions
+from com.ingest.prepare import prepare_rows
 from com.ingest.readers import (
     FileTooLarge,
     ReadLimits,
@@ -495,7 +493,7 @@ def test_fast_decimal_path_agrees_with_parse_coordinate():
     import random
 
     from com.geo.coords import parse_coordinate
-    from com.ingest.pipeline import _fast_decimal
+    from com.ingest.coordinates import fast_decimal
 
     rnd = random.Random(3)
     for _ in range(2000):
@@ -503,14 +501,14 @@ def test_fast_decimal_path_agrees_with_parse_coordinate():
         lon = round(rnd.uniform(95.0, 107.0), rnd.randint(0, 8))
         for cells in ({"lat": str(lat), "lon": str(lon)}, {"lat": lat, "lon": lon},
                       {"lat": str(lon), "lon": str(lat)}):
-            fast = _fast_decimal(cells, "wgs84")
+            fast = fast_decimal(cells, "wgs84")
             if fast is None:
                 continue
             coord = parse_coordinate(lat=cells["lat"], lon=cells["lon"])
             assert (coord.lat, coord.lon) == fast and not coord.warnings
-    assert _fast_decimal({"lat": "๑๔.๘", "lon": "103.5"}, "wgs84") is None
-    assert _fast_decimal({"lat": "103.5", "lon": "14.8"}, "wgs84") is None  # swapped
-    assert _fast_decimal({"lat": "14.8", "lon": "103.5"}, "indian1975") is None
+    assert fast_decimal({"lat": "๑๔.๘", "lon": "103.5"}, "wgs84") is None
+    assert fast_decimal({"lat": "103.5", "lon": "14.8"}, "wgs84") is None  # swapped
+    assert fast_decimal({"lat": "14.8", "lon": "103.5"}, "indian1975") is None
 
 
 # --------------------------------------------------------------------------- review fixes
@@ -819,7 +817,7 @@ def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
 
     import numpy as np
 
-    from com.ingest import pipeline as ingest
+    from com.ingest import coordinates, prepare
     from com.ingest.readers import SourceTable
 
     rnd = random.Random(5)
@@ -839,12 +837,12 @@ def test_column_at_once_coordinates_agree_with_the_cell_parser(monkeypatch):
         return [(r.status, r.reason, r.lat, r.lon, r.warnings, r.place_columns) for r in rows]
 
     fast = outcome()
-    monkeypatch.setattr(ingest, "_fast_coordinates", lambda table, ctx: None)
+    monkeypatch.setattr(prepare, "_fast_coordinates", lambda table, ctx: None)
     slow = outcome()
     assert fast == slow
-    read = ingest._decimal_column(cells)
+    read = coordinates.decimal_column(cells)
     assert int(((read >= 5.6) & (read <= 20.5)).sum()) > 10_000  # the fast path was taken
-    assert np.isnan(ingest._decimal_column(["๑๔.๙", True, "14.9N"])).all()
+    assert np.isnan(coordinates.decimal_column(["๑๔.๙", True, "14.9N"])).all()
 
 
 def test_library_messages_lose_paths_sql_and_reprs():

@@ -1,0 +1,59 @@
+"""Cells of an uploaded table (blank, tidy text, JSON value) and cells of a written CSV."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+
+from com.ingest.readers import json_safe
+from com.io.escape import escape_formula
+from com.text.thai import is_blank
+
+__all__ = ["cell_json", "csv_cell", "is_blank_cell", "tidy_text"]
+
+_WHITESPACE = re.compile(r"\s+")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+
+def tidy_text(text: str) -> str:
+    """Return text as the uploader wrote it, tidied.
+
+    NFC, no invisible characters, single spaces. Unlike :func:`com.text.thai.clean_text` it keeps
+    Thai digits: names and notes are shown back as written.
+    """
+    # Most cells are already tidy: printable (no tabs, newlines, invisible or odd spaces),
+    # single-spaced, trimmed and NFC. Checking that is far cheaper than rebuilding them.
+    if (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+            and unicodedata.is_normalized("NFC", text)):
+        return text
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_INVISIBLE)).strip()
+
+
+def is_blank_cell(value: object) -> bool:
+    """Return :func:`com.text.thai.is_blank` of a cell, faster.
+
+    Text starting with a letter or digit other than n/N is never blank (the blank words all
+    start with n), so it is not cleaned first.
+    """
+    if value is None:
+        return True
+    if type(value) is str:
+        head = value[:1]  # a leading space is not alphanumeric: such text is cleaned below
+        if head.isalnum() and head not in "nN":
+            return False
+    return is_blank(value)
+
+
+def cell_json(value: object) -> object:
+    """Return a cell as JSON (text as it is: the common case, checked first)."""
+    return value if type(value) is str else json_safe(value)
+
+
+def csv_cell(value: object) -> object:
+    """Return a value for a CSV cell: empty for None, JSON for dicts and lists, escaped text."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    return escape_formula(value)

@@ -1,0 +1,170 @@
+"""The fuzzy name index: which gazetteer names are near a written word, and how near."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+
+from com.ingest.geocode.names import _PROVINCE_ALIASES, _key
+from com.ingest.geocode.tuning import _FUZZY_CUTOFF, _MAX_CANDIDATES, _PREFILTER_SLACK
+from com.text.typos import typing_similarity
+
+if TYPE_CHECKING:
+    # Only for annotations: the Gazetteer calls into this module.
+    from com.ingest.geocode.gazetteer import Gazetteer
+
+
+@lru_cache(maxsize=4096)
+def _choices_cached(
+    gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
+) -> dict[str, list[str]]:
+    if kind == "prov":
+        codes: Iterable[str] = gaz.provinces
+    elif kind == "dist":
+        codes = (
+            [c for p in sorted(scope) for c in gaz.districts_of_province.get(p, ())]
+            if scope
+            else gaz.districts
+        )
+    elif scope:
+        codes = [
+            c
+            for area in sorted(scope)
+            for c in (
+                (area,)
+                if len(area) == 6
+                else gaz.subs_of_district.get(area, ())
+                if len(area) == 4
+                else gaz.subs_of_province.get(area, ())
+            )
+        ]
+    else:
+        codes = gaz.subdistricts
+    table: dict[str, list[str]] = {}
+    for code in codes:
+        for key in gaz.keys_of(code):
+            if key.isascii() == ascii_keys:
+                table.setdefault(key, []).append(code)
+    if kind == "prov":
+        for alias, code in _PROVINCE_ALIASES.items():
+            if _key(alias).isascii() == ascii_keys and code in gaz.provinces:
+                table.setdefault(_key(alias), []).append(code)
+    return table
+
+
+class _NameIndex:
+    """The names of one level and scope, with a character-count filter for large tables.
+
+    ``fuzz.ratio`` is ``200 * LCS / (len(a) + len(b))`` and a common subsequence holds at
+    most ``min(count_a(c), count_b(c))`` of each character ``c``, so the summed minimum counts
+    bound the ratio from above. They are counted from postings (for each character and
+    each k, the names holding it at least k times) with one ``numpy.bincount``; the bound
+    drops nearly all of the country's 6,000 names before rapidfuzz sees any.
+    """
+
+    __slots__ = ("keys", "lengths", "postings")
+
+    #: Tables smaller than this go straight to rapidfuzz.
+    MIN_FILTERED = 400
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        import numpy as np  # deferred: slow to import, needed only to index a large table
+
+        self.keys = list(keys)
+        self.postings: dict[tuple[str, int], Any] = {}
+        self.lengths: Any = None
+        if len(self.keys) < self.MIN_FILTERED:
+            return
+        lists: dict[tuple[str, int], list[int]] = {}
+        for i, key in enumerate(self.keys):
+            seen: dict[str, int] = {}
+            for ch in key:
+                seen[ch] = seen.get(ch, 0) + 1
+                lists.setdefault((ch, seen[ch]), []).append(i)
+        self.postings = {k: np.array(v, dtype=np.int32) for k, v in lists.items()}
+        self.lengths = np.array([len(k) for k in self.keys], dtype=np.float64)
+
+    def near(self, query: str, min_ratio: float) -> list[str]:
+        """Return the names whose ratio with ``query`` can reach ``min_ratio``."""
+        import numpy as np  # deferred, as in __init__
+
+        if self.lengths is None:
+            return self.keys
+        parts = []
+        postings = self.postings
+        for ch in set(query):
+            for k in range(1, query.count(ch) + 1):
+                found = postings.get((ch, k))
+                if found is None:
+                    break
+                parts.append(found)
+        if not parts:
+            return []
+        common = np.bincount(np.concatenate(parts), minlength=len(self.keys))
+        keep = common * 200.0 >= (min_ratio - 1e-9) * (self.lengths + len(query))
+        keys = self.keys
+        return [keys[i] for i in np.flatnonzero(keep)]
+
+
+@lru_cache(maxsize=4096)
+def _index_cached(
+    gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
+) -> _NameIndex:
+    return _NameIndex(list(_choices_cached(gaz, kind, scope, ascii_keys)))
+
+
+def _fuzzy_floor(kind: str, scope: frozenset[str]) -> float:
+    """Return the lowest cut-off the matcher asks of a level and scope (one search serves all)."""
+    if kind == "prov":
+        return _FUZZY_CUTOFF["province"]
+    if not scope:
+        return _FUZZY_CUTOFF["nation"]
+    return _FUZZY_CUTOFF["district"] if kind == "sub" else _FUZZY_CUTOFF["province"]
+
+
+@lru_cache(maxsize=65536)
+def _near_names(
+    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
+) -> tuple[tuple[str, float, float], ...]:
+    """Names near ``query``: ``(name, ratio, typing similarity)``, exact from ``cutoff`` up.
+
+    rapidfuzz finds the near names quickly (the character-count filter first for a large
+    table); the typing-slip similarity (never below the ratio) then re-scores them, so a
+    swapped pair or a dropped tone mark counts as close. The same word is looked up at
+    several cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
+    """
+    ascii_keys = query.isascii()
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
+    names = _index_cached(gaz, kind, scope, ascii_keys).near(query, floor)
+    return tuple(
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff))
+        for key, ratio, _ in process.extract(
+            query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=3 * _MAX_CANDIDATES
+        )
+    )
+
+
+@lru_cache(maxsize=65536)
+def _fuzzy_cached(
+    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
+) -> tuple[tuple[str, float], ...]:
+    table = _choices_cached(gaz, kind, scope, query.isascii())
+    lowest = _fuzzy_floor(kind, scope)
+    if cutoff < lowest:
+        lowest = cutoff
+    # The names a search at ``cutoff`` itself would re-score: the same top 30 by ratio, cut
+    # at its own floor (extract orders by ratio, so those are a prefix of the list).
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
+    found: dict[str, float] = {}
+    for key, ratio, score in _near_names(gaz, query, kind, scope, lowest):
+        if ratio < floor:
+            break
+        if score < cutoff:
+            continue
+        for code in table[key]:
+            found[code] = max(found.get(code, 0.0), score)
+    best = sorted(found.items(), key=lambda x: -x[1])[:_MAX_CANDIDATES]
+    return tuple(best)

@@ -1,0 +1,211 @@
+"""Scoring: how well an address agrees with one candidate subdistrict (0-100)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from com.ingest.geocode.gazetteer import Gazetteer
+from com.ingest.geocode.parsing import ParsedAddress, _Token
+from com.ingest.geocode.similarity import _area_sim, _is_mueang, _stretch
+from com.ingest.geocode.tuning import (
+    _CONSUMED_PENALTY,
+    _EVIDENCE_MIN,
+    _FREE_MIN,
+    _FREE_PROVINCE_MIN,
+    _LONE_FACTOR,
+    _OTHER_PROVINCE_PENALTY,
+    _UNEXPLAINED_PENALTY,
+    _W_CONTEXT,
+    _W_DIST,
+    _W_POSTAL,
+    _W_PROV,
+    _W_SUB,
+)
+
+
+@dataclass(slots=True)
+class _Scored:
+    """A candidate subdistrict with its score, the word read as it and that word's similarity."""
+
+    code: str
+    score: float
+    sub_token: int
+    name_sim: float
+
+
+def _score(
+    gaz: Gazetteer,
+    code: str,
+    name_sim: float,
+    sub_token: _Token,
+    parsed: ParsedAddress,
+    dist_l: list[_Token],
+    prov_l: list[_Token],
+    free: list[_Token],
+    context: str | None,
+) -> float:
+    """Weighted agreement (0-100) of an address with one subdistrict."""
+    province = code[:2]
+    base, corroborated = _labelled_agreement(gaz, code, name_sim, parsed, dist_l, prov_l)
+
+    others = [t for t in free if t.index != sub_token.index]
+    consumed = sub_token.role == "free" and _names_an_area(gaz, sub_token.key, code)
+    if sub_token.role == "free":
+        # Unlabelled words follow the Thai order (subdistrict, district, province) or, less
+        # often, the reverse; a word on the wrong side of the subdistrict explains nothing.
+        readings = [
+            ([t for t in others if t.index > sub_token.index], True),
+            ([t for t in others if t.index < sub_token.index], False),
+        ]
+    else:
+        readings = [(others, True), (others, False)]
+    best_total = 0.0
+    for usable, forward in readings:
+        free_d, free_p, used = _free_support(
+            gaz, code, usable, want_dist=not dist_l, want_prov=not prov_l, forward=forward
+        )
+        parts = list(base)
+        supported = corroborated
+        if free_d:
+            parts.append((free_d, _W_DIST))
+            supported = True
+        if free_p:
+            parts.append((free_p, _W_PROV))
+            supported = True
+        if context and not prov_l and not free_p:
+            parts.append((100.0 if province == context else 0.0, _W_CONTEXT))
+            supported = supported or province == context
+        total = sum(v * w for v, w in parts) / sum(w for _, w in parts)
+        if not supported:
+            total *= _LONE_FACTOR
+        # Place names in the address that this candidate leaves unexplained speak against it
+        # (a village "บ้าน..." next to a labelled ต. is expected and not counted).
+        for t in others:
+            if t.index in used or (sub_token.role == "sub" and t.village):
+                continue
+            if t.key in gaz.province_keys and not prov_l:
+                total -= _OTHER_PROVINCE_PENALTY  # a province named, and it is not this one
+            elif t.key in gaz.sub_keys or t.key in gaz.district_keys or t.key in gaz.province_keys:
+                total -= _UNEXPLAINED_PENALTY
+            elif consumed:
+                # The word read as this subdistrict also names a district or province, and
+                # another word is left over: that word is more likely the (misspelt)
+                # subdistrict and this one the district or province.
+                total -= _CONSUMED_PENALTY
+            elif not prov_l and _near_other_province(gaz, t.key, province):
+                total -= _OTHER_PROVINCE_PENALTY
+        best_total = max(best_total, total)
+    return max(0.0, min(100.0, best_total))
+
+
+def _labelled_agreement(
+    gaz: Gazetteer,
+    code: str,
+    name_sim: float,
+    parsed: ParsedAddress,
+    dist_l: list[_Token],
+    prov_l: list[_Token],
+) -> tuple[list[tuple[float, float]], bool]:
+    """Weigh the name, labelled district and province, and postal code against a subdistrict.
+
+    Returns the ``(similarity, weight)`` parts of the score and whether anything besides the
+    subdistrict name corroborates it.
+    """
+    province = code[:2]
+    base: list[tuple[float, float]] = [(_stretch(name_sim), _W_SUB)]
+    corroborated = False
+    if dist_l:
+        best_d = max(_area_sim(gaz, t.key, code[:4], level="dist") for t in dist_l)
+        base.append((best_d, _W_DIST))
+        corroborated = best_d >= _EVIDENCE_MIN
+    if prov_l:
+        best_p = max(_area_sim(gaz, t.key, province, level="prov") for t in prov_l)
+        base.append((best_p, _W_PROV))
+        corroborated = corroborated or best_p >= _EVIDENCE_MIN
+    if parsed.postal_code:
+        if code in gaz.postal.get(parsed.postal_code, ()):
+            base.append((100.0, _W_POSTAL))
+            corroborated = True
+        elif province in gaz.postal_provinces.get(parsed.postal_code, ()):
+            base.append((70.0, _W_POSTAL))
+        else:
+            base.append((30.0, _W_POSTAL))
+    return base, corroborated
+
+
+def _free_support(
+    gaz: Gazetteer,
+    code: str,
+    usable: list[_Token],
+    *,
+    want_dist: bool,
+    want_prov: bool,
+    forward: bool,
+) -> tuple[float, float, frozenset[int]]:
+    """Best district and province agreement from free words.
+
+    Each word plays one role and each role is played by one word, district before province
+    in reading order (``forward``) or after it (an address written backwards).
+    """
+    return _free_support_cached(
+        gaz, code[:4], code[:2], tuple((t.index, t.key) for t in usable), want_dist, want_prov,
+        forward,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _free_support_cached(
+    gaz: Gazetteer,
+    district: str,
+    province: str,
+    usable: tuple[tuple[int, str], ...],
+    want_dist: bool,
+    want_prov: bool,
+    forward: bool,
+) -> tuple[float, float, frozenset[int]]:
+    # Candidates of one district share the answer: cached on the district and the words.
+    d_sims = {
+        index: _area_sim(gaz, key, district, level="dist") if want_dist else 0.0
+        for index, key in usable
+    }
+    p_sims = {
+        index: _area_sim(gaz, key, province, level="prov") if want_prov else 0.0
+        for index, key in usable
+    }
+    d_opts = [(None, 0.0)] + [(i, s) for i, s in d_sims.items() if s >= _FREE_MIN]
+    p_opts = [(None, 0.0)] + [(i, s) for i, s in p_sims.items() if s >= _FREE_MIN]
+    best = (0.0, 0.0, 0.0, frozenset[int]())
+    for di, ds in d_opts:
+        for pi, ps in p_opts:
+            both = di is not None and pi is not None
+            if both and (di == pi or (di > pi if forward else di < pi)):  # type: ignore[operator]
+                continue
+            total = ds + ps
+            if total > best[0]:
+                used = frozenset(i for i in (di, pi) if i is not None)
+                best = (total, ds, ps, used)
+    return best[1], best[2], best[3]
+
+
+def _near_other_province(gaz: Gazetteer, key: str, province: str) -> bool:
+    """Tell whether a word is a near spelling of a province other than ``province``."""
+    near = gaz.fuzzy(key, "prov", frozenset(), _FREE_PROVINCE_MIN)
+    return bool(near) and province not in near
+
+
+def _names_an_area(gaz: Gazetteer, key: str, code: str) -> bool:
+    """Tell whether a word read as subdistrict ``code`` could as well be a district/province.
+
+    True when the subdistrict is named after its district (the word must then be both), for
+    the name of any district or province ("เมือง" included, slips forgiven), and for a near
+    spelling of a district of the candidate's province or of any province.
+    """
+    if set(gaz.keys_of(code)) & set(gaz.keys_of(code[:4])):
+        return True
+    if key in gaz.district_keys or key in gaz.province_keys or _is_mueang(gaz, key):
+        return True
+    return bool(
+        gaz.fuzzy(key, "dist", frozenset({code[:2]}), _FREE_MIN)
+        or gaz.fuzzy(key, "prov", frozenset(), _FREE_MIN)
+    )

@@ -1,0 +1,198 @@
+"""Header rows: finding the header under title rows, and building a table from sheet rows.
+
+Rows are scored by how many cells are known column names (:mod:`column_names`); a merged
+two-row header ("พิกัด" over "ละติจูด | ลองจิจูด") is joined into each column's header cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from com.ingest.readers.cells import cell_text, is_blank_cell, is_blank_row, is_numberish
+from com.ingest.readers.column_names import recognise_column
+from com.ingest.readers.problems import FileTooLarge
+from com.ingest.readers.table import ReadLimits, SourceTable
+
+__all__ = ["HEADER_SEARCH_ROWS", "find_header", "table_from_rows", "too_many_rows"]
+
+#: The header is looked for among the first rows of a sheet.
+HEADER_SEARCH_ROWS = 30
+
+
+def _row_fields(row: Sequence[object], extra: Mapping[str, Sequence[str]] | None) -> set[str]:
+    found = set()
+    for value in row:
+        if isinstance(value, str) and not is_numberish(value):
+            fld = recognise_column([value], extra)
+            if fld:
+                found.add(fld)
+    return found
+
+
+def _combine(upper: Sequence[object], lower: Sequence[object]) -> list[tuple[str, ...]]:
+    """Join a two-row header into each column's header cells, most specific first.
+
+    An upper cell merged across columns is carried to the right over the columns that have a
+    lower cell (merged cells are empty after the first).
+    """
+    width = max(len(upper), len(lower))
+    out: list[tuple[str, ...]] = []
+    carried = ""
+    for i in range(width):
+        top = cell_text(upper[i]) if i < len(upper) else ""
+        bottom = cell_text(lower[i]) if i < len(lower) else ""
+        if top:
+            carried = top
+        elif bottom and carried:
+            top = carried
+        else:
+            carried = ""
+        if top and bottom:
+            out.append((bottom, f"{top} {bottom}", top))
+        else:
+            out.append((top or bottom,))
+    return out
+
+
+def find_header(
+    rows: Sequence[Sequence[object]], extra: Mapping[str, Sequence[str]] | None = None
+) -> tuple[int, int, list[tuple[str, ...]]]:
+    """Find the header under any title rows and detect a two-row (merged) header.
+
+    Rows among the first 30 are scored by how many known fields their cells name; the best
+    row is the header (the earliest on a tie). The row below (or above) joins it when the
+    pair names more fields and it holds no numbers, as with a merged group cell "พิกัด" over
+    "ละติจูด | ลองจิจูด".
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        The first rows of the sheet (at least the first 30 when available).
+    extra : mapping, optional
+        Additional field names to recognise.
+
+    Returns
+    -------
+    tuple
+        ``(first_header_row, header_row_count, parts)``: 0-based index of the first header row,
+        1 or 2, and for each column the header cells (most specific first).
+    """
+    scores: list[int] = []
+    for row in rows[:HEADER_SEARCH_ROWS]:
+        scores.append(len(_row_fields(row, extra)) if any(not is_blank_cell(v) for v in row)
+                      else -1)
+    if not scores or max(scores) < 0:
+        return 0, 1, []
+    best = max(scores)
+    if best <= 0:
+        first = next(i for i, s in enumerate(scores) if s >= 0)
+        return first, 1, [(cell_text(v),) for v in rows[first]]
+    top = scores.index(best)
+
+    def header_like(row: Sequence[object]) -> bool:
+        filled = [v for v in row if not is_blank_cell(v)]
+        return len(filled) >= 1 and not any(is_numberish(v) for v in filled)
+
+    def pair_score(upper: Sequence[object], lower: Sequence[object]) -> int:
+        return len({f for parts in _combine(upper, lower)
+                    if (f := recognise_column(parts, extra))})
+
+    if (
+        top + 1 < len(rows)
+        and header_like(rows[top + 1])
+        and _row_fields(rows[top + 1], extra)
+        and pair_score(rows[top], rows[top + 1]) > best
+    ):
+        return top, 2, _combine(rows[top], rows[top + 1])
+    if top >= 1:
+        above = rows[top - 1]
+        filled = [v for v in above if not is_blank_cell(v)]
+        if len(filled) >= 2 and header_like(above) and pair_score(above, rows[top]) >= best:
+            return top - 1, 2, _combine(above, rows[top])
+    return top, 1, [(cell_text(v),) for v in rows[top]]
+
+
+def _unique_names(parts: list[tuple[str, ...]], width: int) -> list[str]:
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i in range(width):
+        cell = parts[i] if i < len(parts) else ()
+        base = (cell[1] if len(cell) > 1 else (cell[0] if cell else "")) or f"column_{i + 1}"
+        name = base
+        if name in seen:
+            seen[name] += 1
+            name = f"{base} ({seen[base]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+    return names
+
+
+def table_from_rows(
+    rows: Iterable[Sequence[object]],
+    *,
+    fmt: str,
+    limits: ReadLimits,
+    extra: Mapping[str, Sequence[str]] | None,
+    details: dict[str, Any],
+    row_offset: int = 1,
+) -> SourceTable:
+    """Turn raw sheet rows (title rows, header, data) into a SourceTable, enforcing the caps."""
+    iterator = iter(rows)
+    head: list[list[object]] = []
+    for row in iterator:
+        head.append(_checked_width(row, limits, len(head) + row_offset))
+        if len(head) >= HEADER_SEARCH_ROWS:
+            break
+    first, count, parts = find_header(head, extra)
+    data_start = first + count
+    width = max((len(r) for r in head), default=0)
+    table_rows: list[list[Any]] = []
+    numbers: list[int] = []
+
+    def rest() -> Iterator[Sequence[object]]:
+        yield from head[data_start:]
+        for n, row in enumerate(iterator, start=len(head) + row_offset):
+            yield _checked_width(row, limits, n)
+
+    for number, row in enumerate(rest(), start=1):
+        if is_blank_row(row):
+            continue
+        if len(table_rows) >= limits.max_rows:
+            raise FileTooLarge(too_many_rows(limits))
+        width = max(width, len(row))
+        table_rows.append(list(row))
+        numbers.append(number)
+    for row in table_rows:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    parts = parts + [()] * (width - len(parts))
+    columns = _unique_names(parts, width)
+    details = {**details, "header_row": first + row_offset, "header_rows": count}
+    return SourceTable(
+        columns=columns,
+        rows=table_rows,
+        row_numbers=numbers,
+        format=fmt,
+        header_parts=[p if p else (c,) for p, c in zip(parts, columns, strict=True)],
+        details=details,
+    )
+
+
+def too_many_rows(limits: ReadLimits) -> str:
+    """Say that the file has more data rows than the cap allows."""
+    return (f"the file has more than {limits.max_rows:,} data rows (the limit); "
+            "split it into smaller files")
+
+
+def _checked_width(row: Sequence[object], limits: ReadLimits, number: int) -> list[object]:
+    values = list(row)
+    while values and is_blank_cell(values[-1]):
+        values.pop()
+    if len(values) > limits.max_columns:
+        raise FileTooLarge(
+            f"row {number} of the file has {len(values)} columns; at most "
+            f"{limits.max_columns} are accepted"
+        )
+    return values

@@ -1,0 +1,249 @@
+"""The built-in upload kinds and their row builders: risk points, cameras, layer features."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from com.errors import ParseError
+from com.ingest.kinds import BuiltRecord, Kind, RowValues, register_kind
+from com.ingest.readers import json_safe
+from com.text.thai import clean_text, parse_date, parse_severity
+
+__all__ = [
+    "CAMERAS",
+    "LAYER",
+    "RISK_POINTS",
+    "build_camera",
+    "build_layer_feature",
+    "build_risk_point",
+    "parse_report_date",
+]
+
+_DEFAULT_SEVERITY = 3
+
+
+def _cached(ctx: dict[str, Any], kind: str, value: Any, parse: Callable[[Any], Any]) -> Any:
+    """Parse a value once per upload: dates and severity words repeat from row to row."""
+    cache = ctx.setdefault("cache", {})
+    key = (kind, type(value).__name__, value)
+    try:
+        hit = cache[key]
+    except (KeyError, TypeError):
+        try:
+            hit = parse(value)
+        except ParseError as exc:
+            hit = exc
+        with contextlib.suppress(TypeError):  # an unhashable cell value is not cached
+            cache[key] = hit
+    if isinstance(hit, ParseError):
+        raise hit
+    return hit
+
+
+def _parse_count(row: RowValues) -> int:
+    raw = row.get("count")
+    if raw is None:
+        return 1
+    try:
+        number = float(clean_text(str(raw)).replace(",", ""))
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number < 1 or not number.is_integer():
+        row.warnings.append(f"count {json_safe(raw)!r} is not a whole number of 1 or more; 1 used")
+        return 1
+    return int(number)
+
+
+#: An ISO timestamp with its time (and zone): KoboToolbox, ODK, GPX and phone exports.
+_ISO_TIMESTAMP = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+#: A time of day beside a date: "14.30 น.", "14:30 น.", "เวลา 09.15 น.", "2:30 PM", "GMT+7".
+#: A dotted time counts only with น./นาฬิกา or เวลา (14.03 alone may be a day and month).
+_TIME_OF_DAY = re.compile(
+    r"(?:เวลา\s*)?\d{1,2}[.:]\d{2}(?:[.:]\d{2})?\s*(?:น\.?|นาฬิกา)"
+    r"|เวลา\s*\d{1,2}[.:]\d{2}(?:[.:]\d{2})?"
+    r"|\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    r"|\b(?:GMT|UTC|ICT)\s*(?:[+-]\s*\d{1,2}(?::?\d{2})?)?|\bเวลา\b"
+)
+_BANGKOK_OFFSET_H = 7
+
+
+def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
+    """Read a report date, its time of day (Thai or English) set aside.
+
+    A timestamp with a zone ("2024-03-14T20:00:00Z", "+07:00") is the day in Thailand
+    (UTC+7); ``naive_utc`` reads one without a zone as UTC (KoboToolbox's
+    ``_submission_time``). Otherwise :func:`com.text.thai.parse_date` reads the text, first as
+    written, then with the time of day left out ("14.30 น. 14/03/2567", "เวลา 09.15 น.").
+
+    Raises
+    ------
+    com.errors.ParseError
+        When no date can be read.
+
+    Examples
+    --------
+    >>> parse_report_date("2024-03-14T20:00:00Z")
+    datetime.date(2024, 3, 15)
+    >>> parse_report_date("เวลา 09.15 น. ๑๔/๐๓/๒๕๖๗")
+    datetime.date(2024, 3, 14)
+    """
+    if isinstance(value, str):
+        text = clean_text(value)
+        m = _ISO_TIMESTAMP.fullmatch(text.strip())
+        if m is not None and (m.group(3) or naive_utc):
+            zone = m.group(3) or "Z"
+            stamp = f"{m.group(1)}T{m.group(2)}{'+00:00' if zone == 'Z' else zone}"
+            if len(zone) == 3:  # "+07"
+                stamp += ":00"
+            try:
+                moment = datetime.fromisoformat(stamp)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.utcoffset() is not None:
+                offset = moment.utcoffset() or timedelta(0)
+                local = moment - offset + timedelta(hours=_BANGKOK_OFFSET_H)
+                return parse_date(local.date())
+        try:
+            return parse_date(value)
+        except ParseError:
+            rest = " ".join(_TIME_OF_DAY.sub(" ", text).split())
+            if not rest or rest == text:
+                raise
+            return parse_date(rest)
+    return parse_date(value)
+
+
+def build_risk_point(row: RowValues) -> BuiltRecord:
+    """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
+    ctx = row.context
+    attributes = dict(row.extra)
+    category, warning = ctx["categories"].match(row.get("category"))
+    if warning:
+        row.warnings.append(warning)
+    raw_severity = row.get("severity")
+    if raw_severity is None:
+        severity = _DEFAULT_SEVERITY
+        row.warnings.append(f"no severity given; {_DEFAULT_SEVERITY} (ปานกลาง) used")
+    else:
+        try:
+            severity = _cached(ctx, "severity", raw_severity, lambda v: parse_severity(
+                v, words=ctx.get("severity_words")))
+        except ParseError as exc:
+            severity = _DEFAULT_SEVERITY
+            attributes["severity_raw"] = json_safe(raw_severity)
+            row.warnings.append(f"{exc}; {_DEFAULT_SEVERITY} (ปานกลาง) used")
+    raw_date = row.get("date")
+    reported_on: date | None = None
+    if raw_date is not None:
+        try:
+            naive_utc = bool(ctx.get("date_utc"))
+            reported_on = _cached(ctx, "date", raw_date,
+                                  lambda v: parse_report_date(v, naive_utc=naive_utc))
+        except ParseError as exc:
+            attributes["date_raw"] = json_safe(raw_date)
+            row.warnings.append(f"{exc}; the date is left empty")
+        if reported_on is not None and reported_on > ctx["today"]:
+            row.warnings.append(f"date {reported_on.isoformat()} is in the future")
+    note = row.text("note")
+    if note:
+        attributes["note"] = note
+    return BuiltRecord(
+        values={
+            "name": row.text("name"),
+            "category": category,
+            "category_raw": row.text("category"),
+            "severity": severity,
+            "incident_count": _parse_count(row),
+            "reported_on": reported_on.isoformat() if reported_on else None,
+            "address": row.address,
+            "geocode_quality": row.quality,
+            "geocode_score": row.geocode_score,
+            "approximate": row.quality != "coordinates",
+            "attributes": attributes,
+        },
+        dedupe_key=category,
+    )
+
+
+def build_camera(row: RowValues) -> BuiltRecord:
+    """Build a CCTV camera: name, coverage radius in metres (รัศมี), attributes."""
+    attributes = dict(row.extra)
+    note = row.text("note")
+    if note:
+        attributes["note"] = note
+    radius = None
+    raw = row.get("radius_m")
+    if raw is not None:
+        try:
+            radius = float(clean_text(str(raw)).lower().replace(",", "").removesuffix("m")
+                           .removesuffix("เมตร").removesuffix("ม.").strip())
+        except ValueError:
+            radius = None
+        if radius is None or not math.isfinite(radius) or not 0 < radius <= 5000:
+            row.warnings.append(
+                f"radius {json_safe(raw)!r} is not a distance of 1-5000 m; left empty"
+            )
+            attributes["radius_raw"] = json_safe(raw)
+            radius = None
+    return BuiltRecord(
+        values={"name": row.text("name"), "radius_m": radius, "attributes": attributes},
+        dedupe_key="",
+    )
+
+
+def build_layer_feature(row: RowValues) -> BuiltRecord:
+    """Build a context-layer feature: its layer, name and all original values as properties."""
+    props = {k: v for k, v in row.original.items() if v is not None}
+    name = row.text("name")
+    key_source = json.dumps([name, row.geometry_hex], ensure_ascii=False)
+    return BuiltRecord(
+        values={
+            "layer": row.context["layer"],
+            "name": name,
+            "properties": props,
+            "feature_key": hashlib.sha1(key_source.encode()).hexdigest()[:20],
+        },
+        dedupe_key=None,
+    )
+
+
+RISK_POINTS = Kind(
+    name="risk_points",
+    table="risk_points",
+    columns=("name", "category", "category_raw", "severity", "incident_count",
+             "reported_on", "address", "geocode_quality", "geocode_score", "approximate",
+             "attributes"),
+    build=build_risk_point,
+    dedupe_column="category",
+    has_district=True,
+    has_approximate=True,
+)
+CAMERAS = Kind(
+    name="cameras",
+    table="cameras",
+    columns=("name", "radius_m", "attributes"),
+    build=build_camera,
+    extra_fields={"radius_m": ("รัศมี", "รัศมี (ม.)", "รัศมีครอบคลุม", "ระยะครอบคลุม",
+                               "radius", "radius m", "coverage", "range")},
+    allow_address=False,
+)
+LAYER = Kind(
+    name="layer",
+    table="context_layers",
+    columns=("layer", "feature_key", "name", "properties"),
+    build=build_layer_feature,
+    allow_address=False,
+    geometry="layer",
+)
+register_kind(RISK_POINTS)
+register_kind(CAMERAS)
+register_kind(LAYER)

@@ -1,0 +1,234 @@
+"""Storing an upload's rows: COPY to a stage, place checks in PostGIS, records and the report.
+
+The places of the rows are COPYed into a narrow temporary table and checked set-based in
+PostGIS (``com/db/sql/ingest_*.sql``): subdistrict of every point, outside Thailand, outside
+the province. The stored rows are COPYed straight into the kind's table (their ids read back
+by upload) and every row into ``upload_rows``. Nothing commits here: the caller owns the
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
+from sqlalchemy.engine import Connection
+
+from com.db.engine import sql
+from com.ingest.kinds import Kind
+from com.ingest.prepare import PreparedRow
+
+__all__ = [
+    "BOUNDARY_TOLERANCE_M",
+    "check_places",
+    "copy_report",
+    "copy_rows",
+    "copy_stage",
+    "ensure_statistics",
+    "geometry_hex",
+    "store_records",
+]
+
+#: A point outside every subdistrict polygon but within this distance of one is taken as
+#: inside it (the simplified boundaries leave slivers); same rule as com.geodata.where.
+BOUNDARY_TOLERANCE_M = 1000.0
+#: Degree pre-filter at least as wide as BOUNDARY_TOLERANCE_M anywhere in Thailand.
+_TOLERANCE_DEG = 0.0105
+
+
+_STAGE_COLUMNS = (
+    "row_number", "status", "target", "lat", "lon", "geom", "subdistrict_code", "quality",
+    "approximate", "dedupe_key", "place_columns", "name", "address", "record",
+)
+
+
+#: EWKB of a point with SRID 4326, little endian: byte order 1, type 0x20000001 (point with
+#: an SRID), SRID 4326; the x and y doubles follow.
+_POINT_EWKB_HEAD = np.frombuffer(bytes.fromhex("0101000020E6100000"), dtype=np.uint8)
+
+
+def geometry_hex(rows: Sequence[PreparedRow]) -> list[str | None]:
+    """EWKB hex (SRID 4326) of every row's point or geometry.
+
+    Points, nearly all rows, are written straight into one byte array with numpy (25 bytes
+    each): building shapely points, setting their SRID and writing WKB took 5x longer.
+    """
+    out: list[str | None] = [None] * len(rows)
+    point_idx = [i for i, r in enumerate(rows) if r.geometry is None and r.lat is not None]
+    if point_idx:
+        xy = np.array([(rows[i].lon, rows[i].lat) for i in point_idx], dtype="<f8")
+        ewkb = np.empty((len(point_idx), 25), dtype=np.uint8)
+        ewkb[:, :9] = _POINT_EWKB_HEAD
+        ewkb[:, 9:] = xy.view(np.uint8).reshape(len(point_idx), 16)
+        text = ewkb.tobytes().hex().upper()
+        for k, i in enumerate(point_idx):
+            out[i] = text[50 * k:50 * k + 50]
+    other = [i for i, r in enumerate(rows) if r.geometry is not None]
+    if other:
+        geoms = shapely.set_srid(np.array([rows[i].geometry for i in other], dtype=object), 4326)
+        for i, wkb in zip(other, shapely.to_wkb(geoms, hex=True, include_srid=True),
+                          strict=True):
+            out[i] = wkb
+    return out
+
+
+def copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]
+) -> None:
+    """COPY rows into a table (psycopg 3), inside the caller's transaction."""
+    raw = conn.connection.driver_connection
+    assert raw is not None, "COPY needs the psycopg connection under SQLAlchemy"
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # names from constants
+    # A writer thread sends the data while Python formats the next rows: the server's work
+    # (indexes, constraints) overlaps with ours instead of following it.
+    with raw.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def copy_stage(conn: Connection, rows: Sequence[PreparedRow]) -> None:
+    """Stage the place of every row still pending (rejected rows stay in Python)."""
+    conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
+    conn.execute(sql("ingest_stage"))
+    pending = [r for r in rows if r.status == "pending"]
+    hexes = geometry_hex(pending)
+    copy_rows(conn, "ingest_stage", _STAGE_COLUMNS, (
+        (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, r.subdistrict_code, r.quality,
+         r.approximate, r.dedupe_key, r.place_columns, r.record.get("name"),
+         r.record.get("address"),
+         json.dumps(r.record, ensure_ascii=False, default=str) if r.target == "layer" else None)
+        for r, ewkb in zip(pending, hexes, strict=True)
+    ))
+    # Built after the COPY (a bulk build is quicker than growing it row by row): the
+    # subdistrict join (ingest_place.sql) searches the staged points part by part.
+    conn.execute(sa.text("CREATE INDEX ON ingest_stage USING gist (geom)"))
+    conn.execute(sa.text(
+        "ANALYZE ingest_stage (row_number, status, target, quality, approximate, dedupe_key, "
+        "subdistrict_code, geom)"
+    ))
+
+
+def check_places(conn: Connection, rows: Sequence[PreparedRow], province: str | None) -> None:
+    """Run the set-based place checks on the stage and copy their outcome to the rows."""
+    conn.execute(sql("ingest_place"), {"max_m": BOUNDARY_TOLERANCE_M, "max_deg": _TOLERANCE_DEG})
+    conn.execute(sql("ingest_reject_outside"), {"max_m": BOUNDARY_TOLERANCE_M})
+    conn.execute(sql("ingest_reject_unknown_code"))
+    conn.execute(sql("ingest_place_addresses"))
+    if province is not None:
+        conn.execute(sql("ingest_reject_province"), {"province": province})
+    conn.execute(sql("ingest_reject_layer_outside"), {"max_deg": _TOLERANCE_DEG})
+    by_number = {r.row_number: r for r in rows}
+    result = conn.execute(sa.text(
+        "SELECT row_number, status, reason, column_name, lat, lon, subdistrict_code, "
+        "district_code, province_code, nearest_m FROM ingest_stage"
+    ))
+    for number, status, reason, column, lat, lon, code, district, province_code, nearest_m in (
+        result.tuples()
+    ):
+        row = by_number[number]
+        row.status, row.lat, row.lon = status, lat, lon
+        row.subdistrict_code, row.district_code, row.province_code = code, district, province_code
+        if status == "rejected":
+            row.reason, row.column = reason, column
+        elif nearest_m is not None:
+            row.warnings.append(
+                "outside the simplified boundaries; placed in the nearest subdistrict "
+                f"{code} ({nearest_m:.0f} m away)"
+            )
+
+
+def ensure_statistics(conn: Connection) -> None:
+    """Analyse reference tables that never were analysed (a fresh boundary load).
+
+    Without statistics the planner takes a 7,000-row table for a tiny one and picks nested
+    loops.
+    """
+    never = conn.execute(sa.text(
+        "SELECT relname FROM pg_class WHERE relname IN "
+        "('subdistricts', 'subdistrict_parts', 'provinces') AND relkind = 'r' "
+        "AND relnamespace = 'public'::regnamespace AND reltuples < 0"
+    )).scalars().all()
+    for table in never:  # names from the fixed list above
+        conn.execute(sa.text(f"ANALYZE {table}"))
+
+
+#: One encoder for the per-row JSON (json.dumps with options builds a new one per call).
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _json_column(value: Any) -> Any:
+    """Return a dict or list as JSON text, any other value as it is."""
+    if isinstance(value, dict | list):
+        return _to_json(value)
+    return value
+
+
+def store_records(
+    conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int
+) -> None:
+    """COPY the stored rows into the kind's table and lines/polygons into context_layers.
+
+    The ids the table gave are read back by upload for the per-row report.
+    """
+    main = [r for r in rows if r.status == "pending" and r.target == "main"]
+    if main and kind.geometry == "point":
+        place = ["subdistrict_code", *(["district_code"] if kind.has_district else []),
+                 "province_code"]
+        columns = [*kind.columns, "geom", *place, "source_upload_id", "source_row"]
+        hexes = geometry_hex(main)
+
+        def values(r: PreparedRow) -> list[Any]:
+            # Dicts and lists are stored as JSON (tested inline: a call per value is costly).
+            return [v if (t := type(v)) is not dict and t is not list else _json_column(v)
+                    for v in map(r.record.get, kind.columns)]
+
+        with_district = kind.has_district
+        copy_rows(conn, kind.table, columns, (
+            (*values(r), ewkb, r.subdistrict_code,
+             *((r.district_code,) if with_district else ()), r.province_code, upload_id,
+             r.row_number)
+            for r, ewkb in zip(main, hexes, strict=True)
+        ))
+        # The table's identity gave the ids; read them back by upload (one index scan):
+        # drawing them first with nextval() took 5x longer.
+        ids: dict[int, int] = dict(conn.execute(
+            sa.text(f"SELECT source_row, id FROM {kind.table} WHERE source_upload_id = :u"),
+            {"u": upload_id},
+        ).tuples().all())
+        for row in main:
+            row.record_id = ids[row.row_number]
+    layer = [r for r in rows if r.status == "pending" and r.target == "layer"]
+    if layer:
+        inserted: dict[int, int] = dict(conn.execute(
+            sql("ingest_insert_layer"),
+            {"upload_id": upload_id, "rows": [r.row_number for r in layer]},
+        ).all())
+        for r in layer:
+            if r.row_number in inserted:
+                r.record_id = inserted[r.row_number]
+            else:
+                r.status = "duplicate"
+                r.reason = f"the same feature is already in layer {r.record.get('layer')}"
+
+
+_REPORT_COLUMNS = (
+    "upload_id", "row_number", "status", "reason", "column_name", "warnings", "lat", "lon",
+    "subdistrict_code", "quality", "record_id", "original",
+)
+
+
+def copy_report(conn: Connection, rows: Sequence[PreparedRow], upload_id: int) -> None:
+    """COPY the per-row report (upload_rows): status, reason, place and original values."""
+    copy_rows(conn, "upload_rows", _REPORT_COLUMNS, (
+        (upload_id, r.row_number, "stored" if r.status == "pending" else r.status, r.reason,
+         None if r.status == "pending" else r.column, "; ".join(r.warnings) or None,
+         r.lat, r.lon, r.subdistrict_code, r.quality, r.record_id,
+         _to_json(r.original))
+        for r in rows
+    ))
+

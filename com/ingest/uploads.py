@@ -1,0 +1,427 @@
+"""Uploads: read a file, place every row, store it in one transaction, report each row.
+
+How an upload runs (:func:`import_upload`)
+-----------------------------------------
+1. The bytes are hashed; the same bytes with the same options (kind, province, sheet,
+   mapping, layer, datum) return the earlier upload with ``already_uploaded=True`` and store
+   nothing. An ``idempotency_key`` names a request: the same key with other data is refused
+   (:mod:`com.ingest.idempotency`).
+2. :func:`com.ingest.readers.read_table` checks the type, the zip limits and the caps and returns
+   the table; columns are recognised by name (Thai or English) or by an explicit mapping
+   (:mod:`com.ingest.columns`).
+3. Each row is prepared in Python (:func:`com.ingest.prepare.prepare_rows`): placed by its
+   coordinates or its address, then built by the kind's row builder (:mod:`com.ingest.kinds`).
+4. The places of the rows are checked set-based in PostGIS (:mod:`com.ingest.store`) and
+   duplicates are found against stored records and within the file
+   (:mod:`com.ingest.duplicates`).
+5. The stored rows are COPYed straight into the target table and every row into
+   ``upload_rows``; an audit row is written. Nothing commits here: the caller owns the
+   transaction, so a failure half-way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from com.config.settings import Settings
+from com.db.engine import transaction
+from com.db.tables import Upload
+from com.errors import UploadError, ValidationError
+from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
+from com.ingest.columns import ColumnPlan
+from com.ingest.duplicates import lock_duplicate_scope, resolve_duplicates
+from com.ingest.idempotency import bind_key, earlier_upload, scoped_key
+from com.ingest.kinds import Kind, lookup_kind
+from com.ingest.options import ImportOptions, UploadSummary
+from com.ingest.prepare import PreparedRow, prepare_rows
+from com.ingest.province import locality_points, resolve_province, zone_hint
+from com.ingest.readers import (
+    FileTooLarge,
+    ReadLimits,
+    SourceTable,
+    json_safe,
+    read_table,
+    upload_name,
+    with_file_name,
+)
+from com.ingest.store import (
+    check_places,
+    copy_report,
+    copy_stage,
+    ensure_statistics,
+    store_records,
+)
+from com.security import audit
+from com.security.access import CLI, Principal
+
+__all__ = ["import_path", "import_upload"]
+
+_MAX_SUMMARY_WARNINGS = 50
+
+
+def import_upload(
+    conn: Connection,
+    data: bytes,
+    filename: str,
+    *,
+    options: ImportOptions | None = None,
+    settings: Settings | None = None,
+    principal: Principal = CLI,
+    content_type: str | None = None,
+    client: str | None = None,
+    limits: ReadLimits | None = None,
+) -> UploadSummary:
+    """Import one uploaded file in the caller's transaction.
+
+    Parameters
+    ----------
+    conn : Connection
+        A connection inside the transaction the caller commits (or rolls back).
+    data : bytes
+        The file's bytes (kept in ``uploads.content``).
+    filename : str
+        The file's name; its extension chooses the reader.
+    options : ImportOptions, optional
+        Kind, province, sheet, mapping, layer, datum, idempotency key.
+    settings : Settings, optional
+        ``duplicate_distance_m``, ``default_province`` (the province when none is given),
+        ``severity_config`` and limits.
+    principal : Principal
+        Who uploads (audit trail, province restriction); default the CLI operator.
+    content_type, client : str, optional
+        Recorded with the upload and in the audit row.
+    limits : ReadLimits, optional
+        Default: from the settings.
+
+    Returns
+    -------
+    UploadSummary
+        Counts, warnings and ``already_uploaded`` (True when the same bytes and options
+        were uploaded before; nothing new is stored then).
+
+    Raises
+    ------
+    com.errors.UploadError
+        The file cannot be read at all (wrong type, too large, hostile, no place column).
+    com.errors.ConflictError
+        An idempotency key reused with different data.
+    com.errors.PermissionDenied
+        A province-restricted principal uploading for another province.
+    com.errors.ValidationError
+        Unknown kind, datum or province.
+
+    Examples
+    --------
+    >>> with transaction(engine) as conn:  # doctest: +SKIP
+    ...     summary = import_upload(conn, Path("points.csv").read_bytes(), "points.csv",
+    ...                             options=ImportOptions(province_code="32"))
+    """
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    request = _request(conn, data, filename, options or ImportOptions(), settings, principal)
+    options = request.options
+    earlier = earlier_upload(conn, sha256=request.sha256, request_key=request.request_key,
+                             idempotency_key=options.idempotency_key, principal=principal,
+                             client=client)
+    if earlier is not None:
+        return earlier
+    table, rows, plan, datum_notes = _read_rows(
+        conn, data, filename, options=options, settings=settings, kind=request.kind,
+        limits=limits or ReadLimits.from_settings(settings),
+    )
+    notes = _upload_notes(options, datum_notes, plan, table)
+    upload_id = _insert_upload(conn, data, filename, request=request, principal=principal,
+                               content_type=content_type)
+    bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
+    _store_rows(conn, rows, request.kind, upload_id, province=options.province_code,
+                duplicate_distance_m=float(settings.duplicate_distance_m))
+    counts = _row_counts(rows)
+    warnings = _summary_warnings(rows, notes)
+    _finish_upload(conn, upload_id, counts, _stored_options(
+        request, notes=notes, warnings=warnings, table=table, plan=plan, settings=settings,
+        principal=principal,
+    ))
+    audit.record(
+        conn, principal=principal, action="upload.create", target=f"upload:{upload_id}",
+        record_ids=[upload_id], client=client,
+        details={
+            "filename": Path(filename).name, "sha256": request.sha256, "kind": options.kind,
+            "province": options.province_code, "rows": counts["rows"],
+            "stored": counts["stored"], "rejected": counts["rejected"],
+            "duplicates": counts["duplicates"],
+        },
+    )
+    return UploadSummary(
+        upload_id=upload_id, rows=counts["rows"], stored=counts["stored"],
+        rejected=counts["rejected"], duplicates=counts["duplicates"], warnings=warnings,
+        kind=options.kind, filename=Path(filename).name, province_code=options.province_code,
+    )
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One upload request: its options (province resolved, layer named) and keys."""
+
+    options: ImportOptions
+    kind: Kind
+    province_source: str | None
+    sha256: str
+    request_key: str
+
+
+def _request(conn: Connection, data: bytes, filename: str, given: ImportOptions,
+             settings: Settings, principal: Principal) -> _Request:
+    """Check the options, resolve the province and the layer name, and hash the request.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        Unknown kind, datum or province; a layer upload without a layer name.
+    com.errors.PermissionDenied
+        A province-restricted principal uploading for another province.
+    """
+    kind = lookup_kind(given.kind)
+    if given.datum not in ("wgs84", "indian1975"):
+        raise ValidationError(f"unknown datum {given.datum!r}; use wgs84 or indian1975")
+    province, province_source = _upload_province(conn, given, settings, principal)
+    options = _resolved_options(given, province, filename)
+    sha256 = hashlib.sha256(data).hexdigest()
+    # The same bytes and options are the same upload whatever the file is called, so the
+    # layer name derived from the file name is left out of the key (issue 8).
+    request_key = dataclasses.replace(options, layer=given.layer).request_key(sha256)
+    return _Request(options=options, kind=kind, province_source=province_source,
+                    sha256=sha256, request_key=request_key)
+
+
+def _upload_province(
+    conn: Connection, options: ImportOptions, settings: Settings, principal: Principal
+) -> tuple[str | None, str | None]:
+    """Return the upload's province code and where it came from (given, default, principal).
+
+    Raises
+    ------
+    com.errors.ValidationError
+        An unknown province.
+    com.errors.PermissionDenied
+        A province-restricted principal uploading for another province.
+    """
+    # No province given: the configured default province (COM_DEFAULT_PROVINCE) is the
+    # upload's province, for the address context and the area check alike.
+    province_source = "given" if options.province_code else None
+    province = resolve_province(conn, options.province_code)
+    if province is None and settings.default_province:
+        province, province_source = resolve_province(conn, settings.default_province), "default"
+    if principal.province_code:
+        if province is None or province_source == "default":
+            province, province_source = principal.province_code, "principal"
+        principal.require_province(province)
+    return province, province_source
+
+
+def _resolved_options(
+    options: ImportOptions, province: str | None, filename: str
+) -> ImportOptions:
+    """Return the options with the province resolved and a layer name (from the file's name).
+
+    Raises
+    ------
+    com.errors.ValidationError
+        A layer upload without a layer name.
+    """
+    layer = options.layer
+    if layer is None and options.kind == "layer":
+        raise ValidationError("a layer upload needs a layer name (--layer NAME)")
+    if layer is None:
+        layer = re.sub(r"[^0-9a-zA-Z\u0e00-\u0e7f]+", "_", Path(filename).stem).strip("_").lower()
+    return ImportOptions(
+        kind=options.kind, province_code=province, sheet=options.sheet,
+        mapping=dict(options.mapping), layer=layer, datum=options.datum,
+        transformation=options.transformation, idempotency_key=options.idempotency_key,
+    )
+
+
+def _read_rows(
+    conn: Connection, data: bytes, filename: str, *, options: ImportOptions,
+    settings: Settings, kind: Kind, limits: ReadLimits,
+) -> tuple[SourceTable, list[PreparedRow], ColumnPlan, set[str]]:
+    """Read the file and prepare its rows in the province's context (UTM zone, Plus Codes).
+
+    Raises
+    ------
+    com.errors.UploadError
+        The file cannot be read, or has no place column (the error names the file).
+    """
+    province = options.province_code
+    table = read_table(data, filename, sheet=options.sheet, limits=limits,
+                       extra_fields=kind.extra_fields)
+    try:
+        rows, plan, datum_notes = prepare_rows(
+            table, options=options, settings=settings, zone_hint=zone_hint(conn, province),
+            limits=limits, locality_point=locality_points(conn, province),
+        )
+    except UploadError as exc:
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
+    return table, rows, plan, datum_notes
+
+
+def _upload_notes(options: ImportOptions, datum_notes: Iterable[str], plan: ColumnPlan,
+                  table: SourceTable) -> list[str]:
+    """Return what the uploader should know of the whole file: datum, columns, geometries."""
+    notes: list[str] = []
+    if options.datum == "indian1975":
+        notes.append(
+            "legacy datum: Indian 1975 -> WGS 84 with "
+            f"{options.transformation or DEFAULT_INDIAN1975_TRANSFORMATION}"
+        )
+    notes += sorted(f"coordinates converted: {n}" for n in datum_notes)
+    notes += plan.notes
+    if table.details.get("converted"):
+        notes.append(f"geometries converted: {table.details['converted']}")
+    return notes
+
+
+def _insert_upload(conn: Connection, data: bytes, filename: str, *, request: _Request,
+                   principal: Principal, content_type: str | None) -> int:
+    """Insert the upload's row (its counts come at the end) and return its id."""
+    options = request.options
+    upload_table = cast(sa.Table, Upload.__table__)
+    return conn.execute(
+        sa.insert(upload_table)
+        .values(
+            kind=options.kind,
+            filename=Path(filename.replace("\\", "/")).name,
+            content_type=content_type,
+            sha256=request.sha256,
+            size_bytes=len(data),
+            content=data,
+            province_code=options.province_code,
+            options={},
+            uploaded_by=principal.name,
+            # The column is unique across principals: keep the key with its owner.
+            idempotency_key=(scoped_key(principal, options.idempotency_key)
+                             if options.idempotency_key else None),
+        )
+        .returning(upload_table.c.id)
+    ).scalar_one()
+
+
+def _store_rows(conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int, *,
+                province: str | None, duplicate_distance_m: float) -> None:
+    """Check the rows' places, resolve duplicates, store the records and the per-row report."""
+    # The set-based statements look expensive to the planner but run fast on indexes; JIT
+    # compiling them costs more (0.2-1 s each) than it saves. Local to this transaction.
+    conn.execute(sa.text("SET LOCAL jit = off"))
+    ensure_statistics(conn)
+    copy_stage(conn, rows)
+    check_places(conn, rows, province)
+    lock_duplicate_scope(conn, rows, kind)
+    resolve_duplicates(conn, rows, kind, duplicate_distance_m)
+    store_records(conn, rows, kind, upload_id)
+    copy_report(conn, rows, upload_id)
+    conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
+
+
+def _row_counts(rows: Sequence[PreparedRow]) -> dict[str, int]:
+    """Count the rows by outcome (the rows still pending are the stored ones)."""
+    statuses = [r.status for r in rows]
+    return {
+        "rows": len(rows),
+        "stored": statuses.count("pending"),
+        "rejected": statuses.count("rejected"),
+        "duplicates": statuses.count("duplicate"),
+        "with_warnings": sum(1 for r in rows if r.warnings),
+    }
+
+
+def _summary_warnings(rows: Sequence[PreparedRow], notes: Iterable[str]) -> list[str]:
+    """Return the file's notes and the first rows' warnings (the report holds them all)."""
+    out = list(notes)
+    warned = [r for r in rows if r.warnings]
+    out += [f"row {r.row_number}: {'; '.join(r.warnings)}"
+            for r in warned[:_MAX_SUMMARY_WARNINGS]]
+    if len(warned) > _MAX_SUMMARY_WARNINGS:
+        out.append(f"... and {len(warned) - _MAX_SUMMARY_WARNINGS} more rows with warnings "
+                   "(see the upload report)")
+    return out
+
+
+def _stored_options(request: _Request, *, notes: list[str], warnings: list[str],
+                    table: SourceTable, plan: ColumnPlan, settings: Settings,
+                    principal: Principal) -> dict[str, Any]:
+    """Return what the upload's row keeps of the request and its reading (``uploads.options``)."""
+    options = request.options
+    return {
+        "request_key": request.request_key,
+        "kind": options.kind,
+        "sheet": options.sheet,
+        "mapping": dict(options.mapping),
+        "layer": options.layer,
+        "datum": options.datum,
+        "transformation": options.transformation,
+        "datum_notes": notes,
+        "format": table.format,
+        "read": {k: json_safe(v) if not isinstance(v, list | dict) else v
+                 for k, v in table.details.items() if k != "geometry_errors"},
+        "columns": plan.columns,
+        "fields": plan.as_dict(),
+        "province_source": request.province_source,
+        "duplicate_distance_m": settings.duplicate_distance_m,
+        "warnings": warnings,
+        "uploaded_by_kind": principal.kind,
+    }
+
+
+def _finish_upload(conn: Connection, upload_id: int, counts: dict[str, int],
+                   stored_options: dict[str, Any]) -> None:
+    """Write the upload's options (as JSON) and counts onto its row."""
+    upload_table = cast(sa.Table, Upload.__table__)
+    conn.execute(
+        sa.update(upload_table)
+        .where(upload_table.c.id == upload_id)
+        .values(
+            options=json.loads(json.dumps(stored_options, ensure_ascii=False, default=str)),
+            rows_total=counts["rows"],
+            rows_stored=counts["stored"],
+            rows_rejected=counts["rejected"],
+            rows_duplicate=counts["duplicates"],
+            rows_warning=counts["with_warnings"],
+        )
+    )
+
+
+def import_path(
+    engine: Engine,
+    path: Path | str,
+    *,
+    options: ImportOptions | None = None,
+    settings: Settings | None = None,
+    principal: Principal = CLI,
+) -> UploadSummary:
+    """Import a file from disk in its own transaction (what ``com import`` runs).
+
+    Raises
+    ------
+    com.errors.UploadError
+        See :func:`import_upload`; also when the file is larger than ``max_upload_mb``.
+    """
+    path = Path(path)
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    size = path.stat().st_size
+    if size > settings.max_upload_mb * 1024 * 1024:
+        raise FileTooLarge(
+            f"{path.name} is {size / 1048576:,.1f} MB; the limit is {settings.max_upload_mb} MB"
+        )
+    data = path.read_bytes()
+    with transaction(engine) as conn:
+        return import_upload(conn, data, path.name, options=options, settings=settings,
+                             principal=principal)
