@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -194,6 +195,29 @@ def rank_by_filter(
     geopandas.GeoDataFrame
         As :func:`rank_areas`.
     """
+    if level.kind != "h3" and areas is None and bbox is None:
+        # The same ranking of the same data is answered once (dashboards poll): keyed by the
+        # filter with its analysis date, the model, and the rollup's version (a write of the
+        # risk points changes it); the caller gets its own copy.
+        key = ("ranking", str(level), dataclasses.replace(filt, as_of=filt.analysis_date),
+               model.model_dump_json(), with_details, reference.rollup_version(conn))
+        return reference.cached(
+            conn, key, lambda: _rank(conn, level, filt, model, with_details=with_details)
+        ).copy()
+    return _rank(conn, level, filt, model, with_details=with_details, areas=areas, bbox=bbox)
+
+
+def _rank(
+    conn: Connection,
+    level: AreaLevel,
+    filt: RiskFilter,
+    model: SeverityModel,
+    *,
+    with_details: bool = False,
+    areas: gpd.GeoDataFrame | None = None,
+    bbox: Sequence[float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Compute :func:`rank_by_filter` (no cache)."""
     extent: tuple[str | None, str | None] | None = None
     if level.kind == "h3":
         agg = aggregate_h3(conn, level, filt, model, bbox=bbox)

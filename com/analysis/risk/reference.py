@@ -3,8 +3,10 @@
 Boundaries and context layers change only when someone loads geodata, yet reading and decoding
 7,425 subdistrict polygons costs more than the ranking itself (issue 13). They are kept in this
 process, keyed by a fingerprint of the reference tables taken in the caller's transaction: the
-row count and the newest row version (``xmin``) of each table, which any insert, update or
-delete changes, so a reload is seen at the next call and never a stale answer.
+row count and the newest row version (``xmin``) of each table, which any committed insert,
+update or delete changes, so a reload is seen at the next call and never a stale answer. A
+transaction that has written anything itself computes afresh (its writes share one ``xmin``,
+so two of them could not be told apart).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ _FINGERPRINT = sa.text(" UNION ALL ".join(
     for t in REFERENCE_TABLES
 ))
 
+_WROTE = sa.text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+
 #: Entries kept (each a level's areas of one extent, or their context distances).
 MAX_ENTRIES = 24
 
@@ -39,11 +43,31 @@ def fingerprint(conn: Connection) -> tuple[Any, ...]:
     return tuple(tuple(row) for row in conn.execute(_FINGERPRINT))
 
 
+_ROLLUP_VERSION = sa.text(
+    "SELECT count(*), COALESCE(max(xmin::text::bigint), 0) FROM risk_rollup_total"
+)
+
+
+def rollup_version(conn: Connection) -> tuple[int, int]:
+    """What identifies the risk points' rollup as ``conn`` sees it.
+
+    Every write of risk_points that can change a ranking (a point added, removed, or its area,
+    category, severity, count or date changed) rewrites a row of ``risk_rollup_total`` in the
+    same transaction (migration 0008_rollup), changing its row versions (``xmin``) or its row
+    count. (Writes of the caller's own transaction all share one ``xmin``: :func:`cached`
+    computes afresh in a transaction that has written.)
+    """
+    count, newest = conn.execute(_ROLLUP_VERSION).one()
+    return int(count), int(newest)
+
+
 def cached(conn: Connection, key: Hashable, make: Callable[[], T]) -> T:
     """Return the value of ``key`` for the current reference data, computing it once.
 
     The value is shared between callers: they must not modify it.
     """
+    if conn.execute(_WROTE).scalar_one():
+        return make()
     full_key = (fingerprint(conn), key)
     with _lock:
         if full_key in _entries:
