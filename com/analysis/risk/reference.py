@@ -49,7 +49,7 @@ _ROLLUP_VERSION = sa.text(
 
 
 def rollup_version(conn: Connection) -> tuple[int, int]:
-    """What identifies the risk points' rollup as ``conn`` sees it.
+    """Return what identifies the risk points' rollup as ``conn`` sees it.
 
     Every write of risk_points that can change a ranking (a point added, removed, or its area,
     category, severity, count or date changed) rewrites a row of ``risk_rollup_total`` in the
