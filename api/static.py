@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
@@ -57,3 +58,11 @@ def install(app: FastAPI, *, node_modules: Path = assets.NODE_MODULES) -> None:
             name=f"vendor-{package}",
         )
     app.mount("/static", CachedStaticFiles(directory=OWN_STATIC, max_age_s=3600), name="static")
+
+    # Browsers ask for /favicon.ico on every page whatever the page links: without it each
+    # page logged a 404 in the console (issue 15).
+    def favicon() -> RedirectResponse:
+        return RedirectResponse("/static/favicon.svg", status_code=301,
+                                headers={"Cache-Control": "public, max-age=86400"})
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)

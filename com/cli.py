@@ -627,7 +627,9 @@ def cctv_cmd(
         Path | None, typer.Option(help="Site costs: a site_id/รหัส and a cost/ราคา column.")
     ] = None,
     default_cost: Annotated[float | None, typer.Option(help="Cost of sites not listed.")] = None,
-    radius: Annotated[float, typer.Option(help="Camera coverage radius in metres.")] = 200.0,
+    radius: Annotated[float | None, typer.Option(
+        help="Camera coverage radius in metres (default: the planner's, as on the web page).",
+        show_default=False)] = None,
     existing: Annotated[str | None, typer.Option(
         help="Installed cameras file, or 'none' (default: the cameras table).")] = None,
     candidates: Annotated[str, typer.Option(
@@ -643,9 +645,10 @@ def cctv_cmd(
     """Propose CCTV sites that cover the most weighted risk (maximal covering location)."""
     from com.siting.runners import run_cctv  # deferred: the solver imports scipy
 
+    radius_m: dict[str, Any] = {} if radius is None else {"radius_m": radius}
     echo_json(run_cctv(
         _engine(), _settings(), province=_province_or_default(province), district=district,
-        k=k, budget=budget, cost_file=cost_file, default_cost=default_cost, radius_m=radius,
+        k=k, budget=budget, cost_file=cost_file, default_cost=default_cost, **radius_m,
         existing=existing, candidates=candidates, metric="geodesic" if geodesic else "utm",
         method=method,  # type: ignore[arg-type]  # checked by run_cctv
         time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart, save=save,

@@ -27,6 +27,7 @@ from com.maps.data import MapFilters, load_map_data
 from com.maps.style import category_names
 from com.security import audit, users
 from com.security.access import ROLES, Principal
+from com.siting.coverage import DEFAULT_RADIUS_M
 from com.text.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)
@@ -223,6 +224,8 @@ def cctv_page(request: Request, page: OpenPage, engine: EngineDep) -> Response:
             "provinces": page.provinces,
             "districts": districts,
             "outlines": outlines,
+            # One default radius for the page, the API and `com cctv` (issue 15).
+            "default_radius_m": DEFAULT_RADIUS_M,
             "vendor": assets.VENDOR_PREFIX,
         },
         principal=page.principal,

@@ -347,3 +347,21 @@ def test_without_a_public_url_links_follow_the_request(client):
     # The default stays as before (development, a single host): the request's own host.
     hrefs = [link["href"] for link in client.get("/ogc").json()["links"]]
     assert all(h.startswith("http://testserver/") for h in hrefs)
+
+
+def test_favicon_is_served(client):
+    """Issue 15: browsers ask for /favicon.ico on every page; it was a 404 in the console."""
+    response = client.get("/favicon.ico", follow_redirects=False)
+    assert response.status_code == 301
+    icon = client.get(response.headers["location"])
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert '<link rel="icon" href="/static/favicon.svg"' in client.get("/login").text
+
+
+def test_cctv_page_offers_the_planners_default_radius(client):
+    """Issue 15: the page offered 300 m while `com cctv` and the API used 200 m."""
+    from com.siting.coverage import DEFAULT_RADIUS_M
+
+    login(client, "viewer1")
+    page = client.get("/cctv").text
+    assert f'name="radius_m" value="{int(DEFAULT_RADIUS_M)}"' in page
