@@ -39,6 +39,10 @@ class MapData:
     cameras: gpd.GeoDataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     synthetic: bool = False
+    #: Score class bounds shared by the choropleth and the legend. load_map_data makes them
+    #: from the scores of the areas public outputs show, for every viewer: classes must not
+    #: change with who is looking, nor betray a suppressed area's score (issue 15).
+    bins: list[float] | None = None
 
     def bounds(self) -> list[list[float]] | None:
         """Return ``[[south, west], [north, east]]`` of the areas, or None when empty."""
@@ -84,7 +88,9 @@ def build_map(
         The map, ready for ``m.get_root().render()``.
     """
     m = m or new_map(basemap=basemap, lang=lang, bounds=data.bounds())
-    add_choropleth(data.areas, metric=metric, lang=lang, m=m)
+    bins = data.bins if data.bins is not None else (
+        score_bins(data.areas["score"]) if "score" in data.areas else [])
+    add_choropleth(data.areas, metric=metric, lang=lang, m=m, bins=bins)
     add_districts(data.districts, lang=lang, m=m)
     add_hotspots(data.areas, lang=lang, m=m)
     add_heat(data.points, lang=lang, m=m)
@@ -94,7 +100,7 @@ def build_map(
     hot = {hotspot_key(c) for c in data.areas.get("hotspot_class", pd.Series(dtype=object))}
     add_legend(
         metric=metric,
-        bins=score_bins(data.areas["score"]) if "score" in data.areas else [],
+        bins=bins,
         categories=legend_categories(data.points, names, lang),
         hotspots=sorted(k for k in hot if k),
         lang=lang,

@@ -16,7 +16,7 @@ from com.analysis import risk
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ValidationError
 from com.maps.build import MapData
-from com.maps.style import category_names
+from com.maps.style import category_names, score_bins
 from com.security import privacy
 from com.siting.redaction import plan_for
 
@@ -205,10 +205,13 @@ def load_map_data(
     coarsen = [] if principal.sees_sensitive else sorted(sensitive_categories(severity_config))
     points = _read_points(conn, filters, coarsen)
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
+    # The one small-area rule (all points, all time), so the map hides the areas the
+    # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
+    hidden = privacy.hidden_areas(conn, k=small_area_k)
+    # Score classes from the areas every viewer may see, the same for every viewer.
+    bins = score_bins(areas.loc[~areas["code"].isin(hidden), "score"]) \
+        if "score" in areas else []
     if privacy.applies_to(principal):
-        # The one small-area rule (all points, all time), so the map hides the areas the
-        # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
-        hidden = privacy.hidden_areas(conn, k=small_area_k)
         areas = privacy.suppress_areas(areas, hidden, code_column="code")
         points = points[
             points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
@@ -236,6 +239,7 @@ def load_map_data(
             severity_config=severity_config,
         ),
         synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+        bins=bins,
     )
 
 

@@ -182,8 +182,12 @@ def add_choropleth(
     metric: str = "score",
     lang: str = "th",
     m: folium.Map | None = None,
+    bins: Sequence[float] | None = None,
 ) -> folium.Map:
     """Add the subdistrict choropleth (by ``score`` or ``rank``) with popups and search.
+
+    ``bins`` are the score class bounds (default: :func:`score_bins` of these areas; the map
+    page passes the viewer-independent bounds of :class:`com.maps.build.MapData`).
 
     ``areas`` holds one row per subdistrict: ``code``, ``name_th``, ``name_en``,
     ``district_name_th``, ``district_name_en``, geometry, and from the ranking ``score``,
@@ -193,7 +197,8 @@ def add_choropleth(
     m = m or new_map(lang=lang)
     if metric not in ("score", "rank"):
         raise ConfigError(f"choropleth metric {metric!r} is not 'score' or 'rank'")
-    bins = score_bins(areas["score"]) if "score" in areas else []
+    if bins is None:
+        bins = score_bins(areas["score"]) if "score" in areas else []
     ranked = areas["rank"].notna().sum() if "rank" in areas else 0
     props = []
     for row in areas.to_dict("records"):

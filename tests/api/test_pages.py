@@ -365,3 +365,25 @@ def test_cctv_page_offers_the_planners_default_radius(client):
     login(client, "viewer1")
     page = client.get("/cctv").text
     assert f'name="radius_m" value="{int(DEFAULT_RADIUS_M)}"' in page
+
+
+def test_legend_classes_do_not_depend_on_the_viewer(demo):
+    """Issue 15: anonymous and staff saw different score classes (0.0-8.5 ... 23.5-77.7 against
+    0.0-1.1 ... 5.1-77.7). The classes come from the areas public outputs show, for everyone."""
+    from com.maps.style import score_bins
+    from com.security import privacy
+    from com.security.access import ANONYMOUS, CLI
+
+    filters = MapFilters(province_code="32")
+    with demo.connect() as conn:
+        public = load_map_data(conn, filters, principal=ANONYMOUS, small_area_k=5)
+        full = load_map_data(conn, filters, principal=CLI, small_area_k=5)
+        hidden = privacy.hidden_areas(conn, k=5)
+    assert public.bins == full.bins and public.bins
+    assert public.areas["suppressed"].any()  # some areas are hidden from the public
+    shown = full.areas.loc[~full.areas["code"].isin(hidden), "score"]
+    assert full.bins == score_bins(shown)
+    # No bound is a suppressed area's own score (the classes do not betray them).
+    secret = set(full.areas.loc[full.areas["code"].isin(hidden), "score"].round(6)) - set(
+        shown.round(6))
+    assert not secret & set(full.bins)
