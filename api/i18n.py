@@ -131,10 +131,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "covered": ("น้ำหนักความเสี่ยงที่ครอบคลุม", "Risk weight covered"),
     "plan_summary": (
         "{sites} จุด ครอบคลุม {share}% ของน้ำหนักความเสี่ยง (รวมกล้องเดิม {with_existing}%) · "
-        "วิธี {method} · ช่องว่างจากค่าดีที่สุด {gap}",
+        "{method} · ช่องว่างจากค่าดีที่สุด {gap}",
         "{sites} sites cover {share}% of the risk weight ({with_existing}% with existing "
         "cameras) · {method} · optimality gap {gap}",
     ),
+    "method_exact": ("คำตอบแม่นตรง (HiGHS)", "exact (HiGHS)"),
+    "method_greedy": ("วิธีละโมบ พร้อมขอบเขตค่าดีที่สุด", "greedy, with an optimality bound"),
     "lat": ("ละติจูด", "Latitude"),
     "lon": ("ลองจิจูด", "Longitude"),
     "users_title": ("บัญชีผู้ใช้", "User accounts"),

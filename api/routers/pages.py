@@ -18,6 +18,7 @@ from api.deps import EngineDep, SettingsDep
 from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, error_page
 from api.web import client_address, render
 from com import boundaries
+from com.analysis.risk import HOTSPOT_LABELS
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.ingest import list_uploads
@@ -188,6 +189,10 @@ def targets_page(
         frame = data.areas.drop(columns="geometry")
         rows = frame.to_dict("records")
         rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
+        for row in rows:  # the Gi* class in the page's language, not its key (issue 15)
+            cls = row.get("hotspot_class")
+            label = HOTSPOT_LABELS.get(cls, (cls, cls)) if isinstance(cls, str) else None
+            row["hotspot_label"] = label and label[0 if page.lang == "th" else 1]
     return render(
         request,
         "targets.html",

@@ -61,7 +61,7 @@
       .replace("{sites}", s.sites !== undefined ? s.sites : rows.length)
       .replace("{share}", pct(s.share_covered))
       .replace("{with_existing}", pct(s.share_covered_with_existing))
-      .replace("{method}", s.method || "-")
+      .replace("{method}", (cfg.methods || {})[s.method] || s.method || "-")
       .replace("{gap}", s.gap !== undefined && s.gap !== null ? s.gap : "-");
   }
 

@@ -387,3 +387,20 @@ def test_legend_classes_do_not_depend_on_the_viewer(demo):
     secret = set(full.areas.loc[full.areas["code"].isin(hidden), "score"].round(6)) - set(
         shown.round(6))
     assert not secret & set(full.bins)
+
+
+def test_thai_pages_show_labels_not_keys(client):
+    """Issue 15: the targets page showed the raw Gi* class (not_significant) and the CCTV page
+    the raw solver method (วิธี exact) in the Thai interface."""
+    from com.analysis.risk import HOTSPOT_LABELS
+
+    login(client, "planner1")
+    page = client.get("/targets?province=32&lang=th").text
+    pills = re.findall(r'<span class="pill (?:hot|cold|)">([^<]*)</span>', page)
+    assert pills, "the demo's targets list shows Gi* classes"
+    thai = {th for th, _ in HOTSPOT_LABELS.values()}
+    assert set(pills) <= thai, set(pills) - thai
+    cctv = client.get("/cctv?lang=th").text
+    config = json.loads(re.search(r'id="cctv-config">(.*?)</script>', cctv, re.S).group(1))
+    assert config["methods"]["exact"].startswith("คำตอบแม่นตรง")
+    assert "{method}" in config["summary"] and "วิธี {method}" not in config["summary"]
