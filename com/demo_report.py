@@ -68,12 +68,16 @@ class DemoReport:
             f"    กล้อง CCTV / cameras: {self.cameras}",
         ]
         lists = self.kpi.get("target_lists", {})
+        declared = [str(fy) for fy, info in lists.items() if info["status"] == "declared"]
+        kept = [str(fy) for fy, info in lists.items() if info["status"] != "declared"]
+        if declared:
+            areas = max(info.get("areas", 0) for info in lists.values())
+            lines.append(f"    บัญชีเป้าหมาย / target lists: FY {', '.join(declared)} "
+                         f"(ปีละ {areas} ตำบล / {areas} subdistricts each)")
+        if kept:
+            lines.append(f"    บัญชีเป้าหมายเดิม / lists kept as declared: FY {', '.join(kept)}")
         if lists:
-            listed = ", ".join(
-                f"{fy} ({info['areas']} ตำบล / subdistricts)" if info["status"] == "declared"
-                else f"{fy} (ของเดิม / kept)" for fy, info in lists.items())
-            lines.append(f"    บัญชีเป้าหมาย / target lists: FY {listed}; "
-                         f"โครงการ / projects: {self.kpi.get('projects', 0)}")
+            lines.append(f"    โครงการ / projects: {self.kpi.get('projects', 0)}")
         if self.boundaries:
             b = self.boundaries
             lines.append(

@@ -263,7 +263,7 @@ def test_demo_summary_names_the_url_accounts_and_what_was_loaded(
                                       "border_crossings"}
     text = report.summary("http://127.0.0.1:8000/", serving=True)
     lines = text.splitlines()
-    assert len(lines) <= 15
+    assert len(lines) <= 15 and max(len(line) for line in lines) <= 100
     assert "http://127.0.0.1:8000/" in text
     passwords = report.hooks["demo_accounts"]
     assert set(passwords) == {"demo_viewer", "demo_staff"}
@@ -271,7 +271,8 @@ def test_demo_summary_names_the_url_accounts_and_what_was_loaded(
         assert any(username in line and password in line for line in lines), username
     assert "280" in text and "ข้อมูลสมมติ" in text and "synthetic" in text
     assert f"cameras: {report.cameras}" in text
-    assert "FY 2567 (10" in text and "projects: 12" in text
+    assert "target lists: FY 2567, 2568 (ปีละ 10 ตำบล / 10 subdistricts each)" in text
+    assert "projects: 12" in text
     assert "7425" in text
     assert "com kpi --province 32 --fy 2568" in text
     loaded_only = report.summary("http://127.0.0.1:8000/", serving=False)

@@ -81,8 +81,8 @@ def path_verdict(path: dict[str, Any] | None, fiscal_year_be: int) -> dict[str, 
     return {
         "met": met,
         "question_th": f"จำนวนเหตุปีนี้ไม่เกินระดับบนเส้นทางสู่การลดลงร้อยละ {final} "
-                       f"ภายในปีงบประมาณ {final_fy} (นับจากปีฐาน {base_fy} ต้องลดลงปีละ "
-                       f"ประมาณร้อยละ {rate}) หรือไม่",
+                       f"ภายในปีงบประมาณ {final_fy} (นับจากปีฐาน {base_fy} ต้องลดลงปีละประมาณ"
+                       f"ร้อยละ {rate}) หรือไม่",
         "question_en": f"Is this year's count at or below the level on the path to an "
                        f"{final}% reduction by FY {final_fy} (from baseline FY {base_fy}: "
                        f"about {rate}% a year)?",
