@@ -615,11 +615,12 @@ def load_demo_data(
     seed: int = DEFAULT_SEED,
     province_code: str = DEMO_PROVINCE,
     on_step: StepCallback | None = None,
+    with_kpi_data: bool = False,
 ) -> DemoReport:
     """Replace the synthetic Surin data set in one transaction (boundaries must be loaded).
 
-    Besides the points and cameras, declares target lists and a few synthetic projects
-    (:func:`com.demo_kpi.declare_demo_targets`) so that ``com kpi`` works on the demo.
+    With ``with_kpi_data`` (as ``com demo`` does), also declares target lists and a few
+    synthetic projects (:func:`com.demo_kpi.declare_demo_targets`) so that ``com kpi`` works.
 
     Parameters
     ----------
@@ -633,6 +634,8 @@ def load_demo_data(
         The demo province (Surin, "32").
     on_step
         Called with a short description as each step starts.
+    with_kpi_data
+        Also declare the demo target lists and projects.
 
     Returns
     -------
@@ -655,10 +658,12 @@ def load_demo_data(
         replaced, _ = replace_synthetic_data(
             conn, points, cameras, categories=labels, province_code=province_code
         )
-        step("บัญชีเป้าหมายและโครงการ / target lists and projects")
-        kpi = declare_demo_targets(conn, province_code=province_code,
-                                   model=load_severity_model(settings.severity_config),
-                                   prefix=SYNTHETIC_PREFIX)
+        kpi: dict[str, Any] = {}
+        if with_kpi_data:
+            step("บัญชีเป้าหมายและโครงการ / target lists and projects")
+            kpi = declare_demo_targets(conn, province_code=province_code,
+                                       model=load_severity_model(settings.severity_config),
+                                       prefix=SYNTHETIC_PREFIX)
         step("บัญชีผู้ใช้ตัวอย่าง / demo accounts")
         hooks: dict[str, Any] = {}
         for hook in after_load_hooks:
@@ -697,6 +702,8 @@ def run_demo(
 ) -> DemoReport:
     """Load the boundaries (idempotent), then replace the synthetic Surin data set.
 
+    The target lists and projects of the KPI are declared too (``with_kpi_data``).
+
     Parameters
     ----------
     engine
@@ -718,7 +725,7 @@ def run_demo(
     if on_step is not None:
         on_step("โหลดขอบเขตการปกครอง / loading boundaries")
     boundaries = load_geodata(engine, geodata_dir or settings.geodata_dir)
-    report = load_demo_data(engine, settings, seed=seed, on_step=on_step)
+    report = load_demo_data(engine, settings, seed=seed, on_step=on_step, with_kpi_data=True)
     # Only the boundary tables: the points and cameras are counted above, after the demo
     # load (the geodata counts were taken before it, hence a confusing "risk_points: 0").
     report.boundaries = {k: v for k, v in boundaries.counts.items()

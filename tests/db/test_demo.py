@@ -193,7 +193,9 @@ def test_kpi_succeeds_right_after_the_demo(clean_engine, test_settings):
     from com.analysis.kpi import kpi_report
     from com.demo_kpi import DEMO_DECLARER, TARGET_TOP
 
-    report = demo.load_demo_data(clean_engine, test_settings)
+    assert demo.load_demo_data(clean_engine, test_settings).kpi == {}  # points only
+    assert _scalar(clean_engine, "SELECT count(*) FROM target_lists") == 0
+    report = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
     assert report.kpi["target_lists"] == {
         2567: {"status": "declared", "areas": TARGET_TOP},
         2568: {"status": "declared", "areas": TARGET_TOP},
@@ -235,15 +237,15 @@ def test_demo_keeps_a_planners_list_and_replaces_its_own(clean_engine, test_sett
     from com.analysis.kpi import declare_targets
     from com.security.access import CLI
 
-    demo.load_demo_data(clean_engine, test_settings)
-    again = demo.load_demo_data(clean_engine, test_settings)
+    demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
+    again = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
     assert again.kpi["target_lists"][2568]["status"] == "declared"
     assert _scalar(clean_engine, "SELECT count(*) FROM projects") == 12
     assert _scalar(clean_engine, "SELECT count(*) FROM target_lists") == 2
     with clean_engine.begin() as conn:
         declare_targets(conn, province="32", fiscal_year_be=2568, principal=CLI,
                         codes=["320101"], replace=True)
-    third = demo.load_demo_data(clean_engine, test_settings)
+    third = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
     assert third.kpi["target_lists"][2568] == {"status": "kept", "declared_by": "cli"}
     assert _scalar(clean_engine, "SELECT count(*) FROM target_areas ta JOIN target_lists t "
                    "ON t.id = ta.target_list_id WHERE t.fiscal_year_be = 2568") == 1
