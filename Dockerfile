@@ -14,6 +14,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Thai glyphs for the charts (com.siting.output looks for Loma, Garuda, ... from TLWG); without
+# a Thai font matplotlib cannot draw Thai and the labels fall back to English.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-thai-tlwg \
+    && rm -rf /var/lib/apt/lists/*
+
 # The same package and the same pinned versions as CI (scripts/setup.sh): `pip install -c
 # constraints.txt`. The wheels of shapely, pyproj, pyogrio and psycopg carry GEOS, PROJ, GDAL
 # and libpq, so no system libraries are needed.

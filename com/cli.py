@@ -12,6 +12,7 @@ import typer
 
 from com.config.settings import Settings, get_settings
 from com.errors import ComError
+from com.progress import progress
 
 app = typer.Typer(
     name="com",
@@ -34,6 +35,10 @@ def _engine():  # type: ignore[no-untyped-def]
     from com.db.engine import make_engine
 
     return make_engine(_settings())
+
+
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress display (there is none when stderr is not a terminal).")]
 
 
 def echo_json(data: Any) -> None:
@@ -126,11 +131,13 @@ def geodata_load(
     directory: Annotated[
         Path | None, typer.Argument(help="Boundary directory (default: COM_GEODATA_DIR).")
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Read, validate and upsert boundaries, the land border, the Mekong and crossings."""
     from com.geodata import load_geodata
 
-    report = load_geodata(_engine(), directory or _settings().geodata_dir)
+    with progress("โหลดขอบเขตการปกครอง / loading boundaries", quiet=quiet):
+        report = load_geodata(_engine(), directory or _settings().geodata_dir)
     echo_json(report.as_dict())
 
 
@@ -245,6 +252,7 @@ def import_cmd(
         str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer).")
     ] = None,
     datum: Annotated[str, typer.Option(help="wgs84, or indian1975 for legacy data.")] = "wgs84",
+    quiet: QuietOpt = False,
 ) -> None:
     """Import a point list; print upload_id, rows, stored, rejected, duplicates, warnings."""
     from com.ingest import ImportOptions, import_path
@@ -253,7 +261,8 @@ def import_cmd(
         kind=kind, province_code=province, sheet=sheet, mapping=_mapping(map_), layer=layer,
         datum=datum,
     )
-    summary = import_path(_engine(), file, options=options, settings=_settings())
+    with progress(f"นำเข้า / importing {file.name}", quiet=quiet):
+        summary = import_path(_engine(), file, options=options, settings=_settings())
     echo_json(summary.as_dict())
 
 
@@ -525,13 +534,14 @@ def _province_or_default(province: str | None) -> str:
 def rank_cmd(
     level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
     date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
-    min_severity: SeverityOpt = None, out: OutOpt = None,
+    min_severity: SeverityOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Rank areas by risk score; write the table and print the top ten as JSON."""
     from com.analysis.risk import rank_areas
     from com.db.engine import transaction
 
-    with transaction(_engine()) as conn:
+    with progress(f"จัดอันดับ / ranking {level} areas", quiet=quiet), \
+            transaction(_engine()) as conn:
         frame = rank_areas(conn, level=level, province=province, district=district,
                            date_from=date_from, date_to=date_to, categories=category,
                            min_severity=min_severity, model=_model())
@@ -545,13 +555,14 @@ def hotspots_cmd(
     min_severity: SeverityOpt = None,
     permutations: Annotated[int | None, typer.Option(help="Permutations (default 999).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the permutations.")] = None,
-    out: OutOpt = None,
+    out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
     """Getis-Ord Gi* hot spots of the area scores; write the table, print the hot spots."""
     from com.analysis.risk import hotspots
     from com.db.engine import transaction
 
-    with transaction(_engine()) as conn:
+    with progress(f"จุดร้อน Gi* / hot spots of {level} areas", quiet=quiet), \
+            transaction(_engine()) as conn:
         frame = hotspots(conn, level=level, province=province, district=district,
                          date_from=date_from, date_to=date_to, categories=category,
                          min_severity=min_severity, permutations=permutations, seed=seed,
@@ -641,18 +652,22 @@ def cctv_cmd(
     demand_out: Annotated[Path | None, typer.Option(help="Write every demand point (CSV).")] = None,
     chart: Annotated[Path | None, typer.Option(help="Write the coverage curve (PNG).")] = None,
     save: Annotated[str | None, typer.Option(help="Save the plan under this name.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Propose CCTV sites that cover the most weighted risk (maximal covering location)."""
     from com.siting.runners import run_cctv  # deferred: the solver imports scipy
 
     radius_m: dict[str, Any] = {} if radius is None else {"radius_m": radius}
-    echo_json(run_cctv(
-        _engine(), _settings(), province=_province_or_default(province), district=district,
-        k=k, budget=budget, cost_file=cost_file, default_cost=default_cost, **radius_m,
-        existing=existing, candidates=candidates, metric="geodesic" if geodesic else "utm",
-        method=method,  # type: ignore[arg-type]  # checked by run_cctv
-        time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart, save=save,
-    ))
+    with progress("วางแผนกล้อง CCTV / planning CCTV sites", quiet=quiet):
+        plan = run_cctv(
+            _engine(), _settings(), province=_province_or_default(province),
+            district=district, k=k, budget=budget, cost_file=cost_file,
+            default_cost=default_cost, **radius_m, existing=existing,
+            candidates=candidates, metric="geodesic" if geodesic else "utm",
+            method=method,  # type: ignore[arg-type]  # checked by run_cctv
+            time_limit_s=time_limit, out=out, demand_out=demand_out, chart=chart, save=save,
+        )
+    echo_json(plan)
 
 
 @app.command("patrols")
@@ -719,14 +734,24 @@ def demo_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2568,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the full report as JSON instead of the summary.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Load the synthetic Surin demo (280 risk points), then serve the app."""
     from com.demo import run_demo
 
-    report = run_demo(_engine(), _settings(), geodata_dir=geodata, seed=seed)
-    echo_json(report.as_dict())
+    with progress("COM demo", quiet=quiet) as step:
+        report = run_demo(_engine(), _settings(), geodata_dir=geodata, seed=seed, on_step=step)
+    # A wildcard address is not one to type into a browser.
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{port}/"
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        typer.echo(report.summary(url, serving=not load_only))
     if not load_only:
-        print(f"ข้อมูลสมมติ / synthetic demo data: serving http://{host}:{port}/", file=sys.stderr)
+        print(f"ข้อมูลสมมติ / synthetic demo data: serving {url}", file=sys.stderr)
         serve(host=host, port=port)
 
 

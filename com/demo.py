@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +28,8 @@ from com.config.settings import Settings
 from com.config.severity import load_severity_model
 from com.db.engine import transaction
 from com.db.tables import Camera, RiskPoint
+from com.demo_kpi import declare_demo_targets
+from com.demo_report import DemoReport
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
 from com.security.users import demo_accounts
@@ -138,6 +140,8 @@ CAMERA_PLAN = (
 )
 CAMERA_RADIUS_M = 100.0
 
+#: Told each step of a long demo load ("storing 280 points ..."), e.g. to show progress.
+StepCallback = Callable[[str], None]
 AfterLoadHook = Callable[[Connection, Settings], dict[str, Any] | None]
 #: Functions run inside the demo transaction after the synthetic data is stored, in order.
 #: Later features (demo user accounts, say) append ``hook(conn, settings) -> dict | None``;
@@ -169,37 +173,6 @@ class SyntheticPoint:
     reported_on: dt.date
     name: str
     component: str
-
-
-@dataclass
-class DemoReport:
-    """What the demo loaded."""
-
-    province_code: str
-    risk_points: int
-    replaced: int
-    cameras: int
-    by_category: dict[str, int]
-    by_fiscal_year: dict[int, int]
-    by_district: dict[str, int]
-    boundaries: dict[str, int] | None = None
-    hooks: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "synthetic": True,
-            "note": "ข้อมูลสมมติ / synthetic demo data",
-            "province_code": self.province_code,
-            "risk_points": self.risk_points,
-            "replaced_previous_synthetic_points": self.replaced,
-            "cameras": self.cameras,
-            "by_category": self.by_category,
-            "by_fiscal_year_be": self.by_fiscal_year,
-            "by_district": self.by_district,
-            "boundaries": self.boundaries,
-            "hooks": self.hooks,
-        }
 
 
 def category_labels(settings: Settings | None = None) -> dict[str, str]:
@@ -641,8 +614,13 @@ def load_demo_data(
     *,
     seed: int = DEFAULT_SEED,
     province_code: str = DEMO_PROVINCE,
+    on_step: StepCallback | None = None,
+    with_kpi_data: bool = False,
 ) -> DemoReport:
     """Replace the synthetic Surin data set in one transaction (boundaries must be loaded).
+
+    With ``with_kpi_data`` (as ``com demo`` does), also declares target lists and a few
+    synthetic projects (:func:`com.demo_kpi.declare_demo_targets`) so that ``com kpi`` works.
 
     Parameters
     ----------
@@ -654,6 +632,10 @@ def load_demo_data(
         Seed of the generator; the same seed gives the same points.
     province_code
         The demo province (Surin, "32").
+    on_step
+        Called with a short description as each step starts.
+    with_kpi_data
+        Also declare the demo target lists and projects.
 
     Returns
     -------
@@ -665,14 +647,24 @@ def load_demo_data(
     GeodataError
         When the province is not loaded.
     """
+    step = on_step or (lambda _: None)
     labels = category_labels(settings)
     with transaction(engine) as conn:
+        step("สร้างข้อมูลสมมติ / generating synthetic points")
         area = read_demo_area(conn, province_code=province_code)
         points = generate_points(area, seed=seed, categories=labels)
         cameras = generate_cameras(area, seed=seed)
+        step(f"บันทึก {len(points)} จุด / storing {len(points)} points and cameras")
         replaced, _ = replace_synthetic_data(
             conn, points, cameras, categories=labels, province_code=province_code
         )
+        kpi: dict[str, Any] = {}
+        if with_kpi_data:
+            step("บัญชีเป้าหมายและโครงการ / target lists and projects")
+            kpi = declare_demo_targets(conn, province_code=province_code,
+                                       model=load_severity_model(settings.severity_config),
+                                       prefix=SYNTHETIC_PREFIX)
+        step("บัญชีผู้ใช้ตัวอย่าง / demo accounts")
         hooks: dict[str, Any] = {}
         for hook in after_load_hooks:
             result = hook(conn, settings)
@@ -696,6 +688,7 @@ def load_demo_data(
         by_fiscal_year=dict(sorted(by_fy.items())),
         by_district=dict(Counter(r.name_th for r in stored).most_common()),
         hooks=hooks,
+        kpi=kpi,
     )
 
 
@@ -705,8 +698,11 @@ def run_demo(
     *,
     geodata_dir: Path | str | None = None,
     seed: int = DEFAULT_SEED,
+    on_step: StepCallback | None = None,
 ) -> DemoReport:
     """Load the boundaries (idempotent), then replace the synthetic Surin data set.
+
+    The target lists and projects of the KPI are declared too (``with_kpi_data``).
 
     Parameters
     ----------
@@ -718,13 +714,20 @@ def run_demo(
         Boundary directory to load first.
     seed
         Seed of the generator.
+    on_step
+        Called with a short description as each step starts.
 
     Returns
     -------
     DemoReport
         What was loaded, including the boundary counts.
     """
+    if on_step is not None:
+        on_step("โหลดขอบเขตการปกครอง / loading boundaries")
     boundaries = load_geodata(engine, geodata_dir or settings.geodata_dir)
-    report = load_demo_data(engine, settings, seed=seed)
-    report.boundaries = boundaries.counts
+    report = load_demo_data(engine, settings, seed=seed, on_step=on_step, with_kpi_data=True)
+    # Only the boundary tables: the points and cameras are counted above, after the demo
+    # load (the geodata counts were taken before it, hence a confusing "risk_points: 0").
+    report.boundaries = {k: v for k, v in boundaries.counts.items()
+                         if k not in ("risk_points", "cameras")}
     return report

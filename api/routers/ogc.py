@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
+from api.openapi import OAS30_MEDIA_TYPE, sub_document
 from api.routers.analysis import AreaQueryDep, public_ranking
 from api.security import PrincipalDep
 from com.analysis import risk
@@ -134,8 +135,8 @@ def landing(request: Request, principal: PrincipalDep, f: FormatParam = None) ->
             "OGC API - Features.",
             "links": [
                 _link(f"{base}/ogc", "self", JSON_TYPE, "This document"),
-                _link(f"{base}/openapi.json", "service-desc",
-                      "application/vnd.oai.openapi+json;version=3.0", "The API definition"),
+                _link(f"{base}/ogc/openapi.json", "service-desc", OAS30_MEDIA_TYPE,
+                      "The API definition (OpenAPI 3.0, this service only)"),
                 _link(f"{base}/docs", "service-doc", "text/html", "API documentation"),
                 _link(f"{base}/ogc/conformance", "conformance", JSON_TYPE,
                       "Conformance classes"),
@@ -161,6 +162,47 @@ def conformance(request: Request, principal: PrincipalDep, f: FormatParam = None
     """Return the conformance classes this server implements."""
     only_params(request, {"f"})
     return _json({"conformsTo": CONFORMANCE})
+
+
+#: What the server applies to ``limit`` (com.ogc.query), declared as OGC API - Features'
+#: Requirement 13 (/req/core/fc-limit-definition) asks: larger values are capped, not refused.
+LIMIT_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+
+
+def ogc_openapi(request: Request) -> dict[str, Any]:
+    """Return the OpenAPI 3.0 document of the ``/ogc`` service alone (cached per root URL)."""
+    server_url = f"{_base(request)}/ogc"
+    cache: dict[str, dict[str, Any]] | None = getattr(request.app.state, "ogc_openapi", None)
+    if cache is None:
+        cache = request.app.state.ogc_openapi = {}
+    document = cache.get(server_url)
+    if document is None:
+        document = sub_document(
+            request.app.openapi(), prefix="/ogc", server_url=server_url,
+            title="COM - OGC API - Features", parameter_schemas={"limit": LIMIT_SCHEMA},
+        )
+        if len(cache) < 16:  # one entry per Host the server is reached by; keep it bounded
+            cache[server_url] = document
+    return document
+
+
+@router.get(
+    "/ogc/api",
+    tags=["OGC API - Features"],
+    summary="API definition (OpenAPI 3.0)",
+    responses={200: {"description": "The OpenAPI 3.0 document of this OGC API service",
+                     "content": {OAS30_MEDIA_TYPE: {}}}, **_PROBLEM_RESPONSES},
+)
+def api_definition(request: Request, principal: PrincipalDep, f: FormatParam = None) -> Response:
+    """Return the OpenAPI 3.0 definition of the OGC API only, paths relative to ``/ogc``."""
+    only_params(request, {"f"})
+    return _json(ogc_openapi(request), media_type=OAS30_MEDIA_TYPE)
+
+
+@router.get("/ogc/openapi.json", include_in_schema=False)
+def api_definition_json(request: Request, principal: PrincipalDep) -> Response:
+    """Serve the definition at ``/ogc/openapi.json`` too (the service-desc link)."""
+    return api_definition(request, principal)
 
 
 def _collection_doc(

@@ -184,3 +184,98 @@ def test_hooks_run_in_the_same_transaction(clean_engine, test_settings, monkeypa
 def test_unknown_province_is_a_clear_error(conn):
     with pytest.raises(GeodataError, match="province 99 is not loaded"):
         demo.read_demo_area(conn, province_code="99")
+
+
+# --- issue 15: the KPI works on a fresh demo, and the demo ends with a short summary --------
+
+
+def test_kpi_succeeds_right_after_the_demo(clean_engine, test_settings):
+    from com.analysis.kpi import kpi_report
+    from com.demo_kpi import DEMO_DECLARER, TARGET_TOP
+
+    assert demo.load_demo_data(clean_engine, test_settings).kpi == {}  # points only
+    assert _scalar(clean_engine, "SELECT count(*) FROM target_lists") == 0
+    report = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
+    assert report.kpi["target_lists"] == {
+        2567: {"status": "declared", "areas": TARGET_TOP},
+        2568: {"status": "declared", "areas": TARGET_TOP},
+    }
+    with clean_engine.connect() as conn:
+        kpi = kpi_report(conn, province="32", fiscal_year_be=2568,
+                         model=test_settings.severity_config, as_of=dt.date(2026, 1, 1))
+        projects = conn.execute(sa.text(
+            "SELECT name, fiscal_year_be, subdistrict_code, (attributes->>'synthetic')::boolean "
+            "FROM projects")).all()
+        declared_by = set(conn.execute(sa.text("SELECT declared_by FROM target_lists")).scalars())
+    assert declared_by == {DEMO_DECLARER}
+    assert kpi["target_list"]["count"] == TARGET_TOP
+    assert kpi["pai"]["fiscal_year_be_of_list"] == 2567 and kpi["pai"]["pai"] is not None
+    # Synthetic projects, marked like the points: five in target areas, one outside, per year.
+    assert len(projects) == 12 and all(p[3] for p in projects)
+    assert all(p[0].startswith(demo.SYNTHETIC_PREFIX) for p in projects)
+    assert kpi["projects"]["projects"] == 6 and kpi["projects"]["in_targets"] == 5
+    # Each verdict is named for its question and explained in both languages.
+    verdicts = kpi["verdicts"]
+    assert set(verdicts) == {"note_th", "note_en", "annual_reduction_target",
+                             "path_to_final_target", "projects_in_target_areas",
+                             "target_areas_reached"}
+    assert "on_track" not in kpi["path"]
+    assert verdicts["path_to_final_target"]["met"] is kpi["path"]["on_path_to_final_target"]
+    assert verdicts["annual_reduction_target"]["met"] is kpi["targets"]["annual_target_met"]
+    assert kpi["targets"]["passed"] is kpi["targets"]["annual_target_met"]
+    assert verdicts["projects_in_target_areas"]["met"] is True
+    assert verdicts["target_areas_reached"]["met"] is False
+    for name in ("annual_reduction_target", "path_to_final_target"):
+        v = verdicts[name]
+        assert v["question_th"] and v["question_en"] and v["answer_th"] and v["answer_en"]
+    assert "2570" in verdicts["path_to_final_target"]["question_en"]
+    assert "yearly" in verdicts["annual_reduction_target"]["question_en"]
+    assert kpi["path"]["verdict_en"] == verdicts["path_to_final_target"]["answer_en"]
+
+
+def test_demo_keeps_a_planners_list_and_replaces_its_own(clean_engine, test_settings):
+    from com.analysis.kpi import declare_targets
+    from com.security.access import CLI
+
+    demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
+    again = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
+    assert again.kpi["target_lists"][2568]["status"] == "declared"
+    assert _scalar(clean_engine, "SELECT count(*) FROM projects") == 12
+    assert _scalar(clean_engine, "SELECT count(*) FROM target_lists") == 2
+    with clean_engine.begin() as conn:
+        declare_targets(conn, province="32", fiscal_year_be=2568, principal=CLI,
+                        codes=["320101"], replace=True)
+    third = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
+    assert third.kpi["target_lists"][2568] == {"status": "kept", "declared_by": "cli"}
+    assert _scalar(clean_engine, "SELECT count(*) FROM target_areas ta JOIN target_lists t "
+                   "ON t.id = ta.target_list_id WHERE t.fiscal_year_be = 2568") == 1
+    assert _scalar(clean_engine, "SELECT count(*) FROM projects") == 6  # only FY 2567's
+
+
+def test_demo_summary_names_the_url_accounts_and_what_was_loaded(
+    clean_engine, test_settings, geodata_dir
+):
+    steps = []
+    report = demo.run_demo(clean_engine, test_settings, geodata_dir=geodata_dir,
+                           on_step=steps.append)
+    assert len(steps) >= 4 and "boundaries" in steps[0]
+    # The boundary counts are the boundaries only (no stale "risk_points: 0" beside 280).
+    assert set(report.boundaries) == {"provinces", "districts", "subdistricts",
+                                      "subdistrict_parts", "context_features",
+                                      "border_crossings"}
+    text = report.summary("http://127.0.0.1:8000/", serving=True)
+    lines = text.splitlines()
+    assert len(lines) <= 15 and max(len(line) for line in lines) <= 100
+    assert "http://127.0.0.1:8000/" in text
+    passwords = report.hooks["demo_accounts"]
+    assert set(passwords) == {"demo_viewer", "demo_staff"}
+    for username, password in passwords.items():
+        assert any(username in line and password in line for line in lines), username
+    assert "280" in text and "ข้อมูลสมมติ" in text and "synthetic" in text
+    assert f"cameras: {report.cameras}" in text
+    assert "target lists: FY 2567, 2568 (ปีละ 10 ตำบล / 10 subdistricts each)" in text
+    assert "projects: 12" in text
+    assert "7425" in text
+    assert "com kpi --province 32 --fy 2568" in text
+    loaded_only = report.summary("http://127.0.0.1:8000/", serving=False)
+    assert "com serve" in loaded_only

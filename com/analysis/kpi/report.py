@@ -30,6 +30,7 @@ from com.analysis.kpi.targets import (
     province_row,
     target_codes,
 )
+from com.analysis.kpi.verdicts import explain_verdicts
 from com.analysis.risk.filters import make_filter
 from com.analysis.risk.queries import filter_params, points_query
 from com.config.severity import SeverityModel, severity_model_of
@@ -157,6 +158,9 @@ def kpi_report(
                               target=settings.project_coverage)
     pai = _previous_list_pai(conn, province=province, fy=fy, level=level,
                              period=(start, this_end), province_area=info["area_km2"])
+    targets = _target_change(target_now, target_before, test, settings)
+    verdicts = explain_verdicts(targets=targets, path=path, projects=coverage,
+                                fiscal_year_be=fy, settings=settings)
     return {
         "province_code": province,
         "province_th": info["name_th"],
@@ -170,7 +174,8 @@ def kpi_report(
                    "partial": partial},
         "target_list": {k: listing[k] for k in ("id", "declared_by", "declared_at", "method",
                                                 "count")} | {"codes": codes},
-        "targets": _target_change(target_now, target_before, test, settings),
+        "verdicts": verdicts,
+        "targets": targets,
         "significance": test,
         "displacement": wdd | {"buffer_m": settings.displacement_buffer_m,
                                "ring": {"this": ring_now, "previous": ring_before}},
@@ -219,7 +224,9 @@ def _target_change(
                                    target_before["weighted_score"]),
         },
         "reduction_target_pct": settings.annual_reduction * 100,
-        "passed": passed,
+        # Named for its question, unlike path.on_path_to_final_target (see "verdicts").
+        "annual_target_met": passed,
+        "passed": passed,  # the same, kept for readers of the first report format
         "verdict_th": verdict_th,
         "verdict_en": verdict_en,
     }
@@ -234,9 +241,9 @@ def _verdict(
         verdict_en = "no incidents in the previous year to compare with"
     else:
         goal = f"{settings.annual_reduction:.0%}"
-        verdict_th = (f"{'ผ่าน' if passed else 'ไม่ผ่าน'}เป้าหมายลดลงร้อยละ "
+        verdict_th = (f"{'ผ่าน' if passed else 'ไม่ผ่าน'}เป้าหมายรายปี ลดลงร้อยละ "
                       f"{settings.annual_reduction * 100:g} ({change:+.1f}%)")
-        verdict_en = (f"{'meets' if passed else 'misses'} the {goal} reduction target "
+        verdict_en = (f"{'meets' if passed else 'misses'} the yearly {goal} reduction target "
                       f"({change:+.1f}%)")
         if not test["significant"]:
             verdict_th += f" แต่{NOT_SIGNIFICANT_TH}"
@@ -293,8 +300,11 @@ def _path_to_final(
         actual_value=actual, final_reduction=settings.final_reduction,
         final_fy=settings.final_fiscal_year_be, annual_reduction=settings.annual_reduction,
     ) if fy <= settings.final_fiscal_year_be else None
-    if path is not None and partial:
-        path["note"] = "this year's count is scaled to a full year"
+    if path is not None:
+        # reduction_path's "on_track", named so it is not read against targets.passed.
+        path["on_path_to_final_target"] = path.pop("on_track")
+        if partial:
+            path["note"] = "this year's count is scaled to a full year"
     return path
 
 
