@@ -13,19 +13,31 @@ tile would bury the trail. Each row counts the tiles read since the caller's pre
 lists them.
 """
 
+import gzip
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.engine import Connection, Engine
 
 from api.deps import EngineDep
-from api.routers.ogc import CatalogDep, client_of, filter_params, only_params, with_signature
-from api.security import PrincipalDep
-from com.db.engine import transaction
+from api.routers.ogc import (
+    CatalogDep,
+    client_of,
+    filter_params,
+    get_catalog,
+    only_params,
+    with_signature,
+)
+from api.security import PrincipalDep, get_principal
+from com.db.engine import transaction, translate_db_errors
 from com.ogc.collections import Collection, builtin_collections, optional_collections
+from com.ogc.tile_cache import TileCache
 from com.ogc.tiles import CLUSTER_BELOW_ZOOM, MAX_ZOOM, tilejson_document
 from com.security import audit
 from com.security.access import Principal
@@ -37,6 +49,8 @@ MVT = "application/vnd.mapbox-vector-tile"
 TILE_MAX_AGE_S = 60
 #: At most one tiles.read audit row per caller and collection in this many seconds.
 TILE_AUDIT_WINDOW_S = 60.0
+#: Tiles this large or larger are gzipped for clients that accept it (as GZipMiddleware does).
+GZIP_MIN_BYTES = 1024
 PROBLEM = "application/problem+json"
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid parameter", "content": {PROBLEM: {}}},
@@ -64,8 +78,25 @@ def _cache_headers(request: Request, etag: str) -> dict[str, str]:
     return {
         "ETag": etag,
         "Cache-Control": f"{scope}, max-age={TILE_MAX_AGE_S}",
-        "Vary": "Authorization, X-API-Key, Cookie",
+        "Vary": "Authorization, X-API-Key, Cookie, Accept-Encoding",
     }
+
+
+def tile_cache(request: Request) -> TileCache:
+    """Return the app's compiled tile statements (one cache per app and catalog)."""
+    catalog = get_catalog(request)
+    cache = getattr(request.app.state, "tile_cache", None)
+    if cache is None or cache.catalog is not catalog:
+        # Two cold requests may both build one: the last stored wins, both are right.
+        cache = request.app.state.tile_cache = TileCache(catalog)
+    return cache  # type: ignore[no-any-return]
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """Yield an autocommit connection: a tile is one read, so no BEGIN/COMMIT round trips."""
+    with translate_db_errors(), engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def tile_reads(app: Any) -> audit.ReadSummaries:
@@ -77,7 +108,7 @@ def tile_reads(app: Any) -> audit.ReadSummaries:
 
 
 def _record_tile_read(
-    conn: Any, request: Request, principal: Principal, collection: Collection, tile: str
+    engine: Engine, request: Request, principal: Principal, collection: Collection, tile: str
 ) -> None:
     if not collection.sensitive or principal.kind == "anonymous":
         return
@@ -87,12 +118,13 @@ def _record_tile_read(
     item = f"{tile}?{query}" if query else tile
     summary = tile_reads(request.app).note(principal, target, item)
     if summary is not None:
-        audit.record(
-            conn, principal=principal, action="tiles.read", target=target,
-            details={**summary, "window_s": TILE_AUDIT_WINDOW_S,
-                     "sensitive_exact": principal.sees_sensitive},
-            client=client_of(request),
-        )
+        with transaction(engine) as conn:
+            audit.record(
+                conn, principal=principal, action="tiles.read", target=target,
+                details={**summary, "window_s": TILE_AUDIT_WINDOW_S,
+                         "sensitive_exact": principal.sees_sensitive},
+                client=client_of(request),
+            )
 
 
 def flush_tile_reads(app: Any) -> None:
@@ -121,23 +153,31 @@ def _register(collection: Collection) -> None:
 
     def tile(
         request: Request,
-        principal: PrincipalDep,
-        engine: EngineDep,
-        catalog: CatalogDep,
         z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")],
         x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="Column (0 .. 2^z - 1)")],
         y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1,
                                description="Row (0 .. 2^z - 1), XYZ scheme")],
         **_: Any,
     ) -> Response:
-        with transaction(engine) as conn:
-            content = catalog.read_tile(conn, cid, z, x, y, principal,
-                                        request.query_params.multi_items())
-            _record_tile_read(conn, request, principal, collection, f"{z}/{x}/{y}")
+        # A plain sync handler without dependencies: FastAPI runs it in one worker thread,
+        # where the principal, the query and the audit run (each Depends(...) of a sync
+        # function was a thread hop of its own).
+        principal = get_principal(request)
+        engine = request.app.state.engine
+        with read_only(engine) as conn:
+            content = tile_cache(request).read(
+                conn, cid, z, x, y, principal, request.query_params.multi_items())
+        _record_tile_read(engine, request, principal, collection, f"{z}/{x}/{y}")
         etag = etag_of(content)
         headers = _cache_headers(request, etag)
         if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
+        if len(content) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+            # Compressed here, in the worker thread and at level 1 (zlib releases the GIL),
+            # rather than by the app's GZipMiddleware at level 9 on the event loop: 0.2 ms
+            # instead of 2.4 ms for a 27 KB tile, 3.6x smaller instead of 4.2x.
+            content = gzip.compress(content, compresslevel=1, mtime=0)
+            headers["Content-Encoding"] = "gzip"
         return Response(content, media_type=MVT, headers=headers)
 
     with_signature(tile, [p for p in filter_params(collection, paging=False) if p.name != "bbox"])
