@@ -22,7 +22,9 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Connection, Engine
 
 from api.deps import EngineDep
@@ -148,6 +150,25 @@ def flush_tile_reads(app: Any) -> None:
                       len(pending), [(p.name, t, s["reads"]) for p, t, s in pending])
 
 
+def _filter_parameters_doc(collection: Collection) -> list[dict[str, Any]]:
+    """Return the OpenAPI entries of the filters a tile request takes, as FastAPI writes them.
+
+    The tile handler does not declare these query parameters: FastAPI would parse and
+    validate some twenty of them on every tile (a sixth of a tile's CPU time), while
+    :func:`com.ogc.query.parse_item_query` validates the query string of a filtered tile
+    anyway. They are documented from the same declarations as the items' filters.
+    """
+
+    def endpoint(**_: Any) -> None:
+        """Carry the declarations."""
+
+    declared = [p for p in filter_params(collection, paging=False) if p.name != "bbox"]
+    route = APIRoute("/tile", with_signature(endpoint, declared), methods=["GET"])
+    document = get_openapi(title="tile filters", version="0", routes=[route])
+    parameters: list[dict[str, Any]] = document["paths"]["/tile"]["get"]["parameters"]
+    return parameters
+
+
 def _register(collection: Collection) -> None:
     cid = collection.id
 
@@ -157,7 +178,6 @@ def _register(collection: Collection) -> None:
         x: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1, description="Column (0 .. 2^z - 1)")],
         y: Annotated[int, Path(ge=0, le=2**MAX_ZOOM - 1,
                                description="Row (0 .. 2^z - 1), XYZ scheme")],
-        **_: Any,
     ) -> Response:
         # A plain sync handler without dependencies: FastAPI runs it in one worker thread,
         # where the principal, the query and the audit run (each Depends(...) of a sync
@@ -180,7 +200,6 @@ def _register(collection: Collection) -> None:
             headers["Content-Encoding"] = "gzip"
         return Response(content, media_type=MVT, headers=headers)
 
-    with_signature(tile, [p for p in filter_params(collection, paging=False) if p.name != "bbox"])
     tile.__doc__ = (
         f"Vector tile of {collection.title} (Mapbox Vector Tile, layer '{cid}'). "
         + (f"Below zoom {CLUSTER_BELOW_ZOOM} points are aggregated on a grid (cluster=true, "
@@ -204,6 +223,7 @@ def _register(collection: Collection) -> None:
     router.add_api_route(
         f"/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf", tile, methods=["GET"],
         summary=f"Vector tile of {cid}", operation_id=f"tile_{cid.replace('-', '_')}",
+        openapi_extra={"parameters": _filter_parameters_doc(collection)},
         responses={200: {"description": "The tile", "content": {MVT: {}}},
                    304: {"description": "Not modified (If-None-Match)"}, **_RESPONSES},
     )
