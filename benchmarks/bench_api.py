@@ -14,11 +14,19 @@ What it does (everything on 127.0.0.1, bounded in requests and seconds):
 5. if tipg (PyPI) can be installed (``--tipg auto``: the current interpreter, else a venv in
    the temp directory), serves the same table with tipg and measures it the same way.
 
+``--tiles-only`` runs the comparison of issue 13 instead: COM and tipg (one worker each) both
+running, vector tiles over Surin at z10, z12 and z14 with 1 and 10 clients, the two servers
+taking turns ``--repeats`` times per row (each run bounded by ``--tile-seconds`` and
+``--requests``); it prints tiles/s min/median of both, p50/p95, the ratios and the load
+average (about 3-4 minutes with the defaults). ``--write-results`` then replaces the
+"## Vector tiles vs tipg" section of benchmarks/RESULTS.md.
+
 Figures are printed as Markdown; ``--write-results`` also replaces the "## API" section of
 benchmarks/RESULTS.md. The load generator shares the 2 cores with the servers, so figures
 are lower than a separate client machine would see.
 
     .venv/bin/python benchmarks/bench_api.py [--points 100000] [--seconds 12] [--tipg auto|off]
+    .venv/bin/python benchmarks/bench_api.py --tiles-only [--repeats 5] [--tile-seconds 3]
 """
 
 from __future__ import annotations
@@ -556,9 +564,8 @@ def report(results: dict[str, dict[str, list[Result]]], args: argparse.Namespace
         "COM's numberMatched: exact for filtered selections, the public-area totals for "
         "anonymous callers, a 30 s cached count for unfiltered tables over 50,000 rows; "
         "later pages carry it in their cursor. An API-key request also authenticates the "
-        "key and writes its `apikey.use` audit row (one more transaction). COM's remaining "
-        "per-tile cost over tipg at zoom 11-14 is Python work per request (principal "
-        "resolvers, SQLAlchemy statement building) and the coarsening/suppression SQL.",
+        "key and writes its `apikey.use` audit row (one more transaction). The tile "
+        "comparison with tipg over Surin (alternating runs) is `--tiles-only`.",
         "",
     ]
     return "\n".join(lines)
@@ -591,9 +598,9 @@ def main() -> None:
     parser.add_argument("--write-results", action="store_true")
     parser.add_argument("--tiles-only", action="store_true",
                         help="Only the tile comparison with tipg (z10/12/14 over Surin).")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--repeats", type=int, default=5,
                         help="Runs of each server per zoom and client count (tiles).")
-    parser.add_argument("--tile-seconds", type=float, default=4.0,
+    parser.add_argument("--tile-seconds", type=float, default=3.0,
                         help="Time limit of each tile run of the comparison.")
     args = parser.parse_args()
     if args.tiles_only:
