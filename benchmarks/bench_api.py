@@ -453,6 +453,12 @@ def bench_tiles_alternating(
     return runs
 
 
+def paired_ratio(com: TileRun, tipg: TileRun) -> float:
+    """Return the median over repetitions of COM's tiles/s over tipg's in the same round."""
+    return statistics.median(c.rps / t.rps for c, t in zip(com.results, tipg.results,
+                                                           strict=True) if t.rps)
+
+
 def tiles_report(runs: list[TileRun], args: argparse.Namespace, n_points: int) -> str:
     """Return the Markdown table of :func:`bench_tiles_alternating` with COM/tipg ratios."""
     lines = [
@@ -468,8 +474,9 @@ def tiles_report(runs: list[TileRun], args: argparse.Namespace, n_points: int) -
         f"{args.repeats} runs each per row.",
         "",
         "| zoom | clients | COM tiles/s min / median | tipg tiles/s min / median | ratio "
-        "(median) | COM p50 / p95 ms | tipg p50 / p95 ms | p95 ratio | load avg |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "(medians) | ratio (paired runs) | COM p50 / p95 ms | tipg p50 / p95 ms | p95 ratio "
+        "| load avg |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     by_key = {(r.server, r.z, r.clients): r for r in runs}
     for z in TILE_ZOOMS:
@@ -482,16 +489,19 @@ def tiles_report(runs: list[TileRun], args: argparse.Namespace, n_points: int) -
             if tipg is not None:
                 row += (f"{tipg.rates[0]:.1f} / {tipg.median_rate():.1f} | "
                         f"**{com.median_rate() / tipg.median_rate():.2f}x** | "
+                        f"{paired_ratio(com, tipg):.2f}x | "
                         f"{com.pooled(.5):.1f} / {com.pooled(.95):.1f} | "
                         f"{tipg.pooled(.5):.1f} / {tipg.pooled(.95):.1f} | "
                         f"{com.pooled(.95) / tipg.pooled(.95):.2f} | ")
             else:
-                row += f"- | - | {com.pooled(.5):.1f} / {com.pooled(.95):.1f} | - | - | "
+                row += f"- | - | - | {com.pooled(.5):.1f} / {com.pooled(.95):.1f} | - | - | "
             row += f"{min(load):.1f}-{max(load):.1f} |"
             lines.append(row)
     lines += [
         "",
         "Ratio: COM's median tiles/s over tipg's (>= 1.0 means COM serves at least as many); "
+        "paired runs: the median of the ratios of each COM run and the tipg run next to it "
+        "in time (the two saw the same load from other jobs); "
         "p95 ratio: COM's p95 over tipg's, latencies of all runs pooled (<= 1.0 means not "
         "worse). Load average: the 1-minute figure after each run.",
         "",
