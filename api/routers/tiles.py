@@ -2,9 +2,16 @@
 
 Tiles obey the same rules as the items: the caller's province restriction and the coarsening
 of sensitive points happen in the SQL of :mod:`com.ogc` (the tile itself in :mod:`com.ogc.tiles`).
-The ETag is a hash of the tile's bytes, so a client revalidating with ``If-None-Match`` gets 304
-whenever the data it may see is unchanged; ``Cache-Control`` is ``private`` for any identified
-caller (tiles differ by key and role) and ``public`` only for anonymous readers.
+An unfiltered tile (a map view's requests) is one ``ST_AsMVT`` query whose statement was
+built once for the collection and the kind of caller (:mod:`com.ogc.tile_cache`), run on an
+autocommit connection in a handler without dependencies (one worker thread per tile); a
+tile with filters is built per request. Issue 13 measured this against tipg
+(``benchmarks/bench_api.py --tiles-only``).
+
+The ETag is a hash of the tile's bytes (before gzip), so a client revalidating with
+``If-None-Match`` gets 304 whenever the data it may see is unchanged; ``Cache-Control`` is
+``private`` for any identified caller (tiles differ by key and role) and ``public`` only for
+anonymous readers.
 
 Issue 8: tile reads of a sensitive collection (risk points, CCTV sites) by any identified
 caller are audit-logged as ``tiles.read``, summarised per caller and collection per minute
