@@ -14,11 +14,19 @@ What it does (everything on 127.0.0.1, bounded in requests and seconds):
 5. if tipg (PyPI) can be installed (``--tipg auto``: the current interpreter, else a venv in
    the temp directory), serves the same table with tipg and measures it the same way.
 
+``--tiles-only`` runs the comparison of issue 13 instead: COM and tipg (one worker each) both
+running, vector tiles over Surin at z10, z12 and z14 with 1 and 10 clients, the two servers
+taking turns ``--repeats`` times per row (each run bounded by ``--tile-seconds`` and
+``--requests``); it prints tiles/s min/median of both, p50/p95, the ratios and the load
+average (about 3-4 minutes with the defaults). ``--write-results`` then replaces the
+"## Vector tiles vs tipg" section of benchmarks/RESULTS.md.
+
 Figures are printed as Markdown; ``--write-results`` also replaces the "## API" section of
 benchmarks/RESULTS.md. The load generator shares the 2 cores with the servers, so figures
 are lower than a separate client machine would see.
 
     .venv/bin/python benchmarks/bench_api.py [--points 100000] [--seconds 12] [--tipg auto|off]
+    .venv/bin/python benchmarks/bench_api.py --tiles-only [--repeats 5] [--tile-seconds 3]
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,13 +147,15 @@ def make_api_key(url: str) -> str:
     return key
 
 
-def sample_points(url: str, n: int, seed: int) -> list[tuple[float, float]]:
+def sample_points(url: str, n: int, seed: int,
+                  province: str | None = None) -> list[tuple[float, float]]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
         rows = conn.execute(sa.text(
             "SELECT ST_X(geom), ST_Y(geom) FROM risk_points "
-            "WHERE category <> 'drugs' ORDER BY random() LIMIT :n"), {"n": n}).all()
+            "WHERE category <> 'drugs' AND (CAST(:p AS text) IS NULL OR province_code = :p) "
+            "ORDER BY random() LIMIT :n"), {"n": n, "p": province}).all()
     engine.dispose()
     return [(float(x), float(y)) for x, y in rows]
 
@@ -303,12 +314,15 @@ async def _load(urls: Callable[[], str], clients: int, max_requests: int, second
 
 
 def run_load(label: str, urls: Callable[[], str], clients: int, *, max_requests: int,
-             seconds: float, headers: dict[str, str] | None = None) -> Result:
+             seconds: float, headers: dict[str, str] | None = None,
+             quiet: bool = False) -> Result:
     n, errors, elapsed, latencies, size = asyncio.run(
         _load(urls, clients, max_requests, seconds, headers or {}))
     result = Result(label, clients, n, errors, elapsed, latencies, size)
-    print(f"  {label:<44} c={clients:<3} {result.rps:7.1f} req/s  p50 {result.pct(.5):7.1f} ms"
-          f"  p95 {result.pct(.95):7.1f} ms  errors {errors}", flush=True)
+    if not quiet:
+        print(f"  {label:<44} c={clients:<3} {result.rps:7.1f} req/s  p50 {result.pct(.5):7.1f} ms"
+              f"  p95 {result.pct(.95):7.1f} ms  errors {errors}  load {os.getloadavg()[0]:.2f}",
+              flush=True)
     return result
 
 
@@ -365,6 +379,134 @@ def bench_server(server: Server, collection_path: str, tile_url: Callable[[int, 
         result.label = f"z{z}"
         out["tiles"].append(result)
     return out
+
+
+# --- vector tiles, COM and tipg alternately -------------------------------------------------
+
+#: Surin (province code 32): issue 13 compares the tiles of a provincial map view.
+SURIN = "32"
+TILE_ZOOMS = (10, 12, 14)
+TILE_CLIENTS = (1, 10)
+
+
+@dataclass
+class TileRun:
+    """The repetitions of one server at one zoom and client count."""
+
+    server: str
+    z: int
+    clients: int
+    results: list[Result]
+    load: list[float]
+
+    @property
+    def rates(self) -> list[float]:
+        return sorted(r.rps for r in self.results)
+
+    def median_rate(self) -> float:
+        return statistics.median(self.rates)
+
+    def pooled(self, q: float) -> float:
+        merged = Result("", self.clients, 0, 0, 0.0,
+                        [x for r in self.results for x in r.latencies_ms], 0)
+        return merged.pct(q)
+
+
+def surin_tile_urls(points: list[tuple[float, float]], z: int, rng: random.Random,
+                    limit: int = 300) -> list[tuple[int, int]]:
+    """Return up to ``limit`` distinct tiles at zoom ``z`` that hold Surin points, shuffled."""
+    tiles = sorted({tile_of(lon, lat, z) for lon, lat in points})
+    rng.shuffle(tiles)
+    return tiles[:limit]
+
+
+def bench_tiles_alternating(
+    servers: list[tuple[Server, Callable[[int, int, int], str]]],
+    points: list[tuple[float, float]], args: argparse.Namespace,
+) -> list[TileRun]:
+    """Measure each server's tiles at z10/12/14 and 1/10 clients, taking turns.
+
+    For each zoom and client count the servers run one after the other, ``--repeats``
+    times, so a change in the machine's load hits both alike; every run is bounded by
+    ``--tile-seconds`` and ``--requests``.
+    """
+    runs: list[TileRun] = []
+    for z in TILE_ZOOMS:
+        tiles = surin_tile_urls(points, z, random.Random(args.seed + z))
+        for clients in TILE_CLIENTS:
+            cell = {server.name: TileRun(server.name, z, clients, [], [])
+                    for server, _ in servers}
+            for server, tile_url in servers:  # warm both: connections, plans, statements
+                run_load(f"{server.name} z{z} warm-up", cycle([tile_url(z, x, y)
+                                                              for x, y in tiles]),
+                         clients, max_requests=60, seconds=3, quiet=True)
+            for rep in range(args.repeats):
+                order = servers if rep % 2 == 0 else servers[::-1]
+                for server, tile_url in order:
+                    urls = [tile_url(z, x, y) for x, y in tiles]
+                    result = run_load(f"{server.name} z{z} rep {rep + 1}", cycle(urls),
+                                      clients, max_requests=args.requests,
+                                      seconds=args.tile_seconds)
+                    cell[server.name].results.append(result)
+                    cell[server.name].load.append(os.getloadavg()[0])
+            runs.extend(cell.values())
+    return runs
+
+
+def paired_ratio(com: TileRun, tipg: TileRun) -> float:
+    """Return the median over repetitions of COM's tiles/s over tipg's in the same round."""
+    return statistics.median(c.rps / t.rps for c, t in zip(com.results, tipg.results,
+                                                           strict=True) if t.rps)
+
+
+def tiles_report(runs: list[TileRun], args: argparse.Namespace, n_points: int) -> str:
+    """Return the Markdown table of :func:`bench_tiles_alternating` with COM/tipg ratios."""
+    lines = [
+        "## Vector tiles vs tipg",
+        "",
+        f"`benchmarks/bench_api.py --tiles-only --points {args.points} --repeats "
+        f"{args.repeats} --tile-seconds {args.tile_seconds}` on {time.strftime('%Y-%m-%d %H:%M')}"
+        f". Machine: {machine()}. {n_points:,} synthetic risk points over Thailand; tiles "
+        "that hold points of Surin (up to 300 per zoom, the same list for both servers); "
+        "anonymous requests (COM coarsens sensitive points and applies the small-area rule); "
+        "one uvicorn worker each; loopback load generator (httpx, gzip accepted) on the same "
+        "2 cores. COM and tipg take turns, "
+        f"{args.repeats} runs each per row.",
+        "",
+        "| zoom | clients | COM tiles/s min / median | tipg tiles/s min / median | ratio "
+        "(medians) | ratio (paired runs) | COM p50 / p95 ms | tipg p50 / p95 ms | p95 ratio "
+        "| load avg |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    by_key = {(r.server, r.z, r.clients): r for r in runs}
+    for z in TILE_ZOOMS:
+        for clients in TILE_CLIENTS:
+            com, tipg = by_key.get(("com", z, clients)), by_key.get(("tipg", z, clients))
+            if com is None:
+                continue
+            load = com.load + (tipg.load if tipg else [])
+            row = (f"| z{z} | {clients} | {com.rates[0]:.1f} / {com.median_rate():.1f} | ")
+            if tipg is not None:
+                row += (f"{tipg.rates[0]:.1f} / {tipg.median_rate():.1f} | "
+                        f"**{com.median_rate() / tipg.median_rate():.2f}x** | "
+                        f"{paired_ratio(com, tipg):.2f}x | "
+                        f"{com.pooled(.5):.1f} / {com.pooled(.95):.1f} | "
+                        f"{tipg.pooled(.5):.1f} / {tipg.pooled(.95):.1f} | "
+                        f"{com.pooled(.95) / tipg.pooled(.95):.2f} | ")
+            else:
+                row += f"- | - | - | {com.pooled(.5):.1f} / {com.pooled(.95):.1f} | - | - | "
+            row += f"{min(load):.1f}-{max(load):.1f} |"
+            lines.append(row)
+    lines += [
+        "",
+        "Ratio: COM's median tiles/s over tipg's (>= 1.0 means COM serves at least as many); "
+        "paired runs: the median of the ratios of each COM run and the tipg run next to it "
+        "in time (the two saw the same load from other jobs); "
+        "p95 ratio: COM's p95 over tipg's, latencies of all runs pooled (<= 1.0 means not "
+        "worse). Load average: the 1-minute figure after each run.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -432,24 +574,25 @@ def report(results: dict[str, dict[str, list[Result]]], args: argparse.Namespace
         "COM's numberMatched: exact for filtered selections, the public-area totals for "
         "anonymous callers, a 30 s cached count for unfiltered tables over 50,000 rows; "
         "later pages carry it in their cursor. An API-key request also authenticates the "
-        "key and writes its `apikey.use` audit row (one more transaction). COM's remaining "
-        "per-tile cost over tipg at zoom 11-14 is Python work per request (principal "
-        "resolvers, SQLAlchemy statement building) and the coarsening/suppression SQL.",
+        "key and writes its `apikey.use` audit row (one more transaction). The tile "
+        "comparison with tipg over Surin (alternating runs) is `--tiles-only`.",
         "",
     ]
     return "\n".join(lines)
 
 
 def write_section(text: str) -> None:
+    """Replace the section of RESULTS.md that ``text`` heads (its first line), or append it."""
     current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else \
         "# Benchmark results\n\nFigures printed by the scripts in benchmarks/.\n\n"
-    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
+    heading = text.splitlines()[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
         updated = pattern.sub(lambda _: text.rstrip() + "\n\n", current)
     else:
         updated = current.rstrip() + "\n\n" + text.rstrip() + "\n"
     RESULTS.write_text(updated, encoding="utf-8")
-    print(f"wrote the API section of {RESULTS}")
+    print(f"wrote the {heading!r} section of {RESULTS}")
 
 
 def main() -> None:
@@ -463,7 +606,16 @@ def main() -> None:
     parser.add_argument("--keep-db", action="store_true", help="Reuse/keep the database.")
     parser.add_argument("--seed", type=int, default=2568)
     parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--tiles-only", action="store_true",
+                        help="Only the tile comparison with tipg (z10/12/14 over Surin).")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="Runs of each server per zoom and client count (tiles).")
+    parser.add_argument("--tile-seconds", type=float, default=3.0,
+                        help="Time limit of each tile run of the comparison.")
     args = parser.parse_args()
+    if args.tiles_only:
+        tiles_main(args)
+        return
 
     url = prepare_database(args.points, keep=args.keep_db)
     key = make_api_key(url)
@@ -496,14 +648,52 @@ def main() -> None:
             if server.process.poll() is None:
                 server.stop()
         if not args.keep_db:
-            admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                    {"n": DB_NAME})
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}"'))
-            admin.dispose()
+            drop_database()
     text = report(results, args, pg_version)
+    print()
+    print(text)
+    if args.write_results:
+        write_section(text)
+
+
+def start_pair(url: str, tipg_mode: str) -> list[tuple[Server, Callable[[int, int, int], str]]]:
+    """Start COM and (when it can be had) tipg, each with one worker; return them with URLs."""
+    pair: list[tuple[Server, Callable[[int, int, int], str]]] = []
+    com = start_com(url)
+    pair.append((com, lambda z, x, y: f"{com.base}/tiles/risk-points/{z}/{x}/{y}.pbf"))
+    python = tipg_python(tipg_mode)
+    if python:
+        tipg = start_tipg(python, url)
+        pair.append((tipg, lambda z, x, y: f"{tipg.base}/collections/public.risk_points/tiles/"
+                                           f"WebMercatorQuad/{z}/{x}/{y}"))
+    return pair
+
+
+def drop_database() -> None:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": DB_NAME})
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}"'))
+    admin.dispose()
+
+
+def tiles_main(args: argparse.Namespace) -> None:
+    """Run only the alternating tile comparison (issue 13) and print its table."""
+    url = prepare_database(args.points, keep=args.keep_db)
+    points = sample_points(url, 3000, args.seed, province=SURIN)
+    pair: list[tuple[Server, Callable[[int, int, int], str]]] = []
+    try:
+        pair = start_pair(url, args.tipg)
+        runs = bench_tiles_alternating(pair, points, args)
+    finally:
+        for server, _ in pair:
+            if server.process.poll() is None:
+                server.stop()
+        if not args.keep_db:
+            drop_database()
+    text = tiles_report(runs, args, args.points)
     print()
     print(text)
     if args.write_results:

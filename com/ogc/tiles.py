@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,32 +45,89 @@ def check_address(z: int, x: int, y: int) -> None:
         raise NotFoundError(f"no tile {z}/{x}/{y}: z must be 0-{MAX_ZOOM} and x, y 0-2^z-1")
 
 
+# The tile address and the sizes derived from it are bound parameters, so one statement per
+# collection and principal serves every tile (com.ogc.tile_cache keeps them compiled).
+_Z = sa.bindparam("tile_z", type_=sa.Integer)
+_X = sa.bindparam("tile_x", type_=sa.Integer)
+_Y = sa.bindparam("tile_y", type_=sa.Integer)
+_MARGIN = sa.bindparam("tile_margin", type_=sa.Float)
+_CELL = sa.bindparam("tile_cell", type_=sa.Float)
+_PIXEL = sa.bindparam("tile_pixel", type_=sa.Float)
+
+
+@dataclass(frozen=True)
+class TileStatements:
+    """The statements of one collection's tiles for one selection, the address left unbound.
+
+    ``raw`` (point layers from zoom 10) returns the feature count and the MVT, ``cluster``
+    (point layers below zoom 10, or a raw tile over ``MAX_TILE_FEATURES``) and ``polygon``
+    the MVT; execute them with :func:`tile_parameters`.
+    """
+
+    raw: sa.Select[Any] | None
+    cluster: sa.Select[Any] | None
+    polygon: sa.Select[Any] | None
+
+
+def tile_parameters(z: int, x: int, y: int) -> dict[str, Any]:
+    """Return the bound values of :class:`TileStatements` for tile z/x/y."""
+    size = 2 * WEB_MERCATOR_HALF / 2**z
+    return {
+        "tile_z": z, "tile_x": x, "tile_y": y,
+        "tile_margin": size * TILE_BUFFER / TILE_EXTENT,
+        "tile_cell": size / CLUSTER_CELLS_PER_TILE,
+        "tile_pixel": size / 256,
+    }
+
+
+def tile_statements(
+    collection: Collection, source: Source, conditions: list[ColumnElement[Any]],
+) -> TileStatements:
+    """Return the tile statements of a selection (``conditions`` without any bbox test)."""
+    tile_env = sa.func.ST_TileEnvelope(_Z, _X, _Y)
+    # Envelope in EPSG:4326 with the tile buffer, for the index-friendly bbox test.
+    env4326 = sa.func.ST_Transform(sa.func.ST_Expand(tile_env, _MARGIN), 4326)
+    conditions = [*conditions, source.bbox(env4326)]
+    geom3857 = sa.func.ST_Transform(source.geom, 3857)
+    layer = collection.id
+    if not collection.point_tiles:
+        return TileStatements(None, None, _polygon_tile(
+            source, conditions, collection, geom3857, tile_env, layer))
+    return TileStatements(
+        _raw_tile(source, conditions, collection, geom3857, tile_env, layer),
+        _cluster_tile(source, conditions, geom3857, tile_env, layer),
+        None,
+    )
+
+
+def run_tile(conn: Connection, statements: TileStatements, z: int, x: int, y: int) -> bytes:
+    """Execute the statements for tile z/x/y and return its MVT (one query per tile).
+
+    Points are aggregated on a 64 x 64 grid per tile below zoom 10, and in any tile that
+    would otherwise hold more than 20,000 points (then a second query); aggregated features
+    carry ``point_count`` and ``severity_max``. Polygons are simplified to the tile's pixel
+    size.
+    """
+    params = tile_parameters(z, x, y)
+    if statements.polygon is not None:
+        return bytes(conn.execute(statements.polygon, params).scalar() or b"")
+    if statements.raw is not None and z >= CLUSTER_BELOW_ZOOM:
+        count, data = conn.execute(statements.raw, params).one()
+        if count <= MAX_TILE_FEATURES:
+            return bytes(data or b"")
+    assert statements.cluster is not None  # a point layer has both statements
+    return bytes(conn.execute(statements.cluster, params).scalar() or b"")
+
+
 def render_tile(
     conn: Connection, collection: Collection, source: Source,
     conditions: list[ColumnElement[Any]], z: int, x: int, y: int,
 ) -> bytes:
     """Return the MVT of the selection in tile z/x/y, layer named by the collection's id.
 
-    Points are aggregated on a 64 x 64 grid per tile below zoom 10, and in any tile that
-    would otherwise hold more than 20,000 points; aggregated features carry
-    ``point_count`` and ``severity_max``. Polygons are simplified to the tile's pixel size.
-    ``conditions`` must not hold a bbox test: the tile adds its own.
+    See :func:`run_tile`. ``conditions`` must not hold a bbox test: the tile adds its own.
     """
-    size = 2 * WEB_MERCATOR_HALF / 2**z
-    tile_env = sa.func.ST_TileEnvelope(z, x, y)
-    # Envelope in EPSG:4326 with the tile buffer, for the index-friendly bbox test.
-    margin = size * TILE_BUFFER / TILE_EXTENT
-    env4326 = sa.func.ST_Transform(sa.func.ST_Expand(tile_env, margin), 4326)
-    conditions = [*conditions, source.bbox(env4326)]
-    geom3857 = sa.func.ST_Transform(source.geom, 3857)
-    layer = collection.id
-    if collection.point_tiles and z >= CLUSTER_BELOW_ZOOM:
-        raw = _raw_tile(conn, source, conditions, collection, geom3857, tile_env, layer)
-        if raw is not None:
-            return raw
-    if collection.point_tiles:
-        return _cluster_tile(conn, source, conditions, geom3857, tile_env, layer, size)
-    return _polygon_tile(conn, source, conditions, collection, geom3857, tile_env, layer, size)
+    return run_tile(conn, tile_statements(collection, source, conditions), z, x, y)
 
 
 def _mvt_columns(source: Source, collection: Collection) -> list[ColumnElement[Any]]:
@@ -82,10 +140,9 @@ def _mvt_columns(source: Source, collection: Collection) -> list[ColumnElement[A
 
 
 def _raw_tile(
-    conn: Connection, source: Source, conditions: list[ColumnElement[Any]],
-    collection: Collection, geom3857: ColumnElement[Any], tile_env: ColumnElement[Any],
-    layer: str,
-) -> bytes | None:
+    source: Source, conditions: list[ColumnElement[Any]], collection: Collection,
+    geom3857: ColumnElement[Any], tile_env: ColumnElement[Any], layer: str,
+) -> sa.Select[Any]:
     mvt_geom = sa.func.ST_AsMVTGeom(geom3857, tile_env, TILE_EXTENT, TILE_BUFFER, True)
     inner = (
         sa.select(
@@ -97,23 +154,17 @@ def _raw_tile(
         .limit(MAX_TILE_FEATURES + 1)
         .subquery("t")
     )
-    row = conn.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.ST_AsMVT(sa.literal_column("t"), layer, TILE_EXTENT, "geom", "id"),
-        ).select_from(inner).where(inner.c.geom.is_not(None))
-    ).one()
-    if row[0] > MAX_TILE_FEATURES:
-        return None
-    return bytes(row[1] or b"")
+    return sa.select(
+        sa.func.count(),
+        sa.func.ST_AsMVT(sa.literal_column("t"), layer, TILE_EXTENT, "geom", "id"),
+    ).select_from(inner).where(inner.c.geom.is_not(None))
 
 
 def _cluster_tile(
-    conn: Connection, source: Source, conditions: list[ColumnElement[Any]],
-    geom3857: ColumnElement[Any], tile_env: ColumnElement[Any], layer: str, size: float,
-) -> bytes:
-    cell = size / CLUSTER_CELLS_PER_TILE
-    snapped = sa.func.ST_SnapToGrid(geom3857, cell)
+    source: Source, conditions: list[ColumnElement[Any]], geom3857: ColumnElement[Any],
+    tile_env: ColumnElement[Any], layer: str,
+) -> sa.Select[Any]:
+    snapped = sa.func.ST_SnapToGrid(geom3857, _CELL)
     severity = source.properties.get("severity")
     incidents = source.properties.get("incident_count")
     grouped = (
@@ -138,25 +189,20 @@ def _cluster_tile(
         sa.cast(grouped.c.incident_count, sa.BigInteger).label("incident_count"),
         sa.literal(True).label("cluster"),
     ).subquery("t")
-    data = conn.execute(
-        sa.select(sa.func.ST_AsMVT(sa.literal_column("t"), layer, TILE_EXTENT, "geom"))
+    return sa.select(sa.func.ST_AsMVT(sa.literal_column("t"), layer, TILE_EXTENT, "geom")) \
         .select_from(inner).where(inner.c.geom.is_not(None))
-    ).scalar()
-    return bytes(data or b"")
 
 
 def _polygon_tile(
-    conn: Connection, source: Source, conditions: list[ColumnElement[Any]],
-    collection: Collection, geom3857: ColumnElement[Any], tile_env: ColumnElement[Any],
-    layer: str, size: float,
-) -> bytes:
-    pixel = size / 256
-    simplified = sa.func.ST_SimplifyPreserveTopology(geom3857, pixel / 2)
+    source: Source, conditions: list[ColumnElement[Any]], collection: Collection,
+    geom3857: ColumnElement[Any], tile_env: ColumnElement[Any], layer: str,
+) -> sa.Select[Any]:
+    simplified = sa.func.ST_SimplifyPreserveTopology(geom3857, _PIXEL / 2)
     mvt_geom = sa.func.ST_AsMVTGeom(simplified, tile_env, TILE_EXTENT, TILE_BUFFER, True)
     key_is_int = collection.key_type == "integer"
     inner = (
         sa.select(
-            *( [source.key.label("id")] if key_is_int else [] ),
+            *([source.key.label("id")] if key_is_int else []),
             mvt_geom.label("geom"),
             *_mvt_columns(source, collection),
         )
@@ -167,10 +213,8 @@ def _polygon_tile(
     args: list[Any] = [sa.literal_column("t"), layer, TILE_EXTENT, "geom"]
     if key_is_int:
         args.append("id")
-    data = conn.execute(
-        sa.select(sa.func.ST_AsMVT(*args)).select_from(inner).where(inner.c.geom.is_not(None))
-    ).scalar()
-    return bytes(data or b"")
+    return sa.select(sa.func.ST_AsMVT(*args)).select_from(inner) \
+        .where(inner.c.geom.is_not(None))
 
 
 def tilejson_layers(collection: Collection) -> list[dict[str, Any]]:
