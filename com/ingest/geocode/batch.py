@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from com.errors import ValidationError
@@ -21,6 +23,8 @@ def geocode_many(
     gazetteer: Gazetteer | None = None,
 ) -> list[GeocodeResult]:
     """Geocode many addresses; repeated addresses are looked up once.
+
+    The cyclic garbage collector is paused meanwhile (see :func:`_collector_paused`).
 
     Parameters
     ----------
@@ -39,14 +43,34 @@ def geocode_many(
     gaz = gazetteer or get_gazetteer()
     cache: dict[str, GeocodeResult] = {}
     out: list[GeocodeResult] = []
-    for value in addresses:
-        key = "" if value is None else str(value)
-        result = cache.get(key)
-        if result is None:
-            result = geocode(value, province_code=province_code, gazetteer=gaz)
-            cache[key] = result
-        out.append(result)
+    with _collector_paused():
+        for value in addresses:
+            key = "" if value is None else str(value)
+            result = cache.get(key)
+            if result is None:
+                result = geocode(value, province_code=province_code, gazetteer=gaz)
+                cache[key] = result
+            out.append(result)
     return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a batch, restoring its state after.
+
+    Geocoding allocates many small containers (look-up cache entries, candidates) and makes
+    no reference cycles (a test checks this), so the collector finds nothing to free, yet its
+    passes over the growing caches took about a quarter of the batch time. Reference counting
+    still frees everything as usual. Another thread's batch may re-enable it early, which
+    only costs speed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 RESULT_COLUMNS = (
