@@ -58,6 +58,14 @@ def geocode(
     """
     gaz = gazetteer or get_gazetteer()
     context = _check_province(gaz, province_code)
+    prepared = _prepare(address, gaz)
+    if isinstance(prepared, GeocodeResult):
+        return prepared
+    return _match(prepared, gaz, context)
+
+
+def _prepare(address: object, gaz: Gazetteer) -> ParsedAddress | GeocodeResult:
+    """Parse an address, or answer at once when it is empty or a coordinate."""
     if address is None or isinstance(address, float) and address != address:
         return _NONE
     text = clean_text(str(address))
@@ -66,7 +74,7 @@ def geocode(
     coordinate = _as_coordinate(text)
     if coordinate is not None:
         return coordinate
-    return _match(_parse_clean(text, gaz), gaz, context)
+    return _parse_clean(text, gaz)
 
 
 def _check_province(gaz: Gazetteer, province_code: object) -> str | None:

@@ -132,19 +132,71 @@ def _near_names(
     """Names near ``query``: ``(name, ratio, typing similarity)``, exact from ``cutoff`` up.
 
     rapidfuzz finds the near names quickly (the character-count filter first for a large
-    table); the typing-slip similarity (never below the ratio) then re-scores them, so a
-    swapped pair or a dropped tone mark counts as close. The same word is looked up at
-    several cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
+    table, or one ``cdist`` for a whole batch's words, see :func:`prefetch_province_names`);
+    the typing-slip similarity (never below the ratio) then re-scores them, so a swapped
+    pair or a dropped tone mark counts as close. The same word is looked up at several
+    cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
     """
-    ascii_keys = query.isascii()
-    floor = max(50.0, cutoff - _PREFILTER_SLACK)
-    names = _index_cached(gaz, kind, scope, ascii_keys).near(query, floor)
+    near = _prefetched.pop((gaz, query, kind, scope, cutoff), None)
+    if near is None:
+        floor = max(50.0, cutoff - _PREFILTER_SLACK)
+        names = _index_cached(gaz, kind, scope, query.isascii()).near(query, floor)
+        near = [
+            (key, ratio)
+            for key, ratio, _ in process.extract(
+                query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=_NEAR_LIMIT
+            )
+        ]
     return tuple(
-        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff))
-        for key, ratio, _ in process.extract(
-            query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=3 * _MAX_CANDIDATES
-        )
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff)) for key, ratio in near
     )
+
+
+#: Near names kept per search, by ratio (the typing similarity re-scores them).
+_NEAR_LIMIT = 3 * _MAX_CANDIDATES
+#: Province searches done ahead for a batch, taken (and forgotten) by :func:`_near_names`.
+_prefetched: dict[
+    tuple[Gazetteer, str, str, frozenset[str], float], list[tuple[str, float]]
+] = {}
+
+
+def prefetch_province_names(gaz: Gazetteer, queries: Iterable[str]) -> None:
+    """Search a batch's words among the province names at once, for :func:`_near_names`.
+
+    Every labelled and unlabelled word of an address is looked up as a province, and the
+    province names are few (about 90 per script), so one rapidfuzz ``cdist`` of all the
+    batch's distinct words against them (in C, the names prepared once) replaces a Python
+    call per word. The rows give exactly what ``process.extract`` would: the names from the
+    same floor, best ratio first, ties in table order, at most the same number.
+    """
+    import numpy as np  # deferred, as in _NameIndex
+
+    scope: frozenset[str] = frozenset()
+    cutoff = _fuzzy_floor("prov", scope)
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
+    pending: dict[bool, list[str]] = {True: [], False: []}
+    for query in set(queries):
+        # Gazetteer.fuzzy searches no word under three characters.
+        if len(query) >= 3 and (gaz, query, "prov", scope, cutoff) not in _prefetched:
+            pending[query.isascii()].append(query)
+    for ascii_keys, words in pending.items():
+        if not words:
+            continue
+        names = _index_cached(gaz, "prov", scope, ascii_keys).keys
+        ratios = process.cdist(
+            words, names, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.float64, workers=1
+        )
+        for query, row in zip(words, ratios, strict=True):
+            hits = np.flatnonzero(row >= floor)
+            ranked = sorted(hits.tolist(), key=lambda i: (-row[i], i))[:_NEAR_LIMIT]
+            _prefetched[(gaz, query, "prov", scope, cutoff)] = [
+                (names[i], float(row[i])) for i in ranked
+            ]
+
+
+def forget_prefetched() -> None:
+    """Drop the searches done ahead that no address asked for (at the end of a batch)."""
+    _prefetched.clear()
 
 
 @lru_cache(maxsize=65536)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import gc
+import random
 
 import pytest
 
-from benchmarks.typo_addresses import generate
-from com.ingest.geocode import clear_caches, geocode, geocode_many
+from benchmarks.typo_addresses import generate, typo
+from com.ingest.geocode import (
+    clear_caches,
+    geocode,
+    geocode_many,
+    get_gazetteer,
+    name_index,
+    parse_address,
+)
 
 ADDRESSES = [
     "๑๒๓ หมู่ที่ ๔ ต.ด่าน อ.กาบเชิง จ.สุรินทร์",
@@ -69,3 +77,38 @@ def test_batch_answers_equal_single_answers_in_any_order() -> None:
         clear_caches()
         single.append(geocode(a))
     assert forward == backward == single
+
+
+def _words() -> list[str]:
+    gaz = get_gazetteer()
+    rnd = random.Random(7)
+    names = sorted(gaz.province_keys)
+    words = [typo(n, rnd) for n in names for _ in range(3)]
+    words += [t.key for a, _ in generate(200, seed=9) for t in parse_address(a).tokens]
+    return [*words, *names, "ab", "กข", "abc", "xyzxyz", "surinn", "bangkokk"]
+
+
+def test_province_search_of_a_batch_equals_one_word_at_a_time() -> None:
+    """The batch's one cdist gives each word exactly what its own search would."""
+    gaz = get_gazetteer()
+    words = _words()
+    clear_caches()
+    name_index.prefetch_province_names(gaz, words)
+    ahead = dict(name_index._prefetched)
+    clear_caches()
+    assert name_index._prefetched == {}
+    assert len(ahead) == len({w for w in words if len(w) >= 3})
+    assert any(len(found) > 1 for found in ahead.values())
+    for (_, word, kind, scope, cutoff), found in ahead.items():
+        alone = name_index._near_names(gaz, word, kind, scope, cutoff)
+        assert [(name, ratio) for name, ratio, _ in alone] == found, word
+
+
+def test_no_search_done_ahead_outlives_its_batch() -> None:
+    geocode_many([*ADDRESSES, "สุรินทร์ บุรีรัมย์ ศรีสะเกษ xyzw"])
+    assert name_index._prefetched == {}
+
+
+def test_an_empty_batch_is_empty() -> None:
+    assert geocode_many([]) == []
+    assert geocode_many(iter(())) == []
