@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from com.ingest.geocode.name_index import _choices_cached, _fuzzy_cached
+from com.ingest.geocode.name_index import _choices, _fuzzy_cached, build_name_tables
 from com.ingest.geocode.names import _BANGKOK, _PROVINCE_ALIASES, _key
 from com.text.thai import clean_text
 
@@ -111,6 +111,7 @@ class Gazetteer:
                 for k in self._names(name_th, name_en or ""):
                     self.abolished.setdefault(k, set()).update(current)
         self.postal_provinces = {code: {c[:2] for c in subs} for code, subs in self.postal.items()}
+        self.name_tables = build_name_tables(self)
 
     @staticmethod
     def _names(name_th: str, name_en: str) -> list[str]:
@@ -194,7 +195,7 @@ class Gazetteer:
 
     def choices(self, kind: str, scope: frozenset[str], ascii_keys: bool) -> dict[str, list[str]]:
         """Return name key -> area codes for one level within a scope (cached)."""
-        return _choices_cached(self, kind, scope, ascii_keys)
+        return _choices(self, kind, scope, ascii_keys)
 
 
 @lru_cache(maxsize=1)

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from com.ingest.geocode.gazetteer import Gazetteer
 
 
-@lru_cache(maxsize=4096)
-def _choices_cached(
+def _choices_of(
     gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
 ) -> dict[str, list[str]]:
+    """Name key -> area codes of one level (``sub``, ``dist``, ``prov``) within a scope."""
     if kind == "prov":
         codes: Iterable[str] = gaz.provinces
     elif kind == "dist":
@@ -53,6 +53,9 @@ def _choices_cached(
             if _key(alias).isascii() == ascii_keys and code in gaz.provinces:
                 table.setdefault(_key(alias), []).append(code)
     return table
+
+
+_choices_cached = lru_cache(maxsize=4096)(_choices_of)
 
 
 class _NameIndex:
@@ -116,6 +119,45 @@ def _index_cached(
     return _NameIndex(list(_choices_cached(gaz, kind, scope, ascii_keys)))
 
 
+_TableKey = tuple[str, frozenset[str], bool]
+
+
+def build_name_tables(gaz: Gazetteer) -> dict[_TableKey, tuple[dict[str, list[str]], _NameIndex]]:
+    """Build the name tables of every single-area scope, with their indexes, for a gazetteer.
+
+    The country, each province and each district, for each level searched there and for
+    both scripts (about 2,200 tables, a tenth of a second): built with the gazetteer, so
+    that no address pays for them and clearing the look-up caches keeps them. Scopes of
+    several areas (an address naming several districts) are built when asked, and cached.
+    """
+    scopes: list[tuple[str, frozenset[str]]] = [
+        ("sub", frozenset()), ("dist", frozenset()), ("prov", frozenset())
+    ]
+    for province in gaz.provinces:
+        scopes += [("sub", frozenset({province})), ("dist", frozenset({province}))]
+    scopes += [("sub", frozenset({district})) for district in gaz.districts]
+    tables: dict[_TableKey, tuple[dict[str, list[str]], _NameIndex]] = {}
+    for kind, scope in scopes:
+        for ascii_keys in (False, True):
+            table = _choices_of(gaz, kind, scope, ascii_keys)
+            tables[(kind, scope, ascii_keys)] = (table, _NameIndex(list(table)))
+    return tables
+
+
+def _choices(
+    gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
+) -> dict[str, list[str]]:
+    """Return name key -> area codes of a level and scope (built with the gazetteer or cached)."""
+    built = gaz.name_tables.get((kind, scope, ascii_keys))
+    return built[0] if built is not None else _choices_cached(gaz, kind, scope, ascii_keys)
+
+
+def _index(gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool) -> _NameIndex:
+    """Return the name index of a level and scope (built with the gazetteer or cached)."""
+    built = gaz.name_tables.get((kind, scope, ascii_keys))
+    return built[1] if built is not None else _index_cached(gaz, kind, scope, ascii_keys)
+
+
 def _fuzzy_floor(kind: str, scope: frozenset[str]) -> float:
     """Return the lowest cut-off the matcher asks of a level and scope (one search serves all)."""
     if kind == "prov":
@@ -140,7 +182,7 @@ def _near_names(
     near = _prefetched.pop((gaz, query, kind, scope, cutoff), None)
     if near is None:
         floor = max(50.0, cutoff - _PREFILTER_SLACK)
-        names = _index_cached(gaz, kind, scope, query.isascii()).near(query, floor)
+        names = _index(gaz, kind, scope, query.isascii()).near(query, floor)
         near = [
             (key, ratio)
             for key, ratio, _ in process.extract(
@@ -182,7 +224,7 @@ def prefetch_province_names(gaz: Gazetteer, queries: Iterable[str]) -> None:
     for ascii_keys, words in pending.items():
         if not words:
             continue
-        names = _index_cached(gaz, "prov", scope, ascii_keys).keys
+        names = _index(gaz, "prov", scope, ascii_keys).keys
         ratios = process.cdist(
             words, names, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.float64, workers=1
         )
@@ -203,7 +245,7 @@ def forget_prefetched() -> None:
 def _fuzzy_cached(
     gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
 ) -> tuple[tuple[str, float], ...]:
-    table = _choices_cached(gaz, kind, scope, query.isascii())
+    table = _choices(gaz, kind, scope, query.isascii())
     lowest = _fuzzy_floor(kind, scope)
     if cutoff < lowest:
         lowest = cutoff

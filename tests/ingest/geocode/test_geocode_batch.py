@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.typo_addresses import generate, typo
 from com.ingest.geocode import (
+    candidates,
     clear_caches,
     geocode,
     geocode_many,
@@ -112,3 +113,32 @@ def test_no_search_done_ahead_outlives_its_batch() -> None:
 def test_an_empty_batch_is_empty() -> None:
     assert geocode_many([]) == []
     assert geocode_many(iter(())) == []
+
+
+def test_tables_built_with_the_gazetteer_equal_those_built_when_asked() -> None:
+    gaz = get_gazetteer()
+    some = sorted(gaz.name_tables)[::97]
+    clear_caches()
+    assert len(gaz.name_tables) > 2 * (len(gaz.districts) + len(gaz.provinces))
+    for kind, scope, ascii_keys in some:
+        table, index = gaz.name_tables[(kind, scope, ascii_keys)]
+        assert table == name_index._choices_cached(gaz, kind, scope, ascii_keys)
+        assert index.keys == name_index._index_cached(gaz, kind, scope, ascii_keys).keys
+
+
+def test_a_word_naming_only_a_district_or_province_gets_no_subdistrict() -> None:
+    """The shortcut in _subdistrict_candidates skips only words _sub_candidates rejects."""
+    gaz = get_gazetteer()
+    words = [k for k in [*gaz.district_keys, *gaz.province_keys] if not k.isascii()]
+    skipped = 0
+    for i, key in enumerate(words):
+        token = parse_address(key).tokens[0] if parse_address(key).tokens else None
+        if token is None or not candidates._names_no_subdistrict(gaz, token):
+            continue
+        skipped += 1
+        province = next(iter(gaz.district_keys.get(key, gaz.province_keys.get(key, {""}))))[:2]
+        for districts, provinces in [(set(), set()), (set(), {province}), ({"3201"}, {"32"})]:
+            assert candidates._sub_candidates(
+                gaz, token, districts=districts, provinces=provinces, postal=None
+            ) == {}, (i, key)
+    assert skipped > 300
