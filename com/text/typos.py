@@ -171,7 +171,23 @@ def typing_distance(a: str, b: str, max_distance: float | None = None) -> float:
     """
     if a == b:
         return 0.0
-    return _distance(a, b, math.inf if max_distance is None else float(max_distance))
+    exact = _exact.get((a, b))
+    if exact is not None:
+        return exact  # also right under any bound: an exact distance is "some value above"
+    limit = math.inf if max_distance is None else float(max_distance)
+    distance = _distance(a, b, limit)
+    if distance <= limit:
+        # Only a distance above the bound may be a bound: this one is exact, and serves
+        # later calls for the pair under any other bound (a name is searched at several).
+        if len(_exact) >= _EXACT_MAX:
+            _exact.clear()
+        _exact[(a, b)] = distance
+    return distance
+
+
+#: Exact distances computed so far, by pair, whatever bound they were asked under.
+_exact: dict[tuple[str, str], float] = {}
+_EXACT_MAX = 262144
 
 
 @lru_cache(maxsize=262144)
@@ -279,6 +295,7 @@ def clear_typing_caches() -> None:
     """Forget the cached distances (benchmarks measure distinct spellings cold)."""
     _distance.cache_clear()
     _indel_costs.cache_clear()
+    _exact.clear()
 
 
 def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
