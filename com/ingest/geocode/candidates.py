@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from com.ingest.geocode.evidence import _district_matches, _Evidence
+from com.ingest.geocode.evidence import _STRONG_DISTRICT, _district_matches, _Evidence
 from com.ingest.geocode.gazetteer import Gazetteer, _known_sub_only
 from com.ingest.geocode.names import _key
 from com.ingest.geocode.parsing import ParsedAddress, _Token
@@ -75,9 +75,9 @@ def _districts_named_beside(
         for other in free
         if other.index != token.index and not _known_sub_only(gaz, other.key)
         for c, s in _district_matches(
-            gaz, other, evidence.scope_provinces or named or None
+            gaz, other, evidence.scope_provinces or named or None, strong=True
         ).items()
-        if s >= 90.0
+        if s >= _STRONG_DISTRICT
     }
 
 

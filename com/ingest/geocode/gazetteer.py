@@ -168,7 +168,13 @@ class Gazetteer:
         return f"ต.{s.name_th} อ.{district} จ.{p.name_th if p else s.province_code}"
 
     def fuzzy(
-        self, query: str, kind: str, scope: frozenset[str] = frozenset(), cutoff: float = 80.0
+        self,
+        query: str,
+        kind: str,
+        scope: frozenset[str] = frozenset(),
+        cutoff: float = 80.0,
+        *,
+        alone: bool = False,
     ) -> dict[str, float]:
         """Find areas whose name is at least ``cutoff`` similar to ``query`` (rapidfuzz ratio).
 
@@ -182,6 +188,9 @@ class Gazetteer:
             District (4-digit) or province (2-digit) codes to search within; empty = all.
         cutoff : float
             Lowest similarity kept, 0-100.
+        alone : bool
+            Search at ``cutoff`` itself instead of sharing one search at the level's lowest
+            cut-off (the same answer; faster for a strict look-up nothing else repeats).
 
         Returns
         -------
@@ -191,7 +200,7 @@ class Gazetteer:
         """
         if len(query) < 3:
             return {}
-        return dict(_fuzzy_cached(self, query, kind, scope, cutoff))
+        return dict(_fuzzy_cached(self, query, kind, scope, cutoff, alone))
 
     def choices(self, kind: str, scope: frozenset[str], ascii_keys: bool) -> dict[str, list[str]]:
         """Return name key -> area codes for one level within a scope (cached)."""

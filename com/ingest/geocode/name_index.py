@@ -243,10 +243,13 @@ def forget_prefetched() -> None:
 
 @lru_cache(maxsize=65536)
 def _fuzzy_cached(
-    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
+    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float,
+    alone: bool = False,
 ) -> tuple[tuple[str, float], ...]:
     table = _choices(gaz, kind, scope, query.isascii())
-    lowest = _fuzzy_floor(kind, scope)
+    # One search at the level's lowest cut-off serves every cut-off, unless a strict look-up
+    # that nothing else shares asks for a search of its own (fewer names to re-score).
+    lowest = cutoff if alone else _fuzzy_floor(kind, scope)
     if cutoff < lowest:
         lowest = cutoff
     # The names a search at ``cutoff`` itself would re-score: the same top 30 by ratio, cut

@@ -142,3 +142,30 @@ def test_a_word_naming_only_a_district_or_province_gets_no_subdistrict() -> None
                 gaz, token, districts=districts, provinces=provinces, postal=None
             ) == {}, (i, key)
     assert skipped > 300
+
+
+def test_a_strong_district_search_keeps_exactly_the_strong_matches() -> None:
+    """The strict search of its own finds what the shared search finds from 90 up."""
+    from com.ingest.geocode import evidence
+
+    gaz = get_gazetteer()
+    rnd = random.Random(11)
+    districts = sorted(gaz.districts)
+    words = []
+    for code in rnd.sample(districts, 150):
+        name = gaz.districts[code].name_th
+        words += [(name, code[:2]), (typo(name, rnd), code[:2]), (typo(name, rnd), None)]
+    words += [(a.split()[0], None) for a, _ in generate(100, seed=12)]
+    words += [("เมอง", "32"), ("เมือง", None), ("ขอนแก่น", None)]
+    clear_caches()
+    strong_found = 0
+    for word, province in words:
+        for token in parse_address(word).tokens[:1]:
+            provinces = {province} if province else None
+            strong = evidence._district_matches(gaz, token, provinces, strong=True)
+            full = evidence._district_matches(gaz, token, provinces)
+            assert {c: s for c, s in strong.items() if s >= 90.0} == {
+                c: s for c, s in full.items() if s >= 90.0
+            }, word
+            strong_found += bool(strong)
+    assert strong_found > 100
