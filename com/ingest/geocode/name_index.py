@@ -197,6 +197,7 @@ def _near_names(
 #: Near names kept per search, by ratio (the typing similarity re-scores them).
 _NEAR_LIMIT = 3 * _MAX_CANDIDATES
 #: Province searches done ahead for a batch, taken (and forgotten) by :func:`_near_names`.
+#: Another thread's batch ending may drop them early: the search is then done again, the same.
 _prefetched: dict[
     tuple[Gazetteer, str, str, frozenset[str], float], list[tuple[str, float]]
 ] = {}
