@@ -1,16 +1,22 @@
-"""Geocoding throughput: addresses per second on the dev file repeated to about 5,000 rows.
+"""Geocoding throughput of the batch path on distinct addresses, one core, cold caches.
 
-Run:  .venv/bin/python benchmarks/bench_geocode.py [--rows 5000] [--file PATH]
+Run:  .venv/bin/python benchmarks/bench_geocode.py [--rows 5000] [--runs 5] [--cpu 0]
 
-Prints the machine, the gazetteer build time, and these figures:
-- ``geocode`` one address at a time over the repeated file (fuzzy look-ups are cached, so
-  repeats of a misspelt name are cheap, as in a real upload),
-- ``geocode_many`` with every cache cleared over 5,000 *distinct* addresses generated from the
-  gazetteer in the dev file's styles, and over 5,000 distinct typo-heavy addresses
-  (benchmarks/typo_addresses.py), in alternating runs (``--runs``): median and best CPU and
-  wall rates, with the load average (the target: 5,000 typo-heavy addresses/s on one core),
-- ``geocode_many`` (repeated addresses looked up once, as the CSV command does),
-- ``geocode_csv`` end to end (read, geocode, write).
+The process pins itself to one core (``--cpu``; or run it under ``taskset -c 0``). It prints
+the machine, the gazetteer build (import, index and a first address, timed apart from the
+runs), then in alternating runs (``--runs``, every cache cleared before each):
+
+- ``geocode_many`` (the path uploads and ``geocode_csv`` use) over three sets of *distinct*
+  addresses, so no answer comes from the batch's de-duplication of identical strings:
+  ../shared/samples/geocode_dev.csv (the realistic file, 330 rows), 5,000 clean addresses
+  generated from the gazetteer in the dev file's styles, and 5,000 seeded typo-heavy,
+  mostly unlabelled addresses (benchmarks/typo_addresses.py);
+- the anchor, a naive geocoder in rapidfuzz (C): ``process.extractOne`` of each address
+  against the 7,436 ``ต. อ. จ.`` labels, on the first 300 typo-heavy addresses;
+
+with min/median/max CPU and wall rates, the ratio to the anchor and the load average. Then
+the accuracy on the dev file and the typo-heavy set, and the repeated-rows figures with and
+without the batch's de-duplication, and ``geocode_csv`` end to end.
 """
 
 from __future__ import annotations
@@ -19,13 +25,20 @@ import argparse
 import csv
 import os
 import platform
+import random
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.append(str(REPO))  # run as a script: ``benchmarks`` importable (PYTHONPATH first)
+
 DEFAULT_FILE = (REPO / ".." / "shared" / "samples" / "geocode_dev.csv").resolve()
+ANCHOR_ROWS = 300
 
 
 def _machine() -> str:
@@ -38,6 +51,10 @@ def _machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
 class Timer:
@@ -60,8 +77,6 @@ class Timer:
 
 def _distinct_clean(n: int) -> list[str]:
     """Distinct addresses generated from the gazetteer in the dev file's styles (no typos)."""
-    import random
-
     import geothai
 
     from com.text.thai import to_thai_digits
@@ -97,77 +112,169 @@ def _distinct_clean(n: int) -> list[str]:
     return distinct
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
-    parser.add_argument("--column", default="address")
-    parser.add_argument("--runs", type=int, default=5, help="alternating cold-cache runs")
-    args = parser.parse_args()
+def _read_dev(path: Path, column: str) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return [(r[column], (r.get("tambon_code") or "").strip()) for r in csv.DictReader(fh)]
 
-    with args.file.open(encoding="utf-8-sig", newline="") as fh:
-        base = [row[args.column] for row in csv.DictReader(fh)]
-    addresses = (base * (args.rows // len(base) + 1))[: args.rows]
-    print(f"machine: {_machine()}")
-    print(f"input: {args.file.name}, {len(base)} distinct rows repeated to {len(addresses)}")
 
-    t0 = time.perf_counter()
-    from com.ingest.geocode import clear_caches, geocode, geocode_csv, geocode_many, get_gazetteer
+def _anchor(labels: Sequence[str], codes: Sequence[str]) -> Callable[[Sequence[str]], list[str]]:
+    """The naive geocoder: the subdistrict whose full label is most like the whole address."""
+    from rapidfuzz import fuzz, process
+
+    def run(addresses: Sequence[str]) -> list[str]:
+        out = []
+        for a in addresses:
+            best = process.extractOne(a, labels, scorer=fuzz.ratio)
+            out.append(codes[best[2]] if best else "")
+        return out
+
+    return run
+
+
+def _spread(values: list[float]) -> str:
+    return (f"{min(values):,.0f} / {statistics.median(values):,.0f} / {max(values):,.0f}")
+
+
+def _timed_runs(
+    sets: dict[str, list[str]], anchor: Callable[[Sequence[str]], list[str]],
+    anchor_set: list[str], runs: int,
+) -> tuple[dict[str, list[tuple[float, float]]], list[float]]:
+    """Alternate the sets and the anchor run by run, every cache cleared before each."""
+    from com.ingest.geocode import clear_caches, geocode_many, get_gazetteer
 
     gaz = get_gazetteer()
-    build_s = time.perf_counter() - t0
-    print(
-        f"gazetteer build (import + index {len(gaz.subdistricts):,} subdistricts): {build_s:.2f} s"
-    )
-
-    geocode(base[0], gazetteer=gaz)  # warm-up
-    with Timer() as t:
-        results = [geocode(a, gazetteer=gaz) for a in addresses]
-    confident = sum(r.confident for r in results)
-    print(f"geocode, one at a time: {t.rate(len(addresses))}; {confident} confident")
-
-    distinct = _distinct_clean(args.rows)
-    from benchmarks.typo_addresses import generate
-
-    typo_set = [a for a, _ in generate(args.rows, seed=14)]
-    # Alternating runs, every cache cleared before each: the clean and the typo-heavy sets
-    # take turns so that a burst of load from other jobs hits both alike.
-    loads = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
-    rates: dict[str, list[tuple[float, float]]] = {"clean": [], "typo": []}
-    for _ in range(args.runs):
-        for name, batch in (("clean", distinct), ("typo", typo_set)):
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in [*sets, "anchor"]}
+    loads = [_load()]
+    for _ in range(runs):
+        for name, batch in sets.items():
             clear_caches()
             with Timer() as t:
                 geocode_many(batch, gazetteer=gaz)
             rates[name].append((len(batch) / t.cpu, len(batch) / t.wall))
-        if hasattr(os, "getloadavg"):
-            loads.append(os.getloadavg()[0])
-    for name, label in (("clean", "distinct generated (clean) addresses"),
-                        ("typo", "distinct typo-heavy addresses")):
-        cpu = sorted(r[0] for r in rates[name])
-        wall = sorted(r[1] for r in rates[name])
-        print(f"geocode_many, {args.rows} {label}, cold caches, {args.runs} alternating runs:")
-        print(f"    CPU {statistics.median(cpu):,.0f} addresses/s median, {cpu[-1]:,.0f} best, "
-              f"{cpu[0]:,.0f} worst; wall {statistics.median(wall):,.0f} median, "
-              f"{wall[-1]:,.0f} best")
-    if loads:
-        print(f"load average during the alternating runs: {min(loads):.1f}-{max(loads):.1f}")
+        with Timer() as t:
+            anchor(anchor_set)
+        rates["anchor"].append((len(anchor_set) / t.cpu, len(anchor_set) / t.wall))
+        loads.append(_load())
+    return rates, loads
 
+
+def _print_rates(rates: dict[str, list[tuple[float, float]]], labels: dict[str, str]) -> None:
+    anchor_cpu = statistics.median(r[0] for r in rates["anchor"])
+    print("addresses/s, min / median / max over the runs:")
+    for name, runs in rates.items():
+        cpu = [r[0] for r in runs]
+        wall = [r[1] for r in runs]
+        ratio = "" if name == "anchor" else (
+            f"; x{statistics.median(cpu) / anchor_cpu:.2f} the anchor (CPU medians)"
+        )
+        print(f"  {labels[name]}:\n    CPU {_spread(cpu)}; wall {_spread(wall)}{ratio}")
+
+
+def _print_accuracy(
+    name: str, pairs: Sequence[tuple[str, str]], anchor: Callable[[Sequence[str]], list[str]]
+) -> None:
+    """Correct, confident-wrong and abstained on the rows with a code; confident on the rest."""
+    from com.ingest.geocode import clear_caches, geocode_many
+
+    clear_caches()
+    results = geocode_many([a for a, _ in pairs])
+    coded = [(c, r) for (_, c), r in zip(pairs, results, strict=True) if c]
+    correct = sum(r.confident and r.tambon_code == c for c, r in coded)
+    wrong = sum(r.confident and r.tambon_code != c for c, r in coded)
+    uncoded = len(pairs) - len(coded)
+    confident_uncoded = sum(r.confident for (_, c), r in zip(pairs, results, strict=True) if not c)
+    n = len(coded)
+    line = (f"  {name}: {n} addresses with a code: correct {correct} ({correct / n:.2%}), "
+            f"confident-wrong {wrong} ({wrong / n:.2%}), abstained {n - correct - wrong} "
+            f"({(n - correct - wrong) / n:.2%})")
+    if uncoded:
+        line += f"; {uncoded} without a code: {confident_uncoded} confident"
+    sample = [p for p in pairs if p[1]][:ANCHOR_ROWS]
+    naive = anchor([a for a, _ in sample])
+    hits = sum(got == c for got, (_, c) in zip(naive, sample, strict=True))
+    print(f"{line}\n    anchor (always answers) on the first {len(sample)}: "
+          f"{hits / len(sample):.1%} right")
+
+
+def _print_repeated(dev: list[str], rows: int) -> None:
+    """Rows repeating the dev file: the batch's de-duplication on and off, and geocode_csv."""
+    from com.ingest.geocode import clear_caches, geocode, geocode_csv, geocode_many
+
+    repeated = (dev * (rows // len(dev) + 1))[:rows]
+    print(f"repeated rows: geocode_dev.csv repeated to {rows} rows ({len(set(dev))} distinct), "
+          "caches cleared first:")
+    clear_caches()
     with Timer() as t:
-        geocode_many(addresses, gazetteer=gaz)
-    print(f"geocode_many (repeats looked up once): {t.rate(len(addresses))}")
-
+        geocode_many(repeated)
+    print(f"  geocode_many (de-duplicates identical strings: {len(set(dev))} look-ups): "
+          f"{t.rate(rows)}")
+    clear_caches()
+    with Timer() as t:
+        for a in repeated:
+            geocode(a)
+    print(f"  geocode() per row (no de-duplication; word look-ups cached): {t.rate(rows)}")
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.csv"
         with src.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(["row", "address"])
-            writer.writerows([i, a] for i, a in enumerate(addresses, start=1))
+            writer.writerows([i, a] for i, a in enumerate(repeated, start=1))
+        clear_caches()
         with Timer() as t:
-            geocode_csv(src, Path(tmp) / "out.csv", "address", gazetteer=gaz)
-    print(f"geocode_csv end to end: {t.rate(len(addresses))}")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average during the run: {load:.1f} (wall figures drop when the CPU is shared)")
+            geocode_csv(src, Path(tmp) / "out.csv", "address")
+    print(f"  geocode_csv end to end (read, de-duplicate, geocode, write): {t.rate(rows)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000, help="generated addresses per set")
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--column", default="address")
+    parser.add_argument("--runs", type=int, default=5, help="alternating cold-cache runs")
+    parser.add_argument("--cpu", type=int, default=0, help="core to pin to (-1: do not pin)")
+    args = parser.parse_args()
+    if args.cpu >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.cpu})
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"machine: {_machine()}; this process on cores {cores}; load average {_load():.1f}")
+
+    with Timer() as t:
+        from com.ingest.geocode import geocode, get_gazetteer
+
+        gaz = get_gazetteer()
+        geocode("ต.ด่าน อ.กาบเชิง จ.สุรินทร์", gazetteer=gaz)
+    print(f"gazetteer build (import, index {len(gaz.subdistricts):,} subdistricts, "
+          f"first address): {t.wall:.2f} s wall, not in the rates below")
+
+    from benchmarks.typo_addresses import generate
+
+    dev_pairs = _read_dev(args.file, args.column)
+    typo_pairs = generate(args.rows, seed=14)
+    sets = {
+        "dev": list(dict.fromkeys(a for a, _ in dev_pairs)),
+        "clean": _distinct_clean(args.rows),
+        "typo": list(dict.fromkeys(a for a, _ in typo_pairs)),
+    }
+    assert all(len(set(b)) == len(b) for b in sets.values()), "sets must be distinct"
+    labels = {
+        "dev": f"geocode_many, {args.file.name} ({len(sets['dev'])} distinct rows)",
+        "clean": f"geocode_many, {len(sets['clean'])} distinct generated clean addresses",
+        "typo": f"geocode_many, {len(sets['typo'])} distinct typo-heavy addresses (seed 14)",
+        "anchor": f"anchor: rapidfuzz extractOne over the labels, {ANCHOR_ROWS} typo-heavy",
+    }
+    codes = sorted(gaz.subdistricts)
+    anchor = _anchor([gaz.label(c) for c in codes], codes)
+    rates, loads = _timed_runs(sets, anchor, sets["typo"][:ANCHOR_ROWS], args.runs)
+    print(f"{args.runs} alternating runs, every cache cleared before each geocode_many "
+          f"(the sets are distinct, so the batch's de-duplication reuses no answer):")
+    _print_rates(rates, labels)
+    print(f"load average during the runs: {min(loads):.1f}-{max(loads):.1f}")
+
+    print("accuracy:")
+    _print_accuracy(args.file.name, dev_pairs, anchor)
+    _print_accuracy(f"typo-heavy set ({args.rows}, seed 14)", typo_pairs, anchor)
+    _print_repeated([a for a, _ in dev_pairs], args.rows)
+    print(f"load average at the end: {_load():.1f} (wall figures drop when the CPU is shared)")
 
 
 if __name__ == "__main__":

@@ -114,9 +114,25 @@ _NO_SUBS: dict[str, float] = {}
 _CONTEXT = 3
 
 
+#: The indel cost of the marks and vowels that cost less whatever precedes them.
+_MARK_COSTS = dict.fromkeys(_MARKS | _VOWELS, _MARK_INDEL)
+
+
 @lru_cache(maxsize=65536)
 def _indel_costs(text: str) -> tuple[float, ...]:
-    return tuple(_indel_cost(ch, text[i - 1] if i else "") for i, ch in enumerate(text))
+    # _indel_cost of each character, inlined (one dict look-up per character).
+    costs: list[float] = []
+    before = ""
+    for ch in text:
+        if ch == before:
+            cost = _DOUBLED
+        else:
+            cost = _MARK_COSTS.get(ch, 0.0)
+            if not cost:
+                cost = _MARK_INDEL if ch in _VOWEL_LETTERS and before in _MARKS else _INDEL
+        costs.append(cost)
+        before = ch
+    return tuple(costs)
 
 
 def typing_distance(a: str, b: str, max_distance: float | None = None) -> float:
@@ -155,7 +171,23 @@ def typing_distance(a: str, b: str, max_distance: float | None = None) -> float:
     """
     if a == b:
         return 0.0
-    return _distance(a, b, math.inf if max_distance is None else float(max_distance))
+    exact = _exact.get((a, b))
+    if exact is not None:
+        return exact  # also right under any bound: an exact distance is "some value above"
+    limit = math.inf if max_distance is None else float(max_distance)
+    distance = _distance(a, b, limit)
+    if distance <= limit:
+        # Only a distance above the bound may be a bound: this one is exact, and serves
+        # later calls for the pair under any other bound (a name is searched at several).
+        if len(_exact) >= _EXACT_MAX:
+            _exact.clear()
+        _exact[(a, b)] = distance
+    return distance
+
+
+#: Exact distances computed so far, by pair, whatever bound they were asked under.
+_exact: dict[tuple[str, str], float] = {}
+_EXACT_MAX = 262144
 
 
 @lru_cache(maxsize=262144)
@@ -188,7 +220,10 @@ def _align(a: str, b: str, del_a: tuple[float, ...], ins_b: tuple[float, ...],
 
     Stops early, returning a lower bound above ``limit``, once two consecutive rows hold
     only costs above it (costs never fall again: a later cell extends one of those rows).
-    The inner loop walks zipped sequences (no indexing) as it is the hot spot of geocoding.
+    The inner loops walk zipped sequences (no indexing) as they are the hot spot of
+    geocoding; a row where no adjacent swap can apply (``b`` does not hold the row's
+    character followed by the one before it in ``a``, the usual case) takes a loop without
+    the swap test, computing the same costs.
     """
     lb = len(b)
     prev = [0.0] * (lb + 1)
@@ -196,10 +231,7 @@ def _align(a: str, b: str, del_a: tuple[float, ...], ins_b: tuple[float, ...],
     for j in range(lb):
         total += ins_b[j]
         prev[j + 1] = total
-    # For the swap test: the character before each of b's, and the row before last shifted
-    # by one (prev2[j - 1] for column j).
-    b_before = ("", *b[:-1]) if lb else ()
-    prev2_shifted: list[float] = [math.inf] * lb
+    older = prev  # the row before ``prev`` (only read for swaps, from the second row on)
     prev_min = 0.0
     a_before = ""
     for i, ca in enumerate(a):
@@ -208,34 +240,62 @@ def _align(a: str, b: str, del_a: tuple[float, ...], ins_b: tuple[float, ...],
         left = prev[0] + del_cost
         cur = [left]
         row_min = left
-        for cb, ins, diag, up, bb, p2 in zip(b, ins_b, prev, prev[1:], b_before, prev2_shifted,
-                                             strict=False):
-            best = diag if ca == cb else diag + subs.get(cb, _SUB)
-            d = up + del_cost
-            if d < best:
-                best = d
-            d = left + ins
-            if d < best:
-                best = d
-            if cb == a_before and ca == bb and ca != cb:
-                d = p2 + _SWAP
+        if a_before and ca != a_before and ca + a_before in b:
+            row_min = _swap_row(ca, a_before, b, ins_b, prev, older, cur, subs, del_cost)
+        else:
+            for cb, ins, diag, up in zip(b, ins_b, prev, prev[1:], strict=False):
+                best = diag if ca == cb else diag + subs.get(cb, _SUB)
+                d = up + del_cost
                 if d < best:
                     best = d
-            cur.append(best)
-            left = best
-            if best < row_min:
-                row_min = best
+                d = left + ins
+                if d < best:
+                    best = d
+                cur.append(best)
+                left = best
+                if best < row_min:
+                    row_min = best
         if row_min > limit and prev_min > limit:
             return round(min(row_min, prev_min), 6)
-        prev2_shifted = [math.inf, *prev[: lb - 1]]
-        prev, prev_min, a_before = cur, row_min, ca
+        older, prev, prev_min, a_before = prev, cur, row_min, ca
     return round(prev[lb], 6)
+
+
+def _swap_row(ca: str, a_before: str, b: str, ins_b: tuple[float, ...], prev: list[float],
+              older: list[float], cur: list[float], subs: dict[str, float],
+              del_cost: float) -> float:
+    """Fill one row of :func:`_align` where an adjacent swap may apply; return its minimum."""
+    lb = len(b)
+    b_before = ("", *b[:-1])
+    # older[j - 1] for column j: the cell two rows up and two columns left of the swap's end.
+    older_shifted = [math.inf, *older[: lb - 1]]
+    left = cur[0]
+    row_min = left
+    for cb, ins, diag, up, bb, p2 in zip(b, ins_b, prev, prev[1:], b_before, older_shifted,
+                                         strict=False):
+        best = diag if ca == cb else diag + subs.get(cb, _SUB)
+        d = up + del_cost
+        if d < best:
+            best = d
+        d = left + ins
+        if d < best:
+            best = d
+        if cb == a_before and ca == bb and ca != cb:
+            d = p2 + _SWAP
+            if d < best:
+                best = d
+        cur.append(best)
+        left = best
+        if best < row_min:
+            row_min = best
+    return row_min
 
 
 def clear_typing_caches() -> None:
     """Forget the cached distances (benchmarks measure distinct spellings cold)."""
     _distance.cache_clear()
     _indel_costs.cache_clear()
+    _exact.clear()
 
 
 def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:

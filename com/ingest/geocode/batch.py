@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from com.errors import ValidationError
 from com.ingest.geocode.gazetteer import Gazetteer, get_gazetteer
-from com.ingest.geocode.matcher import geocode
+from com.ingest.geocode.matcher import _check_province, _match, _prepare
+from com.ingest.geocode.name_index import forget_prefetched, prefetch_province_names
+from com.ingest.geocode.parsing import ParsedAddress
 from com.ingest.geocode.result import GeocodeResult
 from com.io.escape import escape_formula
 
@@ -21,6 +25,8 @@ def geocode_many(
     gazetteer: Gazetteer | None = None,
 ) -> list[GeocodeResult]:
     """Geocode many addresses; repeated addresses are looked up once.
+
+    The cyclic garbage collector is paused meanwhile (see :func:`_collector_paused`).
 
     Parameters
     ----------
@@ -37,16 +43,69 @@ def geocode_many(
         One result per input, in the same order.
     """
     gaz = gazetteer or get_gazetteer()
-    cache: dict[str, GeocodeResult] = {}
-    out: list[GeocodeResult] = []
-    for value in addresses:
-        key = "" if value is None else str(value)
-        result = cache.get(key)
-        if result is None:
-            result = geocode(value, province_code=province_code, gazetteer=gaz)
-            cache[key] = result
-        out.append(result)
-    return out
+    values = addresses if isinstance(addresses, list) else list(addresses)
+    if not values:
+        return []
+    context = _check_province(gaz, province_code)
+    keys = ["" if value is None else str(value) for value in values]
+    # Repeated addresses are answered once: the first of each in input order is geocoded.
+    first: dict[str, object] = {}
+    for key, value in zip(keys, values, strict=True):
+        first.setdefault(key, value)
+    distinct = list(first.items())
+    answers: dict[str, GeocodeResult] = {}
+    with _collector_paused():
+        try:
+            for start in range(0, len(distinct), _CHUNK):
+                _geocode_chunk(gaz, distinct[start : start + _CHUNK], context, answers)
+        finally:
+            forget_prefetched()
+    return [answers[key] for key in keys]
+
+
+#: Distinct addresses parsed together before matching (their province searches done at once).
+_CHUNK = 10_000
+
+
+def _geocode_chunk(
+    gaz: Gazetteer,
+    chunk: list[tuple[str, object]],
+    context: str | None,
+    answers: dict[str, GeocodeResult],
+) -> None:
+    """Geocode distinct addresses: parse all, search their words as provinces at once, match."""
+    prepared = [(key, _prepare(value, gaz)) for key, value in chunk]
+    prefetch_province_names(
+        gaz,
+        (
+            t.key
+            for _, p in prepared
+            if isinstance(p, ParsedAddress)
+            for t in p.tokens
+            if t.role in ("prov", "free")
+        ),
+    )
+    for key, p in prepared:
+        answers[key] = p if isinstance(p, GeocodeResult) else _match(p, gaz, context)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a batch, restoring its state after.
+
+    Geocoding allocates many small containers (look-up cache entries, candidates) and makes
+    no reference cycles (a test checks this), so the collector finds nothing to free, yet its
+    passes over the growing caches took about a quarter of the batch time. Reference counting
+    still frees everything as usual. Another thread's batch may re-enable it early, which
+    only costs speed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 RESULT_COLUMNS = (

@@ -9,6 +9,7 @@ from com.ingest.geocode.name_index import (
     _fuzzy_cached,
     _index_cached,
     _near_names,
+    forget_prefetched,
 )
 from com.ingest.geocode.scoring import _free_support_cached
 from com.ingest.geocode.similarity import _area_sim_cached, _is_mueang
@@ -25,4 +26,5 @@ def clear_caches() -> None:
                    _area_sim_cached, _label, _is_mueang, _free_support_cached,
                    _district_matches_cached, _province_matches_cached):
         cached.cache_clear()
+    forget_prefetched()
     clear_typing_caches()

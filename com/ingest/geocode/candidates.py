@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from com.ingest.geocode.evidence import _district_matches, _Evidence
+from com.ingest.geocode.evidence import _STRONG_DISTRICT, _district_matches, _Evidence
 from com.ingest.geocode.gazetteer import Gazetteer, _known_sub_only
 from com.ingest.geocode.names import _key
 from com.ingest.geocode.parsing import ParsedAddress, _Token
@@ -22,6 +22,8 @@ def _subdistrict_candidates(
     subs = parsed.of("sub")
     free = parsed.of("free")
     for t in subs or free:
+        if _names_no_subdistrict(gaz, t):
+            continue  # (_sub_candidates would find none, whatever the districts in scope)
         districts = evidence.scope_districts
         if not subs and not districts:
             districts = _districts_named_beside(gaz, t, free, evidence)
@@ -34,6 +36,22 @@ def _subdistrict_candidates(
         )
         for code, name_sim in cands.items():
             yield t, code, name_sim
+
+
+def _names_no_subdistrict(gaz: Gazetteer, token: _Token) -> bool:
+    """Tell whether an unlabelled word is a district or province name and names no subdistrict.
+
+    Such a word is never read as a misspelt subdistrict (see :func:`_sub_candidates`), so
+    the districts named beside it need not be searched.
+    """
+    key = token.key
+    return (
+        token.role == "free"
+        and (key in gaz.district_keys or key in gaz.province_keys)
+        and key not in gaz.sub_keys
+        and key not in gaz.abolished
+        and not (token.village and _key(token.text[4:]) in gaz.sub_keys)
+    )
 
 
 def _districts_named_beside(
@@ -57,9 +75,9 @@ def _districts_named_beside(
         for other in free
         if other.index != token.index and not _known_sub_only(gaz, other.key)
         for c, s in _district_matches(
-            gaz, other, evidence.scope_provinces or named or None
+            gaz, other, evidence.scope_provinces or named or None, strong=True
         ).items()
-        if s >= 90.0
+        if s >= _STRONG_DISTRICT
     }
 
 

@@ -88,23 +88,32 @@ def _district_evidence(
 
 
 def _district_matches(
-    gaz: Gazetteer, token: _Token, provinces: set[str] | None
+    gaz: Gazetteer, token: _Token, provinces: set[str] | None, *, strong: bool = False
 ) -> Mapping[str, float]:
+    """Districts a word may name (code -> similarity 0-100, fuzzy ones stretched).
+
+    With ``strong`` only those from :data:`_STRONG_DISTRICT` (the rest are not searched for).
+    """
     return _district_matches_cached(
-        gaz, token.key, frozenset(provinces) if provinces is not None else None
+        gaz, token.key, frozenset(provinces) if provinces is not None else None, strong
     )
 
 
 @lru_cache(maxsize=65536)
 def _district_matches_cached(
-    gaz: Gazetteer, key: str, provinces: frozenset[str] | None
+    gaz: Gazetteer, key: str, provinces: frozenset[str] | None, strong: bool = False
 ) -> Mapping[str, float]:
     # Read-only (shared by every address that writes the word): a mapping proxy.
-    return MappingProxyType(_district_matches_of(gaz, key, provinces))
+    return MappingProxyType(_district_matches_of(gaz, key, provinces, strong))
+
+
+#: A district named this well (stretched similarity) by a word beside another; see
+#: candidates._districts_named_beside.
+_STRONG_DISTRICT = 90.0
 
 
 def _district_matches_of(
-    gaz: Gazetteer, key: str, provinces: frozenset[str] | None
+    gaz: Gazetteer, key: str, provinces: frozenset[str] | None, strong: bool = False
 ) -> dict[str, float]:
     found: dict[str, float] = {}
     if _is_mueang(gaz, key):
@@ -120,7 +129,11 @@ def _district_matches_of(
         return found
     scope = frozenset(provinces or ())
     cutoff = _FUZZY_CUTOFF["province" if scope else "nation"]
-    for code, score in gaz.fuzzy(key, "dist", scope, cutoff).items():
+    if strong:
+        # The raw similarity that _stretch takes to _STRONG_DISTRICT; a search of its own,
+        # as the words searched this way are rarely searched as districts otherwise.
+        cutoff = max(cutoff, 100.0 - (100.0 - _STRONG_DISTRICT) / 2.0)
+    for code, score in gaz.fuzzy(key, "dist", scope, cutoff, alone=strong).items():
         found[code] = max(found.get(code, 0.0), _stretch(score))
     return found
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from com.ingest.geocode.name_index import _choices_cached, _fuzzy_cached
+from com.ingest.geocode.name_index import _choices, _fuzzy_cached, build_name_tables
 from com.ingest.geocode.names import _BANGKOK, _PROVINCE_ALIASES, _key
 from com.text.thai import clean_text
 
@@ -111,6 +111,7 @@ class Gazetteer:
                 for k in self._names(name_th, name_en or ""):
                     self.abolished.setdefault(k, set()).update(current)
         self.postal_provinces = {code: {c[:2] for c in subs} for code, subs in self.postal.items()}
+        self.name_tables = build_name_tables(self)
 
     @staticmethod
     def _names(name_th: str, name_en: str) -> list[str]:
@@ -167,7 +168,13 @@ class Gazetteer:
         return f"ต.{s.name_th} อ.{district} จ.{p.name_th if p else s.province_code}"
 
     def fuzzy(
-        self, query: str, kind: str, scope: frozenset[str] = frozenset(), cutoff: float = 80.0
+        self,
+        query: str,
+        kind: str,
+        scope: frozenset[str] = frozenset(),
+        cutoff: float = 80.0,
+        *,
+        alone: bool = False,
     ) -> dict[str, float]:
         """Find areas whose name is at least ``cutoff`` similar to ``query`` (rapidfuzz ratio).
 
@@ -181,6 +188,9 @@ class Gazetteer:
             District (4-digit) or province (2-digit) codes to search within; empty = all.
         cutoff : float
             Lowest similarity kept, 0-100.
+        alone : bool
+            Search at ``cutoff`` itself instead of sharing one search at the level's lowest
+            cut-off (the same answer; faster for a strict look-up nothing else repeats).
 
         Returns
         -------
@@ -190,11 +200,11 @@ class Gazetteer:
         """
         if len(query) < 3:
             return {}
-        return dict(_fuzzy_cached(self, query, kind, scope, cutoff))
+        return dict(_fuzzy_cached(self, query, kind, scope, cutoff, alone))
 
     def choices(self, kind: str, scope: frozenset[str], ascii_keys: bool) -> dict[str, list[str]]:
         """Return name key -> area codes for one level within a scope (cached)."""
-        return _choices_cached(self, kind, scope, ascii_keys)
+        return _choices(self, kind, scope, ascii_keys)
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from com.ingest.geocode.evidence import _Evidence, _gather_evidence
 from com.ingest.geocode.gazetteer import Gazetteer, get_gazetteer
 from com.ingest.geocode.parsing import ParsedAddress, _parse_clean
 from com.ingest.geocode.result import _NONE, GeocodeResult
-from com.ingest.geocode.scoring import _score, _Scored
+from com.ingest.geocode.scoring import _AddressTerms, _score, _Scored
 from com.text.thai import clean_text
 
 
@@ -58,6 +58,14 @@ def geocode(
     """
     gaz = gazetteer or get_gazetteer()
     context = _check_province(gaz, province_code)
+    prepared = _prepare(address, gaz)
+    if isinstance(prepared, GeocodeResult):
+        return prepared
+    return _match(prepared, gaz, context)
+
+
+def _prepare(address: object, gaz: Gazetteer) -> ParsedAddress | GeocodeResult:
+    """Parse an address, or answer at once when it is empty or a coordinate."""
     if address is None or isinstance(address, float) and address != address:
         return _NONE
     text = clean_text(str(address))
@@ -66,7 +74,7 @@ def geocode(
     coordinate = _as_coordinate(text)
     if coordinate is not None:
         return coordinate
-    return _match(_parse_clean(text, gaz), gaz, context)
+    return _parse_clean(text, gaz)
 
 
 def _check_province(gaz: Gazetteer, province_code: object) -> str | None:
@@ -113,12 +121,10 @@ def _rank(
 
     A subdistrict that several words may name keeps its best score (the first word on a tie).
     """
-    dist_l = parsed.of("dist")
-    prov_l = parsed.of("prov")
-    free = parsed.of("free")
+    terms = _AddressTerms(gaz, parsed, context)
     scored: dict[str, _Scored] = {}
     for t, code, name_sim in _subdistrict_candidates(gaz, parsed, evidence):
-        total = _score(gaz, code, name_sim, t, parsed, dist_l, prov_l, free, context)
+        total = _score(terms, code, name_sim, t)
         current = scored.get(code)
         if current is None or total > current.score:
             scored[code] = _Scored(code, total, t.index, name_sim)

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from com.ingest.geocode.gazetteer import Gazetteer
 
 
-@lru_cache(maxsize=4096)
-def _choices_cached(
+def _choices_of(
     gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
 ) -> dict[str, list[str]]:
+    """Name key -> area codes of one level (``sub``, ``dist``, ``prov``) within a scope."""
     if kind == "prov":
         codes: Iterable[str] = gaz.provinces
     elif kind == "dist":
@@ -53,6 +53,9 @@ def _choices_cached(
             if _key(alias).isascii() == ascii_keys and code in gaz.provinces:
                 table.setdefault(_key(alias), []).append(code)
     return table
+
+
+_choices_cached = lru_cache(maxsize=4096)(_choices_of)
 
 
 class _NameIndex:
@@ -116,6 +119,45 @@ def _index_cached(
     return _NameIndex(list(_choices_cached(gaz, kind, scope, ascii_keys)))
 
 
+_TableKey = tuple[str, frozenset[str], bool]
+
+
+def build_name_tables(gaz: Gazetteer) -> dict[_TableKey, tuple[dict[str, list[str]], _NameIndex]]:
+    """Build the name tables of every single-area scope, with their indexes, for a gazetteer.
+
+    The country, each province and each district, for each level searched there and for
+    both scripts (about 2,200 tables, a tenth of a second): built with the gazetteer, so
+    that no address pays for them and clearing the look-up caches keeps them. Scopes of
+    several areas (an address naming several districts) are built when asked, and cached.
+    """
+    scopes: list[tuple[str, frozenset[str]]] = [
+        ("sub", frozenset()), ("dist", frozenset()), ("prov", frozenset())
+    ]
+    for province in gaz.provinces:
+        scopes += [("sub", frozenset({province})), ("dist", frozenset({province}))]
+    scopes += [("sub", frozenset({district})) for district in gaz.districts]
+    tables: dict[_TableKey, tuple[dict[str, list[str]], _NameIndex]] = {}
+    for kind, scope in scopes:
+        for ascii_keys in (False, True):
+            table = _choices_of(gaz, kind, scope, ascii_keys)
+            tables[(kind, scope, ascii_keys)] = (table, _NameIndex(list(table)))
+    return tables
+
+
+def _choices(
+    gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool
+) -> dict[str, list[str]]:
+    """Return name key -> area codes of a level and scope (built with the gazetteer or cached)."""
+    built = gaz.name_tables.get((kind, scope, ascii_keys))
+    return built[0] if built is not None else _choices_cached(gaz, kind, scope, ascii_keys)
+
+
+def _index(gaz: Gazetteer, kind: str, scope: frozenset[str], ascii_keys: bool) -> _NameIndex:
+    """Return the name index of a level and scope (built with the gazetteer or cached)."""
+    built = gaz.name_tables.get((kind, scope, ascii_keys))
+    return built[1] if built is not None else _index_cached(gaz, kind, scope, ascii_keys)
+
+
 def _fuzzy_floor(kind: str, scope: frozenset[str]) -> float:
     """Return the lowest cut-off the matcher asks of a level and scope (one search serves all)."""
     if kind == "prov":
@@ -132,27 +174,83 @@ def _near_names(
     """Names near ``query``: ``(name, ratio, typing similarity)``, exact from ``cutoff`` up.
 
     rapidfuzz finds the near names quickly (the character-count filter first for a large
-    table); the typing-slip similarity (never below the ratio) then re-scores them, so a
-    swapped pair or a dropped tone mark counts as close. The same word is looked up at
-    several cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
+    table, or one ``cdist`` for a whole batch's words, see :func:`prefetch_province_names`);
+    the typing-slip similarity (never below the ratio) then re-scores them, so a swapped
+    pair or a dropped tone mark counts as close. The same word is looked up at several
+    cut-offs (as a province at 80, 85 and 92): one search at the lowest serves all.
     """
-    ascii_keys = query.isascii()
-    floor = max(50.0, cutoff - _PREFILTER_SLACK)
-    names = _index_cached(gaz, kind, scope, ascii_keys).near(query, floor)
+    near = _prefetched.pop((gaz, query, kind, scope, cutoff), None)
+    if near is None:
+        floor = max(50.0, cutoff - _PREFILTER_SLACK)
+        names = _index(gaz, kind, scope, query.isascii()).near(query, floor)
+        near = [
+            (key, ratio)
+            for key, ratio, _ in process.extract(
+                query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=_NEAR_LIMIT
+            )
+        ]
     return tuple(
-        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff))
-        for key, ratio, _ in process.extract(
-            query, names, scorer=fuzz.ratio, score_cutoff=floor, limit=3 * _MAX_CANDIDATES
-        )
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff)) for key, ratio in near
     )
+
+
+#: Near names kept per search, by ratio (the typing similarity re-scores them).
+_NEAR_LIMIT = 3 * _MAX_CANDIDATES
+#: Province searches done ahead for a batch, taken (and forgotten) by :func:`_near_names`.
+#: Another thread's batch ending may drop them early: the search is then done again, the same.
+_prefetched: dict[
+    tuple[Gazetteer, str, str, frozenset[str], float], list[tuple[str, float]]
+] = {}
+
+
+def prefetch_province_names(gaz: Gazetteer, queries: Iterable[str]) -> None:
+    """Search a batch's words among the province names at once, for :func:`_near_names`.
+
+    Every labelled and unlabelled word of an address is looked up as a province, and the
+    province names are few (about 90 per script), so one rapidfuzz ``cdist`` of all the
+    batch's distinct words against them (in C, the names prepared once) replaces a Python
+    call per word. The rows give exactly what ``process.extract`` would: the names from the
+    same floor, best ratio first, ties in table order, at most the same number.
+    """
+    import numpy as np  # deferred, as in _NameIndex
+
+    scope: frozenset[str] = frozenset()
+    cutoff = _fuzzy_floor("prov", scope)
+    floor = max(50.0, cutoff - _PREFILTER_SLACK)
+    pending: dict[bool, list[str]] = {True: [], False: []}
+    for query in set(queries):
+        # Gazetteer.fuzzy searches no word under three characters.
+        if len(query) >= 3 and (gaz, query, "prov", scope, cutoff) not in _prefetched:
+            pending[query.isascii()].append(query)
+    for ascii_keys, words in pending.items():
+        if not words:
+            continue
+        names = _index(gaz, "prov", scope, ascii_keys).keys
+        ratios = process.cdist(
+            words, names, scorer=fuzz.ratio, score_cutoff=floor, dtype=np.float64, workers=1
+        )
+        for query, row in zip(words, ratios, strict=True):
+            hits = np.flatnonzero(row >= floor)
+            ranked = sorted(hits.tolist(), key=lambda i: (-row[i], i))[:_NEAR_LIMIT]
+            _prefetched[(gaz, query, "prov", scope, cutoff)] = [
+                (names[i], float(row[i])) for i in ranked
+            ]
+
+
+def forget_prefetched() -> None:
+    """Drop the searches done ahead that no address asked for (at the end of a batch)."""
+    _prefetched.clear()
 
 
 @lru_cache(maxsize=65536)
 def _fuzzy_cached(
-    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float
+    gaz: Gazetteer, query: str, kind: str, scope: frozenset[str], cutoff: float,
+    alone: bool = False,
 ) -> tuple[tuple[str, float], ...]:
-    table = _choices_cached(gaz, kind, scope, query.isascii())
-    lowest = _fuzzy_floor(kind, scope)
+    table = _choices(gaz, kind, scope, query.isascii())
+    # One search at the level's lowest cut-off serves every cut-off, unless a strict look-up
+    # that nothing else shares asks for a search of its own (fewer names to re-score).
+    lowest = cutoff if alone else _fuzzy_floor(kind, scope)
     if cutoff < lowest:
         lowest = cutoff
     # The names a search at ``cutoff`` itself would re-score: the same top 30 by ratio, cut

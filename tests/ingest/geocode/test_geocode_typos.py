@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 
 from benchmarks.typo_addresses import generate, score, typo
 from com.ingest.geocode import geocode, get_gazetteer
-from com.text.typos import typing_distance, typing_similarity
+from com.text.typos import clear_typing_caches, typing_distance, typing_similarity
 
 # --------------------------------------------------------------------------- the distance
 
@@ -184,3 +184,18 @@ def test_similarity_with_a_cutoff_is_exact_above_it(a: str, b: str, cutoff: floa
         assert cut == pytest.approx(full)
     else:
         assert cut < cutoff
+
+
+@pytest.mark.parametrize(("a", "b"), [("เืมอง", "เมือง"), ("หนองบัว", "หนองบวั"), ("ขอนแก่น", "ขอแตก")])
+def test_a_distance_is_the_same_whichever_bound_came_first(a: str, b: str) -> None:
+    """Exact distances are remembered by pair: a later call under a bound gets the exact one."""
+    exact = _reference_distance(a, b)
+    clear_typing_caches()
+    bounded = typing_distance(a, b, 0.1)
+    assert bounded > 0.1
+    assert typing_distance(a, b) == pytest.approx(exact)
+    assert typing_distance(a, b, 0.1) == pytest.approx(exact)  # exact, and above the bound
+    assert typing_distance(a, b, 50.0) == pytest.approx(exact)
+    clear_typing_caches()
+    assert typing_distance(a, b, 50.0) == pytest.approx(exact)
+    assert typing_distance(a, b) == pytest.approx(exact)
