@@ -151,7 +151,8 @@ class RiskPoint(Base):
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.Text)
-    category: Mapped[str] = mapped_column(sa.Text, index=True)
+    # No index on category (0009_ingest): a few categories, each a large share of the table.
+    category: Mapped[str] = mapped_column(sa.Text)
     category_raw: Mapped[str | None] = mapped_column(sa.Text)
     severity: Mapped[int] = mapped_column(sa.SmallInteger, server_default="3")
     incident_count: Mapped[int] = mapped_column(sa.Integer, server_default="1")
@@ -165,8 +166,9 @@ class RiskPoint(Base):
     geocode_score: Mapped[float | None] = mapped_column(sa.Float)
     approximate: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    # Indexed with source_row (ix_risk_points_source_upload_id_source_row, tables_ingest).
     source_upload_id: Mapped[int | None] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="SET NULL"), index=True
+        sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="SET NULL")
     )
     source_row: Mapped[int | None] = mapped_column(sa.Integer)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default="{}")
