@@ -20,8 +20,10 @@ an emptied table (emptying is not timed):
 - raw: ``COPY`` of the CSV into a text staging table + ``INSERT ... SELECT ST_Point`` into a
   typed table + GiST index, in one transaction: the floor any importer stands on.
 
-Then one extra COM upload with the rollup triggers of risk_points disabled (not a production
-path: it only tells what the triggers cost). Printed: rows/s min and median for each, the
+Then the storing step is broken down (``EXPLAIN ANALYZE`` of inserting the stored points again,
+rolled back: insert with its indexes, the foreign key's per-row check, the rollup trigger), and
+one extra COM upload runs with the rollup triggers of risk_points disabled (not a production
+path: it only tells what the triggers cost end to end). Printed: rows/s min and median for each, the
 ratios of the medians, the stage breakdown, and the load average before and after.
 """
 
@@ -255,6 +257,33 @@ def _trigger_cost(engine: sa.Engine, client, data: bytes, n: int) -> None:
           f"{stages.get('store_records', 0):.2f} s without")
 
 
+def _storing_breakdown(engine: sa.Engine) -> None:
+    """Where PostgreSQL spends the storing step: the stored points inserted again, rolled back.
+
+    ``EXPLAIN ANALYZE`` of an ``INSERT ... SELECT`` of the last upload's points (the same rows,
+    new ids) times the insert itself (heap and every index), the foreign key's per-row check
+    and the rollup trigger apart; nothing is kept.
+    """
+    columns = ("name, category, category_raw, severity, incident_count, reported_on, address, "
+               "geom, subdistrict_code, district_code, province_code, geocode_quality, "
+               "geocode_score, approximate, source_upload_id, source_row, attributes")
+    with engine.connect() as conn, conn.begin() as trans:
+        upload = conn.execute(sa.text("SELECT max(id) FROM uploads")).scalar_one()
+        conn.execute(sa.text("SET LOCAL jit = off"))
+        plan = conn.execute(sa.text(
+            f"EXPLAIN (ANALYZE, COSTS off) INSERT INTO risk_points ({columns}) "
+            f"SELECT {columns} FROM risk_points WHERE source_upload_id = :u"), {"u": upload}
+        ).scalars().all()
+        indexes = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'risk_points'")).scalar_one()
+        trans.rollback()
+    print(f"\nstoring the last upload's points again (EXPLAIN ANALYZE, rolled back; "
+          f"risk_points has {indexes} indexes):")
+    for line in plan:
+        if line.startswith(("Insert on", "Trigger", "Execution Time")):
+            print("    " + line.replace("(actual time=", "(ms: ").replace(" rows=0 loops=1", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -329,6 +358,7 @@ def main() -> None:
                 print(f"    {name:<28} {secs:6.2f} s")
             print(f"    {'rest (HTTP, hash, upload row, audit)':<28} "
                   f"{last - sum(stages.values()):6.2f} s")
+            _storing_breakdown(engine)
             if not args.no_trigger_cost:
                 _trigger_cost(engine, client, data, n)
         with engine.begin() as conn:

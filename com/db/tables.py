@@ -166,9 +166,8 @@ class RiskPoint(Base):
     geocode_score: Mapped[float | None] = mapped_column(sa.Float)
     approximate: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
-    # Indexed with source_row (ix_risk_points_source_upload_id_source_row, tables_ingest).
     source_upload_id: Mapped[int | None] = mapped_column(
-        sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="SET NULL")
+        sa.BigInteger, sa.ForeignKey("uploads.id", ondelete="SET NULL"), index=True
     )
     source_row: Mapped[int | None] = mapped_column(sa.Integer)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default="{}")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 from sqlalchemy.orm import Mapped, mapped_column
 
-from com.db.tables import Base, Camera, ContextLayer, RiskPoint
+from com.db.tables import Base, Camera, ContextLayer
 
 
 class UploadKey(Base):
@@ -41,13 +41,8 @@ class UploadKey(Base):
 
 
 # risk_points has no geography index since 0009_ingest: its duplicate check narrows on the
-# GiST index of geom (com/db/sql/ingest_duplicates_existing.sql), and every upload paid
-# seconds to keep a geography GiST up. The report finds records by upload and row.
-risk_points_source_index = sa.Index(
-    "ix_risk_points_source_upload_id_source_row",
-    RiskPoint.__table__.c.source_upload_id,
-    RiskPoint.__table__.c.source_row,
-)
+# GiST index of geom (com/db/sql/ingest_duplicates_existing.sql), and every upload paid to
+# keep a geography GiST up.
 cameras_geography_index = sa.Index(
     "ix_cameras_geom_geography",
     sa.cast(Camera.__table__.c.geom, Geography()),

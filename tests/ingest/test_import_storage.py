@@ -47,7 +47,7 @@ def test_risk_points_indexes_after_0009(conn):
     assert {"pk_risk_points", "idx_risk_points_geom", "ix_risk_points_province_code",
             "ix_risk_points_district_code", "ix_risk_points_subdistrict_code",
             "ix_risk_points_reported_on",
-            "ix_risk_points_source_upload_id_source_row"} <= names
+            "ix_risk_points_source_upload_id"} <= names
     # The upload's foreign key is still there.
     assert conn.execute(sa.text(
         "SELECT count(*) FROM pg_constraint WHERE conname = "

@@ -11,9 +11,9 @@ them served no query worth their cost:
   a filter on category alone reads most pages whatever the index; rankings read the rollup,
   retention walks a category by date.
 
-``ix_risk_points_source_upload_id`` becomes ``(source_upload_id, source_row)``: the same
-lookups by upload (deleting an upload, retention's purge) plus the per-row report, which
-derives the rows stored without remark from the records (com.ingest.report).
+The rest stay: the GiST index of geom (map, tiles, OGC bbox, the duplicate check), the
+btrees on province, district, subdistrict and date (rankings' exact fallback, the map's and
+OGC items' filters, retention) and on the upload (lookups by upload, deleting an upload).
 
 Revision ID: 0009_ingest
 Revises: 0008_rollup
@@ -31,14 +31,9 @@ depends_on = None
 def upgrade() -> None:
     op.drop_index("ix_risk_points_geom_geography", table_name="risk_points")
     op.drop_index("ix_risk_points_category", table_name="risk_points")
-    op.drop_index("ix_risk_points_source_upload_id", table_name="risk_points")
-    op.create_index("ix_risk_points_source_upload_id_source_row", "risk_points",
-                    ["source_upload_id", "source_row"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_risk_points_source_upload_id_source_row", table_name="risk_points")
-    op.create_index("ix_risk_points_source_upload_id", "risk_points", ["source_upload_id"])
     op.create_index("ix_risk_points_category", "risk_points", ["category"])
     op.execute("CREATE INDEX ix_risk_points_geom_geography ON risk_points "
                "USING gist ((geom::geography))")
