@@ -1,18 +1,30 @@
-"""Import throughput: a 100,000-row coordinate CSV through COM's COPY path vs geopandas.
+"""Import throughput: a 100,000-row Thai-header CSV through ``POST /api/uploads`` vs anchors.
 
-Run:  .venv/bin/python benchmarks/bench_import.py [--rows 100000] [--database-url URL]
+Run:  .venv/bin/python benchmarks/bench_import.py [--rows 100000] [--repeat 3] [--database-url URL]
 
 Without ``--database-url`` a throwaway database is created (PostGIS, migrations and the
-boundaries of ../shared/geodata, about 10-20 s, not timed) and dropped at the end. Printed:
+boundaries of ../shared/geodata, about 10-20 s, not timed) and dropped at the end.
 
-- ``com import`` end to end (``import_upload`` in one transaction: read and decode the CSV,
-  recognise columns, parse every coordinate, category, severity and date, COPY into the
-  staging table, subdistrict of every point in PostGIS, Thailand check, duplicate checks
-  against stored points and within the file, insert, per-row report, audit row), with the
-  time of each stage;
-- the storage step alone: the same parsed rows COPYed into a scratch table;
-- geopandas ``to_postgis`` of the same rows (pandas read_csv, points_from_xy) into a
-  scratch table with the same columns, in the same run, and the ratios.
+Three ways of loading the same CSV run alternately, ``--repeat`` times each, every one into
+an emptied table (emptying is not timed):
+
+- COM: ``POST /api/uploads`` through the in-process ASGI app (Starlette's ``TestClient``,
+  no network; the multipart body is built and parsed as for a real client) with every check
+  COM does: read and decode, recognise columns, parse every coordinate, category, severity
+  and date, subdistrict of every point, Thailand and province checks, duplicates against
+  stored points and within the file, COPY into ``risk_points`` (its indexes and the ranking
+  rollup triggers of 0008_rollup included), per-row report, audit row, one transaction.
+  The time of each stage is printed for the last repetition.
+- geopandas: ``geopandas.read_file`` of the CSV (GDAL's CSV driver, points from the
+  latitude/longitude columns) + ``to_postgis`` into a new table (with its GiST index).
+- raw: ``COPY`` of the CSV into a text staging table + ``INSERT ... SELECT ST_Point`` into a
+  typed table + GiST index, in one transaction: the floor any importer stands on.
+
+Then the storing step is broken down (``EXPLAIN ANALYZE`` of inserting the stored points again,
+rolled back: insert with its indexes, the foreign key's per-row check, the rollup trigger), and
+one extra COM upload runs with the rollup triggers of risk_points disabled (not a production
+path: it only tells what the triggers cost end to end). Printed: rows/s min and median for each, the
+ratios of the medians, the stage breakdown, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -23,9 +35,13 @@ import io
 import os
 import platform
 import random
+import statistics
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,6 +52,20 @@ GEODATA = (REPO / ".." / "shared" / "geodata").resolve()
 CATEGORIES = ["ยาเสพติด", "ลักลอบเข้าเมือง", "ลักลอบขนสินค้าผิดกฎหมาย", "อาชญากรรมอื่นๆ",
               "บุกรุกป่า", "อุทกภัย", "ความปลอดภัยในชีวิตและทรัพย์สิน"]
 LEVELS = ["1", "2", "3", "4", "5", "ต่ำ", "ปานกลาง", "สูง", "สูงมาก"]
+HEADER = ["ลำดับ", "ชื่อจุดเสี่ยง", "ประเภทปัญหา", "ระดับความรุนแรง", "ละติจูด", "ลองจิจูด",
+          "วันที่รายงาน"]
+#: The stages of COM's import timed separately: (module, function) pairs, when present.
+STAGES = [
+    ("com.ingest.uploads", "read_table"),
+    ("com.ingest.uploads", "prepare_rows"),
+    ("com.ingest.uploads", "copy_stage"),
+    ("com.ingest.uploads", "check_places"),
+    ("com.ingest.uploads", "lock_duplicate_scope"),
+    ("com.ingest.uploads", "resolve_duplicates"),
+    ("com.ingest.uploads", "store_records"),
+    ("com.ingest.uploads", "copy_report"),
+    ("com.ingest.uploads", "_finish_upload"),
+]
 
 
 def _machine() -> str:
@@ -53,6 +83,10 @@ def _machine() -> str:
         mem = ""
     return (f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, "
             f"{platform.system()}")
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _points(engine: sa.Engine, n: int, seed: int = 7) -> list[tuple[float, float]]:
@@ -79,21 +113,12 @@ def _csv(points: list[tuple[float, float]], seed: int = 7) -> bytes:
     rnd = random.Random(seed)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["ลำดับ", "ชื่อจุดเสี่ยง", "ประเภทปัญหา", "ระดับความรุนแรง", "ละติจูด",
-                     "ลองจิจูด", "วันที่รายงาน"])
+    writer.writerow(HEADER)
     for i, (lat, lon) in enumerate(points, start=1):
         day = f"{rnd.randint(1, 28):02d}/{rnd.randint(1, 12):02d}/25{rnd.randint(60, 67)}"
         writer.writerow([i, f"จุดเสี่ยงที่ {i}", rnd.choice(CATEGORIES), rnd.choice(LEVELS),
                          lat, lon, day])
     return out.getvalue().encode("utf-8-sig")
-
-
-def _scratch_table(conn: sa.Connection, name: str) -> None:
-    conn.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
-    conn.execute(sa.text(
-        f"CREATE TABLE {name} (row_no integer, name text, category text, severity text, "
-        "reported text, geom geometry(Point, 4326))"
-    ))
 
 
 def _create_database(admin_url: str) -> str:
@@ -115,31 +140,180 @@ def _drop_database(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
+def _empty_com(engine: sa.Engine) -> None:
+    """Forget earlier uploads (not timed): the next upload stores every row again."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE risk_points"))  # the rollup's TRUNCATE trigger empties it
+        conn.execute(sa.text("DELETE FROM upload_rows"))
+        conn.execute(sa.text("DELETE FROM upload_keys"))
+        conn.execute(sa.text("DELETE FROM uploads"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE risk_points, upload_rows, uploads, risk_rollup"))
+
+
+@contextmanager
+def _stage_timer(stages: dict[str, float]) -> Iterator[None]:
+    """Wrap COM's stage functions (looked up where uploads.py calls them) with timers."""
+    import importlib
+
+    patched: list[tuple[object, str, Callable]] = []
+    for module_name, name in STAGES:
+        module = importlib.import_module(module_name)
+        original = getattr(module, name, None)
+        if original is None:
+            continue
+
+        def wrapper(*a, _f=original, _n=name, **k):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            try:
+                return _f(*a, **k)
+            finally:
+                stages[_n] = stages.get(_n, 0.0) + time.perf_counter() - t0
+
+        setattr(module, name, wrapper)
+        patched.append((module, name, original))
+    try:
+        yield
+    finally:
+        for module, name, original in patched:
+            setattr(module, name, original)
+
+
+def _com(client, data: bytes, n: int, stages: dict[str, float]) -> float:
+    """One COM upload through the API; returns its seconds."""
+    with _stage_timer(stages):
+        t0 = time.perf_counter()
+        r = client.post("/api/uploads", files={"file": ("bench.csv", data, "text/csv")})
+        seconds = time.perf_counter() - t0
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["stored"] + body["duplicates"] + body["rejected"] == n, body
+    assert body["stored"] >= 0.99 * n, body  # a few random points fall within 50 m
+    return seconds
+
+
+def _geopandas(engine: sa.Engine, path: Path, n: int) -> float:
+    import geopandas as gpd
+
+    t0 = time.perf_counter()
+    gdf = gpd.read_file(path, X_POSSIBLE_NAMES="ลองจิจูด", Y_POSSIBLE_NAMES="ละติจูด")
+    gdf = gdf.set_crs(4326)
+    gdf.to_postgis("bench_gpd", engine, if_exists="replace", index=False)
+    seconds = time.perf_counter() - t0
+    assert len(gdf) == n and gdf.geom_type.eq("Point").all()
+    return seconds
+
+
+def _raw(engine: sa.Engine, data: bytes, n: int) -> float:
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS bench_raw_stage, bench_raw"))
+        conn.execute(sa.text(
+            "CREATE UNLOGGED TABLE bench_raw_stage (row_no text, name text, category text, "
+            "severity text, lat text, lon text, reported text)"))
+        conn.execute(sa.text(
+            "CREATE TABLE bench_raw (row_no integer, name text, category text, severity text, "
+            "reported text, geom geometry(Point, 4326))"))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(
+            "COPY bench_raw_stage FROM STDIN (FORMAT csv, HEADER true)"
+        ) as copy:
+            copy.write(data[3:])  # without the BOM
+        conn.execute(sa.text(
+            "INSERT INTO bench_raw SELECT row_no::integer, name, category, severity, reported, "
+            "ST_SetSRID(ST_Point(lon::float8, lat::float8), 4326) FROM bench_raw_stage"))
+        conn.execute(sa.text("CREATE INDEX ON bench_raw USING gist (geom)"))
+        count = conn.execute(sa.text("SELECT count(*) FROM bench_raw")).scalar_one()
+    seconds = time.perf_counter() - t0
+    assert count == n
+    return seconds
+
+
+def _summary(name: str, n: int, times: list[float]) -> float:
+    med = statistics.median(times)
+    print(f"  {name:<34} min {n / max(times):>8,.0f}  median {n / med:>8,.0f}  max "
+          f"{n / min(times):>8,.0f} rows/s   (runs: "
+          + ", ".join(f"{t:.2f}" for t in times) + " s)")
+    return med
+
+
+def _trigger_cost(engine: sa.Engine, client, data: bytes, n: int) -> None:
+    """One more COM upload with the rollup triggers off: what the triggers cost."""
+    _empty_com(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE risk_points DISABLE TRIGGER USER"))
+    try:
+        stages: dict[str, float] = {}
+        off = _com(client, data, n, stages)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE risk_points ENABLE TRIGGER USER"))
+        _empty_com(engine)
+    stages_on: dict[str, float] = {}
+    on = _com(client, data, n, stages_on)
+    print(f"\nrollup triggers (0008_rollup): upload {on:.2f} s with, {off:.2f} s without "
+          f"-> triggers cost about {on - off:.2f} s ({(on - off) / on:.0%} of the upload); "
+          f"store_records {stages_on.get('store_records', 0):.2f} s with, "
+          f"{stages.get('store_records', 0):.2f} s without")
+
+
+def _storing_breakdown(engine: sa.Engine) -> None:
+    """Where PostgreSQL spends the storing step: the stored points inserted again, rolled back.
+
+    ``EXPLAIN ANALYZE`` of an ``INSERT ... SELECT`` of the last upload's points (the same rows,
+    new ids) times the insert itself (heap and every index), the foreign key's per-row check
+    and the rollup trigger apart; nothing is kept.
+    """
+    columns = ("name, category, category_raw, severity, incident_count, reported_on, address, "
+               "geom, subdistrict_code, district_code, province_code, geocode_quality, "
+               "geocode_score, approximate, source_upload_id, source_row, attributes")
+    with engine.connect() as conn, conn.begin() as trans:
+        upload = conn.execute(sa.text("SELECT max(id) FROM uploads")).scalar_one()
+        conn.execute(sa.text("SET LOCAL jit = off"))
+        plan = conn.execute(sa.text(
+            f"EXPLAIN (ANALYZE, COSTS off) INSERT INTO risk_points ({columns}) "
+            f"SELECT {columns} FROM risk_points WHERE source_upload_id = :u"), {"u": upload}
+        ).scalars().all()
+        indexes = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'risk_points'")).scalar_one()
+        trans.rollback()
+    print(f"\nstoring the last upload's points again (EXPLAIN ANALYZE, rolled back; "
+          f"risk_points has {indexes} indexes):")
+    for line in plan:
+        if line.startswith(("Insert on", "Trigger", "Execution Time")):
+            print("    " + line.replace("(actual time=", "(ms: ").replace(" rows=0 loops=1", ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="A migrated COM database with boundaries loaded.")
     parser.add_argument("--admin-url", default=os.environ.get(
         "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--no-trigger-cost", action="store_true",
+                        help="Skip the extra upload without the rollup triggers.")
     args = parser.parse_args()
 
-    import geopandas as gpd
-    import pandas as pd
+    import geopandas  # noqa: F401  (imported before timing, as a running service would have)
+    from fastapi.testclient import TestClient
 
+    from api.main import create_app
     from com.config.settings import Settings
     from com.db.engine import make_engine
-    from com.ingest import store
-    from com.ingest import uploads as ingest
+    from com.security.access import Principal
 
     owned = args.database_url is None
     url = args.database_url or _create_database(args.admin_url)
     try:
-        settings = Settings(_env_file=None, database_url=url, default_province=None)
+        settings = Settings(_env_file=None, database_url=url, default_province=None,
+                            environment="development")
         engine = make_engine(settings)
     except Exception:
         if owned:
             _drop_database(args.admin_url, url)
         raise
+    tmp = tempfile.TemporaryDirectory()
     try:
         if owned:
             from com.db.migrate import upgrade
@@ -149,97 +323,49 @@ def main() -> None:
             upgrade(engine)
             load_geodata(engine, GEODATA)
             print(f"set-up (not timed): {time.perf_counter() - t:.1f} s")
-        points = _points(engine, args.rows)
-        data = _csv(points)
         n = args.rows
+        data = _csv(_points(engine, n))
+        path = Path(tmp.name) / "bench.csv"
+        path.write_bytes(data)
         print(f"machine: {_machine()}")
-        print("load average (1, 5, 15 min) before the run: "
-              + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
-        print(f"file: {n:,} rows, {len(data) / 1048576:.1f} MB UTF-8 CSV with Thai text\n")
+        print(f"load average (1, 5, 15 min) before the run: {_load()}")
+        print(f"file: {n:,} rows, {len(data) / 1048576:.1f} MB UTF-8 CSV with Thai headers")
+        print("COM: POST /api/uploads through the in-process ASGI app (Starlette TestClient)\n")
 
-        # 1. COM end to end, with the time of each stage.
+        app = create_app(settings)
+        admin = Principal(kind="user", name="bench", role="admin",
+                          scopes=frozenset({"read", "write", "sensitive"}))
+        app.state.principal_resolvers.append(lambda request: admin)
+        times: dict[str, list[float]] = {"com": [], "geopandas": [], "raw": []}
         stages: dict[str, float] = {}
-        originals = {name: getattr(ingest, name) for name in
-                     ("read_table", "prepare_rows", "copy_stage", "check_places",
-                      "resolve_duplicates", "store_records", "copy_report")}
-
-        def timed(name: str):  # type: ignore[no-untyped-def]
-            def wrapper(*a, **k):  # type: ignore[no-untyped-def]
-                t0 = time.perf_counter()
-                try:
-                    return originals[name](*a, **k)
-                finally:
-                    stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
-            return wrapper
-
-        for name in originals:
-            setattr(ingest, name, timed(name))
-        try:
-            t0 = time.perf_counter()
-            with engine.begin() as conn:
-                summary = ingest.import_upload(conn, data, "bench.csv", settings=settings)
-            com_s = time.perf_counter() - t0
-        finally:
-            for name, fn in originals.items():
-                setattr(ingest, name, fn)
-        print(f"com import_upload: {n / com_s:,.0f} rows/s ({com_s:.2f} s); stored "
-              f"{summary.stored:,}, duplicates {summary.duplicates:,}, rejected "
-              f"{summary.rejected:,}")
-        other = com_s - sum(stages.values())
-        for name, secs in [*stages.items(), ("upload row, options, audit", other)]:
-            print(f"    {name:<40} {secs:6.2f} s")
-
-        # 2. The storage step alone: the parsed rows COPYed into a scratch table.
-        table = ingest.read_table(data, "bench.csv")
-        rows, _, _ = ingest.prepare_rows(table, options=ingest.ImportOptions(),
-                                         settings=settings)
-        hexes = store.geometry_hex(rows)
+        with TestClient(app) as client:
+            for _ in range(args.repeat):
+                _empty_com(engine)
+                stages.clear()
+                times["com"].append(_com(client, data, n, stages))
+                times["geopandas"].append(_geopandas(engine, path, n))
+                times["raw"].append(_raw(engine, data, n))
+            print(f"rows/s over {args.repeat} alternating runs (higher is better):")
+            com = _summary("COM POST /api/uploads", n, times["com"])
+            gpd_s = _summary("geopandas read_file + to_postgis", n, times["geopandas"])
+            raw = _summary("raw COPY + ST_Point + GiST", n, times["raw"])
+            print("\nratios of the medians (higher = COM faster):")
+            print(f"  COM vs geopandas: {gpd_s / com:5.2f}x")
+            print(f"  COM vs raw COPY:  {raw / com:5.2f}x")
+            last = times["com"][-1]
+            print(f"\nCOM stages of the last run ({last:.2f} s in all):")
+            for name, secs in stages.items():
+                print(f"    {name:<28} {secs:6.2f} s")
+            print(f"    {'rest (HTTP, hash, upload row, audit)':<28} "
+                  f"{last - sum(stages.values()):6.2f} s")
+            _storing_breakdown(engine)
+            if not args.no_trigger_cost:
+                _trigger_cost(engine, client, data, n)
         with engine.begin() as conn:
-            _scratch_table(conn, "bench_copy")
-        t0 = time.perf_counter()
-        with engine.begin() as conn:
-            raw = conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                "COPY bench_copy (row_no, name, category, severity, reported, geom) FROM STDIN"
-            ) as copy:
-                for r, g in zip(rows, hexes, strict=True):
-                    rec = r.record
-                    copy.write_row((r.row_number, rec["name"], rec["category"],
-                                    str(rec["severity"]), rec["reported_on"], g))
-        copy_s = time.perf_counter() - t0
-        print(f"\nCOPY of the parsed rows into a scratch table: {n / copy_s:,.0f} rows/s "
-              f"({copy_s:.2f} s)")
-
-        # 3. geopandas: read the CSV, make points, to_postgis into the same kind of table.
-        t0 = time.perf_counter()
-        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
-        gdf = gpd.GeoDataFrame(
-            {"row_no": frame["ลำดับ"].astype(int), "name": frame["ชื่อจุดเสี่ยง"],
-             "category": frame["ประเภทปัญหา"], "severity": frame["ระดับความรุนแรง"],
-             "reported": frame["วันที่รายงาน"]},
-            geometry=gpd.points_from_xy(frame["ลองจิจูด"].astype(float),
-                                        frame["ละติจูด"].astype(float)),
-            crs=4326,
-        ).rename_geometry("geom")
-        t1 = time.perf_counter()
-        gdf.to_postgis("bench_gpd", engine, if_exists="replace", index=False)
-        gpd_write_s = time.perf_counter() - t1
-        gpd_s = time.perf_counter() - t0
-        print(f"geopandas read_csv + to_postgis: {n / gpd_s:,.0f} rows/s ({gpd_s:.2f} s; "
-              f"to_postgis alone {n / gpd_write_s:,.0f} rows/s, {gpd_write_s:.2f} s)")
-        with engine.connect() as conn:
-            counts = [conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                      for t in ("bench_copy", "bench_gpd")]
-        assert counts == [n, n], counts
-        print("\nratios (higher = COM faster):")
-        print(f"  COPY write vs to_postgis write:          {gpd_write_s / copy_s:5.1f}x")
-        print(f"  COM full import vs geopandas load:        {gpd_s / com_s:5.1f}x "
-              "(COM also parses, places, de-duplicates and reports every row)")
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP TABLE IF EXISTS bench_copy, bench_gpd"))
-        print("load average (1, 5, 15 min) after the run: "
-              + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+            conn.execute(sa.text("DROP TABLE IF EXISTS bench_gpd, bench_raw, bench_raw_stage"))
+        print(f"\nload average (1, 5, 15 min) after the run: {_load()}")
     finally:
+        tmp.cleanup()
         engine.dispose()
         if owned:
             _drop_database(args.admin_url, url)

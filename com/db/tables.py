@@ -151,7 +151,8 @@ class RiskPoint(Base):
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.Text)
-    category: Mapped[str] = mapped_column(sa.Text, index=True)
+    # No index on category (0009_ingest): a few categories, each a large share of the table.
+    category: Mapped[str] = mapped_column(sa.Text)
     category_raw: Mapped[str | None] = mapped_column(sa.Text)
     severity: Mapped[int] = mapped_column(sa.SmallInteger, server_default="3")
     incident_count: Mapped[int] = mapped_column(sa.Integer, server_default="1")

@@ -1,8 +1,9 @@
 """Idempotency keys and the indexes the upload machinery adds (migration 0002_ingest).
 
 Duplicate detection compares points geodesically with ``ST_DWithin(geom::geography, ...)``;
-only an index on that same expression lets PostGIS use GiST for it. Records are also looked
-up by the upload they came from when the per-row report is written.
+only an index on that same expression lets PostGIS use GiST for it (cameras; risk_points
+narrows with a box on its geometry index instead, 0009_ingest). Records are also looked up by
+the upload they came from when the per-row report is written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geography
 from sqlalchemy.orm import Mapped, mapped_column
 
-from com.db.tables import Base, Camera, ContextLayer, RiskPoint
+from com.db.tables import Base, Camera, ContextLayer
 
 
 class UploadKey(Base):
@@ -39,11 +40,9 @@ class UploadKey(Base):
     )
 
 
-risk_points_geography_index = sa.Index(
-    "ix_risk_points_geom_geography",
-    sa.cast(RiskPoint.__table__.c.geom, Geography()),
-    postgresql_using="gist",
-)
+# risk_points has no geography index since 0009_ingest: its duplicate check narrows on the
+# GiST index of geom (com/db/sql/ingest_duplicates_existing.sql), and every upload paid to
+# keep a geography GiST up.
 cameras_geography_index = sa.Index(
     "ix_cameras_geom_geography",
     sa.cast(Camera.__table__.c.geom, Geography()),

@@ -1,0 +1,85 @@
+"""Storing an upload (issue 13): the indexes risk_points keeps, and the duplicate check against
+stored points that now narrows on the geometry's GiST index before measuring on the ellipsoid."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+from pyproj import Geod
+
+from com.ingest import ImportOptions, import_upload
+
+pytestmark = pytest.mark.db
+
+SURIN = "32"
+HEADER = ["ชื่อ", "ประเภท", "ระดับ", "lat", "lon"]
+#: A point in Surin (14.88 N): the box's east-west half-width depends on the latitude.
+BASE = (14.8818, 103.4937)
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows([HEADER, *rows])
+    return out.getvalue().encode("utf-8")
+
+
+def _moved(lat: float, lon: float, azimuth: float, metres: float) -> tuple[float, float]:
+    lon2, lat2, _ = Geod(ellps="WGS84").fwd(lon, lat, azimuth, metres)
+    return round(lat2, 7), round(lon2, 7)
+
+
+def _statuses(conn: sa.Connection, upload_id: int) -> dict[int, str]:
+    return dict(conn.execute(sa.text(
+        "SELECT row_number, status FROM upload_rows WHERE upload_id = :u"), {"u": upload_id}
+    ).tuples().all())
+
+
+def test_risk_points_indexes_after_0009(conn):
+    names = set(conn.execute(sa.text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'risk_points'")).scalars())
+    assert "ix_risk_points_geom_geography" not in names
+    assert "ix_risk_points_category" not in names
+    # Kept: the GiST index (map, tiles, duplicates), what rankings, OGC items and retention
+    # filter on, and the lookup by upload and row.
+    assert {"pk_risk_points", "idx_risk_points_geom", "ix_risk_points_province_code",
+            "ix_risk_points_district_code", "ix_risk_points_subdistrict_code",
+            "ix_risk_points_reported_on",
+            "ix_risk_points_source_upload_id"} <= names
+    # The upload's foreign key is still there.
+    assert conn.execute(sa.text(
+        "SELECT count(*) FROM pg_constraint WHERE conname = "
+        "'fk_risk_points_source_upload_id_uploads'")).scalar_one() == 1
+
+
+@pytest.mark.parametrize("distance_m", [25.0, 2000.0])
+def test_duplicates_of_stored_points_at_the_distance_in_every_direction(
+    conn, test_settings, distance_m
+):
+    settings = test_settings.model_copy(update={"duplicate_distance_m": distance_m})
+    options = ImportOptions(province_code=SURIN)
+    first = import_upload(conn, _csv([["A", "ยาเสพติด", "3", *BASE]]), "a.csv",
+                          options=options, settings=settings)
+    assert first.stored == 1
+    rows, expected = [], {}
+    # Just inside and just outside the distance to the east (where a degree is shortest in
+    # metres), north, and on the diagonals.
+    for azimuth in (90, 0, 45, 225):
+        for factor, status in ((0.98, "duplicate"), (1.02, "stored")):
+            rows.append([f"az {azimuth} x{factor}", "ยาเสพติด", "3",
+                         *_moved(*BASE, azimuth, distance_m * factor)])
+            expected[len(rows)] = status
+    # Near but of another category: never a duplicate.
+    rows.append(["other", "อุทกภัย", "2", *_moved(*BASE, 90, distance_m * 0.5)])
+    expected[len(rows)] = "stored"
+    # Each row alone, so that duplicates within the file play no part.
+    for number, row in enumerate(rows, start=1):
+        summary = import_upload(conn, _csv([row]), f"b{number}.csv", options=options,
+                                settings=settings)
+        got = _statuses(conn, summary.upload_id)[1]
+        assert got == expected[number], (row, got)
+        if got == "stored":
+            conn.execute(sa.text("DELETE FROM risk_points WHERE source_upload_id = :u"),
+                         {"u": summary.upload_id})
