@@ -73,10 +73,11 @@ ON CONFLICT ({MONTH_KEY}) DO UPDATE SET
     decayed = t.decayed + EXCLUDED.decayed
 """
 
-# Total tier: per key over all time; the decayed sum is relative to ``anchor``, the latest
-# date the row has held (raised when a later point arrives, the sum rescaled to it; never
-# lowered on delete, which keeps it an upper bound). Rankings whose as_of is on or after every
-# anchor read one row per area and category.
+# Total tier: per key over all time; the decayed sum is relative to ``anchor``, an upper bound
+# of the dates the row holds: the latest date of the statement's changed rows (one aggregate,
+# not a sort of the batch by key), raised when a later batch arrives with the sum rescaled to
+# it, never lowered. Rankings whose as_of is on or after every anchor read one row per area and
+# category.
 _TOTAL_UPSERT = f"""
 INSERT INTO risk_rollup_total AS t ({TOTAL_KEY}, points, incidents, dated_plain, undated_plain,
                                     decayed, anchor)
@@ -89,8 +90,9 @@ SELECT province_code, district_code, subdistrict_code, category,
        COALESCE(sum(sign * severity * incident_count::float8
                     * power(2.0, (reported_on - latest) / hl)), 0),
        latest
-FROM (SELECT c.*, max(c.reported_on) OVER (PARTITION BY {TOTAL_KEY}) AS latest
-      FROM ({{changes}}) AS c) AS c
+FROM (WITH c AS ({{changes}})
+      SELECT c.*, b.latest FROM c CROSS JOIN (SELECT max(reported_on) AS latest FROM c) AS b
+     ) AS c
 GROUP BY 1, 2, 3, 4, latest
 ORDER BY 1, 2, 3, 4
 ON CONFLICT ({TOTAL_KEY}) DO UPDATE SET
@@ -115,7 +117,9 @@ def _apply(event: str) -> str:
 
 
 _FUNCTION = f"""
-CREATE FUNCTION risk_rollup_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION risk_rollup_apply() RETURNS trigger LANGUAGE plpgsql
+SET work_mem = '64MB'  -- a batch's groups hashed in memory, not sorted on disk
+AS $$
 DECLARE
     hl float8;
 BEGIN
