@@ -319,6 +319,8 @@ NO_PROVINCE_DATA = {
     "/admin/users": "admin only",
     "/openapi.json": "API description", "/docs": "API docs", "/docs/oauth2-redirect": "docs",
     "/redoc": "API docs",
+    "/ogc/api": "OGC API description", "/ogc/openapi.json": "OGC API description",
+    "/favicon.ico": "the icon",
 }
 #: Per-collection routes whose data is national reference data, the same for everyone.
 REFERENCE_COLLECTIONS = ("border-crossings", "districts")
