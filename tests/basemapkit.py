@@ -80,3 +80,10 @@ def make_mbtiles(
                     )
     conn.close()
     return tiles
+
+
+def make_pmtiles(path: Path, mbtiles: Path) -> None:
+    """Convert an MBTiles file to PMTiles v3 with Protomaps' own converter (pmtiles package)."""
+    from pmtiles.convert import mbtiles_to_pmtiles  # optional: the PMTiles tests skip without it
+
+    mbtiles_to_pmtiles(str(mbtiles), str(path), None)

@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from api.routers.tiles import etag_matches, etag_of
 from com.config.settings import Settings
 from com.errors import ConfigError, NotFoundError
-from com.maps.basemap import TILEJSON_URL, MBTiles, open_basemap
+from com.maps.basemap import TILEJSON_URL, BasemapFile, open_basemap
 
 router = APIRouter(tags=["basemap"])
 BASEMAP_MAX_AGE_S = 3600  # the province may replace the file; the ETag makes revalidation cheap
@@ -47,9 +47,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
 
 
-def _basemap(request: Request) -> MBTiles:
+def _basemap(request: Request) -> BasemapFile:
     """Return the app's basemap file; 404 when none is configured."""
-    basemap: MBTiles | None = getattr(request.app.state, "basemap", None)
+    basemap: BasemapFile | None = getattr(request.app.state, "basemap", None)
     if basemap is None:
         raise NotFoundError("no basemap file is configured (COM_BASEMAP=file:/path/x.mbtiles)")
     return basemap

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused outside development
-BASEMAP_SUFFIXES = (".mbtiles",)  # issue 15: the basemap files COM serves itself
+BASEMAP_SUFFIXES = (".mbtiles", ".pmtiles")  # issue 15: the basemap files COM serves itself
 
 
 class Settings(BaseSettings):

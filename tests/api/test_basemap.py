@@ -6,7 +6,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from basemapkit import SURIN_BOUNDS, make_mbtiles
+from basemapkit import SURIN_BOUNDS, make_mbtiles, make_pmtiles
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -102,3 +102,21 @@ def test_an_unreadable_file_fails_at_start_up_naming_it(tmp_path, test_settings)
     make_mbtiles(vector, zooms=range(5, 6), metadata={"format": "pbf"})
     with pytest.raises(ConfigError, match=f"{vector}.*vector tiles"):
         create_app(test_settings.model_copy(update={"basemap": f"file:{vector}"}))
+
+
+def test_a_pmtiles_file_is_served_the_same_way(tmp_path, test_settings):
+    pytest.importorskip("pmtiles")
+    source = tmp_path / "surin.mbtiles"
+    tiles = make_mbtiles(source, zooms=range(5, 8))
+    path = tmp_path / "surin.pmtiles"
+    make_pmtiles(path, source)
+    settings = test_settings.model_copy(update={"basemap": f"file:{path}"})
+    with TestClient(create_app(settings)) as c:
+        for (z, x, y), data in tiles.items():
+            response = c.get(f"/basemap/{z}/{x}/{y}.png")
+            assert response.status_code == 200 and response.content == data, (z, x, y)
+        etag = c.get("/basemap/6/50/29.png").headers["etag"]
+        assert c.get("/basemap/6/50/29.png", headers={"If-None-Match": etag}).status_code == 304
+        assert c.get("/basemap/8/201/117.png").status_code == 404
+        assert c.get("/basemap/5/0/0.png").status_code == 204
+        assert c.get("/basemap.json").json()["maxzoom"] == 7

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
-from basemapkit import SURIN_BOUNDS, make_mbtiles
+from basemapkit import SURIN_BOUNDS, make_mbtiles, make_pmtiles
 from pydantic import ValidationError
 
 from com.config.settings import Settings
 from com.errors import ConfigError
-from com.maps.basemap import MBTiles, basemap_path, cached_basemap, open_basemap
+from com.maps.basemap import MBTiles, PMTiles, basemap_path, cached_basemap, open_basemap
 from com.maps.layers import new_map
 
 
@@ -82,7 +83,7 @@ def test_a_missing_or_unreadable_file_is_named_in_the_error(tmp_path):
     sqlite3.connect(empty).close()
     with pytest.raises(ConfigError, match=str(empty)):
         open_basemap(f"file:{empty}")
-    with pytest.raises(ConfigError, match="MBTiles"):
+    with pytest.raises(ConfigError, match=r"x\.tif is not a basemap file.*\.mbtiles"):
         open_basemap(f"file:{tmp_path / 'x.tif'}")
     assert open_basemap("osm") is None and basemap_path("none") is None
 
@@ -105,3 +106,35 @@ def test_the_map_draws_the_file_from_the_apps_own_route(mbtiles):
     assert "Surin GIS test tiles" in html
     assert "http" not in html.split("L.tileLayer(", 1)[1].split(")", 1)[0]
     assert cached_basemap(f"file:{path}") is cached_basemap(f"file:{path}")
+
+
+def test_a_pmtiles_file_is_read_like_its_mbtiles_source(tmp_path):
+    pytest.importorskip("pmtiles")
+    source = tmp_path / "surin.mbtiles"
+    tiles = make_mbtiles(source)
+    path = tmp_path / "surin.pmtiles"
+    make_pmtiles(path, source)
+    basemap = open_basemap(f"file:{path}")
+    assert isinstance(basemap, PMTiles)
+    assert (basemap.format, basemap.minzoom, basemap.maxzoom) == ("png", 5, 9)
+    for (z, x, y), data in tiles.items():
+        tile = basemap.tile(z, x, y)
+        assert tile is not None and tile.data == data and tile.encoding is None, (z, x, y)
+    z, x, y = 9, 403, 234
+    assert basemap.tile(z, x, 2**z - 1 - y) is None and basemap.tile(10, 806, 468) is None
+    doc = basemap.tilejson()
+    assert doc["attribution"] == "Surin GIS test tiles"
+    assert doc["bounds"] == pytest.approx(list(SURIN_BOUNDS))
+    assert doc["tiles"] == ["/basemap/{z}/{x}/{y}.png"]
+    junk = tmp_path / "junk.pmtiles"
+    junk.write_bytes(b"\x00\xff" * 500)
+    with pytest.raises(ConfigError, match=f"{junk}.*not a readable PMTiles"):
+        open_basemap(f"file:{junk}")
+
+
+def test_a_pmtiles_file_without_the_reader_package_is_a_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "surin.pmtiles"
+    path.write_bytes(b"PMTiles\x03" + bytes(200))
+    monkeypatch.setitem(sys.modules, "pmtiles.reader", None)  # import now fails
+    with pytest.raises(ConfigError, match=f"{path}.*install the pmtiles package"):
+        open_basemap(f"file:{path}")
