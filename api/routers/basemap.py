@@ -1,6 +1,6 @@
-"""The offline basemap: tiles and TileJSON of the province's MBTiles file (issue 15).
+"""The offline basemap: tiles and TileJSON of the province's MBTiles or PMTiles file (issue 15).
 
-With ``COM_BASEMAP=file:/path/x.mbtiles`` the map's tile layer asks COM itself for
+With ``COM_BASEMAP=file:/path/x.mbtiles`` (or ``.pmtiles``) the map's tile layer asks COM itself for
 ``/basemap/{z}/{x}/{y}.{ext}`` (same origin: the CSP needs no other image source and nothing
 leaves the machine). The file is opened once at start-up by :func:`install`, which fails naming
 the path when it is missing or unreadable. The basemap is public reference data (roads,
