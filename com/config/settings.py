@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -13,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-insecure-change-me"  # noqa: S105 - refused outside development
+BASEMAP_SUFFIXES = (".mbtiles", ".pmtiles")  # issue 15: the basemap files COM serves itself
 
 
 class Settings(BaseSettings):
@@ -50,8 +52,9 @@ class Settings(BaseSettings):
     duplicate_distance_m: float = 25.0
     basemap: str = Field(
         default="none",
-        description="'osm' for OpenStreetMap tiles, 'none' for a plain background, or a tile URL "
-        "template such as https://tiles.example.go.th/{z}/{x}/{y}.png",
+        description="'osm' for OpenStreetMap tiles, 'none' for a plain background, a tile URL "
+        "template such as https://tiles.example.go.th/{z}/{x}/{y}.png, or a basemap file the "
+        "province provides, served by COM itself: file:/srv/com/surin.mbtiles",
     )
     anonymous_access: bool = True
     cors_origins: list[str] = Field(default_factory=list)
@@ -125,6 +128,24 @@ class Settings(BaseSettings):
                     f"COM_TRUSTED_PROXIES: {item!r} is not an IP address or network "
                     "(e.g. 127.0.0.1 or 10.0.0.0/24)"
                 ) from None
+        return value
+
+    @field_validator("basemap")
+    @classmethod
+    def _check_basemap_file(cls, value: str) -> str:
+        # Issue 15: a basemap file must be there and readable; the app opens it at start-up
+        # (com.maps.basemap, which the settings may not import) and names it in any error.
+        if not value.startswith("file:"):
+            return value
+        path = Path(value.removeprefix("file:")).expanduser()
+        if path.suffix.lower() not in BASEMAP_SUFFIXES:
+            raise ValueError(
+                f"COM_BASEMAP {value!r}: a basemap file must be {' or '.join(BASEMAP_SUFFIXES)}"
+            )
+        if not path.is_file():
+            raise ValueError(f"COM_BASEMAP: basemap file {path} does not exist")
+        if not os.access(path, os.R_OK):
+            raise ValueError(f"COM_BASEMAP: basemap file {path} is not readable")
         return value
 
     @field_validator("public_url")

@@ -18,6 +18,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from com.errors import ConfigError
+from com.maps.basemap import TILE_URL, cached_basemap
 from com.maps.scripts import script
 from com.maps.style import (
     BORDER_COLOUR,
@@ -54,7 +55,8 @@ def new_map(
     ----------
     basemap
         ``osm`` (OpenStreetMap tiles), ``none`` (no tiles: a plain background, the boundaries
-        carry the map) or a tile URL template with ``{z}/{x}/{y}`` (the province's server).
+        carry the map), a tile URL template with ``{z}/{x}/{y}`` (the province's server) or
+        ``file:/path/x.mbtiles`` (the province's file, served by COM at ``/basemap/``).
     lang
         ``th`` or ``en`` for the layer names.
     bounds
@@ -75,6 +77,20 @@ def new_map(
     if basemap == "osm":
         folium.TileLayer(
             "OpenStreetMap", name=layer_name("basemap_osm", lang), attr=OSM_ATTRIBUTION
+        ).add_to(m)
+    elif (local := cached_basemap(basemap)) is not None:
+        # Issue 15: the province's MBTiles file, served by COM itself (same origin, offline).
+        west, south, east, north = local.bounds
+        label = layer_name("basemap_local", lang)
+        attribution = local.metadata.get("attribution")
+        folium.TileLayer(
+            tiles=TILE_URL.replace("{ext}", local.format),
+            name=label,
+            attr=html.escape(attribution) if attribution else label,
+            max_zoom=19,
+            max_native_zoom=local.maxzoom,
+            minNativeZoom=local.minzoom,
+            bounds=[[south, west], [north, east]],
         ).add_to(m)
     elif basemap and basemap != "none":
         if not all(part in basemap for part in ("{z}", "{x}", "{y}")):
