@@ -321,6 +321,8 @@ NO_PROVINCE_DATA = {
     "/redoc": "API docs",
     "/ogc/api": "OGC API description", "/ogc/openapi.json": "OGC API description",
     "/favicon.ico": "the icon",
+    "/basemap.json": "the basemap file's metadata",
+    "/basemap/{z}/{x}/{y}.{ext}": "basemap tiles (public reference map)",
 }
 #: Per-collection routes whose data is national reference data, the same for everyone.
 REFERENCE_COLLECTIONS = ("border-crossings", "districts")
