@@ -143,6 +143,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "legend_site": ("จุดติดตั้งที่เสนอ", "Proposed site"),
     "legend_coverage": ("รัศมีครอบคลุม", "Coverage radius"),
     "legend_camera": ("กล้องที่ติดตั้งแล้ว", "Installed camera"),
+    "err_other_province": (
+        "บัญชี {name} ดูข้อมูลได้เฉพาะจังหวัดรหัส {province}",
+        "{name} may only see province {province}",
+    ),
     "err_invalid_field": ("ค่าไม่ถูกต้อง: {field}", "Invalid value: {field}"),
     "err_k_or_budget": (
         "ระบุจำนวนกล้องหรืองบประมาณ อย่างใดอย่างหนึ่ง (ไม่ใช่ทั้งสองอย่าง)",

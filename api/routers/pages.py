@@ -92,9 +92,10 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
     """Show the operations map with its filters (all kept in the URL)."""
     principal, lang, filters = page.principal, page.lang, page.filters
     if principal.province_code and filters.province_code != principal.province_code:
+        t = Translator(lang)  # the refusal in the page's language (issue 15)
         return error_page(
             request,
-            f"{principal.name} may only see province {principal.province_code}",
+            t("err_other_province", name=principal.name, province=principal.province_code),
             principal,
             status=403,
         )

@@ -196,6 +196,19 @@ def test_cctv_refusal_in_thai(live_server, walker, screenshot):  # type: ignore[
     _check_page(walker, "cctv_refusal", screenshot, refused=r"/api/cctv/plan .*\b422\b")
 
 
+def test_refused_province_in_thai(live_server, screenshot):  # type: ignore[no-untyped-def]
+    # A staff account of province 32 asking for another province's map: refused, in Thai.
+    driver = make_driver(window="1366,768")
+    try:
+        sign_in(driver, live_server, "b_staff", "/upload")
+        console_errors(driver)
+        driver.get(live_server.url + "/?province=31&lang=th")
+        assert "ดูข้อมูลได้เฉพาะจังหวัด" in driver.find_element(By.TAG_NAME, "body").text
+        _check_page(driver, "refused_province", screenshot, refused=r"province=31.*\b403\b")
+    finally:
+        quit_driver(driver)
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_page_in_thai(live_server, walker, path, screenshot):  # type: ignore[no-untyped-def]
     _signed_in(walker, live_server)
