@@ -136,3 +136,23 @@ def test_plan_error_is_shown_in_the_page_language(live_server, admin, laptop):
         if english:
             assert english not in status.text.lower()
             assert english in status.get_attribute("title").lower()  # the API's words, on hover
+
+
+def test_every_translated_refusal_matches_words_the_api_says() -> None:
+    # The page translates a refusal by words of its message (api/routers/pages.py CCTV_ERRORS):
+    # each must still occur in the siting code's messages, and each key be in the catalogue.
+    from pathlib import Path
+
+    import com.siting
+    from api.i18n import TEXTS
+    from api.routers import cctv, pages
+
+    sources = "".join(
+        p.read_text(encoding="utf-8") for p in Path(com.siting.__file__).parent.glob("*.py")
+    ) + Path(cctv.__file__).read_text(encoding="utf-8")
+    for words, key in pages.CCTV_ERRORS.items():
+        assert words in sources, words
+        assert key in TEXTS
+    texts = pages.cctv_errors(pages.Translator("th"))
+    assert all(key in TEXTS for key in pages.CCTV_FIELDS.values())
+    assert texts["status"]["422"] == TEXTS["err_status_422"][0]
