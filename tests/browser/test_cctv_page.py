@@ -115,6 +115,14 @@ def test_plan_shows_province_circles_and_cameras(
     )
     assert expected > 3 * MIN_RADIUS_PX
     assert drawn == pytest.approx(expected, rel=0.02)
+    # A planner saves the plan from the page (it is named after the area; a name is required).
+    laptop.find_element(By.ID, "plan-save").click()
+    WebDriverWait(laptop, 60).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#plan-status a")
+        or "error" in (d.find_element(By.ID, "plan-status").get_attribute("class") or "")
+    )
+    link = laptop.find_element(By.CSS_SELECTOR, "#plan-status a")
+    assert "&plan=" in link.get_attribute("href")
     assert console_errors(laptop) == []
 
 
