@@ -135,6 +135,63 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{sites} sites cover {share}% of the risk weight ({with_existing}% with existing "
         "cameras) · {method} · optimality gap {gap}",
     ),
+    "covered_cumulative": (
+        "สัดส่วนความเสี่ยงที่ครอบคลุมสะสม (จุดนี้รวมจุดก่อนหน้า)",
+        "Cumulative share of risk covered (this and earlier sites)",
+    ),
+    "province_named": ("จังหวัด{name}", "{name} province"),
+    "legend_site": ("จุดติดตั้งที่เสนอ", "Proposed site"),
+    "legend_coverage": ("รัศมีครอบคลุม", "Coverage radius"),
+    "legend_camera": ("กล้องที่ติดตั้งแล้ว", "Installed camera"),
+    "err_other_province": (
+        "บัญชี {name} ดูข้อมูลได้เฉพาะจังหวัดรหัส {province}",
+        "{name} may only see province {province}",
+    ),
+    "err_invalid_field": ("ค่าไม่ถูกต้อง: {field}", "Invalid value: {field}"),
+    "err_k_or_budget": (
+        "ระบุจำนวนกล้องหรืองบประมาณ อย่างใดอย่างหนึ่ง (ไม่ใช่ทั้งสองอย่าง)",
+        "Give either the number of cameras (k) or a budget, not both",
+    ),
+    "err_max_k": (
+        "จำนวนกล้องเกินกว่าที่บัญชีนี้ขอได้ ผู้วางแผนขอได้มากกว่า",
+        "More cameras than this account may ask; a planner can plan more",
+    ),
+    "err_min_radius": (
+        "รัศมีเล็กกว่าที่บัญชีนี้กำหนดได้", "The radius is smaller than this account may use",
+    ),
+    "err_time_limit": (
+        "กำหนดเวลาคำนวณนานเกินกว่าที่บัญชีนี้ขอได้",
+        "The solver time limit is longer than this account may ask",
+    ),
+    "err_costs": (
+        "การวางแผนตามงบประมาณต้องมีค่าใช้จ่ายของทุกจุดติดตั้ง",
+        "A budget needs a cost for every candidate site",
+    ),
+    "err_plan_name": ("แผนที่บันทึกต้องมีชื่อ", "A saved plan needs a name"),
+    "err_no_sites": (
+        "ยังไม่มีจุดติดตั้งที่นำเข้าในพื้นที่นี้", "No uploaded candidate sites in this area",
+    ),
+    "err_status_0": (
+        "ติดต่อเซิร์ฟเวอร์ไม่ได้ ตรวจสอบการเชื่อมต่อแล้วลองใหม่",
+        "No answer from the server: check the connection and try again",
+    ),
+    "err_status_400": ("คำขอไม่ถูกต้อง", "The request is not valid"),
+    "err_status_401": ("กรุณาเข้าสู่ระบบก่อน", "Please sign in first"),
+    "err_status_403": ("บัญชีของท่านไม่มีสิทธิ์ทำรายการนี้", "Your account may not do this"),
+    "err_status_404": ("ไม่พบข้อมูลที่ขอ", "Not found"),
+    "err_status_409": ("ข้อมูลขัดแย้งกับที่มีอยู่", "Conflicts with existing data"),
+    "err_status_413": ("คำขอมีขนาดใหญ่เกินไป", "The request is too large"),
+    "err_status_422": ("ข้อมูลในแบบฟอร์มไม่ถูกต้อง", "The form's values are not valid"),
+    "err_status_429": (
+        "ส่งคำขอถี่เกินไป กรุณารอสักครู่แล้วลองใหม่", "Too many requests: wait and try again",
+    ),
+    "err_status_500": (
+        "เกิดข้อผิดพลาดในระบบ (บันทึกไว้แล้ว)", "Server error (it was logged)",
+    ),
+    "err_status_503": (
+        "ระบบไม่ว่างชั่วคราว กรุณาลองใหม่ในไม่กี่วินาที", "The service is busy: retry in a few seconds",
+    ),
+    "err_status_other": ("ไม่สำเร็จ", "Failed"),
     "method_exact": ("คำตอบแม่นตรง (HiGHS)", "exact (HiGHS)"),
     "method_greedy": ("วิธีละโมบ พร้อมขอบเขตค่าดีที่สุด", "greedy, with an optimality bound"),
     "lat": ("ละติจูด", "Latitude"),

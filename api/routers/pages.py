@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
+from api.i18n import Translator
 from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, error_page
 from api.web import client_address, render
 from com import boundaries
@@ -29,6 +30,7 @@ from com.maps.style import category_names
 from com.security import audit, users
 from com.security.access import ROLES, Principal
 from com.siting.coverage import DEFAULT_RADIUS_M
+from com.siting.repository import load_cameras
 from com.text.thai import fiscal_year_be
 
 router = APIRouter(include_in_schema=False)
@@ -90,9 +92,10 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
     """Show the operations map with its filters (all kept in the URL)."""
     principal, lang, filters = page.principal, page.lang, page.filters
     if principal.province_code and filters.province_code != principal.province_code:
+        t = Translator(lang)  # the refusal in the page's language (issue 15)
         return error_page(
             request,
-            f"{principal.name} may only see province {principal.province_code}",
+            t("err_other_province", name=principal.name, province=principal.province_code),
             principal,
             status=403,
         )
@@ -208,12 +211,43 @@ def targets_page(
     )
 
 
+#: Words of the siting API's refusals (api/routers/cctv.py, com.siting) -> catalogue keys: the
+#: CCTV page shows the refusal in its own language (issue 15), the API's English in a tooltip.
+CCTV_ERRORS: dict[str, str] = {
+    "give either": "err_k_or_budget",
+    "COM_CCTV_MAX_K": "err_max_k",
+    "COM_CCTV_MIN_RADIUS_M": "err_min_radius",
+    "COM_CCTV_MAX_TIME_LIMIT_S": "err_time_limit",
+    "needs a cost": "err_costs",
+    "has a cost": "err_costs",
+    "needs a name": "err_plan_name",
+    "no uploaded candidate sites": "err_no_sites",
+}
+#: Fields of the CCTV form (PlanRequest) named in a refusal -> catalogue keys.
+CCTV_FIELDS = {"k": "k_cameras", "budget": "budget", "radius_m": "radius_m",
+               "district": "district", "province": "province"}
+#: HTTP statuses the CCTV page explains (0: no answer from the server).
+ERROR_STATUSES = (0, 400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
+
+
+def cctv_errors(t: Translator) -> dict[str, Any]:
+    """Return the CCTV page's error texts in the page's language (see CCTV_ERRORS)."""
+    return {
+        "messages": {words: t(key) for words, key in CCTV_ERRORS.items()},
+        "fields": {field: t(key) for field, key in CCTV_FIELDS.items()},
+        "invalid_field": t("err_invalid_field"),
+        "status": {**{str(s): t(f"err_status_{s}") for s in ERROR_STATUSES},
+                   "other": t("err_status_other")},
+    }
+
+
 @router.get("/cctv")
 def cctv_page(request: Request, page: OpenPage, engine: EngineDep) -> Response:
     """Plan CCTV sites: the form calls the siting API and draws the result."""
     code = page.default_province
     with transaction(engine) as conn:
         districts = boundaries.list_districts(conn, province_code=code, with_geometry=True)
+        cameras = load_cameras(conn, province=code, margin_m=0) if code else None
     outlines = {
         "type": "FeatureCollection",
         "features": [
@@ -221,14 +255,24 @@ def cctv_page(request: Request, page: OpenPage, engine: EngineDep) -> Response:
             for d in districts
         ],
     }
+    province = next((p for p in page.provinces if p["code"] == code), None)
+    name_key = "name_th" if page.lang == "th" else "name_en"
     return render(
         request,
         "cctv.html",
         {
             "province_code": code,
+            # The area by its name, not "จังหวัด 32" (issue 15).
+            "province_name": (province or {}).get(name_key) or code or "",
             "provinces": page.provinces,
             "districts": districts,
             "outlines": outlines,
+            "cameras": [] if cameras is None else [
+                {"lon": round(float(c.lon), 6), "lat": round(float(c.lat), 6),
+                 "name": c.name or ""}
+                for c in cameras.itertuples(index=False)
+            ],
+            "errors": cctv_errors(Translator(page.lang)),
             # One default radius for the page, the API and `com cctv` (issue 15).
             "default_radius_m": DEFAULT_RADIUS_M,
             "vendor": assets.VENDOR_PREFIX,
