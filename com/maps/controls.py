@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import folium
 import folium.plugins
@@ -50,7 +51,7 @@ class _HtmlControl(MacroElement):
         *,
         position: str,
         css_class: str,
-        toggle: dict[str, str] | None = None,
+        toggle: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self._name = "HtmlControl"
@@ -68,6 +69,7 @@ def add_legend(
     categories: Sequence[tuple[str, str]] = (),
     hotspots: Sequence[tuple[str, int]] = (),
     lang: str = "th",
+    folded: bool = False,
     m: folium.Map,
 ) -> folium.Map:
     """Add the Thai legend: choropleth classes, point symbols, hot/cold spots, lines.
@@ -84,6 +86,8 @@ def add_legend(
         Gi* classes shown, as :func:`hotspot_key` gives them.
     lang
         ``th`` or ``en``.
+    folded
+        Start folded behind its button (it always does on a small map).
     m
         The map.
     """
@@ -137,7 +141,9 @@ def add_legend(
         f"<span>{esc(layer_name('cctv_sites', lang))}</span></div>"
     )
     parts.append("</div>")
-    toggle = {"show": text("legend_show", lang), "hide": text("legend_hide", lang)}
+    toggle: dict[str, Any] = {
+        "show": text("legend_show", lang), "hide": text("legend_hide", lang), "folded": folded,
+    }
     _HtmlControl(
         "".join(parts), position="bottomright", css_class="com-legend", toggle=toggle
     ).add_to(m)

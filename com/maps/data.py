@@ -244,6 +244,7 @@ def load_map_data(
             severity_config=severity_config,
         ),
         synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+        district_code=filters.district_code,
         bins=bins,
     )
 

@@ -85,14 +85,16 @@ def test_legend_and_buttons_are_fully_visible(live_server, sized_driver, screens
     name = f"map_legend_{width}x{height}{'_district' if query else ''}"
     toggle = driver.find_element(By.CSS_SELECTOR, ".com-legend-toggle")
     small = width < 600
-    # Folded at first on a phone, so it does not hide the map; open on a laptop.
-    assert toggle.get_attribute("aria-expanded") == ("false" if small else "true")
+    # Folded at first on a phone and on a district's view, so it does not hide the map;
+    # open on a laptop's province view.
+    folded = small or bool(query)
+    assert toggle.get_attribute("aria-expanded") == ("false" if folded else "true")
     assert "คำอธิบายสัญลักษณ์" in toggle.text
     screenshot(driver, name + "_first")
     buttons = [toggle, driver.find_element(By.ID, "copy-link"),
                driver.find_element(By.ID, "apply")]
     assert not_fully_visible(driver, buttons) == {}
-    if small:
+    if folded:
         toggle.click()
         assert toggle.get_attribute("aria-expanded") == "true"
     rows = driver.find_elements(By.CSS_SELECTOR, ".com-legend-row")
@@ -132,13 +134,28 @@ def test_district_link_fits_the_district(live_server, driver, screenshot):
         });
         var codes = areas.getLayers().map(function (l) { return l.feature.properties.code; });
         var view = map.getBounds(), b = areas.getBounds();
-        return {codes: codes, inside: view.contains(b), zoom: map.getZoom(),
+        // The district's box on screen must be clear of the controls drawn over the map.
+        var box = map.getContainer().getBoundingClientRect();
+        var nw = map.latLngToContainerPoint(b.getNorthWest()),
+            se = map.latLngToContainerPoint(b.getSouthEast());
+        var d = {left: box.left + nw.x, top: box.top + nw.y,
+                 right: box.left + se.x, bottom: box.top + se.y};
+        var under = [];
+        for (var sel of ['.leaflet-control-zoom', '.leaflet-control-layers', '.com-legend']) {
+          var r = document.querySelector(sel).getBoundingClientRect();
+          // The side controls are columns: what matters is that they stay beside the district.
+          if (sel !== '.com-legend' && !(r.right <= d.left || r.left >= d.right)) under.push(sel);
+          if (sel === '.com-legend' && !(r.right <= d.left || r.left >= d.right
+              || r.bottom <= d.top || r.top >= d.bottom)) under.push(sel);
+        }
+        return {codes: codes, inside: view.contains(b), zoom: map.getZoom(), under: under,
                 fills: view.getNorth() - view.getSouth() < 3 * (b.getNorth() - b.getSouth())};
         """
     )
     assert fit["codes"] and all(c.startswith("3206") for c in fit["codes"])
     assert fit["inside"], fit
     assert fit["fills"], fit  # fitted, not the whole province around it
+    assert fit["under"] == [], fit  # no part of it under the zoom buttons, layers or legend
 
 
 def test_clicking_a_subdistrict_leaves_no_focus_rectangle(live_server, driver, screenshot):

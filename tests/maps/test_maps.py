@@ -325,10 +325,11 @@ def test_filters_read_buddhist_era_dates_and_link_them_in_iso(typed, expected):
 @pytest.mark.parametrize(("lang", "label"), [("th", "คำอธิบายสัญลักษณ์"), ("en", "legend")])
 def test_legend_folds_behind_a_labelled_button(lang, label):
     html_text = _render(lang)
-    call = re.search(r"\(function comHtmlControl\(.*?\}\)\((.*?)\);", html_text, re.S)
-    assert call is not None
-    toggle = json.loads(call.group(1).rsplit(",", 2)[-2] + "," + call.group(1).rsplit(",", 1)[-1])
+    found = re.search(r'\{"show":[^{}]*\}', html_text)
+    assert found is not None
+    toggle = json.loads(found.group(0))
     assert label in toggle["show"] and label in toggle["hide"]
+    assert toggle["folded"] is False
 
 
 def test_clusters_are_coloured_by_category_and_the_legend_says_how():

@@ -1,6 +1,7 @@
 // A fixed Leaflet control holding static HTML (the legend). Inlined by com/maps/controls.py.
-// With `toggle` ({show, hide} labels) a button folds the body away: folded at first on a small
-// map (a phone, or a window too low for the legend and the layer list), open otherwise; the
+// With `toggle` ({show, hide} labels, folded) a button folds the body away: folded at first on a
+// small map (a phone, or a window too low for the legend and the layer list) or when asked
+// (a district's view, which it would cover), open otherwise; the
 // body's height is kept within the map so no entry is cut off (issue 15).
 function comHtmlControl(map, position, cssClass, html, toggle) {
     var ctl = L.control({position: position});
@@ -34,7 +35,7 @@ function comHtmlControl(map, position, cssClass, html, toggle) {
             body.style.overflowY = body.scrollHeight > room + 2 ? "auto" : "visible";
         }
         var size = map.getSize();
-        show(!(size.x < 600 || size.y < 460));
+        show(!(toggle.folded || size.x < 600 || size.y < 460));
         L.DomEvent.on(button, "click", function () { show(body.hidden); });
         map.on("resize", fit);
         setTimeout(fit, 0);
