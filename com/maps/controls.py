@@ -144,8 +144,10 @@ def add_legend(
     toggle: dict[str, Any] = {
         "show": text("legend_show", lang), "hide": text("legend_hide", lang), "folded": folded,
     }
+    # Bottom left, above the scale bar: the layer list fills the right-hand side, and the
+    # attribution sits bottom right.
     _HtmlControl(
-        "".join(parts), position="bottomright", css_class="com-legend", toggle=toggle
+        "".join(parts), position="bottomleft", css_class="com-legend", toggle=toggle
     ).add_to(m)
     return m
 

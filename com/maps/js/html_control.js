@@ -24,9 +24,10 @@ function comHtmlControl(map, position, cssClass, html, toggle) {
             fit();
         }
         function fit() {
-            // Room left under the top-right controls (the layer list), so nothing is clipped.
+            // Room left under the controls at the top of the same side, so nothing is clipped.
             var size = map.getSize();
-            var top = map.getContainer().querySelector(".leaflet-top.leaflet-right");
+            var side = position.indexOf("left") >= 0 ? ".leaflet-left" : ".leaflet-right";
+            var top = map.getContainer().querySelector(".leaflet-top" + side);
             var used = top ? top.getBoundingClientRect().height : 0;
             var room = size.y - used - button.offsetHeight - 30;
             room = Math.max(room, 80);
