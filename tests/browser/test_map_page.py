@@ -183,6 +183,9 @@ def test_clicking_a_subdistrict_leaves_no_focus_rectangle(live_server, driver, s
         lambda d: d.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
     )
     screenshot(driver, "map_clicked_subdistrict")
+    # The click focuses the area's SVG path (Leaflet's interactive paths); the browser would draw
+    # its focus ring round the path's bounding box.
+    assert driver.execute_script("return document.activeElement.tagName") == "path"
     outlines = driver.execute_script(
         """
         var out = [];
