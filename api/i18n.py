@@ -55,6 +55,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "severity_min": ("ความรุนแรงตั้งแต่ระดับ", "Lowest severity"),
     "date_from": ("ตั้งแต่วันที่", "From"),
     "date_to": ("ถึงวันที่", "To"),
+    "date_placeholder_be": ("วว/ดด/ปปปป", "dd/mm/yyyy"),
+    "date_hint_be": (
+        "วันที่แบบ พ.ศ. เช่น 15/01/2568 (ตัวเลขไทยก็ได้)",
+        "Buddhist-era dates, e.g. 15/01/2568",
+    ),
     "metric": ("ระบายสีตาม", "Colour by"),
     "metric_score": ("คะแนนความเสี่ยง", "Risk score"),
     "metric_rank": ("อันดับ", "Rank"),

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.template import Template
 
 from com.maps import assets
 from com.maps.controls import add_controls, add_legend, add_synthetic_notice
@@ -23,7 +24,8 @@ from com.maps.layers import (
     legend_categories,
     new_map,
 )
-from com.maps.style import NO_TILES_BACKGROUND, hotspot_key, score_bins
+from com.maps.scripts import script
+from com.maps.style import NO_TILES_BACKGROUND, compact_json, hotspot_key, score_bins
 
 
 @dataclass
@@ -43,6 +45,9 @@ class MapData:
     #: from the scores of the areas public outputs show, for every viewer: classes must not
     #: change with who is looking, nor betray a suppressed area's score (issue 15).
     bins: list[float] | None = None
+    #: The district the view is fitted to (``?district=``): the legend starts folded so it
+    #: does not cover the district, and the fit keeps clear of the controls (issue 15).
+    district_code: str | None = None
 
     def bounds(self) -> list[list[float]] | None:
         """Return ``[[south, west], [north, east]]`` of the areas, or None when empty."""
@@ -50,6 +55,24 @@ class MapData:
             return None
         west, south, east, north = self.areas.total_bounds
         return [[float(south), float(west)], [float(north), float(east)]]
+
+
+class _FitView(MacroElement):
+    """Fit the areas clear of the side controls, once they exist; ``js/fit_view.js``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        ({{ this.script }})({{ this._parent.get_name() }}, {{ this.bounds_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitView"
+        self.script = script("fit_view")
+        self.bounds_json = compact_json(bounds)
 
 
 def build_map(
@@ -87,7 +110,9 @@ def build_map(
     folium.Map
         The map, ready for ``m.get_root().render()``.
     """
-    m = m or new_map(basemap=basemap, lang=lang, bounds=data.bounds())
+    # The view is fitted by _FitView once the controls exist (folium's own fit_bounds animates,
+    # and the end of that animation undid a later fit).
+    m = m or new_map(basemap=basemap, lang=lang)
     bins = data.bins if data.bins is not None else (
         score_bins(data.areas["score"]) if "score" in data.areas else [])
     add_choropleth(data.areas, metric=metric, lang=lang, m=m, bins=bins)
@@ -104,11 +129,15 @@ def build_map(
         categories=legend_categories(data.points, names, lang),
         hotspots=sorted(k for k in hot if k),
         lang=lang,
+        folded=data.district_code is not None,
         m=m,
     )
     if data.synthetic:
         add_synthetic_notice(lang=lang, m=m)
     add_controls(lang=lang, m=m)
+    bounds = data.bounds()
+    if bounds is not None:
+        _FitView(bounds).add_to(m)
     if basemap == "none":
         m.get_root().header.add_child(  # type: ignore[attr-defined]
             Element(f"<style>.leaflet-container{{background:{NO_TILES_BACKGROUND};}}</style>"),

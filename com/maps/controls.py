@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
 import folium
 import folium.plugins
 from branca.element import MacroElement
 from folium.template import Template
+from folium.utilities import JsCode
 
 from com.maps.scripts import script
 from com.maps.style import (
@@ -37,18 +39,27 @@ class _HtmlControl(MacroElement):
         """
         {% macro script(this, kwargs) %}
         ({{ this.script }})({{ this._parent.get_name() }},
-            {{ this.position|tojson }}, {{ this.css_class|tojson }}, {{ this.html_json }});
+            {{ this.position|tojson }}, {{ this.css_class|tojson }}, {{ this.html_json }},
+            {{ this.toggle_json }});
         {% endmacro %}
         """
     )
 
-    def __init__(self, html_text: str, *, position: str, css_class: str) -> None:
+    def __init__(
+        self,
+        html_text: str,
+        *,
+        position: str,
+        css_class: str,
+        toggle: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self._name = "HtmlControl"
         self.script = script("html_control")
         self.html_json = compact_json(html_text)
         self.position = position
         self.css_class = css_class
+        self.toggle_json = compact_json(toggle)
 
 
 def add_legend(
@@ -58,6 +69,7 @@ def add_legend(
     categories: Sequence[tuple[str, str]] = (),
     hotspots: Sequence[tuple[str, int]] = (),
     lang: str = "th",
+    folded: bool = False,
     m: folium.Map,
 ) -> folium.Map:
     """Add the Thai legend: choropleth classes, point symbols, hot/cold spots, lines.
@@ -74,6 +86,8 @@ def add_legend(
         Gi* classes shown, as :func:`hotspot_key` gives them.
     lang
         ``th`` or ``en``.
+    folded
+        Start folded behind its button (it always does on a small map).
     m
         The map.
     """
@@ -101,6 +115,10 @@ def add_legend(
         parts.append(f"<h4>{esc(text('categories', lang))}</h4>")
         for svg, label in categories:
             parts.append(f'<div class="com-legend-row">{svg}<span>{esc(label)}</span></div>')
+        parts.append(
+            f'<div class="com-legend-row"><i class="com-cluster-swatch"></i>'
+            f"<span>{esc(text('clusters', lang))}</span></div>"
+        )
     if hotspots:
         parts.append(f"<h4>{esc(layer_name('hotspots', lang))}</h4>")
         for key in hotspots:
@@ -123,7 +141,14 @@ def add_legend(
         f"<span>{esc(layer_name('cctv_sites', lang))}</span></div>"
     )
     parts.append("</div>")
-    _HtmlControl("".join(parts), position="bottomright", css_class="com-legend").add_to(m)
+    toggle: dict[str, Any] = {
+        "show": text("legend_show", lang), "hide": text("legend_hide", lang), "folded": folded,
+    }
+    # Bottom left, above the scale bar: the layer list fills the right-hand side, and the
+    # attribution sits bottom right.
+    _HtmlControl(
+        "".join(parts), position="bottomleft", css_class="com-legend", toggle=toggle
+    ).add_to(m)
     return m
 
 
@@ -206,6 +231,39 @@ def add_controls(*, lang: str = "th", m: folium.Map) -> folium.Map:
         title_cancel=text("fullscreen_exit", lang),
     ).add_to(m)
     _MeasureControl(lang=lang).add_to(m)
-    folium.LayerControl(position="topright", collapsed=False).add_to(m)
+    # Open on a laptop; folded behind its icon on a phone, where it would hide the map.
+    folium.LayerControl(
+        position="topright",
+        collapsed=JsCode("window.innerWidth < 600"),  # type: ignore[arg-type]
+    ).add_to(m)
+    add_date_filters(lang=lang, m=m)
     return m
 
+
+
+class _DateFilters(MacroElement):
+    """Buddhist-era date fields of the Thai filter form, sent as ISO; ``js/date_filters.js``.
+
+    It rides in the map's script because that script is the page's nonce-carrying one.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        ({{ this.script }})("filters", ["f-from", "f-to"], {{ this.message_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self._name = "DateFilters"
+        self.script = script("date_filters")
+        self.message_json = compact_json(message)
+
+
+def add_date_filters(*, lang: str = "th", m: folium.Map) -> folium.Map:
+    """Let the Thai filter form take Buddhist-era dates (the English form keeps ISO fields)."""
+    if lang == "th":
+        _DateFilters(text("date_invalid", lang)).add_to(m)
+    return m

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 
 from com.analysis import risk
 from com.config.severity import load_severity_model, sensitive_categories
-from com.errors import ValidationError
+from com.errors import ParseError, ValidationError
 from com.maps.build import MapData
 from com.maps.style import category_names, score_bins
 from com.security import privacy
 from com.siting.redaction import plan_for
+from com.text.thai import parse_date
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,14 @@ class MapFilters:
             value = one(key)
             if value is None:
                 return None
+            # The Thai page's form sends Buddhist-era day/month/year (15/01/2568, Thai digits
+            # too); links and the English page send ISO dates. parse_date reads them all.
             try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise ValidationError(f"{key}={value!r} is not a date like 2024-10-01") from None
+                return parse_date(value)
+            except ParseError:
+                raise ValidationError(
+                    f"{key}={value!r} is not a date like 2024-10-01 or 01/10/2567"
+                ) from None
 
         province = one("province")
         district = one("district")
@@ -239,6 +244,7 @@ def load_map_data(
             severity_config=severity_config,
         ),
         synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
+        district_code=filters.district_code,
         bins=bins,
     )
 

@@ -12,6 +12,7 @@ import folium
 import folium.plugins
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -234,6 +235,7 @@ def add_choropleth(
                 "fill": fill,
                 # One searchable label: Thai and English names of the subdistrict and district.
                 "search": f"ต.{name_th} อ.{district_th} ({name_en}, {district_en})",
+                "label": name_th if lang == "th" else (name_en or name_th),
                 "popup": _area_popup(row, lang, int(ranked)),
             }
         )
@@ -251,6 +253,7 @@ def add_choropleth(
         zoom_on_click=False,
     )
     layer.add_to(m)
+    _AreaLabels(layer).add_to(m)
     if areas.empty:  # folium's Search needs one feature to read the property names from
         return m
     folium.plugins.Search(
@@ -265,6 +268,31 @@ def add_choropleth(
         textErr="ไม่พบ" if lang == "th" else "Not found",
     ).add_to(m)
     return m
+
+
+#: Zoom from which subdistrict names are written on the map: a province fits at about 8-9, a
+#: district at about 10-11; below 11 the names of a province's ~150 subdistricts overlap.
+LABEL_ZOOM = 11
+
+
+class _AreaLabels(MacroElement):
+    """Subdistrict names as map labels from :data:`LABEL_ZOOM` on; ``js/area_labels.js``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        ({{ this.script }})({{ this._parent.get_name() }}, {{ this.areas.get_name() }},
+            {{ this.min_zoom }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, areas: folium.GeoJson, *, min_zoom: int = LABEL_ZOOM) -> None:
+        super().__init__()
+        self._name = "AreaLabels"
+        self.script = script("area_labels")
+        self.areas = areas
+        self.min_zoom = min_zoom
 
 
 def add_districts(
@@ -391,8 +419,13 @@ def add_points(
     for key in order:
         colour, shape = category_style(key, order)
         label = names.get(key, {}).get(lang) or names.get(key, {}).get("th") or key
-        cats.append({"key": key, "label": label, "svg": symbol_svg(colour, shape)})
-    texts = {k: text(k, lang) for k in ("severity", "reported", "approximate", "synthetic")}
+        cats.append(
+            {"key": key, "label": label, "svg": symbol_svg(colour, shape), "colour": colour}
+        )
+    texts = {
+        k: text(k, lang)
+        for k in ("severity", "reported", "approximate", "synthetic", "cluster_tip")
+    }
     RiskPointLayer(
         point_rows(points, order, lang), cats, texts, name=layer_name("points", lang)
     ).add_to(m)

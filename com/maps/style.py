@@ -70,6 +70,17 @@ TEXT: dict[str, dict[str, str]] = {
     "district": {"th": "อ.", "en": "District"},
     "subdistrict": {"th": "ต.", "en": ""},
     "gi": {"th": "Gi* z", "en": "Gi* z"},
+    "legend_show": {"th": "แสดงคำอธิบายสัญลักษณ์", "en": "Show legend"},
+    "legend_hide": {"th": "ซ่อนคำอธิบายสัญลักษณ์", "en": "Hide legend"},
+    "clusters": {
+        "th": "กลุ่มจุด: สีของประเภทที่พบมากที่สุดในกลุ่ม",
+        "en": "Clusters: colour of the most frequent category in the group",
+    },
+    "cluster_tip": {"th": "ประเภทที่พบมากที่สุด", "en": "Most frequent category"},
+    "date_invalid": {
+        "th": "วันที่ไม่ถูกต้อง: พิมพ์ วว/ดด/ปปปป แบบ พ.ศ. เช่น 15/01/2568",
+        "en": "Not a date: write dd/mm/yyyy, e.g. 15/01/2025",
+    },
 }
 
 #: ColorBrewer YlOrRd, 5 classes (light = low risk).

@@ -124,8 +124,12 @@ def test_filters_are_read_from_the_url_and_narrow_the_map(client):
     assert re.search(r'<option value="3201"\s+selected', one_district.text)
     assert re.search(r'value="drugs"\s+checked', one_district.text)
     assert re.search(r'<option value="5"\s+selected', one_district.text)
-    bad = client.get("/?from=31/12/2567")
+    # Issue 15: the Thai form's Buddhist-era dates are read; a day that does not exist is not.
+    bad = client.get("/?from=31/02/2568")
     assert bad.status_code == 422 and "not a date" in bad.text
+    thai = client.get("/?province=32&from=31/12/2567")
+    assert thai.status_code == 200
+    assert 'value="31/12/2567"' in thai.text and "from=2024-12-31" in thai.text
 
 
 def test_anonymous_viewers_get_small_areas_suppressed_and_sensitive_points_coarsened(

@@ -15,7 +15,11 @@ PACKAGE = Path(__file__).resolve().parents[2] / "com" / "maps"
 
 
 def test_every_script_is_one_named_function_without_its_header():
-    assert NAMES == ["area_feature", "html_control", "map_notice", "measure_control", "risk_points"]
+    assert NAMES == [
+        "area_feature", "area_labels", "date_filters", "fit_view", "html_control",
+        "map_notice", "measure_control",
+        "risk_points",
+    ]
     for name in NAMES:
         source = script(name)
         assert re.match(r"function com[A-Z]\w*\(", source), name

@@ -280,7 +280,8 @@ def test_filters_round_trip_through_the_url():
     ("query", "message"),
     [
         ({"province": ["Surin"]}, "2-digit"),
-        ({"from": ["31/12/2567"]}, "not a date"),
+        ({"from": ["31/02/2568"]}, "not a date"),
+        ({"from": ["last week"]}, "not a date"),
         ({"severity": ["9"]}, "1-5"),
         ({"metric": ["colour"]}, "metric"),
         ({"from": ["2024-12-31"], "to": ["2024-01-01"]}, "after"),
@@ -304,3 +305,48 @@ def test_each_map_script_is_inlined_once(lang):
     page = _render(lang)
     for name in ("area_feature", "html_control", "map_notice", "measure_control", "risk_points"):
         assert page.count(script(name).splitlines()[0]) == 1, name
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("15/01/2568", date(2025, 1, 15)),
+        ("๓๑/๑๒/๒๕๖๗", date(2024, 12, 31)),
+        ("2025-01-15", date(2025, 1, 15)),
+    ],
+)
+def test_filters_read_buddhist_era_dates_and_link_them_in_iso(typed, expected):
+    # Issue 15: the Thai form's dates are Buddhist era (Thai digits too); links stay ISO.
+    filters = MapFilters.from_query({"province": ["32"], "from": [typed], "to": [typed]})
+    assert filters.date_from == filters.date_to == expected
+    assert ("from", expected.isoformat()) in filters.query_items()
+
+
+@pytest.mark.parametrize(("lang", "label"), [("th", "คำอธิบายสัญลักษณ์"), ("en", "legend")])
+def test_legend_folds_behind_a_labelled_button(lang, label):
+    html_text = _render(lang)
+    found = re.search(r'\{"show":[^{}]*\}', html_text)
+    assert found is not None
+    toggle = json.loads(found.group(0))
+    assert label in toggle["show"] and label in toggle["hide"]
+    assert toggle["folded"] is False
+
+
+def test_clusters_are_coloured_by_category_and_the_legend_says_how():
+    html_text = _render()
+    assert "iconCreateFunction: clusterIcon" in html_text
+    cats = json.loads(re.search(r'\(\s*(\[\{"key".*?\}\]),', html_text, re.S).group(1))
+    assert all(re.fullmatch(r"#[0-9a-fA-F]{6}", c["colour"]) for c in cats)
+    assert "กลุ่มจุด: สีของประเภทที่พบมากที่สุด" in html_text
+
+
+def test_subdistrict_names_are_labels_from_district_zoom():
+    html_text = _render()
+    assert re.search(r"function comAreaLabels\(.*?\}\)\(map_\w+, geo_json_\w+,\s*11\);",
+                     html_text, re.S)
+    assert '"label":' in html_text
+
+
+@pytest.mark.parametrize(("lang", "present"), [("th", True), ("en", False)])
+def test_thai_form_takes_buddhist_era_dates(lang, present):
+    assert ("function comDateFilters(" in _render(lang)) is present

@@ -3,6 +3,8 @@
 // approximate location, 2 = synthetic); markers and popups are made here, in the browser, so
 // 10,000 points cost a few hundred kilobytes of page instead of megabytes.
 // Inlined by com/maps/layers.py (RiskPointLayer) inside the page's nonce-carrying script.
+// A cluster takes the colour of its most frequent category (ties: the category listed first),
+// instead of markercluster's green/yellow/orange by size; its title names that category.
 function comRiskPointLayer(cats, rows, t, options) {
     var icons = cats.map(function (c) {
         return L.divIcon({className: "com-point", html: c.svg,
@@ -26,7 +28,27 @@ function comRiskPointLayer(cats, rows, t, options) {
             div.appendChild(s); }
         return div;
     }
-    var group = L.markerClusterGroup(options);
+    function clusterIcon(cluster) {
+        var counts = {}, best = 0, children = cluster.getAllChildMarkers();
+        for (var j = 0; j < children.length; j++) {
+            var k = children[j].comRow[2];
+            counts[k] = (counts[k] || 0) + 1;
+            if (counts[k] > counts[best] || counts[best] === undefined
+                || (counts[k] === counts[best] && k < best)) best = k;
+        }
+        var n = cluster.getChildCount(), c = cats[best];
+        var size = n < 10 ? 30 : n < 100 ? 36 : 44;
+        var div = document.createElement("div");
+        div.style.background = c.colour;
+        div.title = t.cluster_tip + ": " + c.label;
+        var span = document.createElement("span");
+        span.textContent = n;
+        div.appendChild(span);
+        return L.divIcon({className: "marker-cluster com-cluster", html: div.outerHTML,
+                          iconSize: L.point(size, size)});
+    }
+    var group = L.markerClusterGroup(L.extend({iconCreateFunction: clusterIcon}, options));
+
     var markers = new Array(rows.length);
     for (var i = 0; i < rows.length; i++) {
         var r = rows[i];
