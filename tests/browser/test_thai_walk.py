@@ -217,11 +217,6 @@ def test_page_in_thai(live_server, walker, path, screenshot):  # type: ignore[no
     _check_page(walker, name, screenshot)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 15, map page: the legend is clipped at laptop size; the map-page work "
-    "(collapsible legend, com/maps/ and map.html) is another engineer's open task",
-)
 def test_map_legend_fully_visible_in_thai(live_server, walker):  # type: ignore[no-untyped-def]
     walker.get(live_server.url + _with_thai("/?province=32"))
     WebDriverWait(walker, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".com-legend"))
