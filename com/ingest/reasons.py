@@ -73,12 +73,14 @@ _RULES: tuple[tuple[str, str, str], ...] = (
      "{value} มีอักษรซีกโลกของ{axis_th}ผิดช่อง"),
     ("coordinate_more_values", r"^(?P<value>.+?) holds more than one value$",
      "{value} มีมากกว่าหนึ่งค่าในช่องเดียว"),
+    # The parser's detail is English: the Thai text explains in Thai instead (issue 15); the
+    # English reason keeps it.
     ("coordinate_unreadable", r"^coordinate (?P<value>.+?) cannot be read \((?P<detail>.*)\)$",
-     "อ่านพิกัด {value} ไม่ได้ ({detail})"),
+     "อ่านพิกัด {value} ไม่ได้ (ไม่ใช่รูปแบบพิกัดที่อ่านได้ เช่น 14.88, 103.49 หรือ 14°52'N 103°29'E)"),
     ("coordinate_unreadable", r"^coordinate (?P<value>.+?): (?P<detail>.+)$",
-     "อ่านพิกัด {value} ไม่ได้ (รูปแบบองศา-ลิปดา-ฟิลิปดาหรือตัวเลขไม่ถูกต้อง: {detail})"),
+     "อ่านพิกัด {value} ไม่ได้ (รูปแบบองศา-ลิปดา-ฟิลิปดาหรือตัวเลขไม่ถูกต้อง)"),
     ("coordinate_unreadable", r"^(?P<value>.+?) cannot be read: (?P<detail>.+)$",
-     "อ่านค่า {value} ไม่ได้ ({detail})"),
+     "อ่านค่า {value} ไม่ได้ (ไม่ใช่รูปแบบพิกัดที่อ่านได้ เช่น 14.88, 103.49 หรือ 14°52'N 103°29'E)"),
     ("utm_zone_invalid", r"^UTM zone (?P<value>.*)$",
      "โซน UTM ไม่ถูกต้อง ({value}); ประเทศไทยใช้โซน 47 หรือ 48"),
     ("utm_zone_missing", r"^UTM (?P<value>.+?) has no zone",
@@ -86,9 +88,9 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ("utm_zone_conflict", r"^UTM (?P<value>.+?): zone (?P<a>\S+) in the value but (?P<b>\S+)",
      "พิกัด UTM {value}: ในค่าระบุโซน {a} แต่คอลัมน์โซนระบุ {b}"),
     ("utm_unreadable", r"^UTM (?P<value>.+?): (?P<detail>.+)$",
-     "อ่านพิกัด UTM {value} ไม่ได้ ({detail})"),
+     "อ่านพิกัด UTM {value} ไม่ได้ (ต้องมีค่าตะวันออก ค่าเหนือ และโซน เช่น 48P 291000 1646000)"),
     ("mgrs_invalid", r"^MGRS (?P<value>.+?)(?::| is| needs)(?P<detail>.*)$",
-     "พิกัด MGRS {value} ไม่ถูกต้อง ({detail})"),
+     "พิกัด MGRS {value} ไม่ถูกต้อง (ตัวอย่างรูปแบบที่ถูกต้อง: 48PTA 91000 46000)"),
     ("datum_invalid", r"^(?:datum|transformation) (?P<value>.+)$",
      "ระบบพิกัดอ้างอิง (datum) ไม่ถูกต้อง: {value}"),
     ("link_unresolvable", r"^link (?P<value>.+?) needs the full link",
@@ -156,10 +158,11 @@ _RULES: tuple[tuple[str, str, str], ...] = (
     ("geometry_unreadable",
      r"^(?:WKT cannot be read|geometry cannot be (?:read|built)|a Polygon has no outer|"
      r"unsupported KML geometry|coordinate .* is not lon,lat)(?P<detail>.*)$",
-     "อ่านรูปทรงไม่ได้{detail}"),
+     "อ่านรูปทรงไม่ได้ (ใช้จุด เส้น หรือรูปหลายเหลี่ยม เขียนแบบลองจิจูด,ละติจูด)"),
     # ---- record fields
     ("fiscal_year_missing", r"^no fiscal year", "ไม่ได้ระบุปีงบประมาณ"),
-    ("fiscal_year_invalid", r"^fiscal year:? (?P<detail>.+)$", "ปีงบประมาณไม่ถูกต้อง: {detail}"),
+    ("fiscal_year_invalid", r"^fiscal year:? (?P<detail>.+)$",
+     "ปีงบประมาณไม่ถูกต้อง (ใช้ปี พ.ศ. เช่น 2568)"),
     # ---- duplicates (not rejections, but reported the same way)
     ("duplicate_identical", r"^identical to row (?P<row>\d+)$", "ซ้ำกับแถวที่ {row} ทุกช่อง"),
     ("duplicate_stored",

@@ -64,6 +64,7 @@ class MapFilters:
                 return parse_date(value)
             except ParseError:
                 raise ValidationError(
+                    f"วันที่ {value!r} ไม่ถูกต้อง ใช้รูปแบบ 01/10/2567 หรือ 2024-10-01 / "
                     f"{key}={value!r} is not a date like 2024-10-01 or 01/10/2567"
                 ) from None
 

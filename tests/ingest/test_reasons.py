@@ -195,3 +195,20 @@ def test_any_rejected_coordinate_says_why_in_both_languages(cells: list[str]) ->
     data = _csv(["ชื่อ", "พิกัด"], [["a", c] for c in cells])
     for reason, _ in _rejections(data, "h.csv"):
         _assert_bilingual(reason)
+
+
+def test_thai_reasons_carry_no_english_detail():
+    """Issue 15: a Thai reason embedded the parser's English detail ("อ่านพิกัด ... ไม่ได้
+    (cannot read ...)"). The Thai templates hold Thai words, codes and examples only."""
+    import re as _re
+
+    from com.ingest.reasons import _RULES
+
+    # Names and notations that stay as written (formats, services, examples, literals).
+    allowed = {"UTM", "MGRS", "PTA", "datum", "goo", "gl", "Google", "Maps", "Plus", "Code",
+               "VQ", "XX", "NaN", "Infinity"}
+    for code, _pattern, thai in _RULES:
+        text = _re.sub(r"\{[a-z_0-9]+\}", "", thai)
+        words = set(_re.findall(r"[A-Za-z]{2,}", text)) - allowed
+        assert not words, (code, thai, words)
+        assert "{detail}" not in thai, code
