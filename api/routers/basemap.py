@@ -62,12 +62,16 @@ def basemap_tilejson(request: Request) -> JSONResponse:
     return JSONResponse(doc, headers={"Cache-Control": f"public, max-age={BASEMAP_MAX_AGE_S}"})
 
 
+#: Deepest zoom a tile address may name (the grid's rows and columns are bounded by it).
+MAX_BASEMAP_ZOOM = 30
+
+
 @router.get("/basemap/{z}/{x}/{y}.{ext}")
 def basemap_tile(
     request: Request,
-    z: Annotated[int, Path(ge=0, le=30)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    z: Annotated[int, Path(ge=0, le=MAX_BASEMAP_ZOOM, description="Zoom level")],
+    x: Annotated[int, Path(ge=0, le=2**MAX_BASEMAP_ZOOM - 1, description="Column")],
+    y: Annotated[int, Path(ge=0, le=2**MAX_BASEMAP_ZOOM - 1, description="Row (XYZ)")],
     ext: str,
 ) -> Response:
     """Return one tile of the basemap file (XYZ numbering; 204 where the file has none)."""
