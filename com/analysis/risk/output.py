@@ -103,17 +103,11 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
 
 
-def areas_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dictionaries (no geometry; NaN as None)."""
-    plain = _plain(frame)
-    return [json_ready(r) for r in plain.to_dict("records")]
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dictionaries of Python values (no geometry; missing and non-finite as None).
 
-
-def areas_to_json(frame: pd.DataFrame, **meta: Any) -> str:
-    """Return ``{**meta, "count": n, "areas": records}`` as JSON text (what the API sends).
-
-    The same values as :func:`areas_to_records` (non-finite numbers as null), made column-wise:
-    a national ranking's 7,425 records come out in a third of the time of one call per value.
+    Made column-wise: a national ranking's 7,425 records come out in a third of the time of one
+    :func:`json_ready` call per value. Object columns may still hold dates or numpy scalars.
     """
     plain = _plain(frame)
     numbers = plain.select_dtypes("number").columns
@@ -121,7 +115,22 @@ def areas_to_json(frame: pd.DataFrame, **meta: Any) -> str:
     if len(numbers):
         bad = ~np.isfinite(plain[numbers].to_numpy(dtype=float))
         values[numbers] = values[numbers].mask(bad, None)
-    document = {**json_ready(meta), "count": len(plain), "areas": values.to_dict("records")}
+    return values.to_dict("records")  # type: ignore[return-value]
+
+
+def areas_to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dictionaries (no geometry; NaN as None)."""
+    return json_ready(_records(frame))  # type: ignore[no-any-return]
+
+
+def areas_to_json(frame: pd.DataFrame, **meta: Any) -> str:
+    """Return ``{**meta, "count": n, "areas": records}`` as JSON text (what the API sends).
+
+    The values of :func:`areas_to_records`, the rest of :func:`json_ready` applied by
+    ``json.dumps`` only to the values that need it.
+    """
+    records = _records(frame)
+    document = {**json_ready(meta), "count": len(records), "areas": records}
     return json.dumps(document, ensure_ascii=False, default=_json_default)
 
 
@@ -135,9 +144,8 @@ def _json_default(value: Any) -> Any:
 
 def areas_to_geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """Return the areas as a GeoJSON FeatureCollection (EPSG:4326, NaN as null)."""
-    plain = _plain(frame)
     features = []
-    for props, geom in zip(plain.to_dict("records"), frame.geometry, strict=True):
+    for props, geom in zip(_records(frame), frame.geometry, strict=True):
         features.append({
             "type": "Feature",
             "geometry": None if geom is None else shapely.geometry.mapping(geom),

@@ -24,12 +24,14 @@ T = TypeVar("T")
 #: Tables the cached values are made of.
 REFERENCE_TABLES = ("provinces", "districts", "subdistricts", "context_layers", "border_crossings")
 
-_FINGERPRINT = sa.text(" UNION ALL ".join(
-    f"SELECT '{t}', count(*), COALESCE(max(xmin::text::bigint), 0) FROM {t}"
-    for t in REFERENCE_TABLES
-))
-
-_WROTE = sa.text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
+# One round trip: whether the caller's transaction has written, then each table's state.
+_STATE = sa.text(
+    "SELECT 'wrote', CAST(pg_current_xact_id_if_assigned() IS NOT NULL AS integer), 0 UNION ALL "
+    + " UNION ALL ".join(
+        f"SELECT '{t}', count(*), COALESCE(max(xmin::text::bigint), 0) FROM {t}"
+        for t in REFERENCE_TABLES
+    )
+)
 
 #: Entries kept (each a level's areas of one extent, or their context distances).
 MAX_ENTRIES = 24
@@ -38,9 +40,15 @@ _lock = threading.Lock()
 _entries: OrderedDict[Hashable, Any] = OrderedDict()
 
 
-def fingerprint(conn: Connection) -> tuple[Any, ...]:
-    """Return what identifies the current reference data (seen by ``conn``'s transaction)."""
-    return tuple(tuple(row) for row in conn.execute(_FINGERPRINT))
+def fingerprint(conn: Connection) -> tuple[Any, ...] | None:
+    """Return what identifies the current reference data (seen by ``conn``'s transaction).
+
+    None when the transaction has written anything itself (see the module's docstring).
+    """
+    rows = sorted(tuple(row) for row in conn.execute(_STATE))  # UNION ALL keeps no order
+    if any(name == "wrote" and flag for name, flag, _ in rows):
+        return None
+    return tuple(row for row in rows if row[0] != "wrote")
 
 
 _ROLLUP_VERSION = sa.text(
@@ -66,9 +74,10 @@ def cached(conn: Connection, key: Hashable, make: Callable[[], T]) -> T:
 
     The value is shared between callers: they must not modify it.
     """
-    if conn.execute(_WROTE).scalar_one():
+    state = fingerprint(conn)
+    if state is None:
         return make()
-    full_key = (fingerprint(conn), key)
+    full_key = (state, key)
     with _lock:
         if full_key in _entries:
             _entries.move_to_end(full_key)
