@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import click
 import typer
 
-from com.config.settings import Settings, get_settings
 from com.errors import ComError
 from com.progress import progress
+
+if TYPE_CHECKING:  # pydantic-settings costs ~0.1 s to import: only commands that run need it
+    from com.config.settings import Settings
 
 app = typer.Typer(
     name="com",
@@ -28,6 +30,8 @@ app.add_typer(geodata_app, name="geodata")
 
 
 def _settings() -> Settings:
+    from com.config.settings import get_settings
+
     return get_settings()
 
 
