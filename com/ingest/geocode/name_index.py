@@ -126,9 +126,14 @@ class _NameIndex:
         ``200 * common >= min_ratio * (len(name) + length)``, slightly loosened so that
         rounding can only keep a name more, never drop one.
         """
+        import numpy as np  # deferred, as in __init__
+
         found = self._thresholds.get((length, min_ratio))
         if found is None:
-            found = (min_ratio - 1e-6) * (self.lengths + length) / 200.0 - 1e-6
+            # Counts are whole: "common >= x" is "common >= ceil(x)", compared in uint8 (a
+            # need above 255 becomes 255, which only keeps a name more).
+            need = np.ceil((min_ratio - 1e-6) * (self.lengths + length) / 200.0 - 1e-6)
+            found = np.minimum(need, 255).astype(np.uint8)
             if len(self._thresholds) < 4096:
                 self._thresholds[(length, min_ratio)] = found
         return found
@@ -212,7 +217,8 @@ def _near_names(
             )
         ]
     return tuple(
-        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff)) for key, ratio in near
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff, ratio=ratio))
+        for key, ratio in near
     )
 
 
