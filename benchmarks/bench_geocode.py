@@ -14,9 +14,13 @@ runs), then in alternating runs (``--runs``, every cache cleared before each):
 - the anchor, a naive geocoder in rapidfuzz (C): ``process.extractOne`` of each address
   against the 7,436 ``ต. อ. จ.`` labels, on the first 300 typo-heavy addresses;
 
-with min/median/max CPU and wall rates, the ratio to the anchor and the load average. Then
-the accuracy on the dev file and the typo-heavy set, and the repeated-rows figures with and
-without the batch's de-duplication, and ``geocode_csv`` end to end.
+with min/median/max CPU and wall rates, the ratio to the anchor and the load average. Each
+run starts from a fresh matcher: every look-up cache is cleared (``clear_caches()``), only
+the gazetteer and its name tables are reused; nothing a run learns serves the next. Next to
+each rate it prints the accuracy of the answers that run gave (all runs must give the same
+answers), so a speed-up that changes answers shows. Then the accuracy on the dev file, the
+typo-heavy and the clean sets, and the repeated-rows figures with and without the batch's
+de-duplication, and ``geocode_csv`` end to end.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -77,6 +82,11 @@ class Timer:
 
 def _distinct_clean(n: int) -> list[str]:
     """Distinct addresses generated from the gazetteer in the dev file's styles (no typos)."""
+    return [a for a, _ in _clean_pairs(n)]
+
+
+def _clean_pairs(n: int) -> list[tuple[str, str]]:
+    """The clean addresses of :func:`_distinct_clean` with their subdistrict codes."""
     import geothai
 
     from com.text.thai import to_thai_digits
@@ -89,7 +99,8 @@ def _distinct_clean(n: int) -> list[str]:
         for s in geothai.subdistricts(d.code)
     ]
     distinct: list[str] = []
-    for s in rnd.sample(subs, min(len(subs), n)):
+    sample = rnd.sample(subs, min(len(subs), n))
+    for s in sample:
         d, p = geothai.district(s.district_code), geothai.province(s.province_code)
         assert d is not None and p is not None
         style = rnd.randrange(5)
@@ -109,7 +120,7 @@ def _distinct_clean(n: int) -> list[str]:
             distinct.append(f"{s.name_en}, {d.name_en}, {p.name_en} {s.postal_codes[0]}")
         else:
             distinct.append(f"{s.name_th} {d.name_th} {p.name_th}")
-    return distinct
+    return [(a, s.code) for a, s in zip(distinct, sample, strict=True)]
 
 
 def _read_dev(path: Path, column: str) -> list[tuple[str, str]]:
@@ -138,27 +149,53 @@ def _spread(values: list[float]) -> str:
 def _timed_runs(
     sets: dict[str, list[str]], anchor: Callable[[Sequence[str]], list[str]],
     anchor_set: list[str], runs: int,
-) -> tuple[dict[str, list[tuple[float, float]]], list[float]]:
-    """Alternate the sets and the anchor run by run, every cache cleared before each."""
+) -> tuple[dict[str, list[tuple[float, float]]], list[float], dict[str, list[list[Any]]]]:
+    """Alternate the sets and the anchor run by run, every cache cleared before each.
+
+    Returns the rates, the load averages and each set's answers, run by run.
+    """
     from com.ingest.geocode import clear_caches, geocode_many, get_gazetteer
 
     gaz = get_gazetteer()
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in [*sets, "anchor"]}
+    answers: dict[str, list[list[Any]]] = {name: [] for name in sets}
     loads = [_load()]
     for _ in range(runs):
         for name, batch in sets.items():
-            clear_caches()
+            clear_caches()  # a fresh matcher: only the gazetteer is kept
             with Timer() as t:
-                geocode_many(batch, gazetteer=gaz)
+                results = geocode_many(batch, gazetteer=gaz)
             rates[name].append((len(batch) / t.cpu, len(batch) / t.wall))
+            answers[name].append(results)
         with Timer() as t:
             anchor(anchor_set)
         rates["anchor"].append((len(anchor_set) / t.cpu, len(anchor_set) / t.wall))
         loads.append(_load())
-    return rates, loads
+    return rates, loads, answers
 
 
-def _print_rates(rates: dict[str, list[tuple[float, float]]], labels: dict[str, str]) -> None:
+def _scores(codes: Sequence[str], results: Sequence[Any]) -> tuple[int, int, int, int]:
+    """Addresses with a code; of them correct and confident-wrong; confident without a code."""
+    coded = [(c, r) for c, r in zip(codes, results, strict=True) if c]
+    correct = sum(r.confident and r.tambon_code == c for c, r in coded)
+    wrong = sum(r.confident and r.tambon_code != c for c, r in coded)
+    uncoded = sum(r.confident for c, r in zip(codes, results, strict=True) if not c)
+    return len(coded), correct, wrong, uncoded
+
+
+def _answers_line(codes: Sequence[str], runs: list[list[Any]]) -> str:
+    """The accuracy of the timed runs' own answers, and whether every run gave the same."""
+    n, correct, wrong, _ = _scores(codes, runs[0])
+    same = all(r == runs[0] for r in runs[1:])
+    return (f"    its answers: correct {correct}/{n} ({correct / n:.2%}), confident-wrong "
+            f"{wrong} ({wrong / n:.2%}); identical in all {len(runs)} runs: "
+            f"{'yes' if same else 'NO'}")
+
+
+def _print_rates(
+    rates: dict[str, list[tuple[float, float]]], labels: dict[str, str],
+    answers: dict[str, list[list[Any]]], codes: dict[str, list[str]],
+) -> None:
     anchor_cpu = statistics.median(r[0] for r in rates["anchor"])
     print("addresses/s, min / median / max over the runs:")
     for name, runs in rates.items():
@@ -168,6 +205,8 @@ def _print_rates(rates: dict[str, list[tuple[float, float]]], labels: dict[str, 
             f"; x{statistics.median(cpu) / anchor_cpu:.2f} the anchor (CPU medians)"
         )
         print(f"  {labels[name]}:\n    CPU {_spread(cpu)}; wall {_spread(wall)}{ratio}")
+        if name in answers:
+            print(_answers_line(codes[name], answers[name]))
 
 
 def _print_accuracy(
@@ -178,12 +217,8 @@ def _print_accuracy(
 
     clear_caches()
     results = geocode_many([a for a, _ in pairs])
-    coded = [(c, r) for (_, c), r in zip(pairs, results, strict=True) if c]
-    correct = sum(r.confident and r.tambon_code == c for c, r in coded)
-    wrong = sum(r.confident and r.tambon_code != c for c, r in coded)
-    uncoded = len(pairs) - len(coded)
-    confident_uncoded = sum(r.confident for (_, c), r in zip(pairs, results, strict=True) if not c)
-    n = len(coded)
+    n, correct, wrong, confident_uncoded = _scores([c for _, c in pairs], results)
+    uncoded = len(pairs) - n
     line = (f"  {name}: {n} addresses with a code: correct {correct} ({correct / n:.2%}), "
             f"confident-wrong {wrong} ({wrong / n:.2%}), abstained {n - correct - wrong} "
             f"({(n - correct - wrong) / n:.2%})")
@@ -250,11 +285,15 @@ def main() -> None:
 
     dev_pairs = _read_dev(args.file, args.column)
     typo_pairs = generate(args.rows, seed=14)
+    clean_pairs = _clean_pairs(args.rows)
     sets = {
         "dev": list(dict.fromkeys(a for a, _ in dev_pairs)),
-        "clean": _distinct_clean(args.rows),
+        "clean": [a for a, _ in clean_pairs],
         "typo": list(dict.fromkeys(a for a, _ in typo_pairs)),
     }
+    code_of = {name: dict(pairs) for name, pairs in
+               [("dev", dev_pairs), ("clean", clean_pairs), ("typo", typo_pairs)]}
+    set_codes = {name: [code_of[name][a] for a in batch] for name, batch in sets.items()}
     assert all(len(set(b)) == len(b) for b in sets.values()), "sets must be distinct"
     labels = {
         "dev": f"geocode_many, {args.file.name} ({len(sets['dev'])} distinct rows)",
@@ -264,15 +303,17 @@ def main() -> None:
     }
     codes = sorted(gaz.subdistricts)
     anchor = _anchor([gaz.label(c) for c in codes], codes)
-    rates, loads = _timed_runs(sets, anchor, sets["typo"][:ANCHOR_ROWS], args.runs)
-    print(f"{args.runs} alternating runs, every cache cleared before each geocode_many "
-          f"(the sets are distinct, so the batch's de-duplication reuses no answer):")
-    _print_rates(rates, labels)
+    rates, loads, answers = _timed_runs(sets, anchor, sets["typo"][:ANCHOR_ROWS], args.runs)
+    print(f"{args.runs} alternating runs, each from a fresh matcher (every look-up cache "
+          f"cleared before each geocode_many; only the gazetteer reused; the sets are "
+          f"distinct, so the batch's de-duplication reuses no answer):")
+    _print_rates(rates, labels, answers, set_codes)
     print(f"load average during the runs: {min(loads):.1f}-{max(loads):.1f}")
 
     print("accuracy:")
     _print_accuracy(args.file.name, dev_pairs, anchor)
     _print_accuracy(f"typo-heavy set ({args.rows}, seed 14)", typo_pairs, anchor)
+    _print_accuracy(f"clean set ({len(clean_pairs)}, seed 1)", clean_pairs, anchor)
     _print_repeated([a for a, _ in dev_pairs], args.rows)
     print(f"load average at the end: {_load():.1f} (wall figures drop when the CPU is shared)")
 

@@ -298,7 +298,9 @@ def clear_typing_caches() -> None:
     _exact.clear()
 
 
-def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
+def typing_similarity(
+    a: str, b: str, score_cutoff: float = 0.0, *, ratio: float | None = None
+) -> float:
     """Return a 0-100 similarity of two spellings that forgives typing slips.
 
     ``100 * (1 - distance / (len(a) + len(b)))`` with :func:`typing_distance`: the scale of
@@ -313,6 +315,9 @@ def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
         Only similarities from this up matter: below it the ratio is returned (as
         rapidfuzz's scorers do, the answer is exact only at or above the cut-off), which
         spares the slow alignment of names that cannot reach it.
+    ratio : float, optional
+        ``rapidfuzz.fuzz.ratio(a, b)`` when the caller has it already (a search just
+        computed it), so it is not computed twice.
 
     Examples
     --------
@@ -324,7 +329,7 @@ def typing_similarity(a: str, b: str, score_cutoff: float = 0.0) -> float:
     total = len(a) + len(b)
     if total == 0:
         return 100.0
-    ratio = float(fuzz.ratio(a, b))
+    ratio = float(fuzz.ratio(a, b)) if ratio is None else ratio
     if ratio < _SLIP_FLOOR:
         return ratio  # too different for slips of the hand to matter; skip the slow part
     limit = None

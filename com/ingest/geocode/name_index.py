@@ -63,12 +63,16 @@ class _NameIndex:
 
     ``fuzz.ratio`` is ``200 * LCS / (len(a) + len(b))`` and a common subsequence holds at
     most ``min(count_a(c), count_b(c))`` of each character ``c``, so the summed minimum counts
-    bound the ratio from above. They are counted from postings (for each character and
-    each k, the names holding it at least k times) with one ``numpy.bincount``; the bound
-    drops nearly all of the country's 6,000 names before rapidfuzz sees any.
+    bound the ratio from above. A name's counts are kept as 0/1 features "holds ``c`` at
+    least ``k`` times", one row of a dense ``uint8`` matrix per feature: a query's common
+    count with every name is then the sum of the rows of its own features (one numpy
+    reduction over a few rows, about three times faster than concatenating posting lists
+    for a ``bincount``). The bound drops nearly all of the country's 6,000 names before
+    rapidfuzz sees any; what it keeps is a superset of the names at the cut-off, in table
+    order, so rapidfuzz's answer over it is the answer over the whole table.
     """
 
-    __slots__ = ("keys", "lengths", "postings")
+    __slots__ = ("_thresholds", "features", "keys", "lengths", "matrix")
 
     #: Tables smaller than this go straight to rapidfuzz.
     MIN_FILTERED = 400
@@ -77,39 +81,62 @@ class _NameIndex:
         import numpy as np  # deferred: slow to import, needed only to index a large table
 
         self.keys = list(keys)
-        self.postings: dict[tuple[str, int], Any] = {}
+        self.features: dict[tuple[str, int], int] = {}
+        self.matrix: Any = None
         self.lengths: Any = None
+        self._thresholds: dict[tuple[int, float], Any] = {}
         if len(self.keys) < self.MIN_FILTERED:
             return
-        lists: dict[tuple[str, int], list[int]] = {}
+        rows: list[int] = []
+        cols: list[int] = []
         for i, key in enumerate(self.keys):
             seen: dict[str, int] = {}
             for ch in key:
                 seen[ch] = seen.get(ch, 0) + 1
-                lists.setdefault((ch, seen[ch]), []).append(i)
-        self.postings = {k: np.array(v, dtype=np.int32) for k, v in lists.items()}
+                rows.append(self.features.setdefault((ch, seen[ch]), len(self.features)))
+                cols.append(i)
+        self.matrix = np.zeros((len(self.features), len(self.keys)), dtype=np.uint8)
+        self.matrix[rows, cols] = 1
         self.lengths = np.array([len(k) for k in self.keys], dtype=np.float64)
 
     def near(self, query: str, min_ratio: float) -> list[str]:
         """Return the names whose ratio with ``query`` can reach ``min_ratio``."""
         import numpy as np  # deferred, as in __init__
 
-        if self.lengths is None:
+        if self.matrix is None:
             return self.keys
-        parts = []
-        postings = self.postings
-        for ch in set(query):
-            for k in range(1, query.count(ch) + 1):
-                found = postings.get((ch, k))
-                if found is None:
-                    break
-                parts.append(found)
-        if not parts:
+        features = self.features
+        seen: dict[str, int] = {}
+        ids = []
+        for ch in query:
+            seen[ch] = seen.get(ch, 0) + 1
+            feature = features.get((ch, seen[ch]))
+            if feature is not None:
+                ids.append(feature)
+        if not ids:
             return []
-        common = np.bincount(np.concatenate(parts), minlength=len(self.keys))
-        keep = common * 200.0 >= (min_ratio - 1e-9) * (self.lengths + len(query))
+        # uint8 holds the sum of up to 255 rows (a query of 255 characters and more: wider).
+        common = self.matrix[ids].sum(axis=0, dtype=np.uint8 if len(ids) < 256 else np.int32)
         keys = self.keys
-        return [keys[i] for i in np.flatnonzero(keep)]
+        return [keys[i] for i in np.flatnonzero(common >= self._threshold(len(query), min_ratio))]
+
+    def _threshold(self, length: int, min_ratio: float) -> Any:
+        """Return the common count each name needs for ``min_ratio`` with a query of ``length``.
+
+        ``200 * common >= min_ratio * (len(name) + length)``, slightly loosened so that
+        rounding can only keep a name more, never drop one.
+        """
+        import numpy as np  # deferred, as in __init__
+
+        found = self._thresholds.get((length, min_ratio))
+        if found is None:
+            # Counts are whole: "common >= x" is "common >= ceil(x)", compared in uint8 (a
+            # need above 255 becomes 255, which only keeps a name more).
+            need = np.ceil((min_ratio - 1e-6) * (self.lengths + length) / 200.0 - 1e-6)
+            found = np.minimum(need, 255).astype(np.uint8)
+            if len(self._thresholds) < 4096:
+                self._thresholds[(length, min_ratio)] = found
+        return found
 
 
 @lru_cache(maxsize=4096)
@@ -190,7 +217,8 @@ def _near_names(
             )
         ]
     return tuple(
-        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff)) for key, ratio in near
+        (key, ratio, typing_similarity(query, key, score_cutoff=cutoff, ratio=ratio))
+        for key, ratio in near
     )
 
 

@@ -80,6 +80,24 @@ def test_batch_answers_equal_single_answers_in_any_order() -> None:
     assert forward == backward == single
 
 
+def test_batch_answers_equal_one_address_at_a_time_on_a_typo_heavy_sample() -> None:
+    """What the batch shares (searches, the count filter, province names searched ahead,
+    typing distances) changes no answer: 400 seeded typo-heavy addresses through
+    ``geocode_many`` from cold caches equal ``geocode()`` one address at a time, in another
+    order, after the caches were filled by other addresses."""
+    batch = [a for a, _ in generate(400, seed=21)]
+    clear_caches()
+    together = geocode_many(batch)
+    clear_caches()
+    geocode_many([a for a, _ in generate(200, seed=22)])
+    order = list(range(len(batch)))
+    random.Random(23).shuffle(order)
+    alone = {i: geocode(batch[i]) for i in order}
+    assert together == [alone[i] for i in range(len(batch))]
+    confident = sum(r.confident for r in together)
+    assert 0.8 * len(batch) < confident < len(batch)  # typo-heavy: most answered, not all
+
+
 def _words() -> list[str]:
     gaz = get_gazetteer()
     rnd = random.Random(7)
@@ -169,3 +187,43 @@ def test_a_strong_district_search_keeps_exactly_the_strong_matches() -> None:
             }, word
             strong_found += bool(strong)
     assert strong_found > 100
+
+
+def test_objects_frozen_by_the_caller_stay_frozen() -> None:
+    """The batch moves its objects to the oldest generation only when nothing was frozen."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        geocode_many([a for a, _ in generate(50, seed=4)])
+        assert 0 < gc.get_freeze_count() <= frozen  # none released, none added (some freed)
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
+def test_the_count_filter_keeps_every_name_rapidfuzz_would_find() -> None:
+    """_NameIndex.near may keep names below the cut-off, never drop one at it; table order."""
+    import numpy as np
+    from rapidfuzz import fuzz, process
+
+    gaz = get_gazetteer()
+    rnd = random.Random(13)
+    written = [t.key for a, _ in generate(30, seed=15) for t in parse_address(a).tokens]
+    for kind, ascii_keys in [("sub", False), ("sub", True), ("dist", False)]:
+        index = name_index._index(gaz, kind, frozenset(), ascii_keys)
+        assert index.matrix is not None
+        words = [typo(k, rnd) if not ascii_keys else k[:-1] + "x"
+                 for k in rnd.sample(index.keys, 80)]
+        words += written
+        words = [w for w in words if w.isascii() == ascii_keys] + ["zzzz", "ก" * 40]
+        ratios = process.cdist(words, index.keys, scorer=fuzz.ratio, dtype=np.float64)
+        position = {k: i for i, k in enumerate(index.keys)}
+        for min_ratio in (57.0, 73.0, 80.0):
+            kept_total = 0
+            for word, row in zip(words, ratios, strict=True):
+                kept = [position[k] for k in index.near(word, min_ratio)]
+                kept_total += len(kept)
+                assert kept == sorted(kept)
+                assert set(np.flatnonzero(row >= min_ratio).tolist()) <= set(kept), word
+            assert kept_total < 0.2 * len(words) * len(index.keys)  # it does filter
