@@ -169,3 +169,31 @@ def test_a_viewers_brief_has_no_exact_sensitive_position_nor_informant(demo, eng
     assert mine["name"].isna().all()
     informant = {v for _, name, address, *_ in exact for v in (name, address) if v}
     assert not [v for v in informant if v in text]
+
+
+def test_api_serves_the_brief_and_audits_it_like_an_export(demo, engine, test_settings):
+    from docx import Document
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(test_settings)) as client:
+        bad = client.get("/api/briefs", params={"province": PROVINCE, "fy": FY, "top": 0})
+        assert bad.status_code == 400  # bounded like every integer parameter
+        got = client.get("/api/briefs", params={"province": PROVINCE, "fy": FY,
+                                                "format": "docx"})
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert f'filename="brief-{PROVINCE}-{FY}.docx"' in got.headers["content-disposition"]
+    path = demo.out / "api.docx"
+    path.write_bytes(got.content)
+    tables = Document(str(path)).tables
+    assert any(t.rows[0].cells[1].text == "พื้นที่เป้าหมาย" for t in tables)
+    with engine.connect() as conn:
+        audit = conn.execute(sa.text(
+            "SELECT actor_kind, target, details FROM audit_log WHERE action = 'export.docx'"
+        )).all()
+        recorded = conn.execute(sa.text("SELECT count(*) FROM brief_records")).scalar_one()
+    assert [(a[0], a[1]) for a in audit] == [("anonymous", f"brief:{PROVINCE}:{FY}")]
+    assert audit[0][2]["sensitive_exact"] is False
+    assert recorded == 1  # a public brief is not kept as the meeting's record
