@@ -136,6 +136,8 @@ def insets_png(part: ProvinceBrief, codes: list[str]) -> bytes | None:
         ax.set_aspect("equal")
         ax.set_xticks([])
         ax.set_yticks([])
+        ax.set_xlabel("")  # geopandas labels projected axes "Easting [metre]"
+        ax.set_ylabel("")
         _scale_bar_and_north(ax, family)
         ax.set_title(f"ตำบล{projected.loc[code, 'name_th']} ({code})", fontfamily=family,
                      fontsize=9)
