@@ -5,6 +5,7 @@ The numbers are written here once, from the model, so the PDF and the DOCX say t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -90,7 +91,18 @@ def brief_blocks(brief: Brief) -> list[Block]:
     blocks: list[Block] = cover_blocks(brief, n)
     for part in brief.provinces:
         blocks += province_blocks(part, brief, n)
-    return blocks
+    # The report's own sentences (verdicts) carry Arabic digits: Thai digits everywhere.
+    return [thai_digit_block(b) for b in blocks] if brief.thai_digits else blocks
+
+
+def thai_digit_block(block: Block) -> Block:
+    """Return ``block`` with every digit of its text written in Thai digits."""
+    if isinstance(block, Heading | Text):
+        return dataclasses.replace(block, text=to_thai_digits(block.text))
+    if isinstance(block, Table):
+        return Table([to_thai_digits(h) for h in block.headers],
+                     [[to_thai_digits(c) for c in row] for row in block.rows], block.widths)
+    return block
 
 
 def cover_blocks(brief: Brief, n: Numbers) -> list[Block]:

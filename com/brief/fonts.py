@@ -11,7 +11,8 @@ from com.errors import ValidationError
 FONT_DIRS = (Path("/usr/share/fonts/truetype/tlwg"), Path("/usr/share/fonts/opentype/tlwg"),
              Path("/usr/local/share/fonts"))
 REGULAR, BOLD = "Laksaman.ttf", "Laksaman-Bold.ttf"
-#: What a DOCX names: TH Sarabun New where Office has it, Laksaman (same metrics) elsewhere.
+#: What a DOCX names: TH Sarabun New where Office has it; fonts-thai-tlwg's fontconfig rules
+#: resolve that name to Laksaman (same metrics) on Debian/LibreOffice (fc-match "TH Sarabun New").
 DOCX_FONT = "TH Sarabun New"
 DOCX_FALLBACK_FONT = "Laksaman"
 

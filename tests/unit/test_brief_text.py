@@ -67,3 +67,14 @@ def test_threat_series_follows_the_reports_path():
     assert series.path_years == [2566, 2567, 2568, 2569, 2570]
     assert series.yearly_path[0] == 41 and abs(series.yearly_path[2] - 41 * 0.81) < 1e-9
     assert abs(series.final_path[-1] - 41 * (1 - 0.331) ** 4) < 1e-9
+
+
+def test_thai_digits_reach_every_sentence():
+    from com.brief.content import Heading, Picture, Table, Text, thai_digit_block
+
+    assert thai_digit_block(Text("ลดลงร้อยละ 10 (-37.5%)")).text == "ลดลงร้อยละ ๑๐ (-๓๗.๕%)"
+    assert thai_digit_block(Heading("ปีงบประมาณ 2568", 1)) == Heading("ปีงบประมาณ ๒๕๖๘", 1)
+    table = thai_digit_block(Table(["ปีงบ 2567"], [["30"]], [1.0]))
+    assert table == Table(["ปีงบ ๒๕๖๗"], [["๓๐"]], [1.0])
+    picture = Picture(b"png")
+    assert thai_digit_block(picture) is picture
