@@ -154,7 +154,7 @@ def kpi_blocks(part: ProvinceBrief, kpi: KpiSection, n: Numbers) -> list[Block]:
     blocks: list[Block] = [
         Heading(f"ตัวชี้วัดจังหวัด{part.name_th} ปีงบประมาณ {n.year(fy)} (KPI)"),
         Table(["รหัส", "พื้นที่เป้าหมาย", f"ปีงบ {n.year(fy - 1)}", f"ปีงบ {n.year(fy)}",
-               "เปลี่ยนแปลง", "สรุป"], rows, [0.1, 0.19, 0.09, 0.09, 0.14, 0.39]),
+               "เปลี่ยนแปลง", "สรุป"], rows, [0.115, 0.19, 0.09, 0.09, 0.14, 0.375]),
         Text(f"พื้นที่เป้าหมายที่มีโครงการ ร้อยละ {n(None if reached is None else reached * 100)}"
              f" (เกณฑ์ร้อยละ {goal}): {word}", strong=True),
     ]
