@@ -653,7 +653,7 @@ def brief_cmd(
             small_area_k=_settings().small_area_k, since=parse_date(since) if since else None,
             top=top, thai_digits=thai_digits)
         for path in out:
-            write_brief(brief, path)
+            write_brief(brief, path, conn=conn, principal=CLI)
     echo_json({"out": [str(p) for p in out],
                "provinces": [p.province_code for p in brief.provinces],
                "fiscal_year_be": fy, "synthetic": brief.synthetic})

@@ -12,9 +12,9 @@ from api.params import CalendarDate, FiscalYear
 from api.security import PrincipalDep
 from com.brief import BRIEF_FORMATS, assemble_brief, render_brief
 from com.brief.assemble import TOP_N_MAX
+from com.brief.output import audit_brief
 from com.db.engine import transaction
 from com.errors import ValidationError
-from com.security import audit
 
 router = APIRouter(tags=["briefs"])
 
@@ -50,12 +50,7 @@ def brief(
             severity_config=settings.severity_config, small_area_k=settings.small_area_k,
             since=since, top=top)
         data = render_brief(made, format)
-        audit.record(
-            conn, principal=principal, action=f"export.{format}", target=f"brief:{province}:{fy}",
-            details={"province": province, "fiscal_year_be": fy, "top": top,
-                     "since": since, "bytes": len(data),
-                     "sensitive_exact": made.exact_positions},
-            client=request.client.host if request.client else None,
-        )
+        audit_brief(conn, made, format, principal=principal, size=len(data),
+                    client=request.client.host if request.client else None)
     return Response(data, media_type=BRIEF_FORMATS[format], headers={
         "Content-Disposition": f'attachment; filename="brief-{province}-{fy}.{format}"'})

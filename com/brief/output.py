@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from com.brief.content import brief_blocks
 from com.brief.model import Brief
 from com.errors import ValidationError
+from com.security import audit
 
 BRIEF_FORMATS = {
     "pdf": "application/pdf",
@@ -38,9 +42,33 @@ def brief_format(path: Path | str) -> str:
     return fmt
 
 
-def write_brief(brief: Brief, path: Path | str) -> Path:
-    """Write the brief to ``path`` in the format its suffix names; return the path."""
+def write_brief(
+    brief: Brief, path: Path | str, *, conn: Connection | None = None, principal: Any = None
+) -> Path:
+    """Write the brief to ``path`` in the format its suffix names; return the path.
+
+    With ``conn`` and ``principal``, the file is audited as an export (:func:`audit_brief`).
+    """
     out = Path(path)
-    data = render_brief(brief, brief_format(out))
+    fmt = brief_format(out)
+    data = render_brief(brief, fmt)
     out.write_bytes(data)
+    if conn is not None and principal is not None:
+        audit_brief(conn, brief, fmt, principal=principal, size=len(data))
     return out
+
+
+def audit_brief(
+    conn: Connection, brief: Brief, fmt: str, *, principal: Any, size: int,
+    client: str | None = None,
+) -> None:
+    """Write the ``export.<fmt>`` audit row of a brief handed out (API and CLI alike)."""
+    provinces = [p.province_code for p in brief.provinces]
+    audit.record(
+        conn, principal=principal, action=f"export.{fmt}",
+        target=f"brief:{','.join(provinces)}:{brief.fiscal_year_be}",
+        details={"provinces": provinces, "fiscal_year_be": brief.fiscal_year_be,
+                 "top": brief.top_n, "since": [str(p.since.since) for p in brief.provinces],
+                 "bytes": size, "sensitive_exact": brief.exact_positions},
+        client=client,
+    )

@@ -57,8 +57,11 @@ def demo(engine, test_settings, database_url, geodata_dir, tmp_path_factory):
                          model=test_settings.severity_config)
         ranking = rank_areas(conn, province=PROVINCE, model=test_settings.severity_config)
         records = conn.execute(sa.text("SELECT ranks FROM brief_records")).scalars().all()
+        audited = conn.execute(sa.text(
+            "SELECT action, actor_kind, target FROM audit_log WHERE target LIKE 'brief:%' "
+            "ORDER BY id")).all()
     yield SimpleNamespace(pdf=pdf, docx=docx, kpi=kpi, ranking=ranking, out=out,
-                          records=records, text=pdf_text(pdf, out))
+                          records=records, audited=audited, text=pdf_text(pdf, out))
     clean_data_tables(engine)
 
 
@@ -90,6 +93,10 @@ def test_ranked_table_is_com_ranks(demo):
     for rank, row in enumerate(top.itertuples(), start=1):
         line = rf"^\s*{rank}\s+\S+\s+{re.escape(row.name_th)}\s+.*?{row.risk_score:,.1f}\s"
         assert re.search(line, demo.text, re.M), (rank, row.name_th)
+    # Both files handed out are audited as exports, like the API's.
+    assert [tuple(a) for a in demo.audited] == [
+        ("export.pdf", "cli", f"brief:{PROVINCE}:{FY}"),
+        ("export.docx", "cli", f"brief:{PROVINCE}:{FY}")]
     # The ranks are recorded for the next brief to compare with.
     assert len(demo.records) == 1
     assert demo.records[0][str(top.iloc[0]["subdistrict_code"])] == 1
@@ -191,8 +198,8 @@ def test_api_serves_the_brief_and_audits_it_like_an_export(demo, engine, test_se
     assert any(t.rows[0].cells[1].text == "พื้นที่เป้าหมาย" for t in tables)
     with engine.connect() as conn:
         audit = conn.execute(sa.text(
-            "SELECT actor_kind, target, details FROM audit_log WHERE action = 'export.docx'"
-        )).all()
+            "SELECT actor_kind, target, details FROM audit_log WHERE action = 'export.docx' "
+            "AND actor_kind = 'anonymous'")).all()
         recorded = conn.execute(sa.text("SELECT count(*) FROM brief_records")).scalar_one()
     assert [(a[0], a[1]) for a in audit] == [("anonymous", f"brief:{PROVINCE}:{FY}")]
     assert audit[0][2]["sensitive_exact"] is False
