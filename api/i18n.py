@@ -121,6 +121,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "hotspot": ("Gi*", "Gi*"),
     "export_csv": ("ส่งออก CSV", "Export CSV"),
     "export_xlsx": ("ส่งออก Excel", "Export Excel"),
+    # Issue 18: the meeting brief (PDF; DOCX to edit).
+    "print_brief": ("พิมพ์รายงาน / Print brief", "พิมพ์รายงาน / Print brief"),
+    "brief_docx": ("รายงานแบบแก้ไขได้ (DOCX)", "Editable brief (DOCX)"),
     "declare": ("ประกาศเป็นพื้นที่เป้าหมายปีงบประมาณ", "Declare as the fiscal-year target list"),
     "fiscal_year": ("ปีงบประมาณ (พ.ศ.)", "Fiscal year (B.E.)"),
     "top_n": ("จำนวนพื้นที่", "How many areas"),

@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------
-APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg gdal-bin nodejs npm)
+APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg poppler-utils gdal-bin nodejs npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

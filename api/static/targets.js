@@ -10,6 +10,25 @@
         encodeURIComponent(cfg.province);
     });
   });
+  // Issue 18: the meeting brief of the newest declared fiscal year, downloaded as a file.
+  var brief = document.getElementById("brief-form");
+  if (brief) {
+    var fy = document.getElementById("brief-fy");
+    fetch("/api/targets?province=" + encodeURIComponent(cfg.province)).then(function (r) {
+      return r.ok ? r.json() : {lists: []};
+    }).then(function (data) {
+      var years = (data.lists || []).map(function (l) { return l.fiscal_year_be; });
+      if (years.length) fy.value = Math.max.apply(null, years);
+      brief.setAttribute("data-ready", "1");
+    });
+    brief.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var format = (e.submitter && e.submitter.getAttribute("data-format")) || "pdf";
+      window.location.href = brief.getAttribute("data-endpoint") + "?province=" +
+        encodeURIComponent(cfg.province) + "&fy=" + encodeURIComponent(fy.value) +
+        "&format=" + format;
+    });
+  }
   var form = document.getElementById("declare-form");
   if (!form) return;
   form.addEventListener("submit", function (e) {

@@ -443,6 +443,8 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
                                                               params={"province": OTHER})))
         check("kpi 33", "/api/kpi", _is_refused(c.get("/api/kpi", params={"province": OTHER,
                                                                           "fy": 2568})))
+        check("brief 33", "/api/briefs", _is_refused(c.get("/api/briefs", params={
+            "province": OTHER, "fy": 2568})))  # issue 18: refused before any work
         check("cctv plan 33", "/api/cctv/plan", _is_refused(c.post(
             "/api/cctv/plan", headers=h, json={"province": OTHER, "k": 1})))
         check("cctv plans 33", "/api/cctv/plans",
