@@ -246,16 +246,25 @@ def import_cmd(
                      "address, category, severity, date, name, note, ... or ignore)."),
     ] = None,
     kind: Annotated[
-        str, typer.Option(help="risk_points, cameras, layer, projects or sites.")
+        str, typer.Option(help="risk_points, cameras, layer, projects, sites or areas.")
     ] = "risk_points",
     layer: Annotated[
-        str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer).")
+        str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer); "
+                                 "for --kind areas: villages or a custom layer's NAME.")
     ] = None,
     datum: Annotated[str, typer.Option(help="wgs84, or indian1975 for legacy data.")] = "wgs84",
     quiet: QuietOpt = False,
 ) -> None:
     """Import a point list; print upload_id, rows, stored, rejected, duplicates, warnings."""
     from com.ingest import ImportOptions, import_path
+
+    if kind == "areas":  # villages and custom polygon layers (issue 16): upserted by code
+        from com.ingest.areas import import_areas_path
+
+        with progress(f"นำเข้าพื้นที่ / importing areas {file.name}", quiet=quiet):
+            report = import_areas_path(_engine(), file, layer=layer or "", sheet=sheet)
+        echo_json(report.as_dict())
+        return
 
     options = ImportOptions(
         kind=kind, province_code=province, sheet=sheet, mapping=_mapping(map_), layer=layer,
