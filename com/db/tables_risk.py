@@ -19,8 +19,10 @@ class TargetList(Base):
     __tablename__ = "target_lists"
     __table_args__ = (
         sa.UniqueConstraint("province_code", "fiscal_year_be", "level"),
-        sa.CheckConstraint("level IN ('subdistrict', 'district', 'village') OR level LIKE 'layer:%'",
-                           name="level_known"),
+        sa.CheckConstraint(
+            "level IN ('subdistrict', 'district', 'village') OR level LIKE 'layer:%'",
+            name="level_known",
+        ),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     province_code: Mapped[str] = mapped_column(

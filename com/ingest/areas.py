@@ -104,7 +104,7 @@ def layer_name(value: str | None) -> str:
             f"layer name {value!r}: use 'villages' or a name of letters, digits, '_' or '-' "
             "(at most 60) / ชื่อชั้นข้อมูลต้องเป็น villages หรือตัวอักษร ตัวเลข _ หรือ -"
         )
-    return text
+    return text.lower()  # level names are read lower-cased (``layer:NAME``)
 
 
 def _field_columns(columns: Sequence[str]) -> dict[str, int]:
@@ -133,7 +133,7 @@ def _cell(row: Sequence[Any], index: int | None) -> str | None:
 
 
 def _geometry(row: Sequence[Any], cols: dict[str, int], given: Any, columns: list[str]) -> Any:
-    """The row's geometry: the vector feature's, else WKT, else lat/lon."""
+    """Return the row's geometry: the vector feature's, else WKT, else lat/lon."""
     if given is not None:
         return given
     wkt = _cell(row, cols.get("wkt"))
@@ -216,7 +216,7 @@ def _check_row(layer: str, row: Sequence[Any], cols: dict[str, int], columns: li
 
 
 def _subdistricts_at(conn: Connection, points: list[Any]) -> list[dict[str, Any] | None]:
-    """The subdistrict (code, district, province) each point falls in, None outside."""
+    """Return the subdistrict (code, district, province) each point falls in, None outside."""
     if not points:
         return []
     rows = conn.execute(sa.text(
@@ -377,13 +377,13 @@ def import_areas(
     if name == VILLAGES:
         report.catchments = derive_catchments(
             conn, [r["subdistrict_code"] for r in good if r["geom"].geom_type == "Point"])
-    for row in checked:
-        if "problem" in row:
-            report.rows.append(_rejected(row["row"], row["code"], row["problem"]))
+    for item in checked:
+        if "problem" in item:
+            report.rows.append(_rejected(item["row"], item["code"], item["problem"]))
         else:
-            report.rows.append({"row": row["row"], "code": row["code"], "status": "stored",
-                                "subdistrict_code": row["subdistrict_code"],
-                                "catchment_derived": row["geom"].geom_type == "Point"})
+            report.rows.append({"row": item["row"], "code": item["code"], "status": "stored",
+                                "subdistrict_code": item["subdistrict_code"],
+                                "catchment_derived": item["geom"].geom_type == "Point"})
     report.rows.sort(key=lambda r: r["row"])
     return report
 
