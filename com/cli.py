@@ -501,7 +501,8 @@ def apikeys_revoke(
 targets_app = typer.Typer(help="Target lists (บัญชีเป้าหมาย) per fiscal year.", no_args_is_help=True)
 app.add_typer(targets_app, name="targets")
 
-LevelOpt = Annotated[str, typer.Option(help="subdistrict, district, province or h3:N.")]
+LevelOpt = Annotated[str, typer.Option(
+    help="subdistrict, district, province, h3:N, village or layer:NAME.")]
 ProvinceOpt = Annotated[str | None, typer.Option(help="Province code, e.g. 32 (Surin).")]
 DistrictOpt = Annotated[str | None, typer.Option(help="District code, e.g. 3206.")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First date (ISO or Thai).")]
@@ -592,7 +593,8 @@ def targets_declare(
     fy: FyOpt, province: ProvinceOpt = None,
     top: Annotated[int | None, typer.Option(help="Take the N highest-ranked areas.")] = None,
     codes: Annotated[str | None, typer.Option(help="Comma-separated area codes.")] = None,
-    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+    level: Annotated[str, typer.Option(
+        help="subdistrict, district, village or layer:NAME.")] = "subdistrict",
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
 ) -> None:
     """Declare the target list of a province for a fiscal year (audited)."""
@@ -609,7 +611,8 @@ def targets_declare(
 @targets_app.command("show")
 def targets_show(
     fy: FyOpt, province: ProvinceOpt = None,
-    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+    level: Annotated[str, typer.Option(
+        help="subdistrict, district, village or layer:NAME.")] = "subdistrict",
 ) -> None:
     """Print a declared target list as JSON."""
     from com.analysis.kpi import get_target_list

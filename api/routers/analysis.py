@@ -89,6 +89,12 @@ class AreaQuery:
 
 AreaQueryDep = Annotated[AreaQuery, Depends()]
 
+#: Level of a target list: subdistrict, district, village or layer:NAME (issue 16).
+_TARGET_LEVEL = r"^(subdistrict|district|village|layer:[0-9A-Za-z_\-\u0e00-\u0e7f]{1,60})$"
+TargetLevel = Annotated[str, Query(
+    max_length=80, pattern=_TARGET_LEVEL,
+    description="subdistrict, district, village or layer:NAME")]
+
 
 def _model(settings: Settings) -> SeverityModel:
     return load_severity_model(settings.severity_config)
@@ -212,7 +218,7 @@ def targets(
     engine: EngineDep, principal: PrincipalDep,
     province: Annotated[str | None, Query()] = None,
     fy: OptionalFiscalYear = None,
-    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+    level: TargetLevel = "subdistrict",
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
     province = province or principal.province_code
@@ -229,7 +235,7 @@ class DeclareTargets(BaseModel):
 
     province: str = Field(pattern=r"^\d{2}$")
     fiscal_year_be: int = Field(ge=kpi.FISCAL_YEAR_BE_MIN, le=kpi.FISCAL_YEAR_BE_MAX)
-    level: Literal["subdistrict", "district"] = "subdistrict"
+    level: str = Field(default="subdistrict", max_length=80, pattern=_TARGET_LEVEL)
     top: int | None = Field(default=None, ge=1, le=10_000)
     codes: list[str] | None = None
     replace: bool = False
@@ -255,7 +261,7 @@ def kpi_report(
     engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
     fy: FiscalYear,
     province: Annotated[str | None, Query()] = None,
-    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+    level: TargetLevel = "subdistrict",
     baseline_fy: OptionalFiscalYear = None,
 ) -> dict[str, Any]:
     """Report the KPIs of a fiscal year against its declared target list."""

@@ -33,7 +33,8 @@ from com.ingest.catchments import voronoi_catchments
 from com.ingest.readers import ReadLimits, json_safe, read_table
 from com.text.thai import parse_date, to_arabic_digits
 
-__all__ = ["VILLAGES", "AreaImport", "import_areas", "import_areas_path", "layer_name"]
+__all__ = ["VILLAGES", "AreaImport", "import_areas", "import_areas_path", "layer_name",
+           "plan_status_of"]
 
 #: The layer of villages (level ``village``); any other name is a custom layer (``layer:NAME``).
 VILLAGES = "villages"
@@ -57,6 +58,31 @@ _STATUS_WORDS = {
     "done": "done", "เสร็จ": "done", "เสร็จสิ้น": "done", "แล้วเสร็จ": "done",
     "ดำเนินการแล้ว": "done", "completed": "done",
 }
+
+
+def plan_status_of(text: object) -> str | None:
+    """Return the plan status a cell names (Thai or English), None when blank.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        A word that is not a status, in English and Thai.
+
+    Examples
+    --------
+    >>> plan_status_of("กำลังดำเนินการ"), plan_status_of("Done"), plan_status_of("")
+    ('in_progress', 'done', None)
+    """
+    value = str(text or "").strip()
+    if not value:
+        return None
+    status = _STATUS_WORDS.get(value.lower().replace("-", "_"))
+    if status is None:
+        raise ValidationError(
+            f"status {value!r} is not one of {', '.join(PLAN_STATUSES)} / "
+            f"สถานะ {value!r} ไม่ใช่ วางแผน, กำลังดำเนินการ หรือ เสร็จ"
+        )
+    return status
 
 
 class RowProblem(Exception):
@@ -161,15 +187,14 @@ def _geometry(row: Sequence[Any], cols: dict[str, int], given: Any, columns: lis
 def _plan(row: Sequence[Any], cols: dict[str, int], columns: list[str]
           ) -> tuple[str | None, dt.date | None]:
     status_text = _cell(row, cols.get("status"))
-    status = None
-    if status_text:
-        status = _STATUS_WORDS.get(status_text.lower().replace("-", "_"))
-        if status is None:
-            raise RowProblem(
+    try:
+        status = plan_status_of(status_text)
+    except ValidationError:
+        raise RowProblem(
                 columns[cols["status"]],
                 f"status {status_text!r} is not one of {', '.join(PLAN_STATUSES)}",
                 f"สถานะ {status_text!r} ไม่ใช่ วางแผน, กำลังดำเนินการ หรือ เสร็จ",
-            )
+            ) from None
     due_text = _cell(row, cols.get("due"))
     due = None
     if due_text:
