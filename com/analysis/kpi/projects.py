@@ -68,7 +68,7 @@ def project_coverage(
             coarse += 1
             located.append(None)
         else:
-            located.append(text[:length])
+            located.append(text[:length] if length else text)
     n = len(located)
     inside = sum(1 for c in located if c is not None and c in targets)
     reached = {c for c in located if c is not None and c in targets}

@@ -205,3 +205,89 @@ def test_ranking_a_custom_layer(db, flat_model):
         risk.rank_areas(db, level="layer:nothing", model=flat_model)
     with pytest.raises(ValidationError):
         risk.rank_areas(db, level="layer:", model=flat_model)
+
+
+def add_project(conn, point, *, name, fy, status=None, due=None):
+    import pandas as pd
+
+    from com.analysis.kpi.projects import store_projects
+
+    frame = pd.DataFrame([{"name": name, "fiscal_year_be": fy, "lat": point.y, "lon": point.x,
+                           "status": status, "due_on": due}])
+    return store_projects(conn, frame)
+
+
+def test_village_kpi_and_plan_progress_by_hand(db, flat_model):
+    from scipy.stats import binomtest
+
+    from com.analysis import kpi
+    from com.security.access import CLI
+
+    db.execute(sa.text("DELETE FROM projects"))
+    db.execute(sa.text("DELETE FROM target_lists"))
+    villages = village_points(db)
+    (c1, v1), (c2, v2), (c3, v3) = villages
+    rows = [(c1, v1, "done", "31/03/2569"), (c2, v2, "", ""), (c3, v3, "", "")]
+    import_areas(db, csv_of(rows), "v.csv", layer="villages")
+    listing = kpi.declare_targets(db, province="32", fiscal_year_be=2568, principal=CLI,
+                                  codes=f"{c1},{c2}", level="village", model=flat_model)
+    assert listing["level"] == "village"
+    assert [a["village_code"] for a in listing["areas"]] == [c1, c2]
+    # FY 2567 (Oct 2023 - Sep 2024): 4 incidents in v1; FY 2568: 1 in v1, 2 in v3 (outside).
+    for day, point, count in [(dt.date(2024, 1, 10), v1, 4), (dt.date(2025, 1, 10), v1, 1),
+                              (dt.date(2025, 2, 10), v3, 2)]:
+        db.execute(sa.text(
+            "INSERT INTO risk_points (category, severity, incident_count, reported_on, geom, "
+            "subdistrict_code, district_code, province_code) SELECT 'drugs', 3, :n, :day, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), s.code, s.district_code, "
+            "s.province_code FROM subdistricts s "
+            "WHERE ST_Covers(s.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"),
+            {"n": count, "day": day, "lon": point.x, "lat": point.y})
+    add_project(db, v1, name="ค่ายเยาวชน", fy=2568, status="done", due="2025-06-30")
+    add_project(db, v2, name="ชุมชนยั่งยืน", fy=2568, status="วางแผน", due="2025-09-30")
+    add_project(db, v3, name="นอกเป้า", fy=2568, status="in_progress")
+    report = kpi.kpi_report(db, province="32", fiscal_year_be=2568, level="village",
+                            model=flat_model, as_of=dt.date(2025, 10, 15))
+    targets = report["targets"]
+    assert (targets["this"]["incidents"], targets["previous"]["incidents"]) == (1, 4)
+    assert targets["change_pct"]["incidents"] == pytest.approx(-75.0)
+    # 365 days of FY 2568 against 366 of FY 2567 (a leap year).
+    expected_p = binomtest(1, 5, 365 / 731).pvalue
+    assert report["significance"]["p_value"] == pytest.approx(expected_p)
+    per_area = {a["village_code"]: a for a in report["areas"]}
+    assert (per_area[c1]["incidents_this"], per_area[c1]["incidents_previous"]) == (1, 4)
+    assert (per_area[c2]["incidents_this"], per_area[c2]["incidents_previous"]) == (0, 0)
+    projects = report["projects"]
+    assert (projects["projects"], projects["in_targets"], projects["targets_reached"]) == (3, 2, 2)
+    assert projects["share_in_targets"] == pytest.approx(2 / 3)
+    assert projects["passed_targets_reached"] is True
+    progress = report["progress"]
+    statuses = {a["code"]: a["status"] for a in progress["areas"]}
+    assert statuses == {c1: "done", c2: "planned"}  # v2's status comes from its project
+    total = progress["total"]
+    assert (total["areas"], total["done"], total["remaining"], total["due"]) == (
+        2, 1, 1, "2026-03-31")
+    assert total["text_en"] == "1 of 2 villages done, 1 remaining, due 31 Mar 2026"
+    assert total["text_th"] == "เสร็จ 1 จาก 2 หมู่บ้าน เหลือ 1 กำหนดเสร็จ 31 มี.ค. 2569"
+
+
+def test_village_pai_of_the_previous_list_by_hand(db, flat_model):
+    from com.analysis.kpi.report import _pai
+    from com.analysis.kpi.targets import parse_target_level
+
+    villages = village_points(db)
+    import_areas(db, csv_of([(c, p, "", "") for c, p in villages]), "v.csv", layer="villages")
+    (c1, v1), _, (c3, v3) = villages
+    add_point(db, v1, count=3)
+    add_point(db, v3, count=1)
+    province_area = db.execute(sa.text("SELECT area_km2 FROM provinces WHERE code = '32'")
+                               ).scalar_one()
+    area1 = db.execute(sa.text("SELECT area_km2 FROM area_features WHERE code = :c"),
+                       {"c": c1}).scalar_one()
+    pai = _pai(db, province="32", level="village", codes=[c1], period=(DAY, DAY),
+               province_area=province_area)
+    assert (pai["incidents_in_list"], pai["incidents_total"]) == (3, 4)
+    assert pai["pai"] == pytest.approx((3 / 4) / (area1 / province_area))
+    assert parse_target_level("layer:zones") == "layer:zones"
+    with pytest.raises(ValidationError):
+        parse_target_level("h3:7")
