@@ -30,6 +30,7 @@ from com.db.engine import transaction
 from com.db.tables import Camera, RiskPoint
 from com.demo_kpi import declare_demo_targets
 from com.demo_report import DemoReport
+from com.demo_villages import demo_villages
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
 from com.security.users import demo_accounts
@@ -147,7 +148,8 @@ AfterLoadHook = Callable[[Connection, Settings], dict[str, Any] | None]
 #: Later features (demo user accounts, say) append ``hook(conn, settings) -> dict | None``;
 #: a returned dictionary is shown in the demo report under the hook's ``__name__``.
 # The demo viewer and demo staff (Surin) accounts, with their new passwords in the report.
-after_load_hooks: list[AfterLoadHook] = [demo_accounts]
+# Issue 16: the synthetic villages and their FY target list (com.demo_villages).
+after_load_hooks: list[AfterLoadHook] = [demo_accounts, demo_villages]
 
 
 @dataclass

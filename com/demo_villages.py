@@ -18,8 +18,19 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-#: Surin subdistricts given demo villages (Mueang Surin, Prasat, Kap Choeng: border districts).
-DEMO_SUBDISTRICTS = ("320102", "320103", "320104", "320105", "320106", "320107")
+from com.analysis.kpi.targets import declare_targets, find_target_list
+from com.config.settings import Settings
+from com.config.severity import load_severity_model
+from com.demo_kpi import DEMO_DECLARER, DEMO_PRINCIPAL
+from com.ingest.areas import VILLAGES, import_areas
+
+#: Surin subdistricts given demo villages: those where the demo's points gather most (Dan and
+#: Kap Choeng on the border, Nok Mueang, Charat, Tatum, Bak Dai).
+DEMO_SUBDISTRICTS = ("320111", "320601", "320605", "321011", "321303", "321401")
+
+#: The fiscal year of the demo's village target list, and its plans' due date (31 มี.ค. 2569).
+DEMO_VILLAGE_FY = 2568
+DEMO_DUE = "2026-03-31"
 
 #: Villages per demo subdistrict.
 DEMO_VILLAGES_PER_SUBDISTRICT = 4
@@ -55,7 +66,7 @@ def grid_points_inside(polygon: Any, count: int, *, grid: int = 9) -> list[Any]:
 def synthetic_village_csv(
     conn: Connection, subdistricts: Sequence[str] = DEMO_SUBDISTRICTS,
     *, per_subdistrict: int = DEMO_VILLAGES_PER_SUBDISTRICT, prefix: str = "[สาธิต] ",
-    due: str = "2569-03-31",
+    due: str = DEMO_DUE,
 ) -> bytes:
     """Return a CSV (code, ชื่อหมู่บ้าน, name_en, lat, lon, สถานะ, due) of synthetic villages."""
     rows = conn.execute(sa.text(
@@ -75,3 +86,26 @@ def synthetic_village_csv(
             ])
             turn += 1
     return out.getvalue().encode("utf-8")
+
+
+def demo_villages(conn: Connection, settings: Settings) -> dict[str, Any]:
+    """Store the synthetic villages and declare them the FY 2568 village target list.
+
+    A :data:`com.demo.after_load_hooks` hook (in the demo's transaction). The previous
+    synthetic villages are replaced; a village list a real planner declared is kept.
+    """
+    conn.execute(sa.text("DELETE FROM area_features WHERE layer = :l AND synthetic"),
+                 {"l": VILLAGES})
+    report = import_areas(conn, synthetic_village_csv(conn), "demo_villages.csv",
+                          layer=VILLAGES, synthetic=True).as_dict()
+    codes = [r["code"] for r in report["row_reports"] if r["status"] == "stored"]
+    existing = find_target_list(conn, "32", DEMO_VILLAGE_FY, "village")
+    status = "kept"
+    if codes and (existing is None or existing["declared_by"] == DEMO_DECLARER):
+        declare_targets(conn, province="32", fiscal_year_be=DEMO_VILLAGE_FY,
+                        principal=DEMO_PRINCIPAL, codes=codes, level="village",
+                        model=load_severity_model(settings.severity_config),
+                        replace=existing is not None)
+        status = "declared"
+    return {"villages": len(codes), "village_target_list": status,
+            "fiscal_year_be": DEMO_VILLAGE_FY}
