@@ -19,6 +19,7 @@ from api.i18n import Translator
 from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, error_page
 from api.web import client_address, render
 from com import boundaries
+from com.analysis import risk
 from com.analysis.risk import HOTSPOT_LABELS
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
@@ -103,8 +104,13 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
     parts: dict[str, str] | None = None
     n_points = 0
     synthetic = False
+    t = Translator(lang)
     with transaction(engine) as conn:
         districts = boundaries.list_districts(conn, province_code=filters.province_code)
+        # Issue 16: villages and custom layers with areas in the province are area levels too.
+        area_levels = [("subdistrict", t("level_subdistrict"))] + [
+            (lvl, t("level_village") if lvl == "village" else lvl.removeprefix("layer:"))
+            for lvl in risk.layer_levels(conn, province=filters.province_code)]
         if filters.province_code:
             try:
                 data = load_map_data(
@@ -131,6 +137,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
             "filters": filters,
             "provinces": page.provinces,
             "districts": districts,
+            "area_levels": area_levels,
             "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
             "map_parts": parts,
             "n_points": n_points,

@@ -202,6 +202,16 @@ def layer_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, in
     return {str(c): int(n) for c, n in totals.items()}
 
 
+def layer_levels(conn: Connection, *, province: str | None) -> list[str]:
+    """Return the layer levels with areas in a province: ``village``, ``layer:NAME``..."""
+    layers = conn.execute(sa.text(
+        "SELECT DISTINCT layer FROM area_features "
+        "WHERE CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text) ORDER BY layer"
+    ), {"p": province}).scalars().all()
+    return [str(AreaLevel.parse("village" if name == "villages" else f"layer:{name}"))
+            for name in layers]
+
+
 def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
     if filt.district:
         query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM districts WHERE code = :c")
