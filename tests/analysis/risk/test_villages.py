@@ -291,3 +291,41 @@ def test_village_pai_of_the_previous_list_by_hand(db, flat_model):
     assert parse_target_level("layer:zones") == "layer:zones"
     with pytest.raises(ValidationError):
         parse_target_level("h3:7")
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp.zip", "kml", "xlsx"])
+def test_village_polygons_from_other_formats(db, tmp_path, fmt):
+    import geopandas as gpd
+    import openpyxl
+
+    sub = subdistrict(db, S1)
+    west, east = sub.bounds[0], sub.bounds[2]
+    middle = (west + east) / 2
+    halves = [sub.intersection(shapely.box(west, -90, middle, 90)),
+              sub.intersection(shapely.box(middle, -90, east, 90))]
+    frame = gpd.GeoDataFrame({"code": [f"{S1}01", f"{S2}02"], "name": ["ตะวันตก", "ตะวันออก"]},
+                             geometry=halves, crs=4326)
+    path = tmp_path / f"villages.{fmt}"
+    if fmt == "gpkg":
+        frame.to_file(path, driver="GPKG")
+    elif fmt == "shp.zip":
+        import zipfile
+
+        frame.to_file(tmp_path / "villages.shp", driver="ESRI Shapefile", encoding="utf-8")
+        path = tmp_path / "villages.zip"
+        with zipfile.ZipFile(path, "w") as archive:
+            for part in tmp_path.glob("villages.*"):
+                if part.suffix != ".zip":
+                    archive.write(part, part.name)
+    elif fmt == "kml":
+        frame.to_file(path, driver="KML")
+    else:
+        book = openpyxl.Workbook()
+        book.active.append(["code", "ชื่อหมู่บ้าน", "wkt"])
+        for code, name, geom in zip(frame["code"], frame["name"], halves, strict=True):
+            book.active.append([code, name, geom.wkt])
+        book.save(path)
+    report = import_areas(db, path.read_bytes(), path.name, layer="villages").as_dict()
+    statuses = {r["code"]: r["status"] for r in report["row_reports"]}
+    # The second polygon lies in S1, but its code says S2: rejected.
+    assert statuses == {f"{S1}01": "stored", f"{S2}02": "rejected"}
