@@ -91,3 +91,43 @@ def test_village_targets_and_kpi_progress(client):
     assert total["text_en"].startswith(f"{total['done']} of 24 villages done")
     assert client.get("/api/kpi", params={"province": "32", "fy": 2568,
                                           "level": "h3:7"}).status_code == 400
+
+
+def run_com(*args, database_url, cwd):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COM_DATABASE_URL": database_url}
+    return subprocess.run([sys.executable, "-m", "com.cli", *args], capture_output=True,
+                          text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_cli_imports_a_custom_layer_and_ranks_villages_and_layers(demo, database_url,
+                                                                    tmp_path):
+    import csv
+    import json
+
+    zones = tmp_path / "zones.csv"
+    zones.write_text(
+        "code,name,wkt\nZ1,เขตลาดตระเวนด่าน,\"POLYGON((103.3 14.3,103.9 14.3,103.9 14.6,"
+        "103.3 14.6,103.3 14.3))\"\nZ2,จุด,POINT(103.5 14.5)\n", encoding="utf-8")
+    done = run_com("import", str(zones), "--kind", "areas", "--layer", "patrol_zones", "-q",
+                   database_url=database_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["stored"], report["rejected"]) == (1, 1)
+    assert report["row_reports"][1]["reason_th"].startswith("พื้นที่ของชั้นข้อมูลกำหนดเอง")
+    out = tmp_path / "villages.csv"
+    ranked = run_com("rank", "--level", "village", "--province", "32", "--out", str(out), "-q",
+                     database_url=database_url, cwd=tmp_path)
+    assert ranked.returncode == 0, ranked.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8-sig")))
+    assert len(rows) == 24 and "cat_drugs" in rows[0] and "ctx_land_border" in rows[0]
+    layer = run_com("rank", "--level", "layer:patrol_zones", "-q",
+                    database_url=database_url, cwd=tmp_path)
+    assert layer.returncode == 0, layer.stderr
+    assert json.loads(layer.stdout)["top"][0]["area_code"] == "Z1"
+    bad = run_com("rank", "--level", "layer:nothing", "-q", database_url=database_url,
+                  cwd=tmp_path)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
