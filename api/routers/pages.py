@@ -20,6 +20,7 @@ from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, er
 from api.web import client_address, render
 from com import boundaries
 from com.analysis import risk
+from com.analysis.kpi.progress import list_progress
 from com.analysis.risk import HOTSPOT_LABELS
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
@@ -183,6 +184,7 @@ def targets_page(
     principal, filters = page.principal, page.filters
     names = category_names(settings.severity_config)
     rows: list[dict[str, Any]] = []
+    progress: list[dict[str, Any]] = []
     if filters.province_code:
         with transaction(engine) as conn:
             try:
@@ -196,6 +198,7 @@ def targets_page(
             except ValidationError as exc:
                 return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/targets")
+            progress = list_progress(conn, province=filters.province_code)
         frame = data.areas.drop(columns="geometry")
         rows = frame.to_dict("records")
         rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
@@ -210,6 +213,7 @@ def targets_page(
             "filters": filters,
             "provinces": page.provinces,
             "rows": rows,
+            "progress": progress,
             "categories": [(k, v.get(page.lang) or v["th"]) for k, v in names.items()],
             "fiscal_year": fiscal_year_be(dt.date.today()) + 1,
             "query": urlencode(filters.query_items()),

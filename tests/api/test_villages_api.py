@@ -131,3 +131,11 @@ def test_cli_imports_a_custom_layer_and_ranks_villages_and_layers(demo, database
     bad = run_com("rank", "--level", "layer:nothing", "-q", database_url=database_url,
                   cwd=tmp_path)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
+
+
+def test_the_targets_page_shows_plan_progress(client):
+    page = client.get("/targets", params={"province": "32"})
+    assert page.status_code == 200, page.text
+    report = client.get("/api/kpi", params={"province": "32", "fy": 2568, "level": "village"})
+    text_th = report.json()["progress"]["total"]["text_th"]
+    assert 'id="plan-progress"' in page.text and text_th in page.text

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from com.analysis.kpi.layers import layer_project_areas
+from com.analysis.kpi.targets import list_target_lists, target_codes
 from com.analysis.risk.filters import AreaLevel
 from com.text.thai import format_thai_date
 
@@ -141,3 +142,22 @@ def plan_progress(
     total = progress_summary([a["status"] for a in areas], max(dues) if dues else None,
                              level=level)
     return {"areas": areas, "total": total}
+
+
+def list_progress(conn: Connection, *, province: str, years: int = 2) -> list[dict[str, Any]]:
+    """Return the plan progress of a province's target lists of its newest ``years`` years.
+
+    One entry per list: ``fiscal_year_be``, ``level`` and the total of :func:`plan_progress`
+    (for the targets page).
+    """
+    lists = list_target_lists(conn, province=province)
+    newest = sorted({x["fiscal_year_be"] for x in lists}, reverse=True)[:years]
+    out = []
+    for item in lists:
+        if item["fiscal_year_be"] not in newest:
+            continue
+        codes = target_codes(conn, item["id"])
+        total = plan_progress(conn, level=item["level"], codes=codes,
+                              fiscal_year_be=item["fiscal_year_be"], province=province)["total"]
+        out.append({"fiscal_year_be": item["fiscal_year_be"], "level": item["level"], **total})
+    return out
