@@ -201,6 +201,9 @@ def test_ranking_a_custom_layer(db, flat_model):
     explained = risk.explain_area(db, "A", level="layer:zones", use_recency=False,
                                   model=flat_model)
     assert explained.level == "layer:zones" and explained.points == 1
+    assert risk.thai_headers(["area_code", "name_th"], "layer:zones") == [
+        "รหัสพื้นที่", "ชื่อพื้นที่"]
+    assert risk.thai_headers(["village_code"], "village") == ["รหัสหมู่บ้าน"]
     with pytest.raises(NotFoundError):
         risk.rank_areas(db, level="layer:nothing", model=flat_model)
     with pytest.raises(ValidationError):
