@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from com.analysis.kpi.targets import declare_targets, find_target_list
-from com.config.settings import Settings
-from com.config.severity import load_severity_model
+from com.config.severity import SeverityModel
 from com.demo_kpi import DEMO_DECLARER, DEMO_PRINCIPAL
 from com.ingest.areas import VILLAGES, import_areas
 
@@ -88,23 +87,27 @@ def synthetic_village_csv(
     return out.getvalue().encode("utf-8")
 
 
-def demo_villages(conn: Connection, settings: Settings) -> dict[str, Any]:
-    """Store the synthetic villages and declare them the FY 2568 village target list.
-
-    A :data:`com.demo.after_load_hooks` hook (in the demo's transaction). The previous
-    synthetic villages are replaced; a village list a real planner declared is kept.
-    """
+def store_demo_villages(conn: Connection) -> list[str]:
+    """Replace the synthetic villages (:func:`synthetic_village_csv`); return their codes."""
     conn.execute(sa.text("DELETE FROM area_features WHERE layer = :l AND synthetic"),
                  {"l": VILLAGES})
     report = import_areas(conn, synthetic_village_csv(conn), "demo_villages.csv",
                           layer=VILLAGES, synthetic=True).as_dict()
-    codes = [r["code"] for r in report["row_reports"] if r["status"] == "stored"]
+    return [r["code"] for r in report["row_reports"] if r["status"] == "stored"]
+
+
+def declare_demo_villages(conn: Connection, *, model: SeverityModel) -> dict[str, Any]:
+    """Store the synthetic villages and declare them the FY 2568 village target list.
+
+    Run by :func:`com.demo.load_demo_data` with the KPI data, in the demo's transaction. The
+    previous synthetic villages are replaced; a village list a real planner declared is kept.
+    """
+    codes = store_demo_villages(conn)
     existing = find_target_list(conn, "32", DEMO_VILLAGE_FY, "village")
     status = "kept"
     if codes and (existing is None or existing["declared_by"] == DEMO_DECLARER):
         declare_targets(conn, province="32", fiscal_year_be=DEMO_VILLAGE_FY,
-                        principal=DEMO_PRINCIPAL, codes=codes, level="village",
-                        model=load_severity_model(settings.severity_config),
+                        principal=DEMO_PRINCIPAL, codes=codes, level="village", model=model,
                         replace=existing is not None)
         status = "declared"
     return {"villages": len(codes), "village_target_list": status,

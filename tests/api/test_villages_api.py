@@ -24,7 +24,7 @@ SIGNED_IN = {"x-test-user": "planner"}
 def demo(engine, test_settings):
     """The demo (280 points, 24 synthetic villages with their FY 2568 list)."""
     clean_data_tables(engine)
-    load_demo_data(engine, test_settings)
+    load_demo_data(engine, test_settings, with_kpi_data=True)
     yield engine
     clean_data_tables(engine)
 

@@ -24,9 +24,21 @@ return out;
 """
 
 
+@pytest.fixture
+def demo_villages(browser_data):  # type: ignore[no-untyped-def]
+    """The demo's synthetic villages (``com demo`` stores them with its KPI data)."""
+    from com.demo_villages import store_demo_villages
+
+    with browser_data.begin() as conn:
+        store_demo_villages(conn)
+    yield browser_data
+    with browser_data.begin() as conn:
+        conn.execute(sa.text("DELETE FROM area_features WHERE synthetic"))
+
+
 def test_the_map_at_village_level_colours_the_villages(live_server, driver, screenshot,
-                                                       browser_data):
-    with browser_data.connect() as conn:
+                                                       demo_villages):
+    with demo_villages.connect() as conn:
         villages = conn.execute(sa.text(
             "SELECT code FROM area_features WHERE layer = 'villages' AND province_code = '32'"
         )).scalars().all()
