@@ -88,10 +88,19 @@ def synthetic_village_csv(
 
 
 def store_demo_villages(conn: Connection) -> list[str]:
-    """Replace the synthetic villages (:func:`synthetic_village_csv`); return their codes."""
+    """Replace the synthetic villages (:func:`synthetic_village_csv`); return their codes.
+
+    A real village already stored under a demo code is never overwritten: that demo village
+    is left out.
+    """
     conn.execute(sa.text("DELETE FROM area_features WHERE layer = :l AND synthetic"),
                  {"l": VILLAGES})
-    report = import_areas(conn, synthetic_village_csv(conn), "demo_villages.csv",
+    real = set(conn.execute(sa.text(
+        "SELECT code FROM area_features WHERE layer = :l AND NOT synthetic"), {"l": VILLAGES}
+    ).scalars())
+    lines = synthetic_village_csv(conn).decode("utf-8").splitlines(keepends=True)
+    kept = [lines[0], *(line for line in lines[1:] if line.split(",", 1)[0] not in real)]
+    report = import_areas(conn, "".join(kept).encode("utf-8"), "demo_villages.csv",
                           layer=VILLAGES, synthetic=True).as_dict()
     return [r["code"] for r in report["row_reports"] if r["status"] == "stored"]
 

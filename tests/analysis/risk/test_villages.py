@@ -332,3 +332,19 @@ def test_village_polygons_from_other_formats(db, tmp_path, fmt):
     statuses = {r["code"]: r["status"] for r in report["row_reports"]}
     # The second polygon lies in S1, but its code says S2: rejected.
     assert statuses == {f"{S1}01": "stored", f"{S2}02": "rejected"}
+
+
+def test_the_demo_villages_never_overwrite_a_real_village(db):
+    from com.demo_villages import DEMO_SUBDISTRICTS, store_demo_villages
+
+    first = f"{DEMO_SUBDISTRICTS[0]}01"
+    point = grid_points_inside(subdistrict(db, DEMO_SUBDISTRICTS[0]), 1)[0]
+    import_areas(db, csv_of([(first, point, "done", "")]), "real.csv", layer="villages")
+    codes = store_demo_villages(db)
+    assert first not in codes and len(codes) == 23
+    name, synthetic = db.execute(sa.text(
+        "SELECT name_th, synthetic FROM area_features WHERE code = :c"), {"c": first}).one()
+    assert (name, synthetic) == (f"บ้าน {first}", False)
+    assert len(store_demo_villages(db)) == 23  # again: the same, nothing added
+    count = db.execute(sa.text("SELECT count(*) FROM area_features")).scalar_one()
+    assert count == 24
