@@ -250,16 +250,25 @@ def import_cmd(
                      "address, category, severity, date, name, note, ... or ignore)."),
     ] = None,
     kind: Annotated[
-        str, typer.Option(help="risk_points, cameras, layer, projects or sites.")
+        str, typer.Option(help="risk_points, cameras, layer, projects, sites or areas.")
     ] = "risk_points",
     layer: Annotated[
-        str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer).")
+        str | None, typer.Option(help="Context layer name (lines/polygons; --kind layer); "
+                                 "for --kind areas: villages or a custom layer's NAME.")
     ] = None,
     datum: Annotated[str, typer.Option(help="wgs84, or indian1975 for legacy data.")] = "wgs84",
     quiet: QuietOpt = False,
 ) -> None:
     """Import a point list; print upload_id, rows, stored, rejected, duplicates, warnings."""
     from com.ingest import ImportOptions, import_path
+
+    if kind == "areas":  # villages and custom polygon layers (issue 16): upserted by code
+        from com.ingest.areas import import_areas_path
+
+        with progress(f"นำเข้าพื้นที่ / importing areas {file.name}", quiet=quiet):
+            report = import_areas_path(_engine(), file, layer=layer or "", sheet=sheet)
+        echo_json(report.as_dict())
+        return
 
     options = ImportOptions(
         kind=kind, province_code=province, sheet=sheet, mapping=_mapping(map_), layer=layer,
@@ -496,7 +505,8 @@ def apikeys_revoke(
 targets_app = typer.Typer(help="Target lists (บัญชีเป้าหมาย) per fiscal year.", no_args_is_help=True)
 app.add_typer(targets_app, name="targets")
 
-LevelOpt = Annotated[str, typer.Option(help="subdistrict, district, province or h3:N.")]
+LevelOpt = Annotated[str, typer.Option(
+    help="subdistrict, district, province, h3:N, village or layer:NAME.")]
 ProvinceOpt = Annotated[str | None, typer.Option(help="Province code, e.g. 32 (Surin).")]
 DistrictOpt = Annotated[str | None, typer.Option(help="District code, e.g. 3206.")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First date (ISO or Thai).")]
@@ -587,7 +597,8 @@ def targets_declare(
     fy: FyOpt, province: ProvinceOpt = None,
     top: Annotated[int | None, typer.Option(help="Take the N highest-ranked areas.")] = None,
     codes: Annotated[str | None, typer.Option(help="Comma-separated area codes.")] = None,
-    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+    level: Annotated[str, typer.Option(
+        help="subdistrict, district, village or layer:NAME.")] = "subdistrict",
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing list.")] = False,
 ) -> None:
     """Declare the target list of a province for a fiscal year (audited)."""
@@ -604,7 +615,8 @@ def targets_declare(
 @targets_app.command("show")
 def targets_show(
     fy: FyOpt, province: ProvinceOpt = None,
-    level: Annotated[str, typer.Option(help="subdistrict or district.")] = "subdistrict",
+    level: Annotated[str, typer.Option(
+        help="subdistrict, district, village or layer:NAME.")] = "subdistrict",
 ) -> None:
     """Print a declared target list as JSON."""
     from com.analysis.kpi import get_target_list

@@ -30,6 +30,7 @@ from com.db.engine import transaction
 from com.db.tables import Camera, RiskPoint
 from com.demo_kpi import declare_demo_targets
 from com.demo_report import DemoReport
+from com.demo_villages import declare_demo_villages
 from com.errors import ConfigError, GeodataError
 from com.geodata import assign_subdistricts, load_geodata, where
 from com.security.users import demo_accounts
@@ -661,9 +662,11 @@ def load_demo_data(
         kpi: dict[str, Any] = {}
         if with_kpi_data:
             step("บัญชีเป้าหมายและโครงการ / target lists and projects")
-            kpi = declare_demo_targets(conn, province_code=province_code,
-                                       model=load_severity_model(settings.severity_config),
+            model = load_severity_model(settings.severity_config)
+            kpi = declare_demo_targets(conn, province_code=province_code, model=model,
                                        prefix=SYNTHETIC_PREFIX)
+            # Issue 16: synthetic villages in Surin, the FY 2568 village list and its plans.
+            kpi["villages"] = declare_demo_villages(conn, model=model)
         step("บัญชีผู้ใช้ตัวอย่าง / demo accounts")
         hooks: dict[str, Any] = {}
         for hook in after_load_hooks:

@@ -43,9 +43,10 @@ class AreaQuery:
 
     def __init__(
         self,
-        level: Annotated[str, Query(description="subdistrict, district, province or h3:N")] = (
-            "subdistrict"
-        ),
+        level: Annotated[str, Query(
+            max_length=80,
+            description="subdistrict, district, province, h3:N, village or layer:NAME",
+        )] = "subdistrict",
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
         date_from: DateFrom = None,
@@ -88,6 +89,12 @@ class AreaQuery:
 
 AreaQueryDep = Annotated[AreaQuery, Depends()]
 
+#: Level of a target list: subdistrict, district, village or layer:NAME (issue 16).
+_TARGET_LEVEL = r"^(subdistrict|district|village|layer:[0-9A-Za-z_\-\u0e00-\u0e7f]{1,60})$"
+TargetLevel = Annotated[str, Query(
+    max_length=80, pattern=_TARGET_LEVEL,
+    description="subdistrict, district, village or layer:NAME")]
+
 
 def _model(settings: Settings) -> SeverityModel:
     return load_severity_model(settings.severity_config)
@@ -104,7 +111,7 @@ def public_ranking(
     if not privacy.applies_to(principal):
         return frame
     level = str(frame.attrs.get("level", "subdistrict"))
-    code_column = "h3_cell" if level.startswith("h3") else f"{level}_code"
+    code_column = risk.AreaLevel.parse(level).code_column
     hidden = _hidden_areas(conn, settings, level)
     return privacy.suppress_areas(frame, hidden, code_column=code_column)
 
@@ -112,6 +119,8 @@ def public_ranking(
 def _hidden_areas(conn: Connection, settings: Settings, level: str) -> frozenset[str]:
     # The one small-area rule; H3 totals come from the analysis (privacy is a leaf package).
     totals = risk.h3_point_totals(conn, level) if level.startswith("h3") else None
+    if level == "village" or level.startswith("layer:"):  # issue 16: areas of a layer
+        totals = risk.layer_point_totals(conn, level)
     return privacy.hidden_areas(conn, k=settings.small_area_k, level=level, totals=totals)
 
 
@@ -157,19 +166,24 @@ def rankings(
 def explain(
     code: str, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep, top: Annotated[int, Query(ge=1, le=100)] = 10,
+    level: Annotated[str | None, Query(max_length=80, description=(
+        "The area's level when its code does not say it (layer:NAME)"))] = None,
 ) -> dict[str, Any]:
     """Explain one area's score: categories, context factors, heaviest points."""
     if principal.province_code and code[:2].isdigit():
         principal.require_province(code[:2])
-    level = risk.check_level_for(code, sees_sensitive=principal.sees_sensitive)
+    area_level = risk.check_level_for(level or code, sees_sensitive=principal.sees_sensitive)
+    if principal.province_code and area_level.kind == "layer":
+        # A custom layer's areas are ranked across the country: not for a province's account.
+        principal.require_province("")
     with transaction(engine) as conn:
-        hidden = (_hidden_areas(conn, settings, str(level))
+        hidden = (_hidden_areas(conn, settings, str(area_level))
                   if privacy.applies_to(principal) else frozenset())
         result = risk.explain_area(
             conn, code, date_from=query.date_from, date_to=query.date_to,
             categories=query.categories, min_severity=query.min_severity, as_of=query.as_of,
             model=_model(settings), top=top, exact_coordinates=principal.sees_sensitive,
-            hidden=hidden,
+            hidden=hidden, level=area_level,
         )
     if result.code in hidden:
         return {"level": result.level, "code": result.code, "name_th": result.name_th,
@@ -204,7 +218,7 @@ def targets(
     engine: EngineDep, principal: PrincipalDep,
     province: Annotated[str | None, Query()] = None,
     fy: OptionalFiscalYear = None,
-    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+    level: TargetLevel = "subdistrict",
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
     province = province or principal.province_code
@@ -221,7 +235,7 @@ class DeclareTargets(BaseModel):
 
     province: str = Field(pattern=r"^\d{2}$")
     fiscal_year_be: int = Field(ge=kpi.FISCAL_YEAR_BE_MIN, le=kpi.FISCAL_YEAR_BE_MAX)
-    level: Literal["subdistrict", "district"] = "subdistrict"
+    level: str = Field(default="subdistrict", max_length=80, pattern=_TARGET_LEVEL)
     top: int | None = Field(default=None, ge=1, le=10_000)
     codes: list[str] | None = None
     replace: bool = False
@@ -247,7 +261,7 @@ def kpi_report(
     engine: EngineDep, settings: SettingsDep, principal: PrincipalDep,
     fy: FiscalYear,
     province: Annotated[str | None, Query()] = None,
-    level: Annotated[Literal["subdistrict", "district"], Query()] = "subdistrict",
+    level: TargetLevel = "subdistrict",
     baseline_fy: OptionalFiscalYear = None,
 ) -> dict[str, Any]:
     """Report the KPIs of a fiscal year against its declared target list."""

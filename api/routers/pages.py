@@ -19,6 +19,8 @@ from api.i18n import Translator
 from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, error_page
 from api.web import client_address, render
 from com import boundaries
+from com.analysis import risk
+from com.analysis.kpi.progress import list_progress
 from com.analysis.risk import HOTSPOT_LABELS
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
@@ -103,8 +105,13 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
     parts: dict[str, str] | None = None
     n_points = 0
     synthetic = False
+    t = Translator(lang)
     with transaction(engine) as conn:
         districts = boundaries.list_districts(conn, province_code=filters.province_code)
+        # Issue 16: villages and custom layers with areas in the province are area levels too.
+        area_levels = [("subdistrict", t("level_subdistrict"))] + [
+            (lvl, t("level_village") if lvl == "village" else lvl.removeprefix("layer:"))
+            for lvl in risk.layer_levels(conn, province=filters.province_code)]
         if filters.province_code:
             try:
                 data = load_map_data(
@@ -131,6 +138,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
             "filters": filters,
             "provinces": page.provinces,
             "districts": districts,
+            "area_levels": area_levels,
             "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
             "map_parts": parts,
             "n_points": n_points,
@@ -176,6 +184,7 @@ def targets_page(
     principal, filters = page.principal, page.filters
     names = category_names(settings.severity_config)
     rows: list[dict[str, Any]] = []
+    progress: list[dict[str, Any]] = []
     if filters.province_code:
         with transaction(engine) as conn:
             try:
@@ -189,6 +198,7 @@ def targets_page(
             except ValidationError as exc:
                 return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/targets")
+            progress = list_progress(conn, province=filters.province_code)
         frame = data.areas.drop(columns="geometry")
         rows = frame.to_dict("records")
         rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))
@@ -203,6 +213,7 @@ def targets_page(
             "filters": filters,
             "provinces": page.provinces,
             "rows": rows,
+            "progress": progress,
             "categories": [(k, v.get(page.lang) or v["th"]) for k, v in names.items()],
             "fiscal_year": fiscal_year_be(dt.date.today()) + 1,
             "query": urlencode(filters.query_items()),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 import sqlalchemy as sa
@@ -19,7 +19,10 @@ class TargetList(Base):
     __tablename__ = "target_lists"
     __table_args__ = (
         sa.UniqueConstraint("province_code", "fiscal_year_be", "level"),
-        sa.CheckConstraint("level IN ('subdistrict', 'district')", name="level_known"),
+        sa.CheckConstraint(
+            "level IN ('subdistrict', 'district', 'village') OR level LIKE 'layer:%'",
+            name="level_known",
+        ),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     province_code: Mapped[str] = mapped_column(
@@ -63,6 +66,9 @@ class Project(Base):
     district_code: Mapped[str | None] = mapped_column(sa.String(4), index=True)
     province_code: Mapped[str | None] = mapped_column(sa.String(2), index=True)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    # Plan progress (issue 16): planned | in_progress | done, and the due date.
+    status: Mapped[str | None] = mapped_column(sa.Text)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
     # Duplicate key of the upload machinery: the same name in the same fiscal year.
     project_key: Mapped[str | None] = mapped_column(
         sa.Text,

@@ -34,6 +34,8 @@ class MapFilters:
     min_severity: int | None = None
     metric: str = "score"
     plan_id: int | None = None
+    #: Areas of the choropleth: ``subdistrict``, ``village`` or ``layer:NAME`` (issue 16).
+    level: str = "subdistrict"
 
     @classmethod
     def from_query(cls, params: Mapping[str, Sequence[str]]) -> MapFilters:
@@ -88,6 +90,9 @@ class MapFilters:
         date_from, date_to = day("from"), day("to")
         if date_from and date_to and date_from > date_to:
             raise ValidationError("the 'from' date is after the 'to' date")
+        level = one("level") or "subdistrict"
+        if level != "subdistrict" and not risk.AreaLevel.parse(level).is_layer:
+            raise ValidationError(f"level={level!r} is not subdistrict, village or layer:NAME")
         return cls(
             province_code=province,
             district_code=district,
@@ -97,6 +102,7 @@ class MapFilters:
             min_severity=int(severity) if severity and int(severity) > 1 else None,
             metric=metric,
             plan_id=int(plan) if plan else None,
+            level=str(risk.AreaLevel.parse(level)),
         )
 
     def query_items(self) -> list[tuple[str, str]]:
@@ -117,6 +123,8 @@ class MapFilters:
             items.append(("metric", self.metric))
         if self.plan_id is not None:
             items.append(("plan", str(self.plan_id)))
+        if self.level != "subdistrict":
+            items.append(("level", self.level))
         return items
 
 
@@ -213,15 +221,22 @@ def load_map_data(
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
     # The one small-area rule (all points, all time), so the map hides the areas the
     # rankings, OGC layers, exports and tiles hide, whatever the map's filters.
-    hidden = privacy.hidden_areas(conn, k=small_area_k)
+    layer_level = risk.AreaLevel.parse(filters.level)
+    hidden = privacy.hidden_areas(
+        conn, k=small_area_k, level=filters.level,
+        totals=risk.layer_point_totals(conn, layer_level) if layer_level.is_layer else None)
     # Score classes from the areas every viewer may see, the same for every viewer.
     bins = score_bins(areas.loc[~areas["code"].isin(hidden), "score"]) \
         if "score" in areas else []
     if privacy.applies_to(principal):
         areas = privacy.suppress_areas(areas, hidden, code_column="code")
-        points = points[
-            points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(hidden)
-        ].reset_index(drop=True)
+        # Points of small subdistricts are hidden at every level; at a layer's level those of
+        # its small areas too (issue 16).
+        shown = points["subdistrict_code"].notna() & ~points["subdistrict_code"].isin(
+            privacy.hidden_areas(conn, k=small_area_k) if layer_level.is_layer else hidden)
+        if layer_level.is_layer:
+            shown &= ~_area_of_points(points, areas, layer_level).isin(hidden)
+        points = points[shown].reset_index(drop=True)
     land_border, mekong, crossings = _read_context(conn, filters.province_code)
     cameras = _read_geo(
         conn,
@@ -250,8 +265,28 @@ def load_map_data(
     )
 
 
+_LAYER_AREAS = """SELECT a.code, COALESCE(a.name_th, a.code) AS name_th, a.name_en,
+       a.district_code, d.name_th AS district_name_th, d.name_en AS district_name_en,
+       ST_AsBinary(a.geom) AS geometry
+FROM area_features a LEFT JOIN districts d ON d.code = a.district_code
+WHERE a.layer = :layer AND a.province_code = :province
+  AND (CAST(:district AS text) IS NULL OR a.district_code = CAST(:district AS text))
+ORDER BY a.code"""
+
+
 def _read_areas(conn: Any, filters: MapFilters) -> gpd.GeoDataFrame:
-    """Return the subdistricts of the filters' province (or district) with district names."""
+    """Return the areas of the filters' level and province (or district), district names too."""
+    level = risk.AreaLevel.parse(filters.level)
+    if level.is_layer:
+        areas = _read_geo(conn, _LAYER_AREAS, {"layer": level.layer,
+                                               "province": filters.province_code,
+                                               "district": filters.district_code})
+        if areas.empty:
+            raise ValidationError(
+                f"ไม่มีพื้นที่ระดับ {level} ในจังหวัด {filters.province_code} / "
+                f"no {level} areas in province {filters.province_code}")
+        areas["area_kind"] = level.kind
+        return areas
     district_clause = " AND s.district_code = :district" if filters.district_code else ""
     areas = _read_geo(
         conn,
@@ -397,8 +432,10 @@ def attach_ranking(
     category's and context factor's share of the score and the area's heaviest points among
     the ``points`` shown.
     """
+    level = risk.AreaLevel.parse(filters.level)
     ranking = risk.hotspots(
         conn,
+        level=level,
         province=filters.province_code,
         district=filters.district_code,
         date_from=filters.date_from,
@@ -409,11 +446,11 @@ def attach_ranking(
         seed=0,
     )
     ranking = pd.DataFrame(ranking.drop(columns="geometry")).rename(
-        columns={"subdistrict_code": "code", "risk_score": "score", "points": "point_count"}
+        columns={level.code_column: "code", "risk_score": "score", "points": "point_count"}
     )
     names = category_names(severity_config)
     context_names = _context_names(severity_config)
-    by_area = dict(iter(points.groupby("subdistrict_code")))
+    by_area = dict(iter(points.groupby(_area_of_points(points, areas, level))))
     explanations = [
         _explanation(row, by_area.get(row["code"]), names, context_names)
         for row in ranking.to_dict("records")
@@ -423,6 +460,18 @@ def attach_ranking(
     out = areas.merge(ranking[[c for c in keep if c in ranking]], on="code", how="left")
     out["point_count"] = out["point_count"].fillna(0).astype(int)
     return out
+
+
+def _area_of_points(points: pd.DataFrame, areas: gpd.GeoDataFrame, level: Any) -> pd.Series:
+    """Return the area code of each point: its subdistrict, or the layer area covering it."""
+    if not level.is_layer or points.empty:
+        return points["subdistrict_code"]
+    located = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy(points["lon"], points["lat"]), crs=4326,
+                         index=points.index),
+        areas[["code", "geometry"]].set_crs(4326, allow_override=True), predicate="within",
+    )
+    return located.groupby(level=0)["code"].min().reindex(points.index)
 
 
 def _explanation(

@@ -111,7 +111,7 @@ def new_map(
 def _area_popup(row: Mapping[str, Any], lang: str, total: int) -> str:
     """Return the HTML popup of one subdistrict with the ranking's explanation."""
     esc = html.escape
-    prefix = text("subdistrict", lang)
+    prefix = text(str(row.get("area_kind") or "subdistrict"), lang)
     name = row.get("name_th") if lang == "th" else row.get("name_en") or row.get("name_th")
     district = row.get("district_name_th") if lang == "th" else row.get("district_name_en")
     parts = [
@@ -234,7 +234,8 @@ def add_choropleth(
                 "code": row.get("code"),
                 "fill": fill,
                 # One searchable label: Thai and English names of the subdistrict and district.
-                "search": f"ต.{name_th} อ.{district_th} ({name_en}, {district_en})",
+                "search": f"{text(str(row.get('area_kind') or 'subdistrict'), 'th')}{name_th} "
+                          f"อ.{district_th} ({name_en}, {district_en})",
                 "label": name_th if lang == "th" else (name_en or name_th),
                 "popup": _area_popup(row, lang, int(ranked)),
             }

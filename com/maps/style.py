@@ -69,6 +69,8 @@ TEXT: dict[str, dict[str, str]] = {
     "crossing": {"th": "จุดผ่านแดน", "en": "Border crossing"},
     "district": {"th": "อ.", "en": "District"},
     "subdistrict": {"th": "ต.", "en": ""},
+    "village": {"th": "", "en": ""},  # village names carry บ้าน/หมู่ themselves (issue 16)
+    "layer": {"th": "", "en": ""},
     "gi": {"th": "Gi* z", "en": "Gi* z"},
     "legend_show": {"th": "แสดงคำอธิบายสัญลักษณ์", "en": "Show legend"},
     "legend_hide": {"th": "ซ่อนคำอธิบายสัญลักษณ์", "en": "Hide legend"},

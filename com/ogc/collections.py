@@ -13,12 +13,14 @@ from com.errors import ConfigError, InvalidQuery
 from com.ogc.sources import (
     Source,
     SourceContext,
+    area_layers_source,
     border_crossings_source,
     cctv_sites_source,
     districts_source,
     risk_points_source,
     subdistricts_source,
     target_areas_source,
+    villages_source,
 )
 
 PropertyType = Literal["string", "integer", "number", "date", "boolean"]
@@ -260,6 +262,52 @@ def builtin_collections() -> list[Collection]:
     ]
 
 
+_LAYER_TYPES: dict[str, PropertyType] = {
+    "code": "string", "name_th": "string", "name_en": "string", "subdistrict_code": "string",
+    "district_code": "string", "province_code": "string", "area_km2": "number",
+    "catchment_derived": "boolean", "plan_status": "string", "plan_due": "date",
+    "synthetic": "boolean",
+}
+
+
+def _layer_queryables() -> dict[str, Queryable]:
+    return {
+        **_AREA_QUERYABLES,
+        "subdistrict_code": _q("subdistrict_code", "subdistrict_code", "string", "ตำบล",
+                               "Subdistrict code"),
+        "district_code": _q("district_code", "district_code", "string", "อำเภอ",
+                            "District code"),
+        "plan_status": _q("plan_status", "plan_status", "string", "สถานะแผน", "Plan status"),
+        "catchment_derived": _q("catchment_derived", "catchment_derived", "boolean",
+                                "ขอบเขตคำนวณจากจุด", "Catchment derived from the point"),
+    }
+
+
+def area_layer_collections() -> list[Collection]:
+    """Return the villages and the custom polygon layers (issue 16; ``area_features``)."""
+    return [
+        Collection(
+            id="villages", title_th="หมู่บ้าน", title_en="Villages",
+            description="Villages (หมู่บ้าน) by DOPA 8-digit code, with their plan status. "
+            "A village imported as a point has a derived catchment (catchment_derived): the "
+            "part of its subdistrict closer to it than to the subdistrict's other villages.",
+            key_type="string", geometry_type="MultiPolygon", build=villages_source,
+            property_types=dict(_LAYER_TYPES), queryables=_layer_queryables(),
+            table="area_features", requires=("area_features",), point_tiles=False,
+        ),
+        Collection(
+            id="area-layers", title_th="ชั้นพื้นที่กำหนดเอง", title_en="Custom area layers",
+            description="Areas of the custom polygon layers (level layer:NAME), keyed "
+            "layer:code; filter by layer.",
+            key_type="string", geometry_type="MultiPolygon", build=area_layers_source,
+            property_types={"layer": "string", **_LAYER_TYPES},
+            queryables={**_layer_queryables(),
+                        "layer": _q("layer", "layer", "string", "ชั้นข้อมูล", "Layer")},
+            table="area_features", requires=("area_features",), point_tiles=False,
+        ),
+    ]
+
+
 def optional_collections() -> list[Collection]:
     """Return collections whose sources other domains add: CCTV plans and target lists.
 
@@ -269,6 +317,7 @@ def optional_collections() -> list[Collection]:
     province = _q("province", "province_code", "string", "จังหวัด", "Province code")
     province_code = _q("province_code", "province_code", "string", "จังหวัด", "Province code")
     return [
+        *area_layer_collections(),
         Collection(
             id="cctv-sites",
             title_th="จุดติดตั้งกล้องวงจรปิดที่เสนอ",

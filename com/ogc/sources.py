@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from com.config.severity import Category
 from com.db.tables import BorderCrossing, District, Province, RiskPoint, Subdistrict
+from com.db.tables_areas import area_features
 from com.db.tables_risk import target_areas, target_lists
 from com.db.tables_siting import cctv_plans
 from com.ogc.ranking import RankingTable
@@ -252,6 +253,38 @@ def districts_source(ctx: SourceContext) -> Source:
         province=d.c.province_code,
         bbox=_envelope_filter(d.c.geom),
     )
+
+
+def _area_features_source(layer: str | None) -> Source:
+    """Return the SQL of the areas of one layer (``villages``), or of every custom layer."""
+    a = area_features
+    where = a.c.layer == layer if layer else a.c.layer != "villages"
+    return Source(
+        from_=a,
+        key=a.c.code if layer else sa.func.concat(a.c.layer, ":", a.c.code),
+        geom=a.c.geom,
+        properties={
+            **({} if layer else {"layer": a.c.layer}),
+            "code": a.c.code, "name_th": a.c.name_th, "name_en": a.c.name_en,
+            "subdistrict_code": a.c.subdistrict_code, "district_code": a.c.district_code,
+            "province_code": a.c.province_code, "area_km2": a.c.area_km2,
+            "catchment_derived": a.c.catchment_derived, "plan_status": a.c.plan_status,
+            "plan_due": a.c.plan_due, "synthetic": a.c.synthetic,
+        },
+        province=a.c.province_code,
+        bbox=_envelope_filter(a.c.geom),
+        where=(where,),
+    )
+
+
+def villages_source(ctx: SourceContext) -> Source:
+    """Return the SQL of the villages (issue 16): polygons or derived catchments."""
+    return _area_features_source("villages")
+
+
+def area_layers_source(ctx: SourceContext) -> Source:
+    """Return the SQL of the areas of every custom layer (``layer:NAME``), keyed layer:code."""
+    return _area_features_source(None)
 
 
 def border_crossings_source(ctx: SourceContext) -> Source:

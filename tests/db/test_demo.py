@@ -241,14 +241,20 @@ def test_demo_keeps_a_planners_list_and_replaces_its_own(clean_engine, test_sett
     again = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
     assert again.kpi["target_lists"][2568]["status"] == "declared"
     assert _scalar(clean_engine, "SELECT count(*) FROM projects") == 12
-    assert _scalar(clean_engine, "SELECT count(*) FROM target_lists") == 2
+    assert _scalar(clean_engine,
+                   "SELECT count(*) FROM target_lists WHERE level = 'subdistrict'") == 2
+    # Issue 16: and the village list of FY 2568, its 24 synthetic villages replaced, not added.
+    assert again.kpi["villages"] == {"villages": 24, "village_target_list": "declared",
+                                     "fiscal_year_be": 2568}
+    assert _scalar(clean_engine, "SELECT count(*) FROM area_features WHERE synthetic") == 24
     with clean_engine.begin() as conn:
         declare_targets(conn, province="32", fiscal_year_be=2568, principal=CLI,
                         codes=["320101"], replace=True)
     third = demo.load_demo_data(clean_engine, test_settings, with_kpi_data=True)
     assert third.kpi["target_lists"][2568] == {"status": "kept", "declared_by": "cli"}
     assert _scalar(clean_engine, "SELECT count(*) FROM target_areas ta JOIN target_lists t "
-                   "ON t.id = ta.target_list_id WHERE t.fiscal_year_be = 2568") == 1
+                   "ON t.id = ta.target_list_id WHERE t.fiscal_year_be = 2568 "
+                   "AND t.level = 'subdistrict'") == 1
     assert _scalar(clean_engine, "SELECT count(*) FROM projects") == 6  # only FY 2567's
 
 

@@ -377,6 +377,15 @@ def two_provinces(engine):
             conn.execute(sa.text(
                 "INSERT INTO target_areas (target_list_id, area_code, rank, score) "
                 "VALUES (:l, :c, 1, 1.0)"), {"l": lists[province], "c": code})
+            # Issue 16: a village and a custom-layer area in each province.
+            for layer, area in (("villages", f"{code}01"), ("zones", f"Z{province}")):
+                conn.execute(sa.text(
+                    "INSERT INTO area_features (layer, code, name_th, geom, rep_point, "
+                    "area_km2, subdistrict_code, district_code, province_code, plan_status) "
+                    "SELECT :layer, :area, 'จุดของ ' || :p, ST_Multi(s.geom), s.rep_point, "
+                    "s.area_km2, s.code, s.district_code, s.province_code, 'planned' "
+                    "FROM subdistricts s WHERE s.code = :c"),
+                    {"layer": layer, "area": area, "p": province, "c": code})
     yield {"codes": codes, "points": points, "upload_id": upload_id, "plans": plans,
            "lists": lists}
     with engine.begin() as conn:
@@ -384,6 +393,8 @@ def two_provinces(engine):
                      {"i": list(plans.values())})
         conn.execute(sa.text("DELETE FROM target_lists WHERE id = ANY(:i)"),
                      {"i": list(lists.values())})
+        conn.execute(sa.text("DELETE FROM area_features WHERE layer IN ('villages', 'zones') "
+                             "AND name_th LIKE 'จุดของ %'"))
 
 
 def _is_refused(response) -> bool:
@@ -455,6 +466,7 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
             "risk-points": point33, "subdistricts": code33,
             "cctv-sites": two_provinces["plans"][OTHER] * PLAN_ID_FACTOR + 1,
             "target-areas": two_provinces["lists"][OTHER] * LIST_ID_FACTOR + int(code33),
+            "villages": f"{code33}01", "area-layers": f"zones:Z{OTHER}",
         }
         features32 = {
             "cctv-sites": two_provinces["plans"]["32"] * PLAN_ID_FACTOR + 1,
@@ -486,6 +498,11 @@ def test_staff_see_and_change_only_their_province(engine, test_settings, two_pro
             check(f"{cid} tile", f"/tiles/{cid}/{{z}}/{{x}}/{{y}}.pbf",
                   tile.status_code in (204, 403, 404) or not _tile_provinces(tile.content)
                   - {"32"})
+        code32 = two_provinces["codes"]["32"]
+        for cid, own in (("villages", f"{code32}01"), ("area-layers", "zones:Z32")):
+            check(f"{cid} items has 32", f"/ogc/collections/{cid}/items",
+                  f'"id":"{own}"' in c.get(f"/ogc/collections/{cid}/items").text.replace(" ", "")
+                  and c.get(f"/ogc/collections/{cid}/items/{own}").status_code == 200)
         check("ranking export 33", "/api/exports/rankings.{fmt}",
               _is_refused(c.get("/api/exports/rankings.geojson", params={"province": OTHER})))
         ranking = c.get("/api/exports/rankings.csv")

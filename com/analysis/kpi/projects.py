@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,11 +15,12 @@ from sqlalchemy.engine import Connection
 from com.analysis.kpi.targets import parse_target_level
 from com.db.tables_risk import projects as projects_table
 from com.errors import ValidationError
+from com.ingest.areas import plan_status_of
 from com.ingest.kinds import BuiltRecord, RowValues
 from com.ingest.options import RowRejected
-from com.text.thai import clean_text
+from com.text.thai import clean_text, parse_date
 
-_CODE_LENGTH = {"subdistrict": 6, "district": 4}
+_CODE_LENGTH = {"subdistrict": 6, "district": 4}  # cut a finer code to the level
 
 
 def project_coverage(
@@ -54,7 +56,9 @@ def project_coverage(
     ...                  ["320605", "320601", "320111", "320701"])["share_in_targets"]
     0.8
     """
-    length = _CODE_LENGTH[parse_target_level(level)]
+    level = parse_target_level(level)
+    # A layer's area codes are compared whole (a project is placed in its area beforehand).
+    length = _CODE_LENGTH.get(level, 0)
     targets = {str(c) for c in target_codes}
     located: list[str | None] = []
     coarse = 0
@@ -64,7 +68,7 @@ def project_coverage(
             coarse += 1
             located.append(None)
         else:
-            located.append(text[:length])
+            located.append(text[:length] if length else text)
     n = len(located)
     inside = sum(1 for c in located if c is not None and c in targets)
     reached = {c for c in located if c is not None and c in targets}
@@ -141,7 +145,7 @@ def store_projects(
             "name": row["name"], "fiscal_year_be": row["fy"], "area_code": row["code"],
             "geom": geom, "subdistrict_code": sub, "district_code": dist,
             "province_code": prov, "source_upload_id": source_upload_id,
-            "source_row": row["number"],
+            "source_row": row["number"], "status": row["status"], "due_on": row["due_on"],
         })
     # Every row is checked before the first is written.
     for record in values:
@@ -177,11 +181,29 @@ def _parse_project_row(number: int, record: dict[str, Any], *, has_point: bool) 
     else:
         raise ValidationError(f"row {number}: no coordinates and no area code")
     name = record.get("name")
+    status, due_on = _plan_of(number, record)
     return {
+        "status": status, "due_on": due_on,
         "number": number, "name": None if name is None else str(name), "fy": fy,
         "lat": lat_f if point else None, "lon": lon_f if point else None,
         "code": None if point else code,
     }
+
+
+def _plan_of(number: int, record: Mapping[str, Any]) -> tuple[str | None, dt.date | None]:
+    """Return a project row's plan status and due date (issue 16), both optional."""
+    raw_status, raw_due = record.get("status"), record.get("due_on")
+    blank = (None, "") if not isinstance(raw_status, float) else (raw_status,)
+    try:
+        status = None if raw_status in blank else plan_status_of(raw_status)
+    except ValidationError as exc:
+        raise ValidationError(f"row {number}: {exc}") from None
+    due = None
+    if raw_due is not None and not (isinstance(raw_due, float) and math.isnan(raw_due)):
+        due = parse_date(raw_due)
+        if due is None:
+            raise ValidationError(f"row {number}: due_on {raw_due!r} is not a date")
+    return status, due
 
 
 def _place_project(

@@ -11,6 +11,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.analysis.kpi.layers import layer_pai_counts, layer_project_areas
+from com.analysis.kpi.progress import plan_progress
 from com.analysis.kpi.projects import project_coverage
 from com.analysis.kpi.statistics import (
     NOT_SIGNIFICANT_EN,
@@ -28,10 +30,11 @@ from com.analysis.kpi.targets import (
     parse_province,
     parse_target_level,
     province_row,
+    target_code_key,
     target_codes,
 )
 from com.analysis.kpi.verdicts import explain_verdicts
-from com.analysis.risk.filters import make_filter
+from com.analysis.risk.filters import AreaLevel, make_filter
 from com.analysis.risk.queries import filter_params, points_query
 from com.config.severity import SeverityModel, severity_model_of
 from com.db.tables_risk import projects as projects_table
@@ -47,6 +50,7 @@ def _zone_counts(
     filt = make_filter(date_from=previous[0], date_to=this[1], use_recency=False, model=model)
     params = filter_params(filt, model, level=level)
     params.update({
+        "layer": AreaLevel.parse(level).layer,
         "codes": list(codes), "zone_province": province, "buffer_m": float(buffer_m),
         # 1 degree is at least 100 km anywhere in Thailand (longitude at 20.5 N: 104 km).
         "buffer_deg": float(buffer_m) / 100_000.0,
@@ -129,7 +133,7 @@ def kpi_report(
     level = parse_target_level(level)
     info = province_row(conn, province)
     listing = get_target_list(conn, province=province, fiscal_year_be=fy, level=level)
-    codes = [a[f"{level}_code"] for a in listing["areas"]]
+    codes = [a[target_code_key(level)] for a in listing["areas"]]
     today = as_of or dt.date.today()
     start, end, this_end, prev_start, prev_end = _report_periods(fy, today)
     partial = today < end
@@ -186,6 +190,8 @@ def kpi_report(
         "projects": coverage,
         "pai": pai,
         "areas": per_area,
+        "progress": plan_progress(conn, level=level, codes=codes, fiscal_year_be=fy,
+                                  province=province),
     }
 
 
@@ -261,13 +267,13 @@ def _area_changes(
     per_area = []
     by_area = zones[zones["zone"] == "target"]
     for area in listing["areas"]:
-        code = area[f"{level}_code"]
+        code = area[target_code_key(level)]
         mine = by_area[by_area["area_code"] == code]
         now = int(mine[mine["period"] == "this"]["incidents"].sum())
         before = int(mine[mine["period"] == "previous"]["incidents"].sum())
         area_test = binomial_change_test(now, before, days_this=days_this,
                                          days_previous=days_prev, alpha=alpha)
-        per_area.append({f"{level}_code": code, "name_th": area["name_th"],
+        per_area.append({target_code_key(level): code, "name_th": area["name_th"],
                          "name_en": area["name_en"], "incidents_this": now,
                          "incidents_previous": before, "change_pct": _pct(now, before),
                          "p_value": area_test["p_value"],
@@ -312,6 +318,9 @@ def _year_projects(
     conn: Connection, *, province: str, fy: int, level: str, codes: list[str], target: float,
 ) -> dict[str, Any]:
     """Return the coverage of the target areas by the projects of the year."""
+    if AreaLevel.parse(level).is_layer:
+        located = layer_project_areas(conn, province=province, fy=fy, level=level)
+        return project_coverage(located, codes, level=level, target=target)
     project_rows = conn.execute(
         sa.select(projects_table.c.subdistrict_code, projects_table.c.district_code,
                   projects_table.c.area_code)
@@ -347,6 +356,10 @@ def _pai(
     conn: Connection, *, province: str, level: str, codes: Sequence[str],
     period: tuple[dt.date, dt.date], province_area: float,
 ) -> dict[str, Any]:
+    if AreaLevel.parse(level).is_layer:
+        hits, total, area = layer_pai_counts(conn, province=province, level=level,
+                                             codes=codes, period=period)
+        return _pai_figures(hits, total, area, province_area)
     column = "subdistrict_code" if level == "subdistrict" else "district_code"
     counts = conn.execute(
         sa.text(
@@ -361,7 +374,10 @@ def _pai(
         sa.text(f"SELECT COALESCE(sum(area_km2), 0) FROM {table} WHERE code = ANY(:codes)"),  # noqa: S608 - table from a whitelist
         {"codes": list(codes)},
     ).scalar_one()
-    hits, total = int(counts[0]), int(counts[1])
+    return _pai_figures(int(counts[0]), int(counts[1]), float(area), province_area)
+
+
+def _pai_figures(hits: int, total: int, area: float, province_area: float) -> dict[str, Any]:
     return {
         "incidents_in_list": hits, "incidents_total": total,
         "area_km2_in_list": float(area), "area_km2_total": float(province_area),

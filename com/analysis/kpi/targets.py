@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.analysis.risk.filters import AreaLevel
 from com.analysis.risk.ranking import rank_areas
 from com.config.severity import SeverityModel, severity_model_of
 from com.db.tables_risk import target_areas, target_lists
@@ -19,7 +20,7 @@ from com.security import audit
 from com.security.access import Principal
 from com.text.thai import fiscal_year_bounds
 
-TARGET_LEVELS = ("subdistrict", "district")
+TARGET_LEVELS = ("subdistrict", "district", "village", "layer:NAME")
 
 
 #: Fiscal years (Buddhist era) a target list or KPI report can be about: 2400 BE is 1857 CE
@@ -54,10 +55,36 @@ def parse_fiscal_year(value: object) -> int:
 
 
 def parse_target_level(value: str) -> str:
-    """Return ``value`` when target lists can be kept at that level (:data:`TARGET_LEVELS`)."""
-    if value not in TARGET_LEVELS:
-        raise ValidationError(f"target lists are per subdistrict or district, not {value!r}")
-    return value
+    """Return ``value`` when target lists can be kept at that level (:data:`TARGET_LEVELS`).
+
+    ``village`` and ``layer:NAME`` (issue 16) are the areas of an imported layer.
+    """
+    try:
+        level = AreaLevel.parse(value)
+    except ValidationError:
+        level = None
+    if level is None or level.kind not in ("subdistrict", "district", "village", "layer"):
+        raise ValidationError(
+            f"target lists are per subdistrict, district, village or layer:NAME, not {value!r}"
+        )
+    return str(level)
+
+
+def target_code_key(level: str) -> str:
+    """Return the key of an area's code in a target list's areas (``village_code``...)."""
+    return AreaLevel.parse(level).code_column
+
+
+def _area_names(level: str) -> Any:
+    """Return the table of the areas' names and areas for a target list of ``level``."""
+    parsed = AreaLevel.parse(level)
+    if parsed.is_layer:
+        return (sa.select(sa.column("code"), sa.column("name_th"), sa.column("name_en"),
+                          sa.column("area_km2"))
+                .select_from(sa.table("area_features"))
+                .where(sa.column("layer") == parsed.layer).subquery("names"))
+    return sa.table(TARGET_AREA_TABLES[level], sa.column("code"), sa.column("name_th"),
+                    sa.column("name_en"), sa.column("area_km2"))
 
 
 def province_row(conn: Connection, province: str) -> dict[str, Any]:
@@ -146,7 +173,7 @@ def declare_targets(
     basis = as_of or (first_day - dt.timedelta(days=1))
     ranking = rank_areas(conn, level=level, province=province, date_to=basis, as_of=basis,
                          model=model)
-    by_code = ranking.set_index(f"{level}_code")
+    by_code = ranking.set_index(target_code_key(level))
     chosen, method, notes = _choose_areas(
         ranking, level=level, province=province, top=top, codes=codes, basis=basis
     )
@@ -187,7 +214,7 @@ def _choose_areas(
     codes: Iterable[str] | str | None, basis: dt.date,
 ) -> tuple[list[str], str, list[str]]:
     """Return the chosen area codes, the method (``top`` or ``codes``) and notes on the choice."""
-    code_column = f"{level}_code"
+    code_column = target_code_key(level)
     notes: list[str] = []
     known = set(ranking[code_column])
     if top is not None:
@@ -261,8 +288,7 @@ def get_target_list(
             f"no {level} target list declared for province {province}, FY {fy}: "
             f"declare one with `com targets declare --province {province} --fy {fy} --top N`"
         )
-    table = sa.table(TARGET_AREA_TABLES[level], sa.column("code"), sa.column("name_th"),
-                     sa.column("name_en"), sa.column("area_km2"))
+    table = _area_names(level)
     rows = conn.execute(
         sa.select(target_areas.c.area_code, target_areas.c.rank, target_areas.c.score,
                   table.c.name_th, table.c.name_en, table.c.area_km2)
@@ -283,9 +309,11 @@ def get_target_list(
         "declared_at": head["declared_at"].isoformat(),
         "params": head["params"],
         "count": len(rows),
+        "code_key": target_code_key(level),
         "areas": [
-            {f"{level}_code": r["area_code"], "name_th": r["name_th"], "name_en": r["name_en"],
-             "rank": r["rank"], "score": r["score"], "area_km2": r["area_km2"]}
+            {target_code_key(level): r["area_code"], "name_th": r["name_th"],
+             "name_en": r["name_en"], "rank": r["rank"], "score": r["score"],
+             "area_km2": r["area_km2"]}
             for r in rows
         ],
     }

@@ -19,7 +19,12 @@ the factor columns ``ctx_<key>`` share the uplift ``risk_score - base`` in propo
 multiplier's logarithm gets twice the share.
 """
 
-from com.analysis.risk.areas import MAX_H3_CELLS, h3_point_totals
+from com.analysis.risk.areas import (
+    MAX_H3_CELLS,
+    h3_point_totals,
+    layer_levels,
+    layer_point_totals,
+)
 from com.analysis.risk.context import context_distances
 from com.analysis.risk.explanations import AreaExplanation, explain_area
 from com.analysis.risk.filters import (
@@ -74,6 +79,8 @@ __all__ = [
     "heat_surface",
     "hotspots",
     "json_ready",
+    "layer_levels",
+    "layer_point_totals",
     "make_filter",
     "point_weights",
     "rank_areas",

@@ -34,6 +34,8 @@ def load_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gpd.GeoD
     com.errors.NotFoundError
         When the extent holds no area (unknown province or district, or no boundaries).
     """
+    if level.is_layer:
+        return load_layer_areas(conn, level, filt)
     table = sa.table(
         _AREA_TABLES[level.kind],
         sa.column("code"), sa.column("name_th"), sa.column("name_en"), sa.column("area_km2"),
@@ -63,6 +65,37 @@ def load_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gpd.GeoD
     return frame
 
 
+_LAYER_AREAS = sa.text(
+    "SELECT code, COALESCE(name_th, code) AS name_th, COALESCE(name_en, '') AS name_en, "
+    "area_km2, ST_X(rep_point) AS rep_lon, ST_Y(rep_point) AS rep_lat, "
+    "ST_AsBinary(geom) AS geom FROM area_features WHERE layer = :layer "
+    "AND (CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text)) "
+    "AND (CAST(:d AS text) IS NULL OR district_code = CAST(:d AS text)) ORDER BY code"
+)
+
+
+def load_layer_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gpd.GeoDataFrame:
+    """Return the areas of a layer level (villages, ``layer:NAME``) in the filter's extent.
+
+    An area belongs to the province and district of its inner point (``rep_point``).
+
+    Raises
+    ------
+    com.errors.NotFoundError
+        When the layer has no area in the extent.
+    """
+    frame = read_geoms(conn, _LAYER_AREAS,
+                       {"layer": level.layer, "p": filt.province, "d": filt.district})
+    if frame.empty:
+        where = f" in district {filt.district}" if filt.district else (
+            f" in province {filt.province}" if filt.province else "")
+        raise NotFoundError(
+            f"layer {level.layer!r} has no areas{where}: import them with "
+            f"`com import FILE --kind areas --layer {level.layer}`"
+        )
+    return frame
+
+
 def _missing_area(filt: RiskFilter) -> None:
     if filt.district:
         raise NotFoundError(f"district {filt.district} does not exist (or has no areas)")
@@ -84,7 +117,11 @@ def aggregate_codes(
     ``exact=True``) from every point.
     """
     params = filter_params(filt, model, level=level.kind)
-    if not exact and rollup_usable(conn, model):
+    if level.is_layer:
+        # The rollup is keyed by subdistrict and district: a layer's areas need the points.
+        statement = points_query("rank_layer_points")
+        params["layer"] = level.layer
+    elif not exact and rollup_usable(conn, model):
         statement, params = rollup_statement(conn, filt, params)
     else:
         statement = points_query("rank_areas_points")
@@ -149,6 +186,30 @@ def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
     totals = agg.groupby("code")["points"].sum()
     codes = h3_strings(totals.index.to_numpy(dtype=np.int64))
     return {str(c): int(n) for c, n in zip(codes, totals.to_numpy(), strict=True)}
+
+
+def layer_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
+    """Return how many risk points each area of a layer level holds (every category and date).
+
+    The areas are those of the layer rankings (a point counts in one area), so
+    :func:`com.security.privacy.hidden_areas` hides exactly the areas a ranking shows.
+    """
+    lvl = AreaLevel.parse(level)
+    if not lvl.is_layer:
+        raise ValidationError(f"{level} is not a village or layer level")
+    agg = aggregate_codes(conn, lvl, RiskFilter(use_recency=False), severity_model_of(None))
+    totals = agg.groupby("code")["points"].sum()
+    return {str(c): int(n) for c, n in totals.items()}
+
+
+def layer_levels(conn: Connection, *, province: str | None) -> list[str]:
+    """Return the layer levels with areas in a province: ``village``, ``layer:NAME``..."""
+    layers = conn.execute(sa.text(
+        "SELECT DISTINCT layer FROM area_features "
+        "WHERE CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text) ORDER BY layer"
+    ), {"p": province}).scalars().all()
+    return [str(AreaLevel.parse("village" if name == "villages" else f"layer:{name}"))
+            for name in layers]
 
 
 def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:

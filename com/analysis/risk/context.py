@@ -116,7 +116,8 @@ def factor_table(
     features: Mapping[str, Sequence[Any]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Distances and band multipliers (1 where a factor does not apply at this level)."""
-    active = {k: f for k, f in model.context.items() if level.kind in f.levels and f.weight > 0}
+    active = {k: f for k, f in model.context.items() if level.factor_kind in f.levels
+              and f.weight > 0}
     distances = context_distances(
         lon, lat, {k: features.get(k, []) for k in active},
         max_distance_m={k: f.bands_m[-1] for k, f in active.items()},

@@ -64,12 +64,14 @@ def explain_area(
     top: int = 10,
     exact_coordinates: bool = True,
     hidden: Collection[str] = (),
+    level: AreaLevel | str | None = None,
 ) -> AreaExplanation:
     """Explain one area's score: categories, context factors and its heaviest points.
 
-    The level follows from the code (6 digits subdistrict, 4 district, 2 province, else an H3
-    cell). Subdistricts and districts are ranked within their province, provinces within the
-    country; H3 cells are scored on their own (``rank`` is None).
+    The level follows from the code (8 digits village, 6 subdistrict, 4 district, 2 province,
+    else an H3 cell) unless ``level`` is given (``layer:NAME`` needs it). Villages,
+    subdistricts and districts are ranked within their province, provinces and a custom
+    layer's areas within the country; H3 cells are scored on their own (``rank`` is None).
 
     Parameters
     ----------
@@ -100,7 +102,7 @@ def explain_area(
         When the area does not exist.
     """
     model = severity_model_of(model)
-    level = level_of_code(code)
+    level = AreaLevel.parse(level) if level else level_of_code(code)
     code = str(code).strip().lower() if level.kind == "h3" else str(code).strip()
     base_filter = make_filter(
         date_from=date_from, date_to=date_to, categories=categories,
@@ -115,9 +117,13 @@ def explain_area(
     else:
         row, rank, extent = _ranked_row(conn, code, level, base_filter, model, hidden)
         point_filter = {level.kind: code}
+    if level.is_layer:
+        point_filter = {"layer": level.layer, "area": code,
+                        "province": extent_province(level, code)}
     params = filter_params(base_filter, model, level=level.kind, **point_filter,
                            top=None if level.kind == "h3" else int(top))
-    rows = conn.execute(points_query("rank_top_points"), params).mappings().all()
+    query = "rank_top_layer_points" if level.is_layer else "rank_top_points"
+    rows = conn.execute(points_query(query), params).mappings().all()
     if level.kind == "h3":
         h3int = h3_api()
         cell = h3int.str_to_int(code)
@@ -157,12 +163,20 @@ def _h3_row(
     return ranked.iloc[0], bbox
 
 
+def extent_province(level: AreaLevel, code: str) -> str | None:
+    """Return the province an area is ranked in: its code's first two digits (None: the country).
+
+    A custom layer's areas have codes of their own: they are ranked across the country.
+    """
+    return None if level.kind in ("province", "layer") else code[:2]
+
+
 def _ranked_row(
     conn: Connection, code: str, level: AreaLevel, base_filter: RiskFilter,
     model: SeverityModel, hidden: Collection[str],
 ) -> tuple[pd.Series, int | None, int]:
     """Rank an admin area within its province (a province in the country): row, rank, extent."""
-    province = code[:2] if level.kind != "province" else None
+    province = extent_province(level, code)
     filt = RiskFilter(**{**asdict(base_filter), "province": province,
                          "categories": base_filter.categories})
     ranked = rank_by_filter(conn, level, filt, model, with_details=True)
@@ -232,7 +246,7 @@ def _factor_parts(
         distance = row[f"dist_{key}"]
         factors.append({
             "factor": key, "th": factor.th, "en": factor.en,
-            "applies": level.kind in factor.levels and factor.weight > 0,
+            "applies": level.factor_kind in factor.levels and factor.weight > 0,
             "distance_m": None if pd.isna(distance) else float(distance),
             "beyond_m": factor.bands_m[-1] if pd.isna(distance) else None,
             "multiplier": float(row[f"mult_{key}"]), "weight": factor.weight,

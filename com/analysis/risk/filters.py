@@ -16,10 +16,15 @@ from com.text.thai import parse_date
 
 @dataclass(frozen=True)
 class AreaLevel:
-    """An area level: ``subdistrict``, ``district``, ``province`` or ``h3`` with a resolution."""
+    """An area level: admin areas, H3 cells, villages or a custom layer's areas.
 
-    kind: Literal["subdistrict", "district", "province", "h3"] = "subdistrict"
+    ``subdistrict``, ``district``, ``province``, ``h3`` with a resolution, ``village`` or
+    ``layer`` with a layer name (issue 16: areas of ``area_features``).
+    """
+
+    kind: Literal["subdistrict", "district", "province", "h3", "village", "layer"] = "subdistrict"
     resolution: int | None = None
+    layer: str | None = None
 
     @classmethod
     def parse(cls, text: str | AreaLevel | None) -> AreaLevel:
@@ -35,20 +40,40 @@ class AreaLevel:
         value = (text or "subdistrict").strip().lower()
         if value in ("subdistrict", "district", "province"):
             return cls(value)  # type: ignore[arg-type]
+        if value in ("village", "villages"):
+            return cls("village", layer="villages")
+        layer = re.fullmatch(r"layer:([0-9a-z\u0e00-\u0e7f_-]{1,60})", value)
+        if layer and layer.group(1) != "villages":
+            return cls("layer", layer=layer.group(1))
         match = re.fullmatch(r"h3[:_ ]?(\d{1,2})", value)
         if match and 0 <= int(match.group(1)) <= 15:
             return cls("h3", int(match.group(1)))
         raise ValidationError(
-            f"level {text!r} is not subdistrict, district, province or h3:N (N = 0-15)"
+            f"level {text!r} is not subdistrict, district, province, h3:N (N = 0-15), village "
+            "or layer:NAME"
         )
 
     @property
     def code_column(self) -> str:
         """The output column holding the area code."""
-        return "h3_cell" if self.kind == "h3" else f"{self.kind}_code"
+        if self.kind == "h3":
+            return "h3_cell"
+        return "area_code" if self.kind == "layer" else f"{self.kind}_code"
+
+    @property
+    def is_layer(self) -> bool:
+        """Whether the areas are those of an imported layer (villages or a custom layer)."""
+        return self.kind in ("village", "layer")
+
+    @property
+    def factor_kind(self) -> str:
+        """The level whose context factors apply: a layer's areas take the subdistrict's."""
+        return "subdistrict" if self.is_layer else self.kind
 
     def __str__(self) -> str:
-        return f"h3:{self.resolution}" if self.kind == "h3" else self.kind
+        if self.kind == "h3":
+            return f"h3:{self.resolution}"
+        return f"layer:{self.layer}" if self.kind == "layer" else self.kind
 
 
 #: Finest H3 resolution served to callers without the "sensitive" permission. A resolution-7
@@ -80,8 +105,8 @@ def check_level_for(level: str | AreaLevel, *, sees_sensitive: bool) -> AreaLeve
         parsed = level
     else:
         text = str(level).strip().lower()
-        parsed = AreaLevel.parse(text) if text.startswith("h3") or text.isalpha() \
-            else level_of_code(text)
+        by_name = text.startswith(("h3", "layer:")) or text.isalpha()
+        parsed = AreaLevel.parse(text) if by_name else level_of_code(text)
     if (parsed.kind == "h3" and not sees_sensitive
             and int(parsed.resolution or 0) > MAX_H3_RESOLUTION_WITHOUT_SENSITIVE):
         raise PermissionDenied(
@@ -101,6 +126,8 @@ def level_of_code(code: str) -> AreaLevel:
         For a code of none of these shapes.
     """
     code = str(code).strip()
+    if re.fullmatch(r"\d{8}", code):
+        return AreaLevel("village", layer="villages")
     if re.fullmatch(r"\d{6}", code):
         return AreaLevel("subdistrict")
     if re.fullmatch(r"\d{4}", code):

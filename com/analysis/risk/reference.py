@@ -22,7 +22,10 @@ from sqlalchemy.engine import Connection
 T = TypeVar("T")
 
 #: Tables the cached values are made of.
-REFERENCE_TABLES = ("provinces", "districts", "subdistricts", "context_layers", "border_crossings")
+REFERENCE_TABLES = (
+    "provinces", "districts", "subdistricts", "context_layers", "border_crossings",
+    "area_features",  # villages and custom layers (issue 16)
+)
 
 # One round trip: whether the caller's transaction has written, then each table's state.
 _STATE = sa.text(
