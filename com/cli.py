@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypedDict
 import click
 import typer
 
+from com.cli_regions import regions_app as _regions_app
 from com.config.settings import Settings, get_settings
 from com.errors import ComError
 from com.progress import progress
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="Create and migrate the PostGIS database.", no_args_is
 geodata_app = typer.Typer(help="Load and inspect reference boundary data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(geodata_app, name="geodata")
+app.add_typer(_regions_app, name="regions")
 
 
 def _settings() -> Settings:
@@ -495,6 +497,8 @@ app.add_typer(targets_app, name="targets")
 LevelOpt = Annotated[str, typer.Option(help="subdistrict, district, province or h3:N.")]
 ProvinceOpt = Annotated[str | None, typer.Option(help="Province code, e.g. 32 (Surin).")]
 DistrictOpt = Annotated[str | None, typer.Option(help="District code, e.g. 3206.")]
+RegionOpt = Annotated[str | None, typer.Option(
+    help="Region instead of one province, e.g. isoc-2 (see `com regions list`).")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First date (ISO or Thai).")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (ISO or Thai).")]
 CategoryOpt = Annotated[
@@ -533,6 +537,7 @@ def _province_or_default(province: str | None) -> str:
 @app.command("rank")
 def rank_cmd(
     level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    region: RegionOpt = None,
     date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
     min_severity: SeverityOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
@@ -542,7 +547,7 @@ def rank_cmd(
 
     with progress(f"จัดอันดับ / ranking {level} areas", quiet=quiet), \
             transaction(_engine()) as conn:
-        frame = rank_areas(conn, level=level, province=province, district=district,
+        frame = rank_areas(conn, level=level, province=province, district=district, region=region,
                            date_from=date_from, date_to=date_to, categories=category,
                            min_severity=min_severity, model=_model())
     _area_output(frame, out, list(frame.columns[:7]))
@@ -551,6 +556,7 @@ def rank_cmd(
 @app.command("hotspots")
 def hotspots_cmd(
     level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    region: RegionOpt = None,
     date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
     min_severity: SeverityOpt = None,
     permutations: Annotated[int | None, typer.Option(help="Permutations (default 999).")] = None,
@@ -563,7 +569,7 @@ def hotspots_cmd(
 
     with progress(f"จุดร้อน Gi* / hot spots of {level} areas", quiet=quiet), \
             transaction(_engine()) as conn:
-        frame = hotspots(conn, level=level, province=province, district=district,
+        frame = hotspots(conn, level=level, province=province, district=district, region=region,
                          date_from=date_from, date_to=date_to, categories=category,
                          min_severity=min_severity, permutations=permutations, seed=seed,
                          model=_model())
