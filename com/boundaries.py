@@ -70,7 +70,7 @@ def describe_regions(conn: Connection, regions: Any) -> list[dict[str, Any]]:
         ``key``, ``name_th``, ``name_en``, ``group`` and ``provinces`` (``code``, ``name_th``,
         ``name_en``; names are None for a province whose boundaries are not loaded).
     """
-    names = {r["code"]: r for r in conn.execute(
+    names: dict[str, dict[str, Any]] = {r["code"]: dict(r) for r in conn.execute(
         sa.text("SELECT code, name_th, name_en FROM provinces")).mappings()}
     out = []
     for region in regions.regions:

@@ -384,6 +384,8 @@ def users_create(
         str | None, typer.Option(help="Province code the account is limited to, e.g. 32.")
     ] = None,
     display_name: Annotated[str | None, typer.Option(help="Name shown on the pages.")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Instead of a province: limit the account to a region, e.g. isoc-2.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -409,11 +411,13 @@ def users_create(
             role=role,
             province_code=province,
             display_name=display_name,
+            region=region,
         )
     result = {
         "username": account.username,
         "role": account.role,
         "province_code": account.province_code,
+        "region": account.region,
     }
     if generate:
         result["password"] = password
@@ -451,6 +455,8 @@ def apikeys_create(
     sensitive: Annotated[
         bool, typer.Option("--sensitive", help="Exact coordinates of sensitive categories.")
     ] = False,
+    region: Annotated[str | None, typer.Option(
+        help="Instead of a province: restrict the key to a region, e.g. isoc-2.")] = None,
 ) -> None:
     """Create an API key and print it ONCE (only its hash is stored)."""
     from com.db.engine import transaction
@@ -459,7 +465,7 @@ def apikeys_create(
 
     with transaction(_engine()) as conn:
         created = create_key(conn, name=name, scope=scope, province_code=province,  # type: ignore[arg-type]
-                             sensitive=sensitive, created_by=CLI)
+                             sensitive=sensitive, created_by=CLI, region=region)
     echo_json({"key": created.key, **created.info.as_dict()})
     print("store this key now: it is shown only once and cannot be recovered", file=sys.stderr)
 
@@ -619,15 +625,19 @@ def targets_show(
 
 @app.command("kpi")
 def kpi_cmd(
-    fy: FyOpt, province: ProvinceOpt = None,
+    fy: FyOpt, province: ProvinceOpt = None, region: RegionOpt = None,
     level: Annotated[str, typer.Option(help="Level of the target list.")] = "subdistrict",
     baseline_fy: Annotated[int | None, typer.Option(help="Baseline year of the 2570 path.")] = None,
 ) -> None:
     """Print the KPI report of a fiscal year (JSON)."""
-    from com.analysis.kpi import kpi_report
+    from com.analysis.kpi import kpi_report, region_kpi_report
     from com.db.engine import transaction
 
     with transaction(_engine()) as conn:
+        if region and not province:
+            echo_json(region_kpi_report(conn, region=region, fiscal_year_be=fy, level=level,
+                                        model=_model(), baseline_fy=baseline_fy))
+            return
         echo_json(kpi_report(conn, province=_province_or_default(province), fiscal_year_be=fy,
                              level=level, model=_model(), baseline_fy=baseline_fy))
 

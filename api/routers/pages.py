@@ -20,6 +20,7 @@ from api.pages_deps import AdminPage, FormCsrf, MapPage, OpenPage, StaffPage, er
 from api.web import client_address, render
 from com import boundaries
 from com.analysis.risk import HOTSPOT_LABELS
+from com.config.regions import regions_in_force
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.ingest import list_uploads
@@ -91,11 +92,13 @@ def _audit_map_read(
 def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineDep) -> Response:
     """Show the operations map with its filters (all kept in the URL)."""
     principal, lang, filters = page.principal, page.lang, page.filters
-    if principal.province_code and filters.province_code != principal.province_code:
+    allowed = principal.allowed_provinces
+    if allowed is not None and not set(filters.province_codes or {None}) <= allowed:
         t = Translator(lang)  # the refusal in the page's language (issue 15)
         return error_page(
             request,
-            t("err_other_province", name=principal.name, province=principal.province_code),
+            t("err_other_province", name=principal.name,
+              province=", ".join(sorted(allowed)) or principal.region),
             principal,
             status=403,
         )
@@ -105,7 +108,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
     synthetic = False
     with transaction(engine) as conn:
         districts = boundaries.list_districts(conn, province_code=filters.province_code)
-        if filters.province_code:
+        if filters.province_codes:
             try:
                 data = load_map_data(
                     conn,
@@ -130,6 +133,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
         {
             "filters": filters,
             "provinces": page.provinces,
+            "regions": regions_in_force().as_list(),
             "districts": districts,
             "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
             "map_parts": parts,
@@ -146,8 +150,9 @@ def upload_page(request: Request, page: StaffPage) -> Response:
     """Upload a list of risk points (staff and above, within their province)."""
     principal = page.principal
     provinces = page.provinces
-    if principal.province_code:
-        provinces = [p for p in provinces if p["code"] == principal.province_code]
+    allowed = principal.allowed_provinces
+    if allowed is not None:
+        provinces = [p for p in provinces if p["code"] in allowed]
     fields = [
         [key, f"{label[0] if page.lang == 'th' else label[1]} ({key})"]
         for key, label in UPLOAD_FIELDS.items()
@@ -176,7 +181,7 @@ def targets_page(
     principal, filters = page.principal, page.filters
     names = category_names(settings.severity_config)
     rows: list[dict[str, Any]] = []
-    if filters.province_code:
+    if filters.province_codes:
         with transaction(engine) as conn:
             try:
                 data = load_map_data(

@@ -25,6 +25,8 @@ __all__ = [
     "load_regions",
     "province_codes_of",
     "region_key",
+    "region_provinces",
+    "regions_in_force",
 ]
 
 _CODE = re.compile(r"\d{2}")
@@ -202,7 +204,7 @@ def province_codes_of(
     """
     if region in (None, ""):
         return (str(province).strip(),) if province not in (None, "") else None
-    found = (regions or _default_regions()).get(str(region))
+    found = (regions or regions_in_force()).get(str(region))
     if province not in (None, ""):
         code = str(province).strip()
         if code not in found.provinces:
@@ -222,9 +224,23 @@ def region_key(name: str) -> str:
     com.errors.ValidationError
         For an unknown region.
     """
-    return _default_regions().get(name).key
+    return regions_in_force().get(name).key
 
 
-def _default_regions() -> RegionSet:
-    # The settings name the override file; read once per process like the severity model.
+def region_provinces(name: str | None) -> frozenset[str]:
+    """Return the provinces of the region an account or key is limited to.
+
+    Empty for None, and for a region no longer configured: a principal limited to it then
+    sees nothing (the restriction fails closed, never open).
+    """
+    if not name:
+        return frozenset()
+    try:
+        return frozenset(regions_in_force().get(name).provinces)
+    except ValidationError:
+        return frozenset()
+
+
+def regions_in_force() -> RegionSet:
+    """Return the regions of the settings (``COM_REGIONS_CONFIG`` merged in), read once."""
     return cached_regions(get_settings().regions_config)

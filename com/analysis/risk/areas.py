@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -155,6 +156,7 @@ def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
 
 
 def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
+    params: dict[str, Any]
     if filt.district:
         query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM districts WHERE code = :c")
         params = {"c": filt.district}
