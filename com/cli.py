@@ -293,6 +293,7 @@ def export_risk_points_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output file.")],
     fmt: Annotated[str, typer.Option("--format", help="geojson or csv.")] = "geojson",
     province: Annotated[str | None, typer.Option(help="Only this province code.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region's provinces.")] = None,
 ) -> None:
     """Export stored risk points with their source file and row."""
     from com.db.engine import transaction
@@ -303,7 +304,7 @@ def export_risk_points_cmd(
     part = out.with_name(out.name + ".part")
     try:
         with transaction(_engine()) as conn, part.open("w", encoding="utf-8", newline="") as fh:
-            count = export_risk_points(conn, fh, fmt=fmt, province_code=province)
+            count = export_risk_points(conn, fh, fmt=fmt, province_code=province, region=region)
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
+from scipy.stats import binomtest
 
-from com.analysis import risk
+from com.analysis import kpi, risk
 from com.config.severity import load_severity_model
 from com.errors import ValidationError
+from com.security.access import CLI
 
 DAY = dt.date(2025, 3, 1)
 SURIN, BURIRAM, KHONKAEN = "320101", "310101", "400101"
@@ -110,3 +115,65 @@ def test_cli_regions_list_and_rank_region(engine, database_url, geodata_dir, tmp
                geodata_dir=geodata_dir, tmp_path=tmp_path)
     assert bad.returncode == 1
     assert bad.stderr.startswith("error: ไม่รู้จักภาค 'nowhere' / unknown region 'nowhere'")
+
+
+def test_export_of_a_region_and_a_region_limited_principal(db):
+    from com.errors import PermissionDenied
+    from com.ingest import export_risk_points
+    from com.security.access import Principal
+
+    add(db, SURIN, 1)
+    add(db, BURIRAM, 1)
+    add(db, KHONKAEN, 1)
+    out = io.StringIO()
+    assert export_risk_points(db, out, fmt="csv", region="oncb-3") == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert sorted(r["province_code"] for r in rows) == ["31", "32"]
+    limited = Principal(kind="api_key", name="key:x", region="oncb-3",
+                        region_provinces=frozenset(ONCB3))
+    out = io.StringIO()
+    assert export_risk_points(db, out, fmt="csv", principal=limited) == 2  # its own region
+    with pytest.raises(PermissionDenied, match="region oncb-3"):
+        export_risk_points(db, io.StringIO(), fmt="csv", principal=limited, province_code="40")
+    with pytest.raises(PermissionDenied):
+        export_risk_points(db, io.StringIO(), fmt="csv", principal=limited, region="isoc-2")
+    # A region no longer configured fails closed: the principal sees nothing.
+    gone = Principal(kind="api_key", name="key:y", region="removed-region")
+    assert gone.allowed_provinces == frozenset()
+    with pytest.raises(PermissionDenied):
+        gone.require_province("32")
+
+
+def test_region_kpi_sums_the_provinces_by_hand(db, flat_model):
+    # FY 2567 (previous) and FY 2568 (this year) incidents in each province's target area.
+    for code, before, now in ((SURIN, 8, 6), (BURIRAM, 4, 1)):
+        add_counts(db, code, before, dt.date(2024, 3, 1))
+        add_counts(db, code, now, dt.date(2025, 3, 1))
+        kpi.declare_targets(db, province=code[:2], fiscal_year_be=2568, principal=CLI,
+                            codes=[code], model=flat_model)
+    kpi.store_projects(db, pd.DataFrame({"name": ["p"], "fiscal_year_be": [2568],
+                                         "area_code": [SURIN]}))
+    report = kpi.region_kpi_report(db, region="oncb-3", fiscal_year_be=2568, model=flat_model,
+                                   as_of=dt.date(2026, 1, 1))
+    assert report["region"]["key"] == "oncb-3"
+    by_code = {p["province_code"]: p for p in report["provinces"]}
+    assert set(by_code) == set(ONCB3)
+    assert "missing" in by_code["30"] and "missing" not in by_code["32"]
+    assert by_code["32"]["targets"]["this"]["incidents"] == 6
+    totals = report["totals"]
+    assert totals["provinces_reporting"] == 2
+    assert (totals["incidents"]["previous"], totals["incidents"]["this"]) == (12, 7)
+    assert totals["incidents"]["change_pct"] == pytest.approx(round(100 * (7 - 12) / 12, 2))
+    assert (totals["target_areas"], totals["target_areas_reached"]) == (2, 1)
+    assert totals["share_targets_reached"] == pytest.approx(0.5)
+    assert totals["project_coverage_met"] is False  # 50% < 80%
+    assert totals["significance"]["p_value"] == pytest.approx(
+        binomtest(7, 19, 365 / (365 + 366)).pvalue)
+
+
+def add_counts(conn, code, incidents, day):
+    conn.execute(sa.text(
+        "INSERT INTO risk_points (category, severity, incident_count, reported_on, geom,"
+        " subdistrict_code, district_code, province_code) SELECT 'drugs', 3, :n, :day,"
+        " s.rep_point, s.code, s.district_code, s.province_code FROM subdistricts s"
+        " WHERE s.code = :code"), {"n": incidents, "day": day, "code": code})
