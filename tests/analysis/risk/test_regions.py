@@ -177,3 +177,23 @@ def add_counts(conn, code, incidents, day):
         " subdistrict_code, district_code, province_code) SELECT 'drugs', 3, :n, :day,"
         " s.rep_point, s.code, s.district_code, s.province_code FROM subdistricts s"
         " WHERE s.code = :code"), {"n": incidents, "day": day, "code": code})
+
+
+def test_pages_and_api_accept_a_region(engine, test_settings):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(test_settings)) as c:
+        bad = c.get("/", params={"region": "atlantis"})
+        assert bad.status_code == 422  # the map's bad-filter page, in Thai and English
+        assert "ไม่รู้จักภาค" in bad.text and "unknown region" in bad.text
+        page = c.get("/targets", params={"region": "isoc-4", "lang": "en"})
+        assert page.status_code == 200
+        assert 'name="region" value="isoc-4"' in page.text
+        for code in ("800101", "960101"):  # Nakhon Si Thammarat and Narathiwat, one table
+            assert code in page.text
+        api = c.get("/api/rankings", params={"region": "isoc-4", "level": "province"})
+        assert sorted(a["province_code"] for a in api.json()["areas"]) == [
+            "80", "81", "82", "83", "84", "85", "86", "90", "91", "92", "93", "94", "95", "96"]
+        assert c.get("/api/rankings", params={"region": "x" * 101}).status_code in (400, 422)
