@@ -73,6 +73,11 @@ def default_province(
     """Return the province a page shows when its URL names none."""
     if principal.province_code:
         return principal.province_code
+    allowed = principal.allowed_provinces
+    if allowed is not None:  # limited to a region: the default if it is one of its own
+        if settings.default_province in allowed:
+            return settings.default_province
+        return min(allowed) if allowed else None
     if settings.default_province:
         return settings.default_province
     with_points = [p for p in provinces if p["points"]]
@@ -90,8 +95,10 @@ def _page(
     default = default_province(principal, settings, provinces)
     if filters is None:
         filters = MapFilters()
-    elif not filters.province_code:
-        filters = dataclasses.replace(filters, province_code=default)
+    elif not filters.province_code and not filters.region:
+        # A region-limited viewer opens on their region, others on the default province.
+        filters = (dataclasses.replace(filters, region=principal.region) if principal.region
+                   else dataclasses.replace(filters, province_code=default))
     return Page(principal, pick_lang(request), provinces, default, filters)
 
 

@@ -73,6 +73,11 @@ Seed = Annotated[
     ),
 ]
 Offset = Annotated[int, Query(ge=0, le=BIGINT.high, description="Rows to skip")]
+#: Issue 16: a region (com/config/regions.toml) wherever a province is accepted.
+RegionParam = Annotated[
+    str | None,
+    Query(max_length=100, description="Region instead of one province, e.g. isoc-2 or oncb-3"),
+]
 
 
 #: Report dates COM can hold: well before any list it serves, and the Common Era (a

@@ -59,3 +59,26 @@ def list_districts(
     """
     query = _DISTRICTS_WITH_GEOMETRY if with_geometry else _DISTRICTS
     return [dict(r) for r in conn.execute(query, {"p": province_code}).mappings()]
+
+
+def describe_regions(conn: Connection, regions: Any) -> list[dict[str, Any]]:
+    """Return every region of a :class:`com.config.regions.RegionSet` with its provinces' names.
+
+    Returns
+    -------
+    list of dict
+        ``key``, ``name_th``, ``name_en``, ``group`` and ``provinces`` (``code``, ``name_th``,
+        ``name_en``; names are None for a province whose boundaries are not loaded).
+    """
+    names: dict[str, dict[str, Any]] = {r["code"]: dict(r) for r in conn.execute(
+        sa.text("SELECT code, name_th, name_en FROM provinces")).mappings()}
+    out = []
+    for region in regions.regions:
+        entry = region.as_dict()
+        entry["provinces"] = [
+            {"code": c, "name_th": names.get(c, {}).get("name_th"),
+             "name_en": names.get(c, {}).get("name_en")}
+            for c in region.provinces
+        ]
+        out.append(entry)
+    return out

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 import click
 import typer
 
+from com.cli_regions import regions_app as _regions_app
 from com.errors import ComError
 from com.progress import progress
 
@@ -27,6 +28,7 @@ db_app = typer.Typer(help="Create and migrate the PostGIS database.", no_args_is
 geodata_app = typer.Typer(help="Load and inspect reference boundary data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(geodata_app, name="geodata")
+app.add_typer(_regions_app, name="regions")
 
 
 def _settings() -> Settings:
@@ -304,6 +306,7 @@ def export_risk_points_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output file.")],
     fmt: Annotated[str, typer.Option("--format", help="geojson or csv.")] = "geojson",
     province: Annotated[str | None, typer.Option(help="Only this province code.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region's provinces.")] = None,
 ) -> None:
     """Export stored risk points with their source file and row."""
     from com.db.engine import transaction
@@ -314,7 +317,7 @@ def export_risk_points_cmd(
     part = out.with_name(out.name + ".part")
     try:
         with transaction(_engine()) as conn, part.open("w", encoding="utf-8", newline="") as fh:
-            count = export_risk_points(conn, fh, fmt=fmt, province_code=province)
+            count = export_risk_points(conn, fh, fmt=fmt, province_code=province, region=region)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -395,6 +398,8 @@ def users_create(
         str | None, typer.Option(help="Province code the account is limited to, e.g. 32.")
     ] = None,
     display_name: Annotated[str | None, typer.Option(help="Name shown on the pages.")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Instead of a province: limit the account to a region, e.g. isoc-2.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -420,11 +425,13 @@ def users_create(
             role=role,
             province_code=province,
             display_name=display_name,
+            region=region,
         )
     result = {
         "username": account.username,
         "role": account.role,
         "province_code": account.province_code,
+        "region": account.region,
     }
     if generate:
         result["password"] = password
@@ -462,6 +469,8 @@ def apikeys_create(
     sensitive: Annotated[
         bool, typer.Option("--sensitive", help="Exact coordinates of sensitive categories.")
     ] = False,
+    region: Annotated[str | None, typer.Option(
+        help="Instead of a province: restrict the key to a region, e.g. isoc-2.")] = None,
 ) -> None:
     """Create an API key and print it ONCE (only its hash is stored)."""
     from com.db.engine import transaction
@@ -470,7 +479,7 @@ def apikeys_create(
 
     with transaction(_engine()) as conn:
         created = create_key(conn, name=name, scope=scope, province_code=province,  # type: ignore[arg-type]
-                             sensitive=sensitive, created_by=CLI)
+                             sensitive=sensitive, created_by=CLI, region=region)
     echo_json({"key": created.key, **created.info.as_dict()})
     print("store this key now: it is shown only once and cannot be recovered", file=sys.stderr)
 
@@ -509,6 +518,8 @@ LevelOpt = Annotated[str, typer.Option(
     help="subdistrict, district, province, h3:N, village or layer:NAME.")]
 ProvinceOpt = Annotated[str | None, typer.Option(help="Province code, e.g. 32 (Surin).")]
 DistrictOpt = Annotated[str | None, typer.Option(help="District code, e.g. 3206.")]
+RegionOpt = Annotated[str | None, typer.Option(
+    help="Region instead of one province, e.g. isoc-2 (see `com regions list`).")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First date (ISO or Thai).")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (ISO or Thai).")]
 CategoryOpt = Annotated[
@@ -547,6 +558,7 @@ def _province_or_default(province: str | None) -> str:
 @app.command("rank")
 def rank_cmd(
     level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    region: RegionOpt = None,
     date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
     min_severity: SeverityOpt = None, out: OutOpt = None, quiet: QuietOpt = False,
 ) -> None:
@@ -556,7 +568,7 @@ def rank_cmd(
 
     with progress(f"จัดอันดับ / ranking {level} areas", quiet=quiet), \
             transaction(_engine()) as conn:
-        frame = rank_areas(conn, level=level, province=province, district=district,
+        frame = rank_areas(conn, level=level, province=province, district=district, region=region,
                            date_from=date_from, date_to=date_to, categories=category,
                            min_severity=min_severity, model=_model())
     _area_output(frame, out, list(frame.columns[:7]))
@@ -565,6 +577,7 @@ def rank_cmd(
 @app.command("hotspots")
 def hotspots_cmd(
     level: LevelOpt = "subdistrict", province: ProvinceOpt = None, district: DistrictOpt = None,
+    region: RegionOpt = None,
     date_from: FromOpt = None, date_to: ToOpt = None, category: CategoryOpt = None,
     min_severity: SeverityOpt = None,
     permutations: Annotated[int | None, typer.Option(help="Permutations (default 999).")] = None,
@@ -577,7 +590,7 @@ def hotspots_cmd(
 
     with progress(f"จุดร้อน Gi* / hot spots of {level} areas", quiet=quiet), \
             transaction(_engine()) as conn:
-        frame = hotspots(conn, level=level, province=province, district=district,
+        frame = hotspots(conn, level=level, province=province, district=district, region=region,
                          date_from=date_from, date_to=date_to, categories=category,
                          min_severity=min_severity, permutations=permutations, seed=seed,
                          model=_model())
@@ -629,15 +642,19 @@ def targets_show(
 
 @app.command("kpi")
 def kpi_cmd(
-    fy: FyOpt, province: ProvinceOpt = None,
+    fy: FyOpt, province: ProvinceOpt = None, region: RegionOpt = None,
     level: Annotated[str, typer.Option(help="Level of the target list.")] = "subdistrict",
     baseline_fy: Annotated[int | None, typer.Option(help="Baseline year of the 2570 path.")] = None,
 ) -> None:
     """Print the KPI report of a fiscal year (JSON)."""
-    from com.analysis.kpi import kpi_report
+    from com.analysis.kpi import kpi_report, region_kpi_report
     from com.db.engine import transaction
 
     with transaction(_engine()) as conn:
+        if region and not province:
+            echo_json(region_kpi_report(conn, region=region, fiscal_year_be=fy, level=level,
+                                        model=_model(), baseline_fy=baseline_fy))
+            return
         echo_json(kpi_report(conn, province=_province_or_default(province), fiscal_year_be=fy,
                              level=level, model=_model(), baseline_fy=baseline_fy))
 

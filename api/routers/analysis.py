@@ -17,6 +17,7 @@ from api.params import (
     DateTo,
     FiscalYear,
     OptionalFiscalYear,
+    RegionParam,
     Seed,
     check_period,
 )
@@ -49,6 +50,7 @@ class AreaQuery:
         )] = "subdistrict",
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        region: RegionParam = None,
         date_from: DateFrom = None,
         date_to: DateTo = None,
         category: Annotated[
@@ -63,6 +65,7 @@ class AreaQuery:
         self.level = level
         self.province = province
         self.district = district
+        self.region = region
         self.date_from = date_from
         self.date_to = date_to
         self.categories = category
@@ -72,15 +75,12 @@ class AreaQuery:
         self.limit = limit
 
     def filters(self, principal: Principal) -> dict[str, Any]:
-        """Return the keyword filters of com.analysis.risk, limited to the caller's province."""
+        """Return the keyword filters of com.analysis.risk, limited to the caller's provinces."""
         risk.check_level_for(self.level, sees_sensitive=principal.sees_sensitive)
-        province = self.province
-        if principal.province_code:
-            province = province or (self.district[:2] if self.district else None)
-            province = province or principal.province_code
-            principal.require_province(province)
+        extent = principal.scope_extent(province=self.province, region=self.region,
+                                        district=self.district)
         return {
-            "level": self.level, "province": province, "district": self.district,
+            "level": self.level, **extent, "district": self.district,
             "date_from": self.date_from, "date_to": self.date_to,
             "categories": self.categories, "min_severity": self.min_severity,
             "as_of": self.as_of,
@@ -170,7 +170,7 @@ def explain(
         "The area's level when its code does not say it (layer:NAME)"))] = None,
 ) -> dict[str, Any]:
     """Explain one area's score: categories, context factors, heaviest points."""
-    if principal.province_code and code[:2].isdigit():
+    if principal.allowed_provinces is not None and code[:2].isdigit():
         principal.require_province(code[:2])
     area_level = risk.check_level_for(level or code, sees_sensitive=principal.sees_sensitive)
     if principal.province_code and area_level.kind == "layer":
@@ -222,7 +222,7 @@ def targets(
 ) -> Any:
     """List declared target lists; with province and fy, return that list and its areas."""
     province = province or principal.province_code
-    if principal.province_code:
+    if principal.allowed_provinces is not None:
         principal.require_province(province)
     with transaction(engine) as conn:
         if province is not None and fy is not None:
@@ -263,10 +263,23 @@ def kpi_report(
     province: Annotated[str | None, Query()] = None,
     level: TargetLevel = "subdistrict",
     baseline_fy: OptionalFiscalYear = None,
+    region: RegionParam = None,
 ) -> dict[str, Any]:
-    """Report the KPIs of a fiscal year against its declared target list."""
+    """Report the KPIs of a fiscal year against its declared target list(s).
+
+    With ``region`` (and no province): every province of the region and the region's totals.
+    """
+    if region or (not province and principal.region):
+        extent = principal.scope_extent(province=province, region=region)
+        if extent["region"] and not extent["province"]:
+            with transaction(engine) as conn:
+                return kpi.region_kpi_report(
+                    conn, region=extent["region"], fiscal_year_be=fy, level=level,
+                    model=_model(settings), baseline_fy=baseline_fy,
+                    regions_config=settings.regions_config)
+        province = extent["province"]
     province = province or principal.province_code or settings.default_province
-    if principal.province_code:
+    if principal.allowed_provinces is not None:
         principal.require_province(province)
     if province is None:
         from com.errors import ValidationError

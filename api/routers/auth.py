@@ -139,6 +139,7 @@ def current_session(request: Request, principal: PrincipalDep) -> dict:
         "name": principal.name,
         "role": principal.role,
         "province_code": principal.province_code,
+        "region": principal.region,
         "csrf_token": info.csrf_token if info else None,
         "expires_at": info.expires_at.isoformat() if info else None,
     }

@@ -172,7 +172,7 @@ def plans(
 ) -> dict[str, Any]:
     """List saved plans (newest first), without their GeoJSON."""
     province = province or principal.province_code
-    if principal.province_code:
+    if principal.allowed_provinces is not None:
         principal.require_province(province)
     with transaction(engine) as conn:
         rows = list_plans(conn, province=province, limit=limit)

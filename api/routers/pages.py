@@ -22,6 +22,7 @@ from com import boundaries
 from com.analysis import risk
 from com.analysis.kpi.progress import list_progress
 from com.analysis.risk import HOTSPOT_LABELS
+from com.config.regions import regions_in_force
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.ingest import list_uploads
@@ -93,11 +94,13 @@ def _audit_map_read(
 def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineDep) -> Response:
     """Show the operations map with its filters (all kept in the URL)."""
     principal, lang, filters = page.principal, page.lang, page.filters
-    if principal.province_code and filters.province_code != principal.province_code:
+    allowed = principal.allowed_provinces
+    if allowed is not None and not set(filters.province_codes or {None}) <= allowed:
         t = Translator(lang)  # the refusal in the page's language (issue 15)
         return error_page(
             request,
-            t("err_other_province", name=principal.name, province=principal.province_code),
+            t("err_other_province", name=principal.name,
+              province=", ".join(sorted(allowed)) or principal.region),
             principal,
             status=403,
         )
@@ -112,7 +115,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
         area_levels = [("subdistrict", t("level_subdistrict"))] + [
             (lvl, t("level_village") if lvl == "village" else lvl.removeprefix("layer:"))
             for lvl in risk.layer_levels(conn, province=filters.province_code)]
-        if filters.province_code:
+        if filters.province_codes:
             try:
                 data = load_map_data(
                     conn,
@@ -137,6 +140,7 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
         {
             "filters": filters,
             "provinces": page.provinces,
+            "regions": regions_in_force().as_list(),
             "districts": districts,
             "area_levels": area_levels,
             "categories": [(k, v.get(lang) or v["th"]) for k, v in names.items()],
@@ -154,8 +158,9 @@ def upload_page(request: Request, page: StaffPage) -> Response:
     """Upload a list of risk points (staff and above, within their province)."""
     principal = page.principal
     provinces = page.provinces
-    if principal.province_code:
-        provinces = [p for p in provinces if p["code"] == principal.province_code]
+    allowed = principal.allowed_provinces
+    if allowed is not None:
+        provinces = [p for p in provinces if p["code"] in allowed]
     fields = [
         [key, f"{label[0] if page.lang == 'th' else label[1]} ({key})"]
         for key, label in UPLOAD_FIELDS.items()
@@ -185,7 +190,7 @@ def targets_page(
     names = category_names(settings.severity_config)
     rows: list[dict[str, Any]] = []
     progress: list[dict[str, Any]] = []
-    if filters.province_code:
+    if filters.province_codes:
         with transaction(engine) as conn:
             try:
                 data = load_map_data(
@@ -198,7 +203,8 @@ def targets_page(
             except ValidationError as exc:
                 return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/targets")
-            progress = list_progress(conn, province=filters.province_code)
+            if filters.province_code:  # plan progress is kept per province's target lists
+                progress = list_progress(conn, province=filters.province_code)
         frame = data.areas.drop(columns="geometry")
         rows = frame.to_dict("records")
         rows.sort(key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["code"]))

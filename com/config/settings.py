@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     severity_config: Path | None = Field(
         default=None, description="TOML file overriding the packaged severity model."
     )
+    regions_config: Path | None = Field(
+        default=None, description="TOML file adding or replacing regions (sets of provinces)."
+    )
     secret_key: str = DEFAULT_SECRET
     max_upload_mb: int = 50
     max_upload_rows: int = Field(default=200_000, description="Rows accepted in one upload.")

@@ -24,6 +24,9 @@ class ApiKey(Base):
             "scopes <@ ARRAY['read', 'write']::text[] AND 'read' = ANY(scopes)",
             name="scopes_known",
         ),
+        sa.CheckConstraint(
+            "province_code IS NULL OR region IS NULL", name="province_or_region"
+        ),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
@@ -31,6 +34,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(sa.Text)
     scopes: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{read}")
     province_code: Mapped[str | None] = mapped_column(sa.String(2))
+    # Issue 16: a region's key (com/config/regions.py) instead of a province.
+    region: Mapped[str | None] = mapped_column(sa.Text)
     permissions: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
     created_by: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(

@@ -16,12 +16,17 @@ class User(Base):
     __tablename__ = "users"
     __table_args__ = (
         sa.CheckConstraint("role IN ('viewer', 'staff', 'planner', 'admin')", name="role_known"),
+        sa.CheckConstraint(
+            "province_code IS NULL OR region IS NULL", name="province_or_region"
+        ),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(sa.Text, unique=True)
     password_hash: Mapped[str] = mapped_column(sa.Text)
     role: Mapped[str] = mapped_column(sa.Text, server_default="viewer")
     province_code: Mapped[str | None] = mapped_column(sa.String(2), sa.ForeignKey("provinces.code"))
+    # Issue 16: a region's key (com/config/regions.py) instead of a province.
+    region: Mapped[str | None] = mapped_column(sa.Text)
     display_name: Mapped[str | None] = mapped_column(sa.Text)
     active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(

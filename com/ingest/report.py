@@ -16,6 +16,7 @@ from typing import Any, TextIO, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.config.regions import province_codes_of
 from com.config.settings import Settings
 from com.config.severity import (
     CategoryMatcher,
@@ -90,7 +91,7 @@ def _check_read(conn: Connection, principal: Principal, row: Any) -> None:
             f"{principal.name} may read only the uploads it sent; upload {row['id']} was sent "
             "by someone else"
         )
-    if principal.kind == "api_key" and not principal.province_code:
+    if principal.kind == "api_key" and principal.allowed_provinces is None:
         raise PermissionDenied(
             f"{principal.name} may read only the uploads it sent (the key is not limited to "
             "a province)"
@@ -318,8 +319,8 @@ def list_uploads(
         .limit(max(1, min(limit, 1000)))
         .offset(max(0, offset))
     )
-    if principal is not None and principal.province_code:
-        query = query.where(upload.c.province_code == principal.province_code)
+    if principal is not None and principal.allowed_provinces is not None:
+        query = query.where(upload.c.province_code.in_(sorted(principal.allowed_provinces)))
     out = []
     for row in conn.execute(query).mappings():
         item = _upload_dict(row)
@@ -402,6 +403,7 @@ def export_risk_points(
     fmt: str = "geojson",
     province_code: str | None = None,
     principal: Principal = CLI,
+    region: str | None = None,
 ) -> int:
     """Write stored risk points as GeoJSON or CSV, with the source file and row of each.
 
@@ -417,6 +419,9 @@ def export_risk_points(
         Only this province (forced to the principal's province when restricted).
     principal : Principal
         Who exports (audit trail).
+    region : str, optional
+        Only this region's provinces (:mod:`com.config.regions`); a restricted principal
+        asking for nothing gets its own province or region.
 
     Returns
     -------
@@ -430,27 +435,28 @@ def export_risk_points(
     """
     if fmt not in ("geojson", "csv"):
         raise ValidationError(f"unknown export format {fmt!r}; use geojson or csv")
-    if principal.province_code:
-        province_code = province_code or principal.province_code
-        principal.require_province(province_code)
+    extent = principal.scope_extent(province=province_code, region=region)
+    codes = province_codes_of(province=extent["province"], region=extent["region"])
     query = sa.text(
         "SELECT r.id, r.name, r.category, r.category_raw, r.severity, r.incident_count, "
         "r.reported_on, r.address, r.subdistrict_code, r.district_code, r.province_code, "
         "r.geocode_quality, r.approximate, u.filename AS source_file, r.source_upload_id, "
         "r.source_row, ST_Y(r.geom) AS lat, ST_X(r.geom) AS lon "
         "FROM risk_points r LEFT JOIN uploads u ON u.id = r.source_upload_id "
-        "WHERE (CAST(:p AS text) IS NULL OR r.province_code = :p) ORDER BY r.id"
+        "WHERE (CAST(:p AS text[]) IS NULL OR r.province_code = ANY(CAST(:p AS text[]))) "
+        "ORDER BY r.id"
     )
     # Options on the statement, not the connection: they must not leak to the audit insert.
     result = conn.execute(
-        query.execution_options(stream_results=True, yield_per=5000), {"p": province_code}
+        query.execution_options(stream_results=True, yield_per=5000),
+        {"p": list(codes) if codes else None},
     )
     write = _write_points_csv if fmt == "csv" else _write_points_geojson
     ids = write(result, stream)
     audit.record(
         conn, principal=principal, action=f"export.{fmt}", target="collection:risk-points",
         record_ids=ids if len(ids) <= 10_000 else [],
-        details={"count": len(ids), "province": province_code,
+        details={"count": len(ids), "province": extent["province"], "region": extent["region"],
                  "ids_omitted": len(ids) > 10_000},
     )
     return len(ids)

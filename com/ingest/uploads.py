@@ -220,8 +220,8 @@ def _upload_province(
     province = resolve_province(conn, options.province_code)
     if province is None and settings.default_province:
         province, province_source = resolve_province(conn, settings.default_province), "default"
-    if principal.province_code:
-        if province is None or province_source == "default":
+    if principal.allowed_provinces is not None:
+        if principal.province_code and (province is None or province_source == "default"):
             province, province_source = principal.province_code, "principal"
         principal.require_province(province)
     return province, province_source

@@ -21,6 +21,7 @@ from com.maps.layers import (
     add_heat,
     add_hotspots,
     add_points,
+    add_provinces,
     legend_categories,
     new_map,
 )
@@ -48,6 +49,8 @@ class MapData:
     #: The district the view is fitted to (``?district=``): the legend starts folded so it
     #: does not cover the district, and the fit keeps clear of the controls (issue 15).
     district_code: str | None = None
+    #: Issue 16: the outlines of a region's provinces when the map spans a region.
+    provinces: gpd.GeoDataFrame | None = None
 
     def bounds(self) -> list[list[float]] | None:
         """Return ``[[south, west], [north, east]]`` of the areas, or None when empty."""
@@ -117,6 +120,8 @@ def build_map(
         score_bins(data.areas["score"]) if "score" in data.areas else [])
     add_choropleth(data.areas, metric=metric, lang=lang, m=m, bins=bins)
     add_districts(data.districts, lang=lang, m=m)
+    if data.provinces is not None:
+        add_provinces(data.provinces, lang=lang, m=m)
     add_hotspots(data.areas, lang=lang, m=m)
     add_heat(data.points, lang=lang, m=m)
     add_context(data.land_border, data.mekong, data.crossings, lang=lang, m=m)

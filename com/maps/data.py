@@ -13,6 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from com.analysis import risk
+from com.config.regions import province_codes_of, region_key, region_provinces
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ParseError, ValidationError
 from com.maps.build import MapData
@@ -36,6 +37,18 @@ class MapFilters:
     plan_id: int | None = None
     #: Areas of the choropleth: ``subdistrict``, ``village`` or ``layer:NAME`` (issue 16).
     level: str = "subdistrict"
+    #: Issue 16: a region's key (``?region=isoc-2``): the map spans its provinces.
+    region: str | None = None
+
+    @property
+    def province_codes(self) -> tuple[str, ...] | None:
+        """The provinces the map shows: the province, else the region's (None: none chosen)."""
+        return province_codes_of(province=self.province_code, region=self.region)
+
+    @property
+    def spans_region(self) -> bool:
+        """Whether the view is a whole region (province outlines, ranks across provinces)."""
+        return self.region is not None and self.province_code is None
 
     @classmethod
     def from_query(cls, params: Mapping[str, Sequence[str]]) -> MapFilters:
@@ -74,6 +87,12 @@ class MapFilters:
         district = one("district")
         if province is not None and not (province.isdigit() and len(province) == 2):
             raise ValidationError(f"province={province!r} is not a 2-digit province code")
+        region_name = one("region")
+        region = region_key(region_name) if region_name else None
+        # The form sends the province select with the region select: a province outside the
+        # chosen region is the one left over from before, so the region wins.
+        if region and province and province not in region_provinces(region):
+            province, district = None, None
         if district is not None and not (district.isdigit() and len(district) == 4):
             raise ValidationError(f"district={district!r} is not a 4-digit district code")
         if district and not province:
@@ -103,11 +122,14 @@ class MapFilters:
             metric=metric,
             plan_id=int(plan) if plan else None,
             level=str(risk.AreaLevel.parse(level)),
+            region=region,
         )
 
     def query_items(self) -> list[tuple[str, str]]:
         """Return the filters as URL query items (the inverse of :meth:`from_query`)."""
         items: list[tuple[str, str]] = []
+        if self.region:
+            items.append(("region", self.region))
         if self.province_code:
             items.append(("province", self.province_code))
         if self.district_code:
@@ -137,10 +159,11 @@ def _point_query(filters: MapFilters, coarsen: Sequence[str]) -> tuple[str, dict
     # without the "sensitive" permission, without their names (issue 7's rule, as the OGC
     # API applies it); one in no subdistrict is left out rather than drawn where it is.
     where = [
-        "r.province_code = :province",
+        "r.province_code = ANY(:provinces)",
         "NOT (r.category = ANY(:coarsen) AND s.rep_point IS NULL)",
     ]
-    params: dict[str, Any] = {"province": filters.province_code, "coarsen": list(coarsen)}
+    params: dict[str, Any] = {"provinces": list(filters.province_codes or ()),
+                              "coarsen": list(coarsen)}
     if filters.district_code:
         where.append("r.district_code = :district")
         params["district"] = filters.district_code
@@ -204,18 +227,26 @@ def load_map_data(
     MapData
         The layers' data.
     """
-    if not filters.province_code:
-        raise ValidationError("choose a province (province=32 for Surin)")
-    # Issue 8: a province-restricted user sees only their province, whichever page asks.
-    principal.require_province(filters.province_code)
-    province = {"province": filters.province_code}
+    codes = filters.province_codes
+    if not codes:
+        raise ValidationError("choose a province (province=32 for Surin) or a region "
+                              "(region=isoc-2)")
+    # Issue 8: a province-restricted user sees only their province(s), whichever page asks.
+    principal.require_provinces(codes)
+    province = {"provinces": list(codes)}
     areas = _read_areas(conn, filters)
     districts = _read_geo(
         conn,
         "SELECT code, name_th, name_en, ST_AsBinary(geom) AS geometry FROM districts "
-        "WHERE province_code = :province ORDER BY code",
+        "WHERE province_code = ANY(:provinces) ORDER BY code",
         province,
     )
+    provinces = _read_geo(
+        conn,
+        "SELECT code, name_th, name_en, ST_AsBinary(geom) AS geometry FROM provinces "
+        "WHERE code = ANY(:provinces) ORDER BY code",
+        province,
+    ) if filters.spans_region else None
     coarsen = [] if principal.sees_sensitive else sorted(sensitive_categories(severity_config))
     points = _read_points(conn, filters, coarsen)
     areas = attach_ranking(conn, areas, points, filters=filters, severity_config=severity_config)
@@ -237,11 +268,11 @@ def load_map_data(
         if layer_level.is_layer:
             shown &= ~_area_of_points(points, areas, layer_level).isin(hidden)
         points = points[shown].reset_index(drop=True)
-    land_border, mekong, crossings = _read_context(conn, filters.province_code)
+    land_border, mekong, crossings = _read_context(conn, codes)
     cameras = _read_geo(
         conn,
         "SELECT name, radius_m, ST_AsBinary(geom) AS geometry FROM cameras "
-        "WHERE province_code = :province ORDER BY id",
+        "WHERE province_code = ANY(:provinces) ORDER BY id",
         province,
     )
     return MapData(
@@ -252,13 +283,15 @@ def load_map_data(
         mekong=mekong,
         crossings=crossings,
         cameras=cameras,
-        sites=load_plan_sites(
+        # CCTV plans are a province's: a region's view shows none.
+        sites=None if filters.province_code is None else load_plan_sites(
             conn,
             province_code=filters.province_code,
             plan_id=filters.plan_id,
             principal=principal,
             severity_config=severity_config,
         ),
+        provinces=provinces,
         synthetic=bool(len(points)) and bool(points["synthetic"].fillna(False).any()),
         district_code=filters.district_code,
         bins=bins,
@@ -269,7 +302,7 @@ _LAYER_AREAS = """SELECT a.code, COALESCE(a.name_th, a.code) AS name_th, a.name_
        a.district_code, d.name_th AS district_name_th, d.name_en AS district_name_en,
        ST_AsBinary(a.geom) AS geometry
 FROM area_features a LEFT JOIN districts d ON d.code = a.district_code
-WHERE a.layer = :layer AND a.province_code = :province
+WHERE a.layer = :layer AND a.province_code = ANY(:provinces)
   AND (CAST(:district AS text) IS NULL OR a.district_code = CAST(:district AS text))
 ORDER BY a.code"""
 
@@ -279,12 +312,13 @@ def _read_areas(conn: Any, filters: MapFilters) -> gpd.GeoDataFrame:
     level = risk.AreaLevel.parse(filters.level)
     if level.is_layer:
         areas = _read_geo(conn, _LAYER_AREAS, {"layer": level.layer,
-                                               "province": filters.province_code,
+                                               "provinces": list(filters.province_codes or ()),
                                                "district": filters.district_code})
         if areas.empty:
+            where = filters.province_code or filters.region
             raise ValidationError(
-                f"ไม่มีพื้นที่ระดับ {level} ในจังหวัด {filters.province_code} / "
-                f"no {level} areas in province {filters.province_code}")
+                f"ไม่มีพื้นที่ระดับ {level} ในจังหวัด/ภาค {where} / "
+                f"no {level} areas in province/region {where}")
         areas["area_kind"] = level.kind
         return areas
     district_clause = " AND s.district_code = :district" if filters.district_code else ""
@@ -294,12 +328,13 @@ def _read_areas(conn: Any, filters: MapFilters) -> gpd.GeoDataFrame:
                    d.name_th AS district_name_th, d.name_en AS district_name_en,
                    ST_AsBinary(s.geom) AS geometry
             FROM subdistricts s JOIN districts d ON d.code = s.district_code
-            WHERE s.province_code = :province{district_clause}
+            WHERE s.province_code = ANY(:provinces){district_clause}
             ORDER BY s.code""",  # noqa: S608 - fixed clause, bound values
-        {"province": filters.province_code, "district": filters.district_code},
+        {"provinces": list(filters.province_codes or ()), "district": filters.district_code},
     )
     if areas.empty:
-        raise ValidationError(f"no subdistricts for province {filters.province_code}")
+        where = filters.province_code or f"region {filters.region}"
+        raise ValidationError(f"no subdistricts for province {where}")
     return areas
 
 
@@ -329,11 +364,12 @@ def _read_points(conn: Any, filters: MapFilters, coarsen: Sequence[str]) -> pd.D
 
 
 def _read_context(
-    conn: Any, province_code: str
+    conn: Any, province_codes: Sequence[str]
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Return the land border, the Mekong and the border crossings near a province."""
-    province = {"province": province_code}
-    envelope = "(SELECT ST_Expand(ST_Envelope(geom), 0.3) FROM provinces WHERE code = :province)"
+    """Return the land border, the Mekong and the border crossings near the provinces."""
+    province = {"provinces": list(province_codes)}
+    envelope = ("(SELECT ST_SetSRID(ST_Expand(ST_Extent(geom)::geometry, 0.3), 4326) "
+                "FROM provinces WHERE code = ANY(:provinces))")
     context = _read_geo(
         conn,
         f"""SELECT layer, name,
@@ -437,6 +473,7 @@ def attach_ranking(
         conn,
         level=level,
         province=filters.province_code,
+        region=filters.region,
         district=filters.district_code,
         date_from=filters.date_from,
         date_to=filters.date_to,

@@ -314,6 +314,26 @@ def add_districts(
     return m
 
 
+def add_provinces(
+    provinces: gpd.GeoDataFrame, *, lang: str = "th", m: folium.Map | None = None
+) -> folium.Map:
+    """Add the outlines of a region's provinces (thicker than districts, no fill; issue 16)."""
+    m = m or new_map(lang=lang)
+    props = [
+        {"code": str(r.get("code")),
+         "name": str(r.get("name_th") if lang == "th" else r.get("name_en"))}
+        for r in provinces.to_dict("records")
+    ]
+    folium.GeoJson(
+        _features(provinces, props),
+        name=layer_name("provinces", lang),
+        style_function=lambda f: {"color": "#111", "weight": 4, "fill": False,
+                                  "className": "com-province-outline"},
+        interactive=False,
+    ).add_to(m)
+    return m
+
+
 class RiskPointLayer(JSCSSMixin, Layer):
     """Risk points as one compact array, clustered with Leaflet.markercluster.
 

@@ -19,6 +19,7 @@ from com.text.thai import format_thai_date, to_thai_digits
 LAYER_NAMES: dict[str, dict[str, str]] = {
     "choropleth": {"th": "ระดับความเสี่ยงรายตำบล", "en": "Subdistrict risk"},
     "districts": {"th": "เขตอำเภอ", "en": "District boundaries"},
+    "provinces": {"th": "เขตจังหวัด", "en": "Province boundaries"},
     "points": {"th": "จุดเสี่ยง", "en": "Risk points"},
     "heat": {"th": "แผนที่ความหนาแน่นจุดเสี่ยง", "en": "Risk point heat map"},
     "hotspots": {"th": "จุดร้อน/จุดเย็น (Gi*)", "en": "Hot and cold spots (Gi*)"},

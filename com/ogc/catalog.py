@@ -147,7 +147,7 @@ class FeatureCatalog:
         """Return what the collection's SQL needs for ``principal``."""
         ranking = None
         if collection.ranked:
-            key = principal.province_code
+            key = principal.extent_key
             ranking = self.rankings.get(conn, key)
             if ranking is not None and privacy.applies_to(principal):
                 ranking = self.rankings.public(ranking, key, lambda: self.hidden_areas(conn))
@@ -211,7 +211,7 @@ class FeatureCatalog:
         ).scalar()
         if estimate is None or estimate < LARGE_TABLE_ROWS:
             return int(conn.execute(statement).scalar_one())
-        key = (collection.id, principal.province_code)
+        key = (collection.id, principal.extent_key)
         cached = self._counts.get(key)
         if cached is None:
             cached = int(conn.execute(statement).scalar_one())
@@ -311,7 +311,7 @@ class FeatureCatalog:
 
     def extent(self, conn: Connection, collection: Collection, principal: Principal) -> Extent:
         """Return the bbox (and date range) of what ``principal`` may see; cached a minute."""
-        cache_key = (collection.id, principal.province_code, principal.sees_sensitive,
+        cache_key = (collection.id, principal.extent_key, principal.sees_sensitive,
                      privacy.applies_to(principal))
         cached = self._extents.get(cache_key)
         if cached is not None:

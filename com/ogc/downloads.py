@@ -71,7 +71,7 @@ def export_collection(
         "format": fmt,
         "count": len(keys),
         "selection": json.loads(query.signature()),
-        "province_restriction": principal.province_code,
+        "province_restriction": principal.extent_key,
         "sensitive_exact": bool(data.sensitive_keys) and principal.sees_sensitive,
         "sensitive_count": len(data.sensitive_keys),
     }

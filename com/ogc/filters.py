@@ -106,11 +106,14 @@ def where_conditions(
         A value out of its column's range, or a CQL2 filter that does not fit.
     """
     conditions = list(source.where)
-    if principal.province_code:
-        if source.province is None:
+    allowed = principal.allowed_provinces
+    if allowed is not None:
+        if source.province is None or not allowed:
             conditions.append(sa.false())
+        elif len(allowed) == 1:
+            conditions.append(source.province == next(iter(allowed)))
         else:
-            conditions.append(source.province == principal.province_code)
+            conditions.append(source.province.in_(sorted(allowed)))
     if query.datetime and source.temporal is not None:
         start, end = query.datetime
         if start:

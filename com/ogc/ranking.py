@@ -52,7 +52,12 @@ def ranking_from_risk(
     function = getattr(risk, "hotspots", None) or getattr(risk, "rank_areas", None)
     if function is None:
         return None
-    frame = function(conn, level="subdistrict", province=province_code)
+    # A region-limited caller's key is "region:<key>" (Principal.extent_key): its ranking
+    # spans the region's provinces.
+    if province_code and province_code.startswith("region:"):
+        frame = function(conn, level="subdistrict", region=province_code.removeprefix("region:"))
+    else:
+        frame = function(conn, level="subdistrict", province=province_code)
     return ranking_table(frame)
 
 

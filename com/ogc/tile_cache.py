@@ -94,7 +94,7 @@ class TileCache:
         collection = self.catalog.get(conn, collection_id)
         source = self.catalog.source(conn, collection, principal)
         areas = self._public_areas(conn) if self._suppresses(source, principal) else None
-        key = (collection.id, id(source), principal.province_code, id(areas))
+        key = (collection.id, id(source), principal.extent_key, id(areas))
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry.source is not source or entry.areas is not areas:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from com.config.regions import province_codes_of
 from com.errors import PermissionDenied
 
 ROLES = ("viewer", "staff", "planner", "admin")
@@ -31,6 +32,12 @@ class Principal:
         ``viewer``, ``staff``, ``planner`` or ``admin``.
     province_code
         When set, the actor sees and changes only this province's data.
+    region
+        When set (and no province), the actor sees and changes only the data of this region's
+        provinces (:mod:`com.config.regions`).
+    region_provinces
+        The provinces of ``region``, resolved when the principal is made (empty: none, so an
+        account whose region was removed from the configuration sees nothing).
     scopes
         For API keys: ``read`` and optionally ``write``.
     permissions
@@ -41,6 +48,8 @@ class Principal:
     name: str
     role: str = "viewer"
     province_code: str | None = None
+    region: str | None = None
+    region_provinces: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=lambda: frozenset({"read"}))
     permissions: frozenset[str] = field(default_factory=frozenset)
     id: int | None = None
@@ -60,12 +69,79 @@ class Principal:
             return "write" in self.scopes
         return self.kind == "cli" or self.has_role("staff")
 
+    @property
+    def allowed_provinces(self) -> frozenset[str] | None:
+        """The provinces the principal may see and change; None: every province.
+
+        The one rule of the province restriction: a province-limited principal has its
+        province, a region-limited one its region's provinces.
+        """
+        if self.province_code:
+            return frozenset({self.province_code})
+        if self.region:
+            return self.region_provinces
+        return None
+
+    @property
+    def extent_key(self) -> str | None:
+        """What the principal's restriction is, as one hashable value for caches and audit.
+
+        ``32`` (a province), ``region:isoc-2`` (a region) or None (unrestricted).
+        """
+        if self.province_code:
+            return self.province_code
+        return f"region:{self.region}" if self.region else None
+
     def require_province(self, province_code: str | None) -> None:
-        """Raise PermissionDenied when a province-restricted principal touches another one."""
-        if self.province_code and province_code != self.province_code:
-            raise PermissionDenied(
-                f"{self.name} may only work with province {self.province_code}"
-            )
+        """Raise PermissionDenied when a restricted principal touches another province."""
+        allowed = self.allowed_provinces
+        if allowed is not None and province_code not in allowed:
+            where = (f"province {self.province_code}" if self.province_code
+                     else f"the provinces of region {self.region} ({', '.join(sorted(allowed))})")
+            raise PermissionDenied(f"{self.name} may only work with {where}")
+
+    def require_provinces(self, province_codes: tuple[str, ...] | None) -> None:
+        """Raise PermissionDenied unless every one of ``province_codes`` is allowed.
+
+        None (every province) is allowed only to an unrestricted principal.
+        """
+        if self.allowed_provinces is None:
+            return
+        if province_codes is None:
+            self.require_province(None)
+            return
+        for code in province_codes:
+            self.require_province(code)
+
+    def scope_extent(
+        self, *, province: str | None, region: str | None, district: str | None = None,
+    ) -> dict[str, str | None]:
+        """Return the ``province`` and ``region`` filter a request may use.
+
+        A restricted principal asking for nothing gets its own province or region; asking for
+        more than it may see is refused. The one place a requested extent meets the
+        restriction (rankings, hot spots, the map, KPI).
+
+        Raises
+        ------
+        com.errors.PermissionDenied
+            For a province, district or region outside the restriction.
+        com.errors.ValidationError
+            For an unknown region.
+        """
+        province = province or None
+        region = region or None
+        if self.allowed_provinces is None:
+            return {"province": province, "region": region}
+        if province is None and region is None:
+            if district:
+                province = district[:2]
+            elif self.province_code:
+                province = self.province_code
+            else:
+                region = self.region
+        self.require_provinces(province_codes_of(province=province, region=region))
+        return {"province": province, "region": region}
 
     @property
     def sees_sensitive(self) -> bool:

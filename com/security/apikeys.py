@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import INTERVAL
 from sqlalchemy.engine import Connection
 
+from com.config.regions import region_key, region_provinces
 from com.db.tables import Province
 from com.db.tables_ogc import api_keys_table
 from com.errors import NotFoundError, ValidationError
@@ -56,6 +57,7 @@ class ApiKeyInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    region: str | None = None
 
     @property
     def active(self) -> bool:
@@ -70,6 +72,7 @@ class ApiKeyInfo:
             "name": self.name,
             "scopes": list(self.scopes),
             "province_code": self.province_code,
+            "region": self.region,
             "permissions": list(self.permissions),
             "created_by": self.created_by,
             "created_at": self.created_at,
@@ -85,6 +88,8 @@ class ApiKeyInfo:
             name=f"key:{self.prefix}",
             role="viewer",
             province_code=self.province_code,
+            region=self.region,
+            region_provinces=region_provinces(self.region),
             scopes=frozenset(self.scopes),
             permissions=frozenset(self.permissions),
             id=self.id,
@@ -116,6 +121,7 @@ def _info(row: sa.RowMapping) -> ApiKeyInfo:
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
         revoked_at=row["revoked_at"],
+        region=row["region"],
     )
 
 
@@ -140,6 +146,7 @@ def create_key(
     province_code: str | None = None,
     sensitive: bool = False,
     created_by: Principal,
+    region: str | None = None,
 ) -> CreatedKey:
     """Create an API key and return it with the only copy of its secret.
 
@@ -157,6 +164,9 @@ def create_key(
         Grant the ``sensitive`` permission: exact coordinates of sensitive categories.
     created_by
         Who creates the key (audit trail).
+    region
+        Instead of a province: the key sees and changes only the data of this region's
+        provinces (key or name, :mod:`com.config.regions`).
 
     Returns
     -------
@@ -180,6 +190,9 @@ def create_key(
     if scope not in ("read", "write"):
         raise ValidationError(f"scope {scope!r} is not 'read' or 'write'")
     province = _check_province(conn, province_code)
+    region = region_key(region) if region else None
+    if province and region:
+        raise ValidationError("give a province or a region, not both")
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     scopes = ["read", "write"] if scope == "write" else ["read"]
@@ -193,6 +206,7 @@ def create_key(
                 name=name,
                 scopes=scopes,
                 province_code=province,
+                region=region,
                 permissions=permissions,
                 created_by=created_by.name,
             )
@@ -208,7 +222,7 @@ def create_key(
         action="apikey.create",
         target=f"apikey:{prefix}",
         record_ids=[info.id],
-        details={"name": name, "scopes": scopes, "province_code": province,
+        details={"name": name, "scopes": scopes, "province_code": province, "region": region,
                  "permissions": permissions},
     )
     return CreatedKey(key=key, info=info)

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.engine import Connection, Engine
 
+from com.config.regions import region_key, region_provinces
 from com.db.engine import transaction
 from com.db.tables import Province
 from com.db.tables_web import LoginAttempt, User, WebSession
@@ -77,6 +78,7 @@ class Account:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    region: str | None = None
 
     def principal(self) -> Principal:
         """Return the :class:`~com.security.access.Principal` acting for this user."""
@@ -85,6 +87,8 @@ class Account:
             name=self.username,
             role=self.role,
             province_code=self.province_code,
+            region=self.region,
+            region_provinces=region_provinces(self.region),
             scopes=frozenset({"read", "write"}) if self.role != "viewer" else frozenset({"read"}),
             id=self.id,
         )
@@ -127,6 +131,7 @@ def _account(row: sa.RowMapping) -> Account:
         active=row["active"],
         created_at=row["created_at"],
         last_login_at=row["last_login_at"],
+        region=row["region"],
     )
 
 
@@ -161,11 +166,17 @@ def _check_password(password: str) -> None:
         raise ValidationError(f"password too short: use at least {MIN_PASSWORD_LENGTH} characters")
 
 
-def _check_role_province(conn: Connection, role: str, province_code: str | None) -> None:
+def _check_role_province(
+    conn: Connection, role: str, province_code: str | None, region: str | None = None
+) -> None:
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if role == "staff" and not province_code:
-        raise ValidationError("a staff account needs a province (--province, e.g. 32)")
+    if province_code and region:
+        raise ValidationError("give a province or a region, not both")
+    if role == "staff" and not (province_code or region):
+        raise ValidationError(
+            "a staff account needs a province or a region (--province 32 or --region isoc-2)"
+        )
     if province_code is not None:
         found = conn.execute(
             sa.select(Province.__table__.c.code).where(Province.__table__.c.code == province_code)
@@ -185,6 +196,7 @@ def create_user(
     role: str = "viewer",
     province_code: str | None = None,
     display_name: str | None = None,
+    region: str | None = None,
 ) -> Account:
     """Create a user account in the caller's transaction.
 
@@ -199,9 +211,12 @@ def create_user(
     role
         ``viewer``, ``staff``, ``planner`` or ``admin``.
     province_code
-        Restricts the account to one province; required for ``staff``.
+        Restricts the account to one province; ``staff`` need it or a region.
     display_name
         Name shown on the pages.
+    region
+        Restricts the account to a region's provinces (key or name, :mod:`com.config.regions`)
+        instead of one province.
 
     Returns
     -------
@@ -226,7 +241,8 @@ def create_user(
             f"bad username {username!r}: use 3-64 letters a-z, digits, '_', '.' or '-'"
         )
     _check_password(password)
-    _check_role_province(conn, role, province_code)
+    region = region_key(region) if region else None
+    _check_role_province(conn, role, province_code, region)
     exists = conn.execute(
         sa.select(users_table.c.id).where(users_table.c.username == name)
     ).scalar()
@@ -240,6 +256,7 @@ def create_user(
                 password_hash=hash_password(password),
                 role=role,
                 province_code=province_code,
+                region=region,
                 display_name=display_name,
             )
             .returning(*_ACCOUNT_COLUMNS)
@@ -302,9 +319,11 @@ def update_user(
     values: dict[str, object] = {}
     new_role = role or account.role
     new_province = province_code if province_code is not None else account.province_code
+    # A new province replaces the account's region (an account has one or the other).
+    new_region = None if province_code is not None else account.region
     if role is not None or province_code is not None:
-        _check_role_province(conn, new_role, new_province)
-        values.update(role=new_role, province_code=new_province)
+        _check_role_province(conn, new_role, new_province, new_region)
+        values.update(role=new_role, province_code=new_province, region=new_region)
     if active is not None:
         values["active"] = active
     if password is not None:

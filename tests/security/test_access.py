@@ -116,12 +116,14 @@ def test_unknown_or_revoked_key_is_401_not_anonymous(client, engine):
     assert response.json()["detail"].startswith("the API key is not valid")
 
 
-def _new_user(engine, role: str, province: str | None = "32") -> tuple[str, str]:
+def _new_user(
+    engine, role: str, province: str | None = "32", region: str | None = None
+) -> tuple[str, str]:
     name = f"t{uuid.uuid4().hex[:10]}"
     password = "ถูกต้องแน่นอน-" + uuid.uuid4().hex[:8]
     with engine.begin() as conn:
         users.create_user(conn, username=name, password=password, role=role,
-                          province_code=province)
+                          province_code=None if region else province, region=region)
     return name, password
 
 
@@ -418,9 +420,99 @@ def _has_code(text: str, code: str) -> bool:
     return f'"{code}"' in text or re.search(rf"(?m)(^|,){code}(,|\r?$)", text) is not None
 
 
+#: Issue 16: a region holding Surin (32) and Buri Ram (31) but not Sisaket (33), added with
+#: COM_REGIONS_CONFIG (every packaged region with Surin also holds Sisaket).
+TEST_REGION = "test-surin-buriram"
+
+
+@pytest.fixture
+def test_region(tmp_path, monkeypatch):
+    """COM_REGIONS_CONFIG naming a file that adds :data:`TEST_REGION`."""
+    from com.config.settings import get_settings
+
+    path = tmp_path / "regions.toml"
+    path.write_text(f'[regions.{TEST_REGION}]\nth = "ทดสอบ"\nen = "Test"\n'
+                    'provinces = ["31", "32"]\n', encoding="utf-8")
+    monkeypatch.setenv("COM_REGIONS_CONFIG", str(path))
+    get_settings.cache_clear()
+    yield TEST_REGION
+    monkeypatch.delenv("COM_REGIONS_CONFIG")
+    get_settings.cache_clear()
+
+
 def test_staff_see_and_change_only_their_province(engine, test_settings, two_provinces):
     name, password = _new_user(engine, "staff", "32")
     planner, planner_pw = _new_user(engine, "planner", "32")
+    _check_restricted(engine, test_settings, two_provinces, (name, password),
+                      (planner, planner_pw))
+
+
+def test_region_staff_see_and_change_only_their_region(
+    engine, test_settings, two_provinces, test_region
+):
+    """The same sweep of every route for accounts limited to a region (issue 16)."""
+    name, password = _new_user(engine, "staff", region=test_region)
+    planner, planner_pw = _new_user(engine, "planner", region=test_region)
+    with TestClient(create_app(test_settings), follow_redirects=False) as c:
+        assert _login(c, name, password).status_code == 303
+        session = c.get("/api/session").json()
+        assert session["region"] == test_region and session["province_code"] is None
+        ranked = c.get("/api/rankings", params={"level": "province"}).json()
+        assert {a["province_code"] for a in ranked["areas"]} == {"31", "32"}
+        assert c.get("/api/rankings", params={"region": "isoc-2"}).status_code == 403
+        assert c.get("/api/rankings", params={"province": "31"}).status_code == 200
+        page = c.get("/")
+        assert page.status_code == 200 and 'value="test-surin-buriram" selected' in page.text
+    _check_restricted(engine, test_settings, two_provinces, (name, password),
+                      (planner, planner_pw))
+
+
+def test_region_limited_key_sees_only_its_provinces(
+    engine, test_settings, two_provinces, test_region
+):
+    """Issue 16: an API key limited to a region: rankings, OGC items, exports and tiles."""
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
+
+    with engine.begin() as conn:
+        created = create_key(conn, name="region dashboard", region=test_region, created_by=CLI)
+    assert created.info.region == test_region and created.info.province_code is None
+    code32, code33 = two_provinces["codes"]["32"], two_provinces["codes"][OTHER]
+    point32, point33 = two_provinces["points"]["32"], two_provinces["points"][OTHER]
+    h = {"X-API-Key": created.key}
+    with TestClient(create_app(test_settings)) as c:
+        ranked = c.get("/api/rankings", headers=h, params={"level": "district"}).json()
+        assert {a["district_code"][:2] for a in ranked["areas"]} == {"31", "32"}
+        hot = c.get("/api/hotspots", headers=h, params={"level": "district", "permutations": 9})
+        assert hot.status_code == 200 and _no_other_province(hot)
+        assert c.get("/api/rankings", headers=h, params={"province": OTHER}).status_code == 403
+        assert c.get("/api/rankings", headers=h,
+                     params={"region": "oncb-3"}).status_code == 403  # holds 33 too
+        items = c.get("/ogc/collections/risk-points/items", headers=h, params={"limit": 1000})
+        ids = {f["id"] for f in items.json()["features"]}
+        assert point32 in ids and point33 not in ids
+        assert c.get(f"/ogc/collections/risk-points/items/{point33}",
+                     headers=h).status_code == 404
+        for fmt in ("csv", "geojson"):
+            export = c.get(f"/api/exports/risk-points.{fmt}", headers=h)
+            assert export.status_code == 200 and _no_other_province(export)
+            assert f"จุดของ {OTHER}" not in export.text and "จุดของ 32" in export.text
+        ranking = c.get("/api/exports/rankings.csv", headers=h)
+        assert _has_code(ranking.text, code32) and not _has_code(ranking.text, code33)
+        tile = c.get(f"/tiles/risk-points/10/{_tile_x(two_provinces, engine)}.pbf", headers=h)
+        assert tile.status_code in (200, 204)
+        assert not _tile_provinces(tile.content) - {"31", "32"}
+        assert c.get("/api/kpi", headers=h, params={"province": OTHER, "fy": 2561}
+                     ).status_code == 403
+        kpi = c.get("/api/kpi", headers=h, params={"fy": 2561})
+        assert kpi.status_code == 200, kpi.text
+        assert [p["province_code"] for p in kpi.json()["provinces"]] == ["31", "32"]
+
+
+def _check_restricted(engine, test_settings, two_provinces, staff, planner_login) -> None:
+    """Every route, for a staff user and a planner who may not see Sisaket (33)."""
+    name, password = staff
+    planner, planner_pw = planner_login
     code33 = two_provinces["codes"][OTHER]
     point33 = two_provinces["points"][OTHER]
     upload33 = two_provinces["upload_id"]

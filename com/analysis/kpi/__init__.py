@@ -17,6 +17,7 @@ from com.analysis.kpi.projects import (
     project_coverage,
     store_projects,
 )
+from com.analysis.kpi.regional import region_kpi_report
 from com.analysis.kpi.report import kpi_report
 from com.analysis.kpi.statistics import (
     binomial_change_test,
@@ -43,6 +44,7 @@ __all__ = [
     "declare_targets",
     "get_target_list",
     "kpi_report",
+    "region_kpi_report",
     "list_target_lists",
     "predictive_accuracy_index",
     "project_coverage",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -48,14 +49,15 @@ def load_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gpd.GeoD
         sa.func.ST_Y(table.c.rep_point).label("rep_lat"),
         sa.func.ST_AsBinary(table.c.geom).label("geom"),
     )
+    codes = filt.province_codes
     if level.kind == "province":
-        if filt.province:
-            query = query.where(table.c.code == filt.province)
+        if codes:
+            query = query.where(table.c.code.in_(codes))
         elif filt.district:
             query = query.where(table.c.code == filt.district[:2])
     else:
-        if filt.province:
-            query = query.where(table.c.province_code == filt.province)
+        if codes:
+            query = query.where(table.c.province_code.in_(codes))
         if filt.district:
             column = table.c.code if level.kind == "district" else table.c.district_code
             query = query.where(column == filt.district)
@@ -99,6 +101,8 @@ def load_layer_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gp
 def _missing_area(filt: RiskFilter) -> None:
     if filt.district:
         raise NotFoundError(f"district {filt.district} does not exist (or has no areas)")
+    if filt.region:
+        raise NotFoundError(f"no province of region {filt.region} is loaded")
     if filt.province:
         raise NotFoundError(f"province {filt.province} does not exist")
     raise NotFoundError("no boundaries loaded: run `com geodata load` first")
@@ -213,12 +217,14 @@ def layer_levels(conn: Connection, *, province: str | None) -> list[str]:
 
 
 def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
+    params: dict[str, Any]
     if filt.district:
         query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM districts WHERE code = :c")
         params = {"c": filt.district}
-    elif filt.province:
-        query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM provinces WHERE code = :c")
-        params = {"c": filt.province}
+    elif filt.province_codes:
+        query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM provinces "
+                        "WHERE code = ANY(CAST(:c AS text[])) ORDER BY code")
+        params = {"c": list(filt.province_codes)}
     else:
         query = sa.text("SELECT code, ST_AsBinary(geom) AS geom FROM provinces ORDER BY code")
         params = {}
@@ -282,10 +288,11 @@ def names_at(
     query = sa.text(
         "SELECT s.name_th, s.name_en, ST_AsBinary(p.geom) AS geom "
         "FROM subdistrict_parts p JOIN subdistricts s ON s.code = p.subdistrict_code "
-        "WHERE (CAST(:p AS text) IS NULL OR s.province_code = :p) "
+        "WHERE (CAST(:p AS text[]) IS NULL OR s.province_code = ANY(CAST(:p AS text[]))) "
         "AND (CAST(:d AS text) IS NULL OR s.district_code = :d)"
     )
-    subs = read_geoms(conn, query, {"p": filt.province, "d": filt.district})
+    codes = list(filt.province_codes) if filt.province_codes else None
+    subs = read_geoms(conn, query, {"p": codes, "d": filt.district})
     result = pd.DataFrame({"name_th": [""] * len(lon), "name_en": [""] * len(lon)})
     if subs.empty or len(lon) == 0:
         return result

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from com.analysis.risk.h3cells import h3_api
+from com.config.regions import province_codes_of, region_key
 from com.config.severity import SeverityModel, category_key, severity_model_of
 from com.errors import PermissionDenied, ValidationError
 from com.text.thai import parse_date
@@ -149,9 +150,15 @@ def level_of_code(code: str) -> AreaLevel:
 
 @dataclass(frozen=True)
 class RiskFilter:
-    """Which points count: area, date range, categories, severity; and the analysis date."""
+    """Which points count: area, date range, categories, severity; and the analysis date.
+
+    ``provinces`` is the extent as a set of provinces (one province, a region's, or None for
+    all); ``province`` is that province when there is exactly one, ``region`` the region's key.
+    """
 
     province: str | None = None
+    provinces: tuple[str, ...] | None = None
+    region: str | None = None
     district: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -159,6 +166,13 @@ class RiskFilter:
     min_severity: int | None = None
     as_of: dt.date | None = None
     use_recency: bool = True
+
+    @property
+    def province_codes(self) -> tuple[str, ...] | None:
+        """The provinces of the extent (None: every province)."""
+        if self.provinces is not None:
+            return self.provinces
+        return (self.province,) if self.province else None
 
     @property
     def analysis_date(self) -> dt.date:
@@ -186,6 +200,7 @@ def make_filter(
     *,
     province: str | None = None,
     district: str | None = None,
+    region: str | None = None,
     date_from: dt.date | str | None = None,
     date_to: dt.date | str | None = None,
     categories: Iterable[str] | str | None = None,
@@ -207,11 +222,14 @@ def make_filter(
     district = str(district).strip() if district not in (None, "") else None
     if province is not None and not re.fullmatch(r"\d{2}", province):
         raise ValidationError(f"province {province!r} must be a 2-digit code such as 32")
+    codes = province_codes_of(province=province, region=region)
+    key = region_key(region) if region not in (None, "") else None
     if district is not None:
         if not re.fullmatch(r"\d{4}", district):
             raise ValidationError(f"district {district!r} must be a 4-digit code such as 3206")
-        if province is not None and not district.startswith(province):
-            raise ValidationError(f"district {district} is not in province {province}")
+        if codes is not None and district[:2] not in codes:
+            where = f"province {province}" if province else f"region {key}"
+            raise ValidationError(f"district {district} is not in {where}")
     start = _as_date(date_from, "from")
     end = _as_date(date_to, "to")
     if start and end and start > end:
@@ -228,7 +246,9 @@ def make_filter(
     if min_severity is not None and not 1 <= int(min_severity) <= 5:
         raise ValidationError(f"minimum severity {min_severity} is not 1-5")
     return RiskFilter(
-        province=province,
+        province=codes[0] if codes is not None and len(codes) == 1 else None,
+        provinces=codes,
+        region=key,
         district=district,
         date_from=start,
         date_to=end,

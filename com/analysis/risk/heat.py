@@ -27,6 +27,7 @@ def heat_surface(
     *,
     province: str | None = None,
     district: str | None = None,
+    region: str | None = None,
     date_from: dt.date | str | None = None,
     date_to: dt.date | str | None = None,
     categories: Iterable[str] | str | None = None,
@@ -60,7 +61,8 @@ def heat_surface(
     model = severity_model_of(model)
     if cell_m <= 0 or bandwidth_m <= 0:
         raise ValidationError("cell_m and bandwidth_m must be positive")
-    filt = make_filter(province=province, district=district, date_from=date_from,
+    filt = make_filter(province=province, district=district, region=region,
+                       date_from=date_from,
                        date_to=date_to, categories=categories, min_severity=min_severity,
                        as_of=as_of, model=model)
     frame = copy_frame(conn, points_query("rank_h3_points"), filter_params(filt, model),

@@ -192,6 +192,7 @@ def hotspots(
     level: AreaLevel | str = "subdistrict",
     province: str | None = None,
     district: str | None = None,
+    region: str | None = None,
     date_from: dt.date | str | None = None,
     date_to: dt.date | str | None = None,
     categories: Iterable[str] | str | None = None,
@@ -216,7 +217,8 @@ def hotspots(
     model = severity_model_of(model)
     settings = model.hotspots
     ranked = rank_areas(
-        conn, level=level, province=province, district=district, date_from=date_from,
+        conn, level=level, province=province, district=district, region=region,
+        date_from=date_from,
         date_to=date_to, categories=categories, min_severity=min_severity, as_of=as_of,
         model=model,
     )
@@ -364,6 +366,7 @@ def emerging_hotspots(
     level: AreaLevel | str = "subdistrict",
     province: str | None = None,
     district: str | None = None,
+    region: str | None = None,
     categories: Iterable[str] | str | None = None,
     min_severity: int | None = None,
     model: SeverityModel | Path | str | None = None,
@@ -399,7 +402,8 @@ def emerging_hotspots(
     lvl = AreaLevel.parse(level)
     settings = model.hotspots
     periods = _periods(by, int(start_fy), int(end_fy))
-    base = make_filter(province=province, district=district, categories=categories,
+    base = make_filter(province=province, district=district, region=region,
+                       categories=categories,
                        min_severity=min_severity, model=model, use_recency=False)
     frames = []
     weights = None

@@ -29,6 +29,7 @@ def filter_params(
     params: dict[str, Any] = {
         "level": level,
         "province": filt.province,
+        "provinces": list(filt.province_codes) if filt.province_codes else None,
         "district": filt.district,
         "subdistrict": None,
         "date_from": filt.date_from,

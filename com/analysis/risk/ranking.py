@@ -38,6 +38,7 @@ def rank_areas(
     level: AreaLevel | str = "subdistrict",
     province: str | None = None,
     district: str | None = None,
+    region: str | None = None,
     date_from: dt.date | str | None = None,
     date_to: dt.date | str | None = None,
     categories: Iterable[str] | str | None = None,
@@ -62,6 +63,9 @@ def rank_areas(
         ``subdistrict`` (default), ``district``, ``province`` or ``h3:N``.
     province, district : str, optional
         Extent and point filter (DOPA codes ``32``, ``3206``); default: the whole country.
+    region : str, optional
+        A region (``isoc-2``; :mod:`com.config.regions`): the extent is its provinces, and
+        areas rank across all of them.
     date_from, date_to : date, optional
         Inclusive range of ``reported_on``; with either set, undated points are left out.
     categories : iterable of str, optional
@@ -95,7 +99,8 @@ def rank_areas(
     model = severity_model_of(model)
     lvl = AreaLevel.parse(level)
     filt = make_filter(
-        province=province, district=district, date_from=date_from, date_to=date_to,
+        province=province, district=district, region=region, date_from=date_from,
+        date_to=date_to,
         categories=categories, min_severity=min_severity, as_of=as_of,
         use_recency=use_recency, model=model,
     )
@@ -104,7 +109,7 @@ def rank_areas(
 
 def _context_factors(
     conn: Connection, areas: gpd.GeoDataFrame, base: pd.DataFrame, level: AreaLevel,
-    model: SeverityModel, *, extent: tuple[str | None, str | None] | None = None,
+    model: SeverityModel, *, extent: tuple[tuple[str, ...] | None, str | None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Distances and multipliers of the areas with points (an area without points scores 0).
 
@@ -218,7 +223,7 @@ def _rank(
     bbox: Sequence[float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Compute :func:`rank_by_filter` (no cache)."""
-    extent: tuple[str | None, str | None] | None = None
+    extent: tuple[tuple[str, ...] | None, str | None] | None = None
     if level.kind == "h3":
         agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
         if areas is None:
@@ -226,7 +231,7 @@ def _rank(
     else:
         agg = aggregate_codes(conn, level, filt, model)
         if areas is None:
-            extent = (filt.province, filt.district)
+            extent = (filt.province_codes, filt.district)
             areas = reference.cached(conn, ("areas", str(level), extent),
                                      lambda: load_areas(conn, level, filt))
     keys = model.category_keys

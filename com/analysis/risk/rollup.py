@@ -117,9 +117,10 @@ def total_answers(conn: Connection, filt: RiskFilter) -> bool:
         return True
     latest = conn.execute(sa.text(
         "SELECT max(anchor) FROM risk_rollup_total "
-        "WHERE (CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text)) "
+        "WHERE (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[]))) "
         "AND (CAST(:d AS text) IS NULL OR district_code = CAST(:d AS text))"
-    ), {"p": filt.province, "d": filt.district}).scalar_one()
+    ), {"p": list(filt.province_codes) if filt.province_codes else None,
+        "d": filt.district}).scalar_one()
     return latest is None or latest <= filt.analysis_date
 
 

@@ -19,7 +19,7 @@ WITH parts AS (
                                            / CAST(:half_life_days AS float8))
            END AS score
     FROM risk_rollup r
-    WHERE (CAST(:province AS text) IS NULL OR r.province_code = CAST(:province AS text))
+    WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinces AS text[])))
       AND (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text))
       AND (CAST(:subdistrict AS text) IS NULL OR r.subdistrict_code = CAST(:subdistrict AS text))
       AND (CAST(:categories AS text[]) IS NULL OR r.category = ANY(CAST(:categories AS text[])))
@@ -50,7 +50,7 @@ WITH parts AS (
         OR (p.reported_on >= CAST(:x3_from AS date) AND p.reported_on < CAST(:x3_to AS date)))
       AND (CAST(:date_from AS date) IS NULL OR p.reported_on >= CAST(:date_from AS date))
       AND (CAST(:date_to AS date) IS NULL OR p.reported_on <= CAST(:date_to AS date))
-      AND (CAST(:province AS text) IS NULL OR p.province_code = CAST(:province AS text))
+      AND (CAST(:provinces AS text[]) IS NULL OR p.province_code = ANY(CAST(:provinces AS text[])))
       AND (CAST(:district AS text) IS NULL OR p.district_code = CAST(:district AS text))
       AND (CAST(:subdistrict AS text) IS NULL OR p.subdistrict_code = CAST(:subdistrict AS text))
       AND (CAST(:categories AS text[]) IS NULL OR p.category = ANY(CAST(:categories AS text[])))

@@ -19,7 +19,7 @@ SELECT CASE CAST(:level AS text)
 FROM risk_rollup_total r
 LEFT JOIN unnest(CAST(:cat_keys AS text[]), CAST(:cat_weights AS float8[])) AS cw(key, weight)
        ON cw.key = r.category
-WHERE (CAST(:province AS text) IS NULL OR r.province_code = CAST(:province AS text))
+WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinces AS text[])))
   AND (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text))
   AND (CAST(:subdistrict AS text) IS NULL OR r.subdistrict_code = CAST(:subdistrict AS text))
   AND (CAST(:categories AS text[]) IS NULL OR r.category = ANY(CAST(:categories AS text[])))

@@ -17,7 +17,7 @@ SELECT r.id, r.name, r.category, r.severity, r.incident_count, r.reported_on,
 FROM risk_points r
 LEFT JOIN unnest(CAST(:cat_keys AS text[]), CAST(:cat_weights AS float8[])) AS cw(key, weight)
        ON cw.key = r.category
-WHERE (CAST(:province AS text) IS NULL OR r.province_code = CAST(:province AS text))
+WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinces AS text[])))
   AND (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text))
   AND (CAST(:subdistrict AS text) IS NULL OR r.subdistrict_code = CAST(:subdistrict AS text))
   AND (CAST(:date_from AS date) IS NULL OR r.reported_on >= CAST(:date_from AS date))
