@@ -33,7 +33,7 @@ def _moved(lat: float, lon: float, azimuth: float, metres: float) -> tuple[float
 
 def _statuses(conn: sa.Connection, upload_id: int) -> dict[int, str]:
     return dict(conn.execute(sa.text(
-        "SELECT row_number, status FROM upload_rows WHERE upload_id = :u"), {"u": upload_id}
+        "SELECT row_number, status FROM upload_report WHERE upload_id = :u"), {"u": upload_id}
     ).tuples().all())
 
 
