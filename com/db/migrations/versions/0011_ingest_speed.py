@@ -2,8 +2,8 @@
 
 - ``risk_rollup_apply()`` and ``risk_rollup_rebuild()`` (0008_rollup) found a point's month with
   ``date_trunc('month', reported_on)::date``: on a date that is a cast to ``timestamptz`` and
-  back, time zone rules included, and it took about three quarters of the trigger's time
-  (about 3 s of 4 for an upload of 100,000 points on a 2-core machine). The month's first
+  back, time zone rules included, twice per point (grouping 100,000 points by month took
+  3.2 s with it and 0.35 s without, on a loaded 2-core machine). The month's first
   day is now date arithmetic, ``reported_on - (day of month - 1)``: the same date for every
   date, with no time zone in the way. Everything else in the functions is unchanged.
 - ``upload_report``: the per-row report of every upload. ``upload_rows`` keeps a line only
