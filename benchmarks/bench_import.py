@@ -13,7 +13,8 @@ an emptied table (emptying is not timed):
   COM does: read and decode, recognise columns, parse every coordinate, category, severity
   and date, subdistrict of every point, Thailand and province checks, duplicates against
   stored points and within the file, COPY into ``risk_points`` (its indexes and the ranking
-  rollup triggers of 0008_rollup included), per-row report, audit row, one transaction.
+  rollup triggers of 0008_rollup included), report lines (rejected, duplicate and warned rows
+  since 0011_ingest_speed), audit row, one transaction.
   The time of each stage is printed for the last repetition.
 - geopandas: ``geopandas.read_file`` of the CSV (GDAL's CSV driver, points from the
   latitude/longitude columns) + ``to_postgis`` into a new table (with its GiST index).
@@ -21,7 +22,8 @@ an emptied table (emptying is not timed):
   typed table + GiST index, in one transaction: the floor any importer stands on.
 
 Then the storing step is broken down (``EXPLAIN ANALYZE`` of inserting the stored points again,
-rolled back: insert with its indexes, the foreign key's per-row check, the rollup trigger), and
+rolled back: insert with its indexes, the upload check (a statement trigger since 0011; the
+foreign key's per-row check before), the rollup trigger), and
 one extra COM upload runs with the rollup triggers of risk_points disabled (not a production
 path: it only tells what the triggers cost end to end). Printed: rows/s min and median for each, the
 ratios of the medians, the stage breakdown, and the load average before and after.
@@ -261,8 +263,8 @@ def _storing_breakdown(engine: sa.Engine) -> None:
     """Where PostgreSQL spends the storing step: the stored points inserted again, rolled back.
 
     ``EXPLAIN ANALYZE`` of an ``INSERT ... SELECT`` of the last upload's points (the same rows,
-    new ids) times the insert itself (heap and every index), the foreign key's per-row check
-    and the rollup trigger apart; nothing is kept.
+    new ids) times the insert itself (heap and every index), the upload check (per statement
+    since 0011, per row before) and the rollup trigger apart; nothing is kept.
     """
     columns = ("name, category, category_raw, severity, incident_count, reported_on, address, "
                "geom, subdistrict_code, district_code, province_code, geocode_quality, "

@@ -2,8 +2,9 @@
 
 A row is placed by its geometry, its coordinates (:func:`com.geo.coords.parse_coordinate`:
 decimal, DMS, UTM, MGRS, Google links, swapped order, Indian 1975 datum) or its address
-(:func:`com.ingest.geocode.geocode`: only a confident subdistrict is accepted, placed at its
-representative point and flagged approximate); then the kind's row builder makes the record.
+(:func:`com.ingest.geocode.geocode_many`, one batch per upload: only a confident subdistrict
+is accepted, placed at its representative point and flagged approximate); then the kind's row
+builder makes the record.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from com.ingest.coordinates import (
     number_cell,
     number_pair,
 )
-from com.ingest.geocode import geocode
+from com.ingest.geocode import geocode, geocode_many
 from com.ingest.kinds import Kind, RowValues, lookup_kind
 from com.ingest.options import ImportOptions, RowRejected
 from com.ingest.readers import ReadLimits, SourceTable, json_safe
@@ -382,6 +383,35 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
     ctx.fast_place_columns = f"{ctx.plan.name('lat')}, {ctx.plan.name('lon')}"
 
 
+def _geocode_addresses(table: SourceTable, ctx: _Context) -> None:
+    """Geocode, in one batch, the addresses of the rows that have nothing else to place them.
+
+    Those are the rows without a geometry and without any coordinate cell: they are placed
+    by their address (:func:`_place_by_address`), which then finds the answer in the upload's
+    geocoding cache. :func:`com.ingest.geocode.geocode_many` answers each distinct address
+    once and parses a chunk's addresses together; asking :func:`com.ingest.geocode.geocode`
+    address by address repeated that work for every distinct address.
+    """
+    plan = ctx.plan
+    if (table.geometries is not None or "wkt" in plan.fields or not ctx.kind.allow_address
+            or not any(f in plan.fields for f in ADDRESS_FIELDS)):
+        return
+    coordinate_columns = [plan.fields[f] for f in COORD_FIELDS if f in plan.fields]
+    addresses: list[str] = []
+    for index, values in enumerate(table.rows):
+        if ctx.fast_ok is not None and ctx.fast_ok[index]:
+            continue
+        if any(not is_blank_cell(values[i]) for i in coordinate_columns):
+            continue
+        address = _address(_field_getter(values, plan))
+        if address is not None and address not in ctx.geocode_cache:
+            addresses.append(address)
+    distinct = list(dict.fromkeys(addresses))
+    if distinct:
+        results = geocode_many(distinct, province_code=ctx.geocode_province)
+        ctx.geocode_cache.update(zip(distinct, results, strict=True))
+
+
 def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells: Any) -> None:
     """Place the row at its coordinate cells (any form the parser reads) in WGS 84.
 
@@ -548,5 +578,7 @@ def prepare_rows(
                   == table.details.get("submission_time_column")),
     )
     _fast_coordinates(table, ctx)
+    if geocoder is None:
+        _geocode_addresses(table, ctx)
     rows = [_prepare_row(table, i, ctx) for i in range(len(table.rows))]
     return rows, plan, ctx.datum_notes

@@ -27,6 +27,7 @@ from com.config.severity import (
 from com.db.tables import Upload
 from com.errors import NotFoundError, PermissionDenied, ValidationError
 from com.ingest.cells import csv_cell
+from com.ingest.originals import original_cells
 from com.ingest.readers import json_safe
 from com.ingest.reasons import describe
 from com.io.escape import escape_formula
@@ -202,15 +203,25 @@ def _with_reason(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report_rows(conn: Connection, upload_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
+    """Return the report line of every row of the upload, in row order.
+
+    The view ``upload_report`` holds the written lines and, for risk points stored cleanly
+    (no line written), a line made from the stored record; their original cells are read
+    again from the uploaded file (:func:`com.ingest.originals.original_cells`).
+    """
+    rows = [dict(r) for r in conn.execute(
         sa.text(
             "SELECT row_number AS row, status, reason, column_name AS column, warnings, lat, "
-            "lon, subdistrict_code, quality, record_id, original FROM upload_rows "
+            "lon, subdistrict_code, quality, record_id, original FROM upload_report "
             "WHERE upload_id = :u ORDER BY row_number"
         ),
         {"u": upload_id},
-    ).mappings()
-    return [dict(r) for r in rows]
+    ).mappings()]
+    derived = [r for r in rows if r["original"] is None]
+    originals = original_cells(conn, upload_id, [r["row"] for r in derived])
+    for r in derived:
+        r["original"] = originals.get(r["row"], {})
+    return rows
 
 
 def _sees_rows_exactly(conn: Connection, principal: Principal | None, row: Any) -> bool:

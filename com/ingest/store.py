@@ -3,7 +3,9 @@
 The places of the rows are COPYed into a narrow temporary table and checked set-based in
 PostGIS (``com/db/sql/ingest_*.sql``): subdistrict of every point, outside Thailand, outside
 the province. The stored rows are COPYed straight into the kind's table (their ids read back
-by upload) and every row into ``upload_rows``. Nothing commits here: the caller owns the
+by upload) and the rows worth a report line (rejected, duplicate, with a warning) into
+``upload_rows``; a cleanly stored risk point is reported from ``risk_points`` itself (the view
+``upload_report``). Nothing commits here: the caller owns the
 transaction.
 """
 
@@ -25,12 +27,14 @@ from com.ingest.prepare import PreparedRow
 
 __all__ = [
     "BOUNDARY_TOLERANCE_M",
+    "DERIVED_REPORT_TABLES",
     "check_places",
     "copy_report",
     "copy_rows",
     "copy_stage",
     "ensure_statistics",
     "geometry_hex",
+    "needs_report_line",
     "store_records",
 ]
 
@@ -194,14 +198,17 @@ def store_records(
              r.row_number)
             for r, ewkb in zip(main, hexes, strict=True)
         ))
-        # The table's identity gave the ids; read them back by upload (one index scan):
-        # drawing them first with nextval() took 5x longer.
-        ids: dict[int, int] = dict(conn.execute(
-            sa.text(f"SELECT source_row, id FROM {kind.table} WHERE source_upload_id = :u"),
-            {"u": upload_id},
-        ).tuples().all())
-        for row in main:
-            row.record_id = ids[row.row_number]
+        # The table's identity gave the ids; read back by upload (one index scan) those the
+        # report lines need: drawing them first with nextval() took 5x longer.
+        reported = [r for r in main if needs_report_line(r, kind)]
+        if reported:
+            ids: dict[int, int] = dict(conn.execute(
+                sa.text(f"SELECT source_row, id FROM {kind.table} "
+                        "WHERE source_upload_id = :u AND source_row = ANY(:rows)"),
+                {"u": upload_id, "rows": [r.row_number for r in reported]},
+            ).tuples().all())
+            for row in reported:
+                row.record_id = ids[row.row_number]
     layer = [r for r in rows if r.status == "pending" and r.target == "layer"]
     if layer:
         inserted: dict[int, int] = dict(conn.execute(
@@ -222,13 +229,34 @@ _REPORT_COLUMNS = (
 )
 
 
-def copy_report(conn: Connection, rows: Sequence[PreparedRow], upload_id: int) -> None:
-    """COPY the per-row report (upload_rows): status, reason, place and original values."""
+#: Tables whose cleanly stored rows get no report line: the view ``upload_report``
+#: (0011_ingest_speed) reports them from the stored record (its upload id and source row).
+DERIVED_REPORT_TABLES = frozenset({"risk_points"})
+
+
+def needs_report_line(row: PreparedRow, kind: Kind) -> bool:
+    """Whether the row gets a line in ``upload_rows``.
+
+    Rejected rows, duplicates and rows with a warning always do; a row stored without a
+    warning does unless its table is in :data:`DERIVED_REPORT_TABLES` (then the stored record
+    answers for it, and the report reads its original cells from the uploaded file).
+    """
+    return (row.status != "pending" or bool(row.warnings) or row.target != "main"
+            or kind.table not in DERIVED_REPORT_TABLES)
+
+
+def copy_report(
+    conn: Connection, rows: Sequence[PreparedRow], upload_id: int, kind: Kind
+) -> None:
+    """COPY the report lines (upload_rows) of the rows that need one (:func:`needs_report_line`).
+
+    A line holds the status, reason, place and original values of its row.
+    """
     copy_rows(conn, "upload_rows", _REPORT_COLUMNS, (
         (upload_id, r.row_number, "stored" if r.status == "pending" else r.status, r.reason,
          None if r.status == "pending" else r.column, "; ".join(r.warnings) or None,
          r.lat, r.lon, r.subdistrict_code, r.quality, r.record_id,
          _to_json(r.original))
-        for r in rows
+        for r in rows if needs_report_line(r, kind)
     ))
 

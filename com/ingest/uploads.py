@@ -14,9 +14,11 @@ How an upload runs (:func:`import_upload`)
 4. The places of the rows are checked set-based in PostGIS (:mod:`com.ingest.store`) and
    duplicates are found against stored records and within the file
    (:mod:`com.ingest.duplicates`).
-5. The stored rows are COPYed straight into the target table and every row into
-   ``upload_rows``; an audit row is written. Nothing commits here: the caller owns the
-   transaction, so a failure half-way leaves nothing behind.
+5. The stored rows are COPYed straight into the target table and the rows worth a report
+   line (rejected, duplicate, with a warning) into ``upload_rows``; a cleanly stored risk
+   point is reported from ``risk_points`` (the view ``upload_report``). An audit row is
+   written. Nothing commits here: the caller owns the transaction, so a failure half-way
+   leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -327,7 +329,7 @@ def _store_rows(conn: Connection, rows: Sequence[PreparedRow], kind: Kind, uploa
     lock_duplicate_scope(conn, rows, kind)
     resolve_duplicates(conn, rows, kind, duplicate_distance_m)
     store_records(conn, rows, kind, upload_id)
-    copy_report(conn, rows, upload_id)
+    copy_report(conn, rows, upload_id, kind)
     conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
 
 

@@ -178,6 +178,20 @@ def _expired(conn: Connection, category: str, cutoff: date) -> list[tuple[int, b
     return [(int(i), bool(s)) for i, s in conn.execute(query)]
 
 
+# A point stored cleanly has no report line of its own (the view upload_report makes it from
+# the point, 0011_ingest_speed): write it out before the point changes or goes, so the
+# upload's report still answers for that row, scrubbed like the others.
+_KEEP_REPORT_LINES = sa.text(
+    """
+    INSERT INTO upload_rows (upload_id, row_number, status, lat, lon, subdistrict_code,
+                             quality, record_id, original)
+    SELECT rp.source_upload_id, rp.source_row, 'stored', ST_Y(rp.geom), ST_X(rp.geom),
+           rp.subdistrict_code, rp.geocode_quality, rp.id, '{}'::jsonb
+    FROM risk_points AS rp
+    WHERE rp.id = ANY(:ids) AND rp.source_upload_id IS NOT NULL AND rp.source_row IS NOT NULL
+    ON CONFLICT (upload_id, row_number) DO NOTHING
+    """
+)
 _SCRUB_ROWS = sa.text(
     """
     UPDATE upload_rows AS ur SET original = '{}'::jsonb, lat = NULL, lon = NULL
@@ -290,6 +304,7 @@ def _apply_outcome(conn: Connection, outcome: CategoryOutcome) -> set[int]:
     if not ids:
         return set()
     uploads = {int(u) for u in conn.execute(_UPLOADS_OF, {"ids": ids}).scalars()}
+    conn.execute(_KEEP_REPORT_LINES, {"ids": ids})
     conn.execute(_SCRUB_ROWS, {"ids": ids})
     if outcome.anonymised_ids:
         conn.execute(_ANONYMISE, {"ids": outcome.anonymised_ids})

@@ -133,6 +133,39 @@ def test_upload_report_and_repeat(client, engine):
                                     "= :u"), {"u": upload_id}).scalar_one() == 1
 
 
+def test_a_cleanly_stored_row_is_reported_from_its_point(client, engine):
+    """Only rows with something to say get a line in upload_rows (issue 13); the report still
+    answers for every row: a clean row from its stored point and the uploaded file's cells."""
+    data = _csv([["ชื่อ", "ประเภท", "ระดับ", "ละติจูด", "ลองจิจูด"],
+                 ["จุด ค", "ยาเสพติด", "4", "14.9012", "103.5511"],
+                 ["จุด ง", "ยาเสพติด", "ไม่ทราบ", "14.9312", "103.5811"],
+                 ["จุด จ", "ยาเสพติด", "4", "ไม่มี", "103.5811"]])
+    r = _post(client, data=data, name="clean.csv", province="32")
+    assert r.status_code == 201, r.text
+    upload_id = r.json()["upload_id"]
+    with engine.connect() as conn:
+        lines = dict(conn.execute(sa.text(
+            "SELECT row_number, status FROM upload_rows WHERE upload_id = :u"),
+            {"u": upload_id}).tuples().all())
+        point = conn.execute(sa.text(
+            "SELECT id, ST_Y(geom), ST_X(geom), subdistrict_code FROM risk_points "
+            "WHERE source_upload_id = :u AND source_row = 1"), {"u": upload_id}).one()
+    assert lines == {2: "stored", 3: "rejected"}  # row 2 carries a severity warning
+    report = client.get(f"/api/uploads/{upload_id}").json()["report"]
+    assert [(x["row"], x["status"]) for x in report] == [
+        (1, "stored"), (2, "stored"), (3, "rejected")]
+    clean = report[0]
+    assert clean["original"] == {"ชื่อ": "จุด ค", "ประเภท": "ยาเสพติด", "ระดับ": "4",
+                                 "ละติจูด": "14.9012", "ลองจิจูด": "103.5511"}
+    assert (clean["record_id"], clean["lat"], clean["lon"], clean["subdistrict_code"]) == point
+    assert clean["quality"] == "coordinates" and clean["reason"] is None
+    assert report[1]["warnings"] and report[1]["original"]["ระดับ"] == "ไม่ทราบ"
+    lines_csv = list(csv.DictReader(io.StringIO(
+        client.get(f"/api/uploads/{upload_id}/report.csv").text)))
+    assert [(x["row"], x["ชื่อ"]) for x in lines_csv] == [("1", "จุด ค"), ("2", "จุด ง"),
+                                                         ("3", "จุด จ")]
+
+
 def test_mapping_sheet_and_kind_fields(client):
     data = _csv([["จุด", "พิกัดจุด", "รัศมี"], ["cam", "14.8818, 103.4937", "120"]])
     r = _post(client, data, "cams.csv", province="32", kind="cameras",

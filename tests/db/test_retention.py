@@ -211,3 +211,29 @@ def test_cli_retention_and_audit_show(clean_engine, database_url, tmp_path):
     bad = _com(["audit", "show", "--since", "yesterday"], env)
     assert bad.returncode == 1
     assert bad.stderr.strip() == "error: --since 'yesterday' is not an ISO date such as 2026-01-31"
+
+
+def test_a_cleanly_stored_point_keeps_its_report_line(conn, test_settings):
+    """A clean row has no line in upload_rows (issue 13): retention writes it out, scrubbed,
+    before deleting or anonymising the point, so the upload's report still has that row."""
+    from com.ingest import ImportOptions, get_upload, import_upload
+
+    data = ("ชื่อ,ประเภท,ระดับ,วันที่,ละติจูด,ลองจิจูด\n"
+            "น้ำท่วม ก,อุทกภัย,3,01/01/2569,14.9012,103.5511\n"
+            "ยา ข,ยาเสพติด,3,01/01/2569,14.9312,103.5811\n"
+            "ยา ค,ยาเสพติด,3,20/05/2569,14.9512,103.6011\n").encode()
+    summary = import_upload(conn, data, "clean.csv", options=ImportOptions(province_code="32"),
+                            settings=test_settings)
+    assert (summary.stored, summary.rows) == (3, 3)
+    lines = "SELECT count(*) FROM upload_rows WHERE upload_id = :u"
+    assert conn.execute(sa.text(lines), {"u": summary.upload_id}).scalar_one() == 0
+    report = run_retention(conn, policy=POLICY, today=TODAY)
+    assert (report.deleted, report.anonymised) == (1, 1)
+    assert conn.execute(sa.text(lines), {"u": summary.upload_id}).scalar_one() == 2
+    rows = get_upload(conn, summary.upload_id)["report"]
+    assert [(r["row"], r["status"]) for r in rows] == [(1, "stored"), (2, "stored"),
+                                                       (3, "stored")]
+    # Rows 1 (deleted) and 2 (anonymised) are scrubbed; row 3 is untouched and still shows
+    # its cells, read from the uploaded file.
+    assert [(r["original"], r["lat"]) for r in rows[:2]] == [({}, None), ({}, None)]
+    assert rows[2]["original"]["ชื่อ"] == "ยา ค" and rows[2]["lat"] == pytest.approx(14.9512)

@@ -33,7 +33,7 @@ def _moved(lat: float, lon: float, azimuth: float, metres: float) -> tuple[float
 
 def _statuses(conn: sa.Connection, upload_id: int) -> dict[int, str]:
     return dict(conn.execute(sa.text(
-        "SELECT row_number, status FROM upload_rows WHERE upload_id = :u"), {"u": upload_id}
+        "SELECT row_number, status FROM upload_report WHERE upload_id = :u"), {"u": upload_id}
     ).tuples().all())
 
 
@@ -48,10 +48,30 @@ def test_risk_points_indexes_after_0009(conn):
             "ix_risk_points_district_code", "ix_risk_points_subdistrict_code",
             "ix_risk_points_reported_on",
             "ix_risk_points_source_upload_id"} <= names
-    # The upload's foreign key is still there.
+
+
+
+def test_a_point_names_an_existing_upload_or_none(conn):
+    """The upload reference, checked per statement since 0011 (no row-by-row foreign key)."""
     assert conn.execute(sa.text(
         "SELECT count(*) FROM pg_constraint WHERE conname = "
-        "'fk_risk_points_source_upload_id_uploads'")).scalar_one() == 1
+        "'fk_risk_points_source_upload_id_uploads'")).scalar_one() == 0
+    upload = conn.execute(sa.text(
+        "INSERT INTO uploads (kind, filename, sha256, size_bytes, content) "
+        "VALUES ('risk_points', 'a.csv', 'x', 0, '') RETURNING id")).scalar_one()
+    insert = sa.text("INSERT INTO risk_points (category, geom, source_upload_id, source_row) "
+                     "SELECT 'drugs', ST_SetSRID(ST_Point(103.5, 14.9), 4326), :u, g "
+                     "FROM generate_series(1, 3) g RETURNING id")
+    ids = conn.execute(insert, {"u": upload}).scalars().all()
+    with pytest.raises(sa.exc.IntegrityError, match="does not exist"), conn.begin_nested():
+        conn.execute(insert, {"u": upload + 1000})
+    with pytest.raises(sa.exc.IntegrityError, match="does not exist"), conn.begin_nested():
+        conn.execute(sa.text("UPDATE risk_points SET source_upload_id = :u WHERE id = :i"),
+                     {"u": upload + 1000, "i": ids[0]})
+    conn.execute(sa.text("DELETE FROM uploads WHERE id = :u"), {"u": upload})
+    left = conn.execute(sa.text("SELECT source_upload_id FROM risk_points WHERE id = ANY(:i)"),
+                        {"i": ids}).scalars().all()
+    assert left == [None, None, None]
 
 
 @pytest.mark.parametrize("distance_m", [25.0, 2000.0])

@@ -55,7 +55,7 @@ def _report(conn: sa.Connection, upload_id: int) -> dict[int, dict]:
         sa.text(
             "SELECT u.row_number, u.status, u.reason, u.lat, u.lon, u.subdistrict_code, "
             "u.quality, u.record_id, ST_Y(r.geom) AS rlat, ST_X(r.geom) AS rlon, "
-            "r.subdistrict_code AS rsub, r.approximate FROM upload_rows u "
+            "r.subdistrict_code AS rsub, r.approximate FROM upload_report u "
             "LEFT JOIN risk_points r ON r.id = u.record_id WHERE u.upload_id = :u"
         ),
         {"u": upload_id},
@@ -107,13 +107,13 @@ def test_reimport_stores_nothing_new(clean_engine, test_settings, samples_dir):
     options = ImportOptions(province_code=SURIN)
     first = import_path(clean_engine, path, options=options, settings=test_settings)
     with clean_engine.connect() as conn:
-        before = {t: _count(conn, t) for t in ("uploads", "upload_rows", "risk_points")}
+        before = {t: _count(conn, t) for t in ("uploads", "upload_report", "risk_points")}
     second = import_path(clean_engine, path, options=options, settings=test_settings)
     assert second.already_uploaded and not first.already_uploaded
     assert second.upload_id == first.upload_id
     assert (second.stored, second.rows) == (first.stored, first.rows)
     with clean_engine.connect() as conn:
-        after = {t: _count(conn, t) for t in ("uploads", "upload_rows", "risk_points")}
+        after = {t: _count(conn, t) for t in ("uploads", "upload_report", "risk_points")}
         actions = conn.execute(sa.text("SELECT action FROM audit_log ORDER BY id")).scalars()
         assert list(actions) == ["upload.create", "upload.repeat"]
     assert after == before
@@ -131,7 +131,7 @@ def test_same_points_in_another_file_are_duplicates(clean_engine, test_settings,
                                options=ImportOptions(province_code=SURIN),
                                settings=test_settings)
         reasons = conn.execute(
-            sa.text("SELECT reason FROM upload_rows WHERE upload_id = :u AND status = "
+            sa.text("SELECT reason FROM upload_report WHERE upload_id = :u AND status = "
                     "'duplicate' ORDER BY row_number LIMIT 1"), {"u": second.upload_id}
         ).scalar_one()
     assert not second.already_uploaded
@@ -150,7 +150,7 @@ def test_failure_half_way_leaves_nothing(clean_engine, test_settings, samples_di
         import_path(clean_engine, samples_dir / "uploads" / "surin_risk_points.csv",
                     options=ImportOptions(province_code=SURIN), settings=test_settings)
     with clean_engine.connect() as conn:
-        for table in ("uploads", "upload_rows", "risk_points", "audit_log"):
+        for table in ("uploads", "upload_report", "risk_points", "audit_log"):
             assert _count(conn, table) == 0, table
 
 
@@ -168,7 +168,7 @@ def test_failure_after_insert_leaves_nothing(clean_engine, test_settings, sample
         import_path(clean_engine, samples_dir / "uploads" / "surin_risk_points.csv",
                     options=ImportOptions(province_code=SURIN), settings=test_settings)
     with clean_engine.connect() as conn:
-        for table in ("uploads", "upload_rows", "risk_points", "audit_log"):
+        for table in ("uploads", "upload_report", "risk_points", "audit_log"):
             assert _count(conn, table) == 0, table
 
 

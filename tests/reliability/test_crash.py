@@ -5,8 +5,8 @@ and the boundaries, serves the real app with uvicorn against it, and kills the d
 middle of the uploads. Afterwards every upload is checked against the database:
 
 * acknowledged (2xx): its uploads row exists and every row of the file is accounted for
-  (stored + rejected + duplicates = rows in the file = upload_rows), and each stored row is a
-  risk point - 0 lost, 0 partial;
+  (stored + rejected + duplicates = rows in the file = lines of upload_report), and each
+  stored row is a risk point - 0 lost, 0 partial;
 * failed (5xx, connection error): nothing of it is stored, or (commit in doubt: the database
   committed, then died before the acknowledgement reached the client) all of it - never part.
 
@@ -311,7 +311,7 @@ def test_no_acknowledged_upload_is_lost_when_postgres_crashes(cluster: Cluster, 
             upload_id = _upload_id(a.body)
             row = conn.execute(sa.text(
                 "SELECT sha256, rows_stored, rows_rejected, rows_duplicate, "
-                "(SELECT count(*) FROM upload_rows WHERE upload_id = u.id), "
+                "(SELECT count(*) FROM upload_report WHERE upload_id = u.id), "
                 "(SELECT count(*) FROM risk_points WHERE source_upload_id = u.id) "
                 "FROM uploads u WHERE id = :id"), {"id": upload_id}).first()
             if row is None:
@@ -324,7 +324,7 @@ def test_no_acknowledged_upload_is_lost_when_postgres_crashes(cluster: Cluster, 
         for a in failed:
             found = conn.execute(sa.text(
                 "SELECT u.rows_stored + u.rows_rejected + u.rows_duplicate, "
-                "(SELECT count(*) FROM upload_rows WHERE upload_id = u.id), "
+                "(SELECT count(*) FROM upload_report WHERE upload_id = u.id), "
                 "(SELECT count(*) FROM risk_points WHERE source_upload_id = u.id), u.rows_stored "
                 "FROM uploads u WHERE sha256 = :sha"), {"sha": a.sha256}).all()
             for total, report_rows, points, stored in found:

@@ -92,7 +92,7 @@ def test_parallel_uploads_of_the_same_points_store_each_point_once(clean_engine,
             "SELECT count(*), count(DISTINCT ST_AsText(geom)), count(DISTINCT source_upload_id) "
             "FROM risk_points")).one()
         reasons = conn.execute(sa.text(
-            "SELECT status, reason FROM upload_rows WHERE upload_id = :u ORDER BY row_number"),
+            "SELECT status, reason FROM upload_report WHERE upload_id = :u ORDER BY row_number"),
             {"u": second.upload_id}).all()
     assert tuple(stored) == (300, 300, 1)
     assert {s for s, _ in reasons} == {"duplicate"} and len(reasons) == 300

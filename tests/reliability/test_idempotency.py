@@ -23,7 +23,7 @@ CSV = "ชื่อจุดเสี่ยง,ประเภทปัญหา
 def _counts(engine) -> tuple[int, int, int]:
     with engine.connect() as conn:
         return tuple(conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM uploads), (SELECT count(*) FROM upload_rows), "
+            "SELECT (SELECT count(*) FROM uploads), (SELECT count(*) FROM upload_report), "
             "(SELECT count(*) FROM risk_points)")).one())
 
 

@@ -300,7 +300,7 @@ def _report(engine, response: httpx.Response) -> dict[int, dict]:
     assert response.status_code == 201, response.text
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.text("SELECT row_number, status, reason FROM upload_rows WHERE upload_id = :u"),
+            sa.text("SELECT row_number, status, reason FROM upload_report WHERE upload_id = :u"),
             {"u": response.json()["upload_id"]},
         ).mappings()
         return {r["row_number"]: dict(r) for r in rows}

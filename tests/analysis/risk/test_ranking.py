@@ -407,5 +407,5 @@ def test_projects_upload_through_the_ingest_machinery(clean_engine, tmp_path):
             "ORDER BY source_row")).all()
         assert [tuple(r) for r in rows] == [(2568, A, "32", 1), (2568, A, "32", 2)]
         reason = c.execute(sa.text(
-            "SELECT reason FROM upload_rows WHERE status = 'rejected'")).scalar_one()
+            "SELECT reason FROM upload_report WHERE status = 'rejected'")).scalar_one()
     assert "ปีงบประมาณ" in reason
