@@ -4,7 +4,7 @@ A region is a named set of provinces from com/config/regions.toml (plus COM_REGI
 the column holds its key. An account or key has a province, a region, or neither.
 
 Revision ID: 0014_regions
-Revises: 0009_ingest
+Revises: 0013_villages
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_regions"
-down_revision = "0009_ingest"
+down_revision = "0013_villages"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The meeting brief's record of ranks and hot spots (issue 18).
 
-Revision ID: 0018_brief
-Revises: 0009_ingest
+Revision ID: 0015_brief
+Revises: 0014_regions
 Create Date: 2026-12-03
 """
 
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0018_brief"
-down_revision = "0009_ingest"
+revision = "0015_brief"
+down_revision = "0014_regions"
 branch_labels = None
 depends_on = None
 
