@@ -1,0 +1,1 @@
+"""The `com` command groups, one module per concern; :mod:`com.cli` assembles them."""
