@@ -81,8 +81,9 @@ def h3_polygons(cells: np.ndarray) -> np.ndarray:
 
 def h3_strings(cells: np.ndarray) -> np.ndarray:
     """H3 cell strings (15 hex digits) of int64 cells, without a Python call per cell."""
-    text = np.asarray(cells, dtype=">u8").tobytes().hex()
-    return np.array([text[i + 1 : i + 16] for i in range(0, len(text), 16)], dtype=object)
+    cells = np.asarray(cells, dtype=">u8")
+    digits = np.frombuffer(cells.tobytes().hex().encode(), dtype="S1").reshape(len(cells), 16)
+    return np.ascontiguousarray(digits[:, 1:]).view("S15").ravel().astype("U15").astype(object)
 
 
 class CellMemo:
