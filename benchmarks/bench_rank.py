@@ -227,21 +227,33 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     districts = subs["district_code"].to_numpy()[area]
     provinces = subs["province_code"].to_numpy()[area]
     start = time.perf_counter()
+    # Six decimals, written exactly (repr), so the H3 cells stored with each point (as an
+    # upload stores them, com.geo.h3) are those of the stored coordinates.
+    lon, lat = np.round(lon, 6), np.round(lat, 6)
+    cells = [c.tolist() for c in _stored_cells(lat, lon).values()]
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor().copy(
             "COPY risk_points (category, severity, incident_count, reported_on, geom, "
-            "subdistrict_code, district_code, province_code, synthetic) FROM STDIN"
+            "subdistrict_code, district_code, province_code, synthetic, "
+            "h3_6, h3_7, h3_8, h3_9) FROM STDIN"
         ) as copy:
             for i in range(n):
                 copy.write_row((category[i], int(severity[i]), int(count[i]), days[i],
-                                f"SRID=4326;POINT({lon[i]:.6f} {lat[i]:.6f})", codes[i],
-                                districts[i], provinces[i], True))
+                                f"SRID=4326;POINT({lon[i]!r} {lat[i]!r})", codes[i],
+                                districts[i], provinces[i], True,
+                                cells[0][i], cells[1][i], cells[2][i], cells[3][i]))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("ANALYZE risk_points"))
     copy_seconds = time.perf_counter() - start
     engine.dispose()
     return {"points": n, "assign_codes_seconds": assign, "copy_analyze_seconds": copy_seconds}
+
+
+def _stored_cells(lat, lon):  # type: ignore[no-untyped-def]
+    from com.geo.h3 import stored_cells
+
+    return stored_cells(lat, lon)
 
 
 def run_step(name: str, url: str) -> dict:

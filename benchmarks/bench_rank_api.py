@@ -7,8 +7,11 @@ with the boundaries and N synthetic points over Thailand, then in ONE process, a
 by run:
 
 * ``GET /api/rankings`` through the app (in-process ASGI client, the real routers, privacy and
-  JSON), warm: national (7,425 subdistricts) and Surin (province=32), each with a different
-  ``as_of`` every run so no answer is reused;
+  JSON), cold: national (7,425 subdistricts) and Surin (province=32), each with a different
+  ``as_of`` every run so no answer is reused (the ranking is computed and encoded);
+* the same warm (issue 13: the encoded answer is kept per process): national default page
+  (``limit`` 1000), national full list (``limit=10000``, 7,425 areas), Surin, and a
+  revalidation answered 304 (``If-None-Match``);
 * ``com.analysis.risk.rank_areas`` in process (the library call behind it), national;
 * the anchor a user would write: geopandas ``read_postgis``/COPY of the points, ``sjoin`` to the
   subdistricts, the same weights, ``groupby`` (bench_rank.step_baseline).
@@ -75,12 +78,16 @@ def main() -> None:
         print(f"machine: {bench_rank.machine()}")
         print(f"{n:,} points; load average before: {os.getloadavg()}", flush=True)
 
-        def api(params: str) -> float:
+        def api(params: str, headers: dict[str, str] | None = None) -> float:
             start = time.perf_counter()
-            response = client.get(f"/api/rankings?{params}")
+            response = client.get(f"/api/rankings?{params}", headers=headers or {})
             elapsed = time.perf_counter() - start
-            response.raise_for_status()
+            if response.status_code != 304:
+                response.raise_for_status()
             return elapsed
+
+        def etag(params: str) -> str:
+            return client.get(f"/api/rankings?{params}").headers["etag"]
 
         def library(as_of: str) -> float:
             with engine.connect() as conn:
@@ -90,14 +97,24 @@ def main() -> None:
 
         api("as_of=2025-09-30")  # warm: process caches of boundaries and context distances
         api("province=32&as_of=2025-09-30")
+        api("as_of=2025-09-30&limit=10000")
+        national_etag = etag("as_of=2025-09-30")
         times: dict[str, list[float]] = {k: [] for k in (
-            "api_national", "api_surin", "library_national", "geopandas")}
+            "api_national_cold", "api_surin_cold", "api_national_warm_page",
+            "api_national_warm_full", "api_surin_warm", "api_national_304",
+            "library_national", "geopandas")}
         for run in range(args.runs):
             as_of = (dt.date(2025, 9, 30) + dt.timedelta(days=31 * (run + 1))).isoformat()
+            cold = (dt.date(2024, 9, 30) + dt.timedelta(days=31 * (run + 1))).isoformat()
             times["geopandas"].append(bench_rank.step_baseline(url)["seconds"])
             times["library_national"].append(library(as_of))
-            times["api_national"].append(api(f"as_of={as_of}"))
-            times["api_surin"].append(api(f"province=32&as_of={as_of}"))
+            times["api_national_cold"].append(api(f"as_of={cold}"))
+            times["api_surin_cold"].append(api(f"province=32&as_of={cold}"))
+            times["api_national_warm_page"].append(api("as_of=2025-09-30"))
+            times["api_national_warm_full"].append(api("as_of=2025-09-30&limit=10000"))
+            times["api_surin_warm"].append(api("province=32&as_of=2025-09-30"))
+            times["api_national_304"].append(api("as_of=2025-09-30",
+                                                 {"If-None-Match": national_etag}))
             print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1] * 1000:.0f} ms"
                                                   for k, v in times.items()), flush=True)
         print(f"\nload average after: {os.getloadavg()}")

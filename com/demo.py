@@ -32,6 +32,7 @@ from com.demo_kpi import declare_demo_targets
 from com.demo_report import DemoReport
 from com.demo_villages import declare_demo_villages
 from com.errors import ConfigError, GeodataError
+from com.geo.h3 import stored_cells
 from com.geodata import assign_subdistricts, load_geodata, where
 from com.security.users import demo_accounts
 from com.text.thai import fiscal_year_be, fiscal_year_bounds
@@ -531,6 +532,8 @@ def _insert_points(
     conn: Connection, risk: sa.Table, points: list[SyntheticPoint], categories: dict[str, str]
 ) -> None:
     """Store the synthetic points, marked synthetic in their column and their attributes."""
+    cells = stored_cells(np.array([p.lat for p in points], dtype=float),
+                         np.array([p.lon for p in points], dtype=float))
     rows = [
         {
             "name": p.name,
@@ -543,8 +546,9 @@ def _insert_points(
             "geocode_quality": "coordinates",
             "synthetic": True,
             "attributes": {"synthetic": True, "demo_cluster": p.component},
+            **{column: int(values[i]) for column, values in cells.items()},
         }
-        for p in points
+        for i, p in enumerate(points)
     ]
     if rows:
         conn.execute(sa.insert(risk), rows)

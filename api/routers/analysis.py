@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Connection
 
-from api import overload
+from api import answers, overload
 from api.deps import EngineDep, SettingsDep
 from api.params import (
     AsOf,
@@ -143,23 +143,81 @@ def _flight_key(name: str, filters: dict[str, Any], *extra: Any) -> tuple[Any, .
     return (name, items, *extra)
 
 
+class RankingQuery(AreaQuery):
+    """The ranking's parameters: those of :class:`AreaQuery`, a page of them (issue 13)."""
+
+    def __init__(
+        self,
+        level: Annotated[str, Query(description="subdistrict, district, province or h3:N")] = (
+            "subdistrict"
+        ),
+        province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
+        district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        date_from: DateFrom = None,
+        date_to: DateTo = None,
+        category: Annotated[
+            list[str] | None, Query(description="Category key or alias (repeatable)")
+        ] = None,
+        min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+        as_of: AsOf = None,
+        format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
+        limit: Annotated[int, Query(ge=1, le=answers.MAX_LIMIT, description=(
+            "Areas per page; the answer's `next` gives the next page"))] = answers.DEFAULT_LIMIT,
+        offset: Annotated[int, Query(ge=0, le=answers.MAX_LIMIT, description=(
+            "Areas skipped (rank order)"))] = 0,
+    ) -> None:
+        super().__init__(level, province, district, date_from, date_to, category, min_severity,
+                         as_of, format, limit)
+        self.limit: int = limit
+        self.offset = offset
+
+
+RankingQueryDep = Annotated[RankingQuery, Depends()]
+
+
 @router.get("/api/rankings", responses=AREAS_RESPONSES)
 def rankings(
-    request: Request, query: AreaQueryDep, engine: EngineDep, settings: SettingsDep,
+    request: Request, query: RankingQueryDep, engine: EngineDep, settings: SettingsDep,
     principal: PrincipalDep,
-) -> Any:
-    """Rank areas by risk score (every area of the extent, also those without points)."""
+) -> Response:
+    """Rank areas by risk score, a page at a time (``total`` and the ``next`` page's address).
+
+    Every area of the extent, also those without points (H3: the cells with points).
+    """
     filters = query.filters(principal)
-
-    def compute() -> Any:
+    model = _model(settings)
+    public = privacy.applies_to(principal)
+    key = None
+    if not str(filters["level"]).startswith("h3"):
         with transaction(engine) as conn:
-            return risk.rank_areas(conn, model=_model(settings), **filters)
+            version = answers.data_version(conn)
+        if version is not None:
+            # Everything that changes the bytes (answers.py): never shared across rights.
+            key = (_flight_key("rankings", filters), query.format, query.limit, query.offset,
+                   str(request.url), model.model_dump_json(), public, principal.sees_sensitive,
+                   settings.small_area_k, answers.analysis_date(query.as_of), version)
+            found = answers.answer_cache(request).get(key)
+            if found is None and answers.etag_matches(request.headers.get("if-none-match"),
+                                                      answers.etag_of_key(key)):
+                return answers.not_modified(answers.etag_of_key(key), public=public)
 
-    # Issue 11: concurrent requests for one ranking share one computation (single flight).
-    frame = overload.shared(request, _flight_key("rankings", filters), compute)
-    with transaction(engine) as conn:
-        frame = public_ranking(conn, frame, principal, settings)
-    return _areas_response(frame, query)
+    def make(etag: str | None) -> answers.Encoded:
+        def compute() -> Any:
+            with transaction(engine) as conn:
+                return risk.rank_areas(conn, model=model, **filters)
+
+        # Issue 11: concurrent requests for one ranking share one computation (single flight).
+        frame = overload.shared(request, _flight_key("rankings", filters), compute)
+        with transaction(engine) as conn:
+            frame = public_ranking(conn, frame, principal, settings)
+        total = len(frame)
+        return answers.encode(
+            answers.page_of(frame, query.limit, query.offset), fmt=query.format, total=total,
+            limit=query.limit, offset=query.offset,
+            next_page=answers.next_url(request, total, query.limit, query.offset), etag=etag,
+        )
+
+    return answers.respond(request, answers.cached_answer(request, key, make), public=public)
 
 
 @router.get("/api/rankings/{code}")

@@ -148,6 +148,8 @@ class RiskPoint(Base):
     __table_args__ = (
         sa.CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
         sa.CheckConstraint("incident_count >= 1", name="incident_count_positive"),
+        # Rows still without their H3 cells (written by plain SQL): empty in normal use.
+        sa.Index("ix_risk_points_h3_missing", "id", postgresql_where=sa.text("h3_6 IS NULL")),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.Text)
@@ -176,6 +178,12 @@ class RiskPoint(Base):
     )
     # Set by `com retention run` when name/address/attributes were dropped (issue 8, 0007).
     anonymised_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The point's H3 cell (integer form of h3.latlng_to_cell) at resolutions 6-9, computed by
+    # whatever copies the row in (0010_h3cells; com.geo.h3). NULL: filled before H3 rankings.
+    h3_6: Mapped[int | None] = mapped_column(sa.BigInteger)
+    h3_7: Mapped[int | None] = mapped_column(sa.BigInteger)
+    h3_8: Mapped[int | None] = mapped_column(sa.BigInteger)
+    h3_9: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class ContextLayer(Base):

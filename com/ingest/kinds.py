@@ -136,6 +136,8 @@ class Kind:
         The table has ``district_code``.
     has_approximate : bool
         The table has ``approximate``, ``name`` and ``address`` (address-row duplicates).
+    has_h3 : bool
+        The table has the H3 cell columns ``h3_6`` ... ``h3_9`` (com.geo.h3), filled on COPY.
     geometry : str
         ``point`` (rows are points; lines and polygons go to context layers) or ``layer``.
     """
@@ -149,6 +151,7 @@ class Kind:
     dedupe_column: str | None = None
     has_district: bool = False
     has_approximate: bool = False
+    has_h3: bool = False
     geometry: str = "point"
 
 

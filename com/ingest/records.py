@@ -226,6 +226,7 @@ RISK_POINTS = Kind(
     dedupe_column="category",
     has_district=True,
     has_approximate=True,
+    has_h3=True,
 )
 CAMERAS = Kind(
     name="cameras",

@@ -22,6 +22,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection
 
 from com.db.engine import sql
+from com.geo.h3 import STORED_RESOLUTIONS, cell_column, stored_cells
 from com.ingest.kinds import Kind
 from com.ingest.prepare import PreparedRow
 
@@ -185,6 +186,13 @@ def store_records(
                  "province_code"]
         columns = [*kind.columns, "geom", *place, "source_upload_id", "source_row"]
         hexes = geometry_hex(main)
+        # The H3 cells of every point, one vectorised call per resolution (0010_h3cells).
+        cells = list(zip(*(c.tolist() for c in stored_cells(
+            np.array([r.lat for r in main], dtype=float),
+            np.array([r.lon for r in main], dtype=float)).values()), strict=True)
+        ) if kind.has_h3 else [()] * len(main)
+        if kind.has_h3:
+            columns += [cell_column(res) for res in STORED_RESOLUTIONS]
 
         def values(r: PreparedRow) -> list[Any]:
             # Dicts and lists are stored as JSON (tested inline: a call per value is costly).
@@ -195,8 +203,8 @@ def store_records(
         copy_rows(conn, kind.table, columns, (
             (*values(r), ewkb, r.subdistrict_code,
              *((r.district_code,) if with_district else ()), r.province_code, upload_id,
-             r.row_number)
-            for r, ewkb in zip(main, hexes, strict=True)
+             r.row_number, *h3)
+            for r, ewkb, h3 in zip(main, hexes, cells, strict=True)
         ))
         # The table's identity gave the ids; read back by upload (one index scan) those the
         # report lines need: drawing them first with nextval() took 5x longer.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -13,16 +13,34 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.analysis.risk import reference
 from com.analysis.risk.filters import AreaLevel, RiskFilter
-from com.analysis.risk.h3cells import h3_api, h3_cells, h3_polygons, h3_strings
+from com.analysis.risk.h3cells import (
+    SHAPES,
+    CellMemo,
+    cell_shapes,
+    fill_h3_cells,
+    h3_api,
+    h3_cells,
+    h3_strings,
+    sorted_unique,
+)
 from com.analysis.risk.queries import copy_frame, filter_params, points_query, read_geoms
 from com.analysis.risk.rollup import rollup_statement, rollup_usable
 from com.config.severity import SeverityModel, severity_model_of
 from com.errors import NotFoundError, ValidationError
+from com.geo.h3 import STORED_RESOLUTIONS
 
-#: Most H3 cells one ranking may cover (Thailand at h3:7 is about 100,000).
-MAX_H3_CELLS = 200_000
+#: Most H3 cells with points one ranking may hold (1M points over Thailand at h3:8 fill about
+#: 430,000; each cell costs about 1 KB while it is ranked).
+MAX_H3_CELLS = 1_000_000
+#: Most H3 cells of an extent when the cells without points are wanted too (Gi*; Thailand at
+#: h3:7 is about 100,000).
+MAX_H3_EXTENT_CELLS = 200_000
 
+
+_WORK_MEM = {"areas": sa.text("SET LOCAL work_mem = '64MB'"),
+             "many": sa.text("SET LOCAL work_mem = '256MB'")}
 
 _AREA_TABLES = {"subdistrict": "subdistricts", "district": "districts", "province": "provinces"}
 
@@ -71,7 +89,7 @@ _LAYER_AREAS = sa.text(
     "SELECT code, COALESCE(name_th, code) AS name_th, COALESCE(name_en, '') AS name_en, "
     "area_km2, ST_X(rep_point) AS rep_lon, ST_Y(rep_point) AS rep_lat, "
     "ST_AsBinary(geom) AS geom FROM area_features WHERE layer = :layer "
-    "AND (CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text)) "
+    "AND (CAST(:p AS text[]) IS NULL OR province_code = ANY(CAST(:p AS text[]))) "
     "AND (CAST(:d AS text) IS NULL OR district_code = CAST(:d AS text)) ORDER BY code"
 )
 
@@ -87,10 +105,12 @@ def load_layer_areas(conn: Connection, level: AreaLevel, filt: RiskFilter) -> gp
         When the layer has no area in the extent.
     """
     frame = read_geoms(conn, _LAYER_AREAS,
-                       {"layer": level.layer, "p": filt.province, "d": filt.district})
+                       {"layer": level.layer, "d": filt.district,
+                        "p": list(filt.province_codes) if filt.province_codes else None})
     if frame.empty:
         where = f" in district {filt.district}" if filt.district else (
-            f" in province {filt.province}" if filt.province else "")
+            f" in province {filt.province}" if filt.province else
+            f" in region {filt.region}" if filt.region else "")
         raise NotFoundError(
             f"layer {level.layer!r} has no areas{where}: import them with "
             f"`com import FILE --kind areas --layer {level.layer}`"
@@ -129,8 +149,15 @@ def aggregate_codes(
         statement, params = rollup_statement(conn, filt, params)
     else:
         statement = points_query("rank_areas_points")
+    return _grouped(conn, statement, params, model)
+
+
+def _grouped(
+    conn: Connection, statement: sa.TextClause, params: dict[str, Any], model: SeverityModel
+) -> pd.DataFrame:
+    """Run a (code, category, points, incidents, base) statement into a DataFrame."""
     # Room for the hash of every (area, category) group in memory, not in batches on disk.
-    conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    conn.execute(_WORK_MEM["areas"])
     # One row of five arrays instead of 50,000 rows: psycopg decodes arrays in C, where row
     # objects cost seconds (both texts are packaged SQL, never user input).
     arrays = sa.text(
@@ -149,6 +176,38 @@ def aggregate_codes(
     })
 
 
+def _grouped_packed(
+    conn: Connection, statement: sa.TextClause, params: dict[str, Any], model: SeverityModel
+) -> pd.DataFrame:
+    """:func:`_grouped` for up to a million groups: each column as one packed binary value.
+
+    Arrays would become a million Python objects per column and COPY a Python call per row;
+    PostgreSQL packs each column (``int8send``: big-endian 8 bytes) and numpy reads it
+    without a copy. All the aggregates of one query see the rows in the same order.
+    """
+    packed = sa.text(
+        "SELECT count(*), string_agg(int8send(q.code), ''), string_agg(int4send(CAST(COALESCE("
+        "array_position(CAST(:cat_keys AS text[]), q.category), 0) AS integer)), ''), "
+        "string_agg(int8send(q.points), ''), string_agg(int8send(q.incidents), ''), "
+        f"string_agg(float8send(q.base), '') FROM (\n{statement.text}\n) AS q"
+    )  # both texts are packaged SQL, never user input
+    n, codes, index, points, incidents, base = conn.execute(packed, params).one()
+    keys = np.array([model.unknown_category.key, *params["cat_keys"]], dtype=object)
+
+    def column(data: bytes | None, dtype: str) -> np.ndarray:
+        values = np.frombuffer(data or b"", dtype=dtype)
+        assert len(values) == n, "one value per group"
+        return values.astype(dtype[1:])
+
+    return pd.DataFrame({
+        "code": column(codes, ">i8"),
+        "category": keys[column(index, ">i4")],
+        "points": column(points, ">i8"),
+        "incidents": column(incidents, ">i8"),
+        "base": column(base, ">f8"),
+    })
+
+
 def aggregate_h3(
     conn: Connection,
     level: AreaLevel,
@@ -157,22 +216,76 @@ def aggregate_h3(
     *,
     bbox: Sequence[float] | None = None,
 ) -> pd.DataFrame:
-    """Return the weighted points summed per H3 cell (int64 ``code``) and category."""
-    frame = copy_frame(
-        conn, points_query("rank_h3_points"),
-        filter_params(filt, model, level="h3", bbox=list(bbox) if bbox else None),
-        ["lon", "lat", "category", "points", "incidents", "base"],
-    )
+    """Return the weighted points summed per H3 cell (int64 ``code``) and category.
+
+    At the stored resolutions (6-9) grouped in PostgreSQL on the cell stored with each point;
+    at others from the distinct locations, whose cells are computed here (vectorised).
+    """
+    res = int(level.resolution or 0)
+    params = filter_params(filt, model, level="h3", bbox=list(bbox) if bbox else None,
+                           resolution=res)
+    if res in STORED_RESOLUTIONS:
+        fill_h3_cells(conn)
+        # Up to a million (cell, category) groups, hashed in memory by PostgreSQL.
+        conn.execute(_WORK_MEM["many"])
+        return _grouped_packed(conn, points_query("rank_h3_cells"), params, model)
+    frame = copy_frame(conn, points_query("rank_h3_points"), params,
+                       ["lon", "lat", "category", "points", "incidents", "base"])
     if frame.empty:
         return pd.DataFrame(columns=["code", "category", "points", "incidents", "base"])
     coords = frame[["lat", "lon"]].drop_duplicates()
-    coords["code"] = h3_cells(coords["lat"].to_numpy(), coords["lon"].to_numpy(),
-                               int(level.resolution or 0))
+    coords["code"] = h3_cells(coords["lat"].to_numpy(), coords["lon"].to_numpy(), res)
     frame = frame.merge(coords, on=["lat", "lon"], how="left")
     return (
         frame.groupby(["code", "category"], as_index=False)[["points", "incidents", "base"]]
         .sum()
     )
+
+
+_EXTENT_POINTS = sa.text(
+    "SELECT COALESCE(sum(points), 0) FROM risk_rollup_total "
+    "WHERE (CAST(:p AS text) IS NULL OR province_code = CAST(:p AS text)) "
+    "AND (CAST(:d AS text) IS NULL OR district_code = CAST(:d AS text))"
+)
+
+
+def count_h3_cells(
+    conn: Connection, level: AreaLevel, filt: RiskFilter, *, bbox: Sequence[float] | None = None
+) -> int | None:
+    """Return how many H3 cells may hold a point passing the filter, before any work.
+
+    First an upper bound read from the rollup (the extent's points: no more cells than
+    points); only above :data:`MAX_H3_CELLS` the exact count, one grouped count over the stored
+    cells without weights. None off the stored resolutions.
+    """
+    res = int(level.resolution or 0)
+    if res not in STORED_RESOLUTIONS:
+        return None
+    points = int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
+                 .scalar_one())
+    if points <= MAX_H3_CELLS:
+        return points
+    fill_h3_cells(conn)
+    params = filter_params(filt, severity_model_of(None), level="h3", resolution=res,
+                           bbox=list(bbox) if bbox else None)
+    return int(conn.execute(points_query("rank_h3_count"), params).scalar_one())
+
+
+def check_h3_cap(level: AreaLevel, cells: int) -> None:
+    """Refuse an H3 ranking of more than :data:`MAX_H3_CELLS` cells with points.
+
+    Raises
+    ------
+    com.errors.ValidationError
+        Saying the real count and the cap.
+    """
+    if cells > MAX_H3_CELLS:
+        raise ValidationError(
+            f"level h3:{level.resolution}: {cells:,} cells hold points here (at most "
+            f"{MAX_H3_CELLS:,} per ranking): choose a coarser resolution or a smaller area / "
+            f"H3 ระดับ {level.resolution} มี {cells:,} ช่องที่มีจุด (ไม่เกิน {MAX_H3_CELLS:,}): "
+            "เลือกความละเอียดที่หยาบขึ้นหรือพื้นที่ที่เล็กลง"
+        )
 
 
 def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
@@ -235,15 +348,47 @@ def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
 
 
 def h3_areas(
-    conn: Connection, level: AreaLevel, filt: RiskFilter, extra_cells: Iterable[int]
+    conn: Connection, level: AreaLevel, filt: RiskFilter, cells: np.ndarray,
+    *, empty_cells: bool = False,
 ) -> gpd.GeoDataFrame:
-    """Return every H3 cell of the filter's extent (plus ``extra_cells``) as areas.
+    """Return H3 cells (those with points, ``cells``) as areas: polygon, area, centre, name.
+
+    Polygons, areas and centres are computed once per process per cell
+    (:data:`com.analysis.risk.h3cells.SHAPES`), names once per cell and extent.
+    With ``empty_cells`` every cell of the filter's extent is added (Gi* needs the cells
+    without points as neighbours).
 
     Raises
     ------
     com.errors.ValidationError
-        When the extent would hold more than :data:`MAX_H3_CELLS` cells.
+        With ``empty_cells``, when the extent would hold more than :data:`MAX_H3_EXTENT_CELLS`.
     """
+    codes = sorted_unique(np.asarray(cells, dtype=np.int64))
+    if empty_cells:
+        codes = np.union1d(codes, _extent_cells(conn, level, filt))
+    shapes = SHAPES.lookup(codes, cell_shapes)
+    frame = gpd.GeoDataFrame(
+        {"code": codes, "area_km2": shapes["area_km2"], "rep_lon": shapes["rep_lon"],
+         "rep_lat": shapes["rep_lat"]},
+        geometry=shapes["geometry"], crs=4326,
+    )
+    memo = reference.cached(conn, ("h3-names", level.resolution, filt.province_codes,
+                                  filt.district),
+                            CellMemo)
+
+    def names(missing: np.ndarray) -> dict[str, np.ndarray]:
+        lookup = SHAPES.lookup(missing, cell_shapes)
+        found = names_at(conn, filt, lookup["rep_lon"], lookup["rep_lat"])
+        return {k: found[k].to_numpy(dtype=object) for k in ("name_th", "name_en")}
+
+    found = memo.lookup(codes, names)
+    frame["name_th"] = found["name_th"]
+    frame["name_en"] = found["name_en"]
+    return frame
+
+
+def _extent_cells(conn: Connection, level: AreaLevel, filt: RiskFilter) -> np.ndarray:
+    """Every H3 cell of the filter's extent, refused beyond :data:`MAX_H3_EXTENT_CELLS`."""
     h3int = h3_api()
     res = int(level.resolution or 0)
     extent = _extent_geometry(conn, filt)
@@ -253,31 +398,15 @@ def h3_areas(
     lat = float(np.mean([g.centroid.y for g in extent.geometry])) if len(extent) else 0.0
     km2 = float(sum(g.area for g in extent.geometry)) * 111.32**2 * math.cos(math.radians(lat))
     estimate = km2 / h3int.average_hexagon_area(res, "km^2")
-    if estimate > MAX_H3_CELLS:
+    if estimate > MAX_H3_EXTENT_CELLS:
         raise ValidationError(
             f"level h3:{res} would cut this extent into about {estimate:,.0f} cells (at most "
-            f"{MAX_H3_CELLS:,}): choose a coarser resolution or a smaller area"
+            f"{MAX_H3_EXTENT_CELLS:,}): choose a coarser resolution or a smaller area"
         )
     cells: set[int] = set()
     for geom in extent.geometry:
         cells.update(h3int.geo_to_cells(geom, res))
-    cells.update(int(c) for c in extra_cells)
-    ordered = np.array(sorted(cells), dtype=np.int64)
-    centres = np.array([h3int.cell_to_latlng(int(c)) for c in ordered], dtype=float).reshape(-1, 2)
-    frame = gpd.GeoDataFrame(
-        {
-            "code": ordered,
-            "area_km2": [h3int.cell_area(int(c), "km^2") for c in ordered],
-            "rep_lon": centres[:, 1],
-            "rep_lat": centres[:, 0],
-        },
-        geometry=h3_polygons(ordered),
-        crs=4326,
-    )
-    names = names_at(conn, filt, centres[:, 1], centres[:, 0])
-    frame["name_th"] = names["name_th"].to_numpy()
-    frame["name_en"] = names["name_en"].to_numpy()
-    return frame
+    return np.array(sorted(cells), dtype=np.int64)
 
 
 def names_at(

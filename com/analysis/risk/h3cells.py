@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Mapping
 from itertools import chain
 
 import numpy as np
 import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from com.geo.h3 import STORED_RESOLUTIONS, cell_column, latlng_to_cells
+
+#: Rows filled per statement by :func:`fill_h3_cells`.
+FILL_STEP = 200_000
 
 
 def h3_api():  # type: ignore[no-untyped-def]
@@ -16,15 +25,46 @@ def h3_api():  # type: ignore[no-untyped-def]
 
 
 def h3_cells(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
-    """Return the int64 H3 cell of each point at ``resolution``."""
-    # h3 4.x has no array API; one call per distinct location (callers de-duplicate).
-    h3int = h3_api()
-    cell = h3int.latlng_to_cell
-    return np.fromiter(
-        (cell(a, o, resolution) for a, o in zip(lat.tolist(), lon.tolist(), strict=True)),
-        dtype=np.int64,
-        count=len(lat),
-    )
+    """Return the int64 H3 cell of each point at ``resolution`` (vectorised, com.geo.h3)."""
+    return latlng_to_cells(lat, lon, resolution)
+
+
+_MISSING = sa.text(
+    "SELECT array_agg(id), array_agg(ST_Y(geom)), array_agg(ST_X(geom)) FROM ("
+    "SELECT id, geom FROM risk_points WHERE h3_6 IS NULL ORDER BY id LIMIT :step) AS q"
+)
+_FILL = sa.text(
+    "UPDATE risk_points r SET h3_6 = u.c6, h3_7 = u.c7, h3_8 = u.c8, h3_9 = u.c9 "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:c6 AS bigint[]), CAST(:c7 AS bigint[]), "
+    "CAST(:c8 AS bigint[]), CAST(:c9 AS bigint[])) AS u(id, c6, c7, c8, c9) WHERE r.id = u.id"
+)
+
+
+def fill_h3_cells(conn: Connection) -> int:
+    """Give the risk points stored without their H3 cells (plain SQL, old backups) their cells.
+
+    Uploads and the demo store the cells with each point (com.geo.h3); this catches every other
+    writer before an H3 ranking reads the columns. The partial index ``ix_risk_points_h3_missing``
+    (0010_h3cells) makes the check one probe of an empty index in normal use. Runs in the
+    caller's transaction.
+
+    Returns
+    -------
+    int
+        How many points were filled.
+    """
+    assert STORED_RESOLUTIONS == (6, 7, 8, 9), "the UPDATE names the stored columns"
+    filled = 0
+    while True:
+        ids, lats, lons = conn.execute(_MISSING, {"step": FILL_STEP}).one()
+        if not ids:
+            return filled
+        lat, lon = np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
+        cells = {cell_column(r): latlng_to_cells(lat, lon, r).tolist()
+                 for r in STORED_RESOLUTIONS}
+        conn.execute(_FILL, {"ids": ids, "c6": cells["h3_6"], "c7": cells["h3_7"],
+                             "c8": cells["h3_8"], "c9": cells["h3_9"]})
+        filled += len(ids)
 
 
 def h3_polygons(cells: np.ndarray) -> np.ndarray:
@@ -41,5 +81,85 @@ def h3_polygons(cells: np.ndarray) -> np.ndarray:
 
 def h3_strings(cells: np.ndarray) -> np.ndarray:
     """H3 cell strings (15 hex digits) of int64 cells, without a Python call per cell."""
-    text = np.asarray(cells, dtype=">u8").tobytes().hex()
-    return np.array([text[i + 1 : i + 16] for i in range(0, len(text), 16)], dtype=object)
+    cells = np.asarray(cells, dtype=">u8")
+    digits = np.frombuffer(cells.tobytes().hex().encode(), dtype="S1").reshape(len(cells), 16)
+    return np.ascontiguousarray(digits[:, 1:]).view("S15").ravel().astype("U15").astype(object)
+
+
+class CellMemo:
+    """Values per H3 cell computed once per process (cell polygons, areas, names, distances).
+
+    A national ranking at h3:8 has about 430,000 cells with points; their polygons, areas and
+    context distances cost seconds of CPU to compute and never change for a cell (names and
+    distances change with the reference data: such memos live in
+    :func:`com.analysis.risk.reference.cached`). Kept as sorted int64 cells with one array per
+    value, so a lookup is one vectorised ``searchsorted``; past ``max_cells`` it starts over.
+    """
+
+    def __init__(self, max_cells: int = 2_000_000) -> None:
+        self.max_cells = max_cells
+        self._lock = threading.Lock()
+        self._cells = np.empty(0, dtype=np.int64)
+        self._values: dict[str, np.ndarray] = {}
+
+    def lookup(
+        self, cells: np.ndarray, compute: Callable[[np.ndarray], Mapping[str, np.ndarray]]
+    ) -> dict[str, np.ndarray]:
+        """Return the values of ``cells`` (int64), computing those not yet known with ``compute``.
+
+        ``compute`` gets the missing cells and returns one array per value, in their order.
+        """
+        cells = np.asarray(cells, dtype=np.int64)
+        with self._lock:
+            missing = sorted_unique(cells[~self._known(cells)])
+            if len(missing):
+                new = {k: np.asarray(v) for k, v in compute(missing).items()}
+                if len(self._cells) + len(missing) > self.max_cells:
+                    self._cells, self._values = np.empty(0, dtype=np.int64), {}
+                if not self._values:
+                    self._values = {k: v[:0] for k, v in new.items()}
+                merged = np.concatenate([self._cells, missing])
+                order = np.argsort(merged, kind="stable")
+                self._cells = merged[order]
+                self._values = {k: np.concatenate([self._values[k], new[k]])[order]
+                                for k in new}
+            pos = np.searchsorted(self._cells, cells)
+            return {k: v[pos] for k, v in self._values.items()}
+
+    def _known(self, cells: np.ndarray) -> np.ndarray:
+        pos = np.minimum(np.searchsorted(self._cells, cells), max(len(self._cells) - 1, 0))
+        if not len(self._cells):
+            return np.zeros(len(cells), dtype=bool)
+        return self._cells[pos] == cells
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct int64 values (np.unique's hash path is slower on 500,000 cells)."""
+    ordered = np.sort(np.asarray(values, dtype=np.int64))
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def cell_shapes(cells: np.ndarray) -> dict[str, np.ndarray]:
+    """Polygon (``geometry``), ``area_km2`` and centre (``rep_lon``, ``rep_lat``) of cells.
+
+    Areas and centres from h3 itself (``cell_area``, ``cell_to_latlng``); polygons from h3ronpy
+    in one call (h3's ``cell_to_boundary`` builds Python tuples: 300 MB for 500,000 cells), the
+    same vertices within 1e-12 degrees.
+    """
+    h3int = h3_api()
+    centres = np.array([h3int.cell_to_latlng(c) for c in cells.tolist()],
+                       dtype=float).reshape(-1, 2)
+    from h3ronpy.vector import cells_to_wkb_polygons  # deferred: H3 work only
+
+    return {
+        "geometry": shapely.from_wkb(np.asarray(cells_to_wkb_polygons(cells.astype(np.uint64)))),
+        "area_km2": np.array([h3int.cell_area(c, "km^2") for c in cells.tolist()], dtype=float),
+        "rep_lon": centres[:, 1],
+        "rep_lat": centres[:, 0],
+    }
+
+
+#: Cell polygons, areas and centres: fixed by H3 itself, shared by every caller.
+SHAPES = CellMemo()

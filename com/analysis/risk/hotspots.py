@@ -220,7 +220,7 @@ def hotspots(
         conn, level=level, province=province, district=district, region=region,
         date_from=date_from,
         date_to=date_to, categories=categories, min_severity=min_severity, as_of=as_of,
-        model=model,
+        model=model, empty_cells=True,  # Gi* weighs every cell, also those without points
     )
     if permutations is not None and not 0 <= int(permutations) <= 99_999:
         raise ValidationError(f"permutations {permutations} must be 0-99999")
@@ -410,7 +410,7 @@ def emerging_hotspots(
     for label, first, last in periods:
         filt = RiskFilter(**{**asdict(base), "date_from": first, "date_to": last,
                              "categories": base.categories})
-        ranked = rank_by_filter(conn, lvl, filt, model)
+        ranked = rank_by_filter(conn, lvl, filt, model, empty_cells=True)  # same cells each period
         ranked = ranked.sort_values(lvl.code_column).reset_index(drop=True)
         if weights is None:
             weights = spatial_weights(ranked, lvl, h3_ring=settings.h3_ring)

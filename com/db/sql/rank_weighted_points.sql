@@ -7,6 +7,7 @@
 -- A NULL filter parameter means "no filter". Included by the rank_*.sql statements.
 SELECT r.id, r.name, r.category, r.severity, r.incident_count, r.reported_on,
        r.subdistrict_code, r.district_code, r.province_code, r.geom,
+       r.h3_6, r.h3_7, r.h3_8, r.h3_9,
        COALESCE(cw.weight, CAST(:unknown_weight AS float8)) * r.severity * r.incident_count *
        CASE
            WHEN NOT CAST(:use_recency AS boolean) THEN 1.0

@@ -201,9 +201,16 @@ def test_h3_cells_cover_the_province_and_hold_their_points(db, flat_model):
     assert ranked.iloc[0]["name_th"] != ""
     area = h3int.cell_area(h3int.str_to_int(cell), "km^2")
     assert ranked.iloc[0]["risk_per_km2"] == pytest.approx(20.0 / area)
+    # Only cells with points are ranked (issue 13); with empty_cells, every cell of the extent.
+    assert (ranked["points"] > 0).all()
     surin_km2 = db.execute(sa.text("SELECT area_km2 FROM provinces WHERE code='32'")).scalar_one()
+    every = risk.rank_areas(db, level="h3:7", province="32", as_of=DAY, model=flat_model,
+                            empty_cells=True)
     # Cells whose centre lies in Surin: their total area is the province's, within a few %.
-    assert ranked.geometry.to_crs(32648).area.sum() / 1e6 == pytest.approx(surin_km2, rel=0.05)
+    assert every.geometry.to_crs(32648).area.sum() / 1e6 == pytest.approx(surin_km2, rel=0.05)
+    with_points = every[every["points"] > 0].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.DataFrame(with_points.drop(columns="geometry")),
+                                  pd.DataFrame(ranked.drop(columns="geometry")))
     explained = risk.explain_area(db, cell, as_of=DAY, model=flat_model)
     assert explained.risk_score == pytest.approx(20.0) and explained.points == 2
 

@@ -1,0 +1,173 @@
+"""Benchmark: national H3 resolution-8 ranking of 1,000,000 points, COM beside geopandas + h3.
+
+    .venv/bin/python benchmarks/bench_rank_h3.py [--points 1000000] [--runs 3] [--reuse DB]
+
+Builds (or reuses, ``--reuse``, a database kept by ``bench_rank.py --keep``; it is brought to
+the current schema, whose migration fills the stored cells) a scratch database with the
+boundaries and N synthetic points over Thailand, then alternates, run by run, each in a fresh
+process (so each peak memory is its own, VmHWM reset after the imports):
+
+* COM: ``com.analysis.risk.rank_areas(level="h3:8")`` for the whole country, twice in the same
+  process: ``cold`` (first call: cell polygons, names, context distances computed) and ``warm``
+  (another ``as_of``: the per-cell values are kept in the process, the points are grouped again);
+* the anchor a user would write: COPY the points out, ``h3.latlng_to_cell`` per point,
+  ``com.analysis.risk.point_weights``, ``groupby`` the cell (no polygons, names or context).
+
+Prints min / median seconds, the ratio anchor / COM, peak resident memory and the load average
+(only ratios measured together count on a shared machine). Nothing here is asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import bench_rank  # noqa: E402
+
+
+def step_com(url: str) -> dict:
+    import sqlalchemy as sa
+
+    from com.analysis import risk
+    from com.config.severity import load_severity_model
+
+    engine = sa.create_engine(url)
+    model = load_severity_model()
+    out: dict = {}
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        for name, as_of in (("cold", "2025-09-30"), ("warm", "2025-10-31")):
+            bench_rank.reset_peak()
+            start = time.perf_counter()
+            ranked = risk.rank_areas(conn, level="h3:8", as_of=as_of, model=model)
+            out[name] = time.perf_counter() - start
+            out[f"{name}_peak_mb"] = bench_rank.rss_mb()
+            conn.rollback()
+    out.update(cells=len(ranked), points=int(ranked["points"].sum()))
+    return out
+
+
+def step_anchor(url: str) -> dict:
+    import h3
+    import pandas as pd
+    import sqlalchemy as sa
+
+    from com.analysis import risk
+    from com.config.severity import load_severity_model
+
+    engine = sa.create_engine(url)
+    model = load_severity_model()
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        bench_rank.reset_peak()
+        start = time.perf_counter()
+        raw = conn.connection.driver_connection
+        buffer = io.BytesIO()
+        with raw.cursor().copy(
+            "COPY (SELECT ST_X(geom), ST_Y(geom), category, severity, incident_count, "
+            "reported_on FROM risk_points) TO STDOUT WITH (FORMAT csv)"
+        ) as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        buffer.seek(0)
+        frame = pd.read_csv(buffer, header=None, names=["lon", "lat", "category", "severity",
+                                                         "incident_count", "reported_on"])
+        frame["cell"] = [h3.latlng_to_cell(a, o, 8)
+                         for a, o in zip(frame["lat"].tolist(), frame["lon"].tolist(),
+                                         strict=True)]
+        frame["w"] = risk.point_weights(frame, model, as_of=pd.Timestamp("2025-09-30").date())
+        scores = frame.groupby("cell").agg(points=("w", "size"), score=("w", "sum"))
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_mb": bench_rank.rss_mb(), "cells": len(scores),
+            "points": int(scores["points"].sum())}
+
+
+STEPS = {"com": step_com, "anchor": step_anchor}
+
+
+def run_step(name: str, url: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--step", name, "--url", url],
+                          capture_output=True, text=True, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"step {name} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fig(values: list[float]) -> str:
+    return f"{min(values):.2f} / {statistics.median(values):.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse", metavar="DB", help="A database kept by bench_rank --keep.")
+    parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        print(json.dumps(STEPS[args.step](args.url), default=str))
+        return
+
+    import sqlalchemy as sa
+
+    from com.db.migrate import upgrade
+    from com.geodata import load_geodata
+
+    name = args.reuse or f"com_bench_rank_h3_{os.getpid()}"
+    if args.reuse:
+        url = sa.engine.make_url(bench_rank.ADMIN_URL).set(database=name).render_as_string(
+            hide_password=False)
+    else:
+        url = bench_rank.create_database(name)
+    try:
+        engine = sa.create_engine(url)
+        upgrade(engine)  # a kept database gets the stored cells (0010_h3cells fills them)
+        if not args.reuse:
+            load_geodata(engine, bench_rank.GEODATA)
+            print("points:", bench_rank.generate_points(url, args.points), flush=True)
+        engine.dispose()
+        print(f"load average before: {os.getloadavg()}", flush=True)
+        com: list[dict] = []
+        anchor: list[dict] = []
+        for run in range(args.runs):
+            com.append(run_step("com", url))
+            anchor.append(run_step("anchor", url))
+            print(f"run {run + 1}: COM {json.dumps(com[-1])}; anchor {json.dumps(anchor[-1])}",
+                  flush=True)
+    finally:
+        if not args.reuse:
+            bench_rank.drop_database(name)
+    print(f"\nmachine: {bench_rank.machine()}")
+    cold = [r["cold"] for r in com]
+    warm = [r["warm"] for r in com]
+    base = [r["seconds"] for r in anchor]
+    print(f"{com[0]['points']:,} points -> {com[0]['cells']:,} cells with points (anchor: "
+          f"{anchor[0]['cells']:,})")
+    print("| what | min / median s | anchor / this (median) | peak RSS MB (max) |")
+    print("|---|---:|---:|---:|")
+    for label, values, peak in (
+        ("COM rank_areas h3:8, cold (first call in the process)", cold,
+         max(r["cold_peak_mb"] for r in com)),
+        ("COM rank_areas h3:8, warm (second call, another as_of)", warm,
+         max(r["warm_peak_mb"] for r in com)),
+        ("geopandas + h3 per point + groupby", base, max(r["peak_mb"] for r in anchor)),
+    ):
+        print(f"| {label} | {_fig(values)} | "
+              f"{statistics.median(base) / statistics.median(values):.2f}x | {peak:.0f} |")
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
