@@ -14,7 +14,19 @@ from api.apikeys import api_key_principal
 from api.headers import SecurityHeadersMiddleware
 from api.middleware import BodySizeLimitMiddleware, upload_limit_bytes
 from api.proxy import ProxyMiddleware
-from api.routers import admin, analysis, auth, basemap, cctv, health, ogc, pages, tiles, uploads
+from api.routers import (
+    admin,
+    alerts,  # issue 17
+    analysis,
+    auth,
+    basemap,
+    cctv,
+    health,
+    ogc,
+    pages,
+    tiles,
+    uploads,
+)
 from com import __version__
 from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
@@ -27,9 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
+        alerts.start_background(app)  # issue 17: MQTT subscriber, webhook deliverer
         try:
             yield
         finally:
+            alerts.stop_background(app)
             tiles.flush_tile_reads(app)  # issue 8: tile reads counted since the last row
             app.state.engine.dispose()
 
@@ -50,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     pages_deps.install(app)  # a page dependency may end the request with a redirect or 403
     overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
-    for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages):
+    for module in (health, auth, uploads, analysis, cctv, ogc, tiles, admin, pages, alerts):
         app.include_router(module.router)
     basemap.install(app, settings)  # issue 15: the province's MBTiles file, opened at start-up
     openapi.install(app)  # issue 11: every error status and problem+json documented
