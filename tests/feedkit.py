@@ -1,4 +1,4 @@
-"""Helpers of the live-feed tests (issue 17): a private Mosquitto, a publisher, signed alerts, a receiver."""
+"""Helpers of the live-feed tests (issue 17): private Mosquitto, publisher, alerts, receiver."""
 
 from __future__ import annotations
 

@@ -44,6 +44,7 @@ def _active_subscriptions(conn: Connection) -> list[dict[str, Any]]:
 def write_event(
     conn: Connection, *, type_: str, subject: str, data: dict[str, Any],
     items: Iterable[Mapping[str, Any]], alert: bool = False,
+    subscriptions: list[dict[str, Any]] | None = None,
 ) -> str | None:
     """Write one event and its deliveries in the caller's transaction; return its id.
 
@@ -59,6 +60,8 @@ def write_event(
         The points or alert the event carries, matched against each subscription's filters.
     alert
         True for an alert event: only subscriptions taking alerts get it.
+    subscriptions
+        The active subscriptions when the caller has read them already.
 
     Returns
     -------
@@ -67,7 +70,8 @@ def write_event(
     """
     items = list(items)
     wanted = [
-        s["id"] for s in _active_subscriptions(conn)
+        s["id"] for s in (subscriptions if subscriptions is not None
+                          else _active_subscriptions(conn))
         if (s["alerts"] or not alert) and any(subscription_wants(s, p) for p in items)
     ]
     if not wanted:
@@ -95,10 +99,12 @@ def record_upload(conn: Connection, upload_id: int, *, filename: str | None = No
                   province_code: str | None = None, stored: int = 0) -> str | None:
     """Write the event of a committed upload (call it inside the upload's transaction).
 
-    The event lists the upload's first :data:`MAX_EVENT_POINTS` points; an upload that stored
-    no point, or that no subscription wants, writes nothing.
+    The event lists the upload's first :data:`MAX_EVENT_POINTS` points. An upload that stored
+    no new point (all duplicates) still makes an event, for subscriptions not filtering on
+    category; one that no subscription wants writes nothing.
     """
-    if stored <= 0:
+    subscriptions = _active_subscriptions(conn)
+    if not subscriptions:  # the common case costs one small query, not a read of the points
         return None
     points = [dict(r) for r in conn.execute(
         _UPLOAD_POINTS, {"upload": upload_id, "limit": MAX_EVENT_POINTS}
@@ -109,5 +115,7 @@ def record_upload(conn: Connection, upload_id: int, *, filename: str | None = No
         "items_url": f"/ogc/collections/risk-points/items?source_upload_id={upload_id}",
         "points": points,
     }
+    # With no point, the upload itself is matched: its province, the highest severity.
+    items = points or [{"province_code": province_code, "category": None, "severity": 5}]
     return write_event(conn, type_=UPLOAD_EVENT, subject=f"upload/{upload_id}", data=data,
-                       items=points)
+                       items=items, subscriptions=subscriptions)

@@ -14,8 +14,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from dbclean import clean_data_tables
-from feedkit import SYSTEM_BROKER, alert, forget_session, publish, publisher, wait_for
 from fastapi.testclient import TestClient
+from feedkit import SYSTEM_BROKER, alert, forget_session, publish, publisher, wait_for
 
 from api.main import create_app
 from com.db.engine import transaction
