@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import http.server
 import json
 import signal
@@ -29,6 +30,9 @@ class PrivateBroker:
         self.dir = directory
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
+            # Run as the test's own user: as root, mosquitto would switch to the "mosquitto"
+            # user, which may not write the persistence file into the test's directory.
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {directory}/\nautosave_interval 1\n"
             "max_queued_messages 0\nmax_inflight_messages 0\n"
