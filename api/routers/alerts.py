@@ -33,6 +33,8 @@ SubscriptionId = Annotated[int, Depends(record_id("subscription_id", "webhook su
 #: Seconds between two looks for new alerts by an SSE stream, and between keep-alive comments.
 STREAM_POLL_S = 0.25
 STREAM_KEEPALIVE_S = 15.0
+#: A stream ends after this long; EventSource reconnects at once with Last-Event-ID.
+STREAM_MAX_S = 600.0
 MAX_ID = 2**63 - 1
 
 
@@ -89,8 +91,8 @@ async def alert_stream(
     async def events() -> AsyncIterator[str]:
         after = await run_in_threadpool(start)
         yield "retry: 2000\n: connected\n\n"
-        quiet = 0.0
-        while not await request.is_disconnected():
+        quiet, ends = 0.0, asyncio.get_running_loop().time() + STREAM_MAX_S
+        while asyncio.get_running_loop().time() < ends and not await request.is_disconnected():
             for feature in await run_in_threadpool(read, after):
                 after = max(after, int(feature["id"]))
                 quiet = 0.0
