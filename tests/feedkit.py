@@ -167,3 +167,69 @@ def wait_for(predicate: Any, timeout_s: float, step_s: float = 0.05) -> Any:
         time.sleep(step_s)
         value = predicate()
     return value
+
+
+def province_alerts(engine: Any, settings: Any) -> dict[str, Any]:
+    """A device and an alert in Surin (32) and in Sisaket (33), at the first subdistrict's
+    representative point of each (where tests/security/test_access.py puts its points)."""
+    import sqlalchemy as sa
+
+    from com.db.engine import transaction
+    from com.feeds.alerts import receive_alert
+    from com.feeds.devices import add_device
+    from com.security.access import CLI
+
+    out: dict[str, Any] = {"alerts": {}, "devices": {}, "secrets": {}}
+    tag = uuid.uuid4().hex[:6]
+    for province in ("32", "33"):
+        with transaction(engine) as conn:
+            lon, lat = conn.execute(sa.text(
+                "SELECT ST_X(rep_point), ST_Y(rep_point) FROM subdistricts "
+                "WHERE province_code = :p ORDER BY code LIMIT 1"), {"p": province}).one()
+            device = add_device(conn, device_id=f"acc-{province}-{tag}", kind="detector",
+                                province_code=province, lat=lat, lon=lon,
+                                secret_key=settings.secret_key, principal=CLI)
+        got = receive_alert(engine, alert(device.id, device.secret),
+                            secret_key=settings.secret_key)
+        out["alerts"][province] = got.alert_id
+        out["devices"][province] = device.id
+        out["secrets"][province] = device.secret
+    return out
+
+
+def check_feed_routes(client: Any, check: Any, headers: dict[str, str], feeds: dict[str, Any],
+                      other: str) -> None:
+    """Province checks of the live-feed routes for a Surin staff session (test_access)."""
+    def no_other(response: Any) -> bool:
+        return response.status_code == 200 and (
+            f'"province_code":"{other}"' not in response.text.replace(" ", ""))
+
+    def refused(response: Any) -> bool:
+        return response.status_code in (401, 403, 404)
+
+    listed = client.get("/api/alerts", params={"limit": 1000})
+    check("alerts list", "/api/alerts", no_other(listed)
+          and f'"id":{feeds["alerts"]["32"]},' in listed.text.replace(" ", ""))
+    stream = client.get("/api/alerts/stream", params={"max_s": 0.5},
+                        headers={"Last-Event-ID": "0"})
+    check("alerts stream", "/api/alerts/stream", no_other(stream)
+          and '"event_id":' in stream.text)
+    payload = alert(feeds["devices"][other], feeds["secrets"][other])
+    check("alert from a 33 device", "/api/alerts",
+          refused(client.post("/api/alerts", json=payload, headers=headers)))
+    check("triage a 33 alert", "/api/alerts/{alert_id}/status", refused(client.post(
+        f"/api/alerts/{feeds['alerts'][other]}/status", json={"status": "confirmed"},
+        headers=headers)))
+    check("devices", "/api/devices", refused(client.get("/api/devices"))
+          or no_other(client.get("/api/devices")))
+    check("add a 33 device", "/api/devices", refused(client.post(
+        "/api/devices", headers=headers,
+        json={"id": "x-33", "province": other, "lat": 15.1, "lon": 104.3})))
+    check("disable a 33 device", "/api/devices/{device_id}/disable", refused(client.post(
+        f"/api/devices/{feeds['devices'][other]}/disable", headers=headers)))
+    for path in ("/api/webhooks", "/api/webhooks/deliveries"):  # admins only
+        check(f"{path} admin only", path, refused(client.get(path)))
+    check("webhook add admin only", "/api/webhooks", refused(client.post(
+        "/api/webhooks", headers=headers, json={"name": "x", "url": "http://127.0.0.1:9/"})))
+    check("webhook disable admin only", "/api/webhooks/{subscription_id}/disable",
+          refused(client.post("/api/webhooks/1/disable", headers=headers)))

@@ -69,6 +69,9 @@ def list_alerts(
             responses={200: {"content": {"text/event-stream": {}}}})
 async def alert_stream(
     request: Request, principal: PrincipalDep, engine: EngineDep, settings: SettingsDep,
+    max_s: Annotated[float, Query(gt=0, le=STREAM_MAX_S,
+                                  description="End the stream after this many seconds")]
+    = STREAM_MAX_S,
 ) -> StreamingResponse:
     """Server-Sent Events: one ``alert`` event (a GeoJSON feature) per new alert.
 
@@ -91,7 +94,7 @@ async def alert_stream(
     async def events() -> AsyncIterator[str]:
         after = await run_in_threadpool(start)
         yield "retry: 2000\n: connected\n\n"
-        quiet, ends = 0.0, asyncio.get_running_loop().time() + STREAM_MAX_S
+        quiet, ends = 0.0, asyncio.get_running_loop().time() + max_s
         while asyncio.get_running_loop().time() < ends and not await request.is_disconnected():
             for feature in await run_in_threadpool(read, after):
                 after = max(after, int(feature["id"]))
