@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from com.db.engine import transaction
 from com.db.tables import RiskPoint
 from com.db.tables_feeds import alerts, devices
-from com.errors import NotFoundError, PermissionDenied, ValidationError
+from com.errors import ComError, NotFoundError, PermissionDenied, ValidationError
 from com.feeds import outbox
 from com.feeds.devices import device_secret
 from com.feeds.payload import HEARTBEAT, AlertIn, parse_alert
@@ -67,53 +67,112 @@ def _refuse(engine: Engine, *, via: str, device_id: str, reason: str,
     return AlertRefused(f"{reason} (device {device_id[:100]})")
 
 
-_INSERT = sa.text("""
-WITH place AS (
-  SELECT s.code, s.district_code, s.province_code
-  FROM subdistrict_parts p JOIN subdistricts s ON s.code = p.subdistrict_code
-  WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) LIMIT 1
-)
+# Many alerts in one statement: each with its subdistrict (the subdivided parts, GiST), the
+# device's province when it lies in none; a repeated (device, event id) is skipped.
+_INSERT_MANY = sa.text("""
 INSERT INTO alerts (device_id, event_id, observed_at, kind, confidence, geom, subdistrict_code,
                     district_code, province_code, via, payload)
-VALUES (:device_id, :event_id, :observed_at, :kind, :confidence,
-        ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), (SELECT code FROM place),
-        (SELECT district_code FROM place),
-        coalesce((SELECT province_code FROM place), :device_province), :via,
-        CAST(:payload AS jsonb))
+SELECT v.device_id, v.event_id, v.observed_at, v.kind, v.confidence,
+       ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326), pl.code, pl.district_code,
+       coalesce(pl.province_code, v.device_province), :via, v.payload::jsonb
+FROM unnest(CAST(:device_ids AS text[]), CAST(:event_ids AS text[]),
+            CAST(:times AS timestamptz[]), CAST(:kinds AS text[]),
+            CAST(:confidences AS float8[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
+            CAST(:provinces AS text[]), CAST(:payloads AS text[]))
+     AS v(device_id, event_id, observed_at, kind, confidence, lon, lat, device_province,
+          payload)
+LEFT JOIN LATERAL (
+  SELECT s.code, s.district_code, s.province_code
+  FROM subdistrict_parts p JOIN subdistricts s ON s.code = p.subdistrict_code
+  WHERE ST_Intersects(p.geom, ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)) LIMIT 1
+) pl ON true
 ON CONFLICT (device_id, event_id) DO NOTHING
-RETURNING id, subdistrict_code, district_code, province_code
+RETURNING id, device_id, event_id, subdistrict_code, district_code, province_code
 """)
 
 
-def _store(conn: Connection, alert: AlertIn, device: sa.RowMapping, via: str) -> int | None:
-    lon = alert.lon if alert.lon is not None else device["lon"]
-    lat = alert.lat if alert.lat is not None else device["lat"]
-    row = conn.execute(_INSERT, {
-        "device_id": alert.device_id, "event_id": alert.event_id,
-        "observed_at": alert.time, "kind": alert.kind, "confidence": alert.confidence,
-        "lon": lon, "lat": lat, "device_province": device["province_code"], "via": via,
-        "payload": json.dumps(alert.raw, ensure_ascii=False),
-    }).mappings().first()
-    if row is None:
-        return None
-    item = {
-        "id": row["id"], "device_id": alert.device_id, "event_id": alert.event_id,
-        "time": alert.time.isoformat(), "kind": alert.kind, "confidence": alert.confidence,
-        "lon": lon, "lat": lat, "province_code": row["province_code"],
-        "district_code": row["district_code"], "subdistrict_code": row["subdistrict_code"],
-        "category": ALERT_CATEGORY, "severity": ALERT_SEVERITY, "status": "new",
-    }
-    outbox.write_event(conn, type_=outbox.ALERT_EVENT, subject=f"alert/{row['id']}",
-                       data={"alert": item}, items=[item], alert=True)
-    return int(row["id"])
+def _position(alert: AlertIn, device: sa.RowMapping) -> tuple[float, float]:
+    if alert.lon is not None and alert.lat is not None:
+        return alert.lon, alert.lat
+    return float(device["lon"]), float(device["lat"])
 
 
-def _device(conn: Connection, device_id: str) -> sa.RowMapping | None:
+def _store_many(conn: Connection, accepted: list[tuple[AlertIn, sa.RowMapping]],
+                via: str) -> dict[tuple[str, str], int]:
+    """Store alerts (not heartbeats) once each with their outbox events; return the new ids."""
+    if not accepted:
+        return {}
+    places = [_position(a, d) for a, d in accepted]
+    rows = conn.execute(_INSERT_MANY, {
+        "via": via,
+        "device_ids": [a.device_id for a, _ in accepted],
+        "event_ids": [a.event_id for a, _ in accepted],
+        "times": [a.time for a, _ in accepted], "kinds": [a.kind for a, _ in accepted],
+        "confidences": [a.confidence for a, _ in accepted],
+        "lons": [p[0] for p in places], "lats": [p[1] for p in places],
+        "provinces": [d["province_code"] for _, d in accepted],
+        "payloads": [json.dumps(a.raw, ensure_ascii=False) for a, _ in accepted],
+    }).mappings().all()
+    stored = {(r["device_id"], r["event_id"]): int(r["id"]) for r in rows}
+    subscriptions = outbox.active_subscriptions(conn) if stored else []
+    if not subscriptions:
+        return stored
+    by_key = {(a.device_id, a.event_id): (a, p) for (a, _), p in zip(accepted, places,
+                                                                     strict=True)}
+    for row in rows:
+        alert, (lon, lat) = by_key[(row["device_id"], row["event_id"])]
+        item = {
+            "id": row["id"], "device_id": alert.device_id, "event_id": alert.event_id,
+            "time": alert.time.isoformat(), "kind": alert.kind, "confidence": alert.confidence,
+            "lon": lon, "lat": lat, "province_code": row["province_code"],
+            "district_code": row["district_code"], "subdistrict_code": row["subdistrict_code"],
+            "category": ALERT_CATEGORY, "severity": ALERT_SEVERITY, "status": "new",
+        }
+        outbox.write_event(conn, type_=outbox.ALERT_EVENT, subject=f"alert/{row['id']}",
+                           data={"alert": item}, items=[item], alert=True,
+                           subscriptions=subscriptions)
+    return stored
+
+
+def _devices(conn: Connection, ids: set[str]) -> dict[str, sa.RowMapping]:
     query = sa.select(
         devices.c.id, devices.c.province_code, devices.c.secret_salt, devices.c.disabled_at,
         sa.func.ST_X(devices.c.geom).label("lon"), sa.func.ST_Y(devices.c.geom).label("lat"),
-    ).where(devices.c.id == device_id)
-    return conn.execute(query).mappings().first()
+    ).where(devices.c.id.in_(sorted(ids)))
+    return {r["id"]: r for r in conn.execute(query).mappings()}
+
+
+def _problem(alert: AlertIn, device: sa.RowMapping | None, secret_key: str) -> str:
+    """Return why an alert is refused ("" when it is accepted)."""
+    if device is None:
+        return "unknown device"
+    if device["disabled_at"] is not None:
+        return "disabled device"
+    secret = device_secret(secret_key, device["id"], device["secret_salt"])
+    return "" if payload_signature_ok(secret, alert.raw) else "bad signature"
+
+
+def _accept(conn: Connection, accepted: list[tuple[AlertIn, sa.RowMapping]],
+            via: str) -> list[Received]:
+    """Mark the devices seen (heartbeats: alive) and store the alerts; one result each."""
+    seen = sorted({a.device_id for a, _ in accepted})
+    beating = sorted({a.device_id for a, _ in accepted if a.kind == HEARTBEAT})
+    if seen:
+        conn.execute(sa.update(devices).where(devices.c.id.in_(seen))
+                     .values(last_seen_at=sa.func.now()))
+    if beating:
+        conn.execute(sa.update(devices).where(devices.c.id.in_(beating))
+                     .values(last_heartbeat_at=sa.func.now()))
+    stored = _store_many(conn, [(a, d) for a, d in accepted if a.kind != HEARTBEAT], via)
+    results = []
+    for alert, _ in accepted:
+        if alert.kind == HEARTBEAT:
+            results.append(Received(alert.device_id, alert.event_id, None, heartbeat=True))
+            continue
+        alert_id = stored.pop((alert.device_id, alert.event_id), None)
+        results.append(Received(alert.device_id, alert.event_id, alert_id,
+                                duplicate=alert_id is None))
+    return results
 
 
 def receive_alert(
@@ -144,28 +203,48 @@ def receive_alert(
     """
     alert = parse_alert(data)
     with transaction(engine) as conn:
-        device = _device(conn, alert.device_id)
+        device = _devices(conn, {alert.device_id}).get(alert.device_id)
         if device is not None and principal is not None:
             principal.require_province(device["province_code"])
-        if device is None or device["disabled_at"] is not None:
-            problem = "unknown device" if device is None else "disabled device"
-        elif not payload_signature_ok(
-            device_secret(secret_key, device["id"], device["secret_salt"]), alert.raw
-        ):
-            problem = "bad signature"
-        else:
-            problem = ""
-            touch = {"last_seen_at": sa.func.now()}
-            if alert.kind == HEARTBEAT:
-                touch["last_heartbeat_at"] = sa.func.now()
-            conn.execute(sa.update(devices).where(devices.c.id == alert.device_id).values(touch))
-            if alert.kind == HEARTBEAT:
-                return Received(alert.device_id, alert.event_id, None, heartbeat=True)
-            alert_id = _store(conn, alert, device, via)
-            return Received(alert.device_id, alert.event_id, alert_id,
-                            duplicate=alert_id is None)
+        problem = _problem(alert, device, secret_key)
+        if not problem:
+            return _accept(conn, [(alert, device)], via)[0]  # type: ignore[list-item]
     raise _refuse(engine, via=via, device_id=alert.device_id, reason=problem,
                   principal=principal)
+
+
+def receive_alerts(
+    engine: Engine, payloads: list[bytes], *, secret_key: str, via: str = "mqtt",
+) -> list[Received | ComError]:
+    """Check and store many payloads in one transaction (the MQTT subscriber's batches).
+
+    The same rules as :func:`receive_alert`, one result per payload in order: a
+    :class:`Received`, or the error refusing it (malformed, or refused and audited).
+    """
+    results: list[Received | ComError | None] = [None] * len(payloads)
+    parsed: list[tuple[int, AlertIn]] = []
+    for i, data in enumerate(payloads):
+        try:
+            parsed.append((i, parse_alert(data)))
+        except ComError as exc:
+            results[i] = exc
+    refused: list[tuple[int, AlertIn, str]] = []
+    with transaction(engine) as conn:
+        known = _devices(conn, {a.device_id for _, a in parsed})
+        accepted: list[tuple[int, AlertIn, sa.RowMapping]] = []
+        for i, alert in parsed:
+            problem = _problem(alert, known.get(alert.device_id), secret_key)
+            if problem:
+                refused.append((i, alert, problem))
+            else:
+                accepted.append((i, alert, known[alert.device_id]))
+        done = _accept(conn, [(a, d) for _, a, d in accepted], via)
+        for (i, _, _), result in zip(accepted, done, strict=True):
+            results[i] = result
+    for i, alert, problem in refused:
+        results[i] = _refuse(engine, via=via, device_id=alert.device_id, reason=problem,
+                             principal=None)
+    return [r for r in results if r is not None]
 
 
 def _risk_point(conn: Connection, alert_row: sa.RowMapping, principal: Principal) -> int:

@@ -10,18 +10,23 @@ from typing import Annotated, Any
 
 import typer
 
-from com.config.settings import get_settings
-
 sensors_app = typer.Typer(help="Border detectors and sensors that send alerts.",
                           no_args_is_help=True)
 alerts_app = typer.Typer(help="Detector alerts over MQTT.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook subscriptions of other agencies.", no_args_is_help=True)
 
 
+def _settings():  # type: ignore[no-untyped-def]
+    # Imported when a command runs, so `com --help` stays light (as com.cli does).
+    from com.config.settings import get_settings
+
+    return get_settings()
+
+
 def _engine():  # type: ignore[no-untyped-def]
     from com.db.engine import make_engine
 
-    return make_engine(get_settings())
+    return make_engine(_settings())
 
 
 def _echo(data: Any) -> None:
@@ -44,7 +49,7 @@ def sensors_add(
 
     with transaction(_engine()) as conn:
         created = add_device(conn, device_id=device_id, kind=kind, province_code=province,
-                             lat=lat, lon=lon, name=name, secret_key=get_settings().secret_key,
+                             lat=lat, lon=lon, name=name, secret_key=_settings().secret_key,
                              principal=CLI)
     _echo({"id": created.id, "secret": created.secret})
     typer.echo("give this secret to the device now; `com sensors secret ID` shows it again",
@@ -57,7 +62,7 @@ def sensors_list() -> None:
     from com.feeds.devices import device_statistics
 
     with _engine().connect() as conn:
-        _echo(device_statistics(conn, silence_s=get_settings().device_silence_s))
+        _echo(device_statistics(conn, silence_s=_settings().device_silence_s))
 
 
 @sensors_app.command("secret")
@@ -69,7 +74,7 @@ def sensors_secret(device_id: Annotated[str, typer.Argument(help="The device's i
 
     with transaction(_engine()) as conn:
         _echo({"id": device_id, "secret": reveal_secret(
-            conn, device_id, secret_key=get_settings().secret_key, principal=CLI)})
+            conn, device_id, secret_key=_settings().secret_key, principal=CLI)})
 
 
 @sensors_app.command("disable")
@@ -93,7 +98,7 @@ def alerts_listen() -> None:
     from com.errors import ConfigError
     from com.feeds.mqtt import AlertSubscriber
 
-    settings = get_settings()
+    settings = _settings()
     if not settings.mqtt_url:
         raise ConfigError("ตั้งค่า COM_MQTT_URL ก่อน / set COM_MQTT_URL (mqtt://host:1883)")
     logging.basicConfig(level=settings.log_level, stream=sys.stderr)
@@ -126,7 +131,7 @@ def webhooks_add(
     from com.feeds.webhooks import add_subscription
     from com.security.access import CLI
 
-    settings = get_settings()
+    settings = _settings()
     with transaction(_engine()) as conn:
         created = add_subscription(
             conn, name=name, url=url, provinces=province, categories=category,
@@ -181,7 +186,7 @@ def webhooks_deliver(
 
     from com.feeds.delivery import Deliverer, deliver_due
 
-    settings = get_settings()
+    settings = _settings()
     engine = _engine()
     if once:
         with httpx.Client(timeout=settings.webhook_timeout_s) as client:

@@ -2,16 +2,18 @@
 
 The session is persistent (``clean_session=False`` with a fixed client id), so the broker
 keeps QoS-1 alerts published while COM is away and sends them when it is back; paho
-reconnects with exponential back-off (1 s doubling to 30 s). Each message is acknowledged
-(PUBACK) only after it is stored or refused, so a crash between the two makes the broker
-send it again; storing is idempotent on (device, event id).
+reconnects with exponential back-off (1 s doubling to 30 s). Messages are queued by paho's
+network thread and stored by a thread of their own in batches (what has arrived, up to
+:data:`BATCH_MAX`, in one transaction); each is acknowledged (PUBACK) only after it is stored
+or refused, so a crash between the two makes the broker send it again; storing is idempotent
+on (device, event id).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -19,15 +21,15 @@ import paho.mqtt.client as mqtt
 from sqlalchemy.engine import Engine
 
 from com.errors import ComError, DatabaseUnavailable, ValidationError
-from com.feeds.alerts import Received, receive_alert
+from com.feeds.alerts import Received, receive_alerts
 
 log = logging.getLogger(__name__)
 
 TOPIC = "com/alerts/#"
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 30
-#: How long one message waits for a database that is down before it is left unacknowledged.
-STORE_RETRY_S = 30.0
+#: Most alerts stored in one transaction (the store thread takes what has queued up).
+BATCH_MAX = 500
 
 
 def broker_address(url: str) -> tuple[str, int, bool, str | None, str | None]:
@@ -75,6 +77,10 @@ class AlertSubscriber:
         self.on_result = on_result
         self.host, self.port, tls, user, password = broker_address(url)
         self.connected = threading.Event()
+        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._stopping = threading.Event()
+        self._store_thread = threading.Thread(target=self._store_loop, name="com-alerts-store",
+                                              daemon=True)
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
             protocol=mqtt.MQTTv311, manual_ack=True,
@@ -102,49 +108,77 @@ class AlertSubscriber:
         self.connected.clear()
         log.warning("MQTT broker gone (%s); reconnecting with back-off", reason)
 
-    def _store(self, payload: bytes | bytearray) -> Received | None:
-        deadline = time.monotonic() + STORE_RETRY_S
+    def _on_message(self, client: mqtt.Client, userdata: object,
+                    message: mqtt.MQTTMessage) -> None:
+        # Only queued here: paho's network thread must keep reading (and pinging) while the
+        # store thread writes batches.
+        self._queue.put(message)
+
+    def _next_batch(self) -> list[mqtt.MQTTMessage]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        while len(batch) < BATCH_MAX:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _store(self, batch: list[mqtt.MQTTMessage]) -> list[Received | ComError]:
         delay = 0.5
         while True:
             try:
-                return receive_alert(self.engine, bytes(payload), secret_key=self.secret_key,
-                                     via="mqtt")
+                return receive_alerts(self.engine, [bytes(m.payload) for m in batch],
+                                      secret_key=self.secret_key, via="mqtt")
             except DatabaseUnavailable:
-                if time.monotonic() > deadline:
+                # Not acknowledged while the database is away: retried until it is back (or,
+                # if COM stops meanwhile, sent again by the broker on the next session).
+                log.warning("database unavailable; %d alerts wait", len(batch))
+                if self._stopping.wait(delay):
                     raise
-                time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _on_message(self, client: mqtt.Client, userdata: object,
-                    message: mqtt.MQTTMessage) -> None:
-        try:
-            result = self._store(message.payload)
-        except DatabaseUnavailable:
-            # Not acknowledged: the broker sends it again on the next session.
-            log.exception("alert on %s not stored: database unavailable", message.topic)
-            return
-        except ComError as exc:  # malformed, unknown device, bad signature: refused for good
-            log.warning("alert on %s refused: %s", message.topic, exc)
-            result = None
-        except Exception:  # noqa: BLE001 - keep the subscriber alive; leave it unacknowledged
-            log.exception("alert on %s failed", message.topic)
-            return
-        client.ack(message.mid, message.qos)
-        if result is not None and self.on_result is not None:
-            self.on_result(result)
+    def _store_loop(self) -> None:
+        while not self._stopping.is_set():
+            batch = self._next_batch()
+            if not batch:
+                continue
+            try:
+                results = self._store(batch)
+            except DatabaseUnavailable:
+                return
+            except Exception:  # noqa: BLE001 - keep the subscriber alive; leave them unacked
+                log.exception("a batch of %d alerts failed", len(batch))
+                continue
+            for message, result in zip(batch, results, strict=True):
+                if isinstance(result, ComError):  # malformed or refused: never retried
+                    log.warning("alert on %s refused: %s", message.topic, result)
+                self.client.ack(message.mid, message.qos)
+                if isinstance(result, Received) and self.on_result is not None:
+                    self.on_result(result)
 
     def start(self) -> AlertSubscriber:
         """Connect in the background (paho's network thread keeps reconnecting)."""
+        self._store_thread.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         return self
 
     def stop(self) -> None:
-        """Disconnect (the session stays on the broker) and stop the network thread."""
+        """Disconnect (the session stays on the broker) and stop both threads."""
+        self._stopping.set()
+        self._store_thread.join(timeout=10)
         self.client.disconnect()
         self.client.loop_stop()
 
     def run_forever(self) -> None:
-        """Connect and process alerts in this thread until interrupted (``com alerts listen``)."""
+        """Connect and process alerts until interrupted (``com alerts listen``)."""
+        self._store_thread.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
-        self.client.loop_forever(retry_first_connection=True)
+        try:
+            self.client.loop_forever(retry_first_connection=True)
+        finally:
+            self._stopping.set()

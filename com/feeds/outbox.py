@@ -36,7 +36,8 @@ def subscription_wants(sub: Mapping[str, Any], point: Mapping[str, Any]) -> bool
     return int(point.get("severity") or 0) >= int(sub.get("min_severity") or 1)
 
 
-def _active_subscriptions(conn: Connection) -> list[dict[str, Any]]:
+def active_subscriptions(conn: Connection) -> list[dict[str, Any]]:
+    """Return the subscriptions not disabled (with their filters)."""
     query = sa.select(webhook_subscriptions).where(webhook_subscriptions.c.disabled_at.is_(None))
     return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -71,7 +72,7 @@ def write_event(
     items = list(items)
     wanted = [
         s["id"] for s in (subscriptions if subscriptions is not None
-                          else _active_subscriptions(conn))
+                          else active_subscriptions(conn))
         if (s["alerts"] or not alert) and any(subscription_wants(s, p) for p in items)
     ]
     if not wanted:
@@ -103,7 +104,7 @@ def record_upload(conn: Connection, upload_id: int, *, filename: str | None = No
     no new point (all duplicates) still makes an event, for subscriptions not filtering on
     category; one that no subscription wants writes nothing.
     """
-    subscriptions = _active_subscriptions(conn)
+    subscriptions = active_subscriptions(conn)
     if not subscriptions:  # the common case costs one small query, not a read of the points
         return None
     points = [dict(r) for r in conn.execute(
