@@ -275,8 +275,8 @@ def latency_poll(base: str, key: str, broker: Broker, device: tuple[str, str],
 
     def read() -> None:
         with httpx.Client(headers={"X-API-Key": key}, timeout=10) as client:
-            ready.set()
             after = _latest(base, client)
+            ready.set()
             while not stop.is_set():
                 r = client.get(f"{base}/api/alerts", params={"limit": 1000, "after_id": after})
                 now = time.perf_counter()
@@ -289,8 +289,8 @@ def latency_poll(base: str, key: str, broker: Broker, device: tuple[str, str],
 
 
 def _latest(base: str, client: httpx.Client) -> int:
-    """Return the newest alert id (a poller starts from there)."""
-    after = 0
+    """Return the newest alert id (a poller starts from there), paging from a recent guess."""
+    after = LATEST_HINT[0]
     while True:
         features = client.get(f"{base}/api/alerts",
                               params={"limit": 1000, "after_id": after}).json()["features"]
@@ -299,10 +299,14 @@ def _latest(base: str, client: httpx.Client) -> int:
         after = int(features[-1]["id"])
 
 
+LATEST_HINT = [0]
+
+
 def _publish_and_wait(read, ready, stop, seen, broker, device, m) -> list[float]:  # type: ignore[no-untyped-def]
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
-    ready.wait(10)
+    if not ready.wait(60):
+        raise RuntimeError("the client did not get ready")
     time.sleep(0.5)
     pub = publisher(broker.port)
     sent: dict[str, float] = {}
@@ -363,6 +367,11 @@ def main() -> None:
         rates = bench_throughput(url, broker, args.alerts, args.repeats, device)
         summary(f"Publish -> stored, {args.alerts} QoS-1 alerts (alerts/s)", "/s",
                 rates["com"], rates["plain"], "plain paho->INSERT bridge", higher_better=True)
+        hint_engine = make_engine(settings(url))
+        with hint_engine.connect() as conn:
+            LATEST_HINT[0] = int(conn.execute(sa.text(
+                "SELECT coalesce(max(id), 0) FROM alerts")).scalar_one())
+        hint_engine.dispose()
         process, base = start_com(url, broker)
         try:
             time.sleep(2)  # the API's subscriber connects
