@@ -23,6 +23,7 @@ from com.config.settings import Settings
 from com.config.severity import sensitive_categories
 from com.db.engine import transaction
 from com.db.tables_feeds import outbox_events, webhook_deliveries, webhook_subscriptions
+from com.errors import DatabaseUnavailable, ServerBusy
 from com.feeds.outbox import subscription_wants
 from com.feeds.signing import body_signature
 from com.feeds.webhooks import subscription_secret
@@ -176,7 +177,11 @@ class Deliverer:
             while not self._stop.is_set():
                 try:
                     done = deliver_due(self.engine, self.settings, client=client)
-                except Exception:  # noqa: BLE001 - the database may be away; keep going
+                except (DatabaseUnavailable, ServerBusy) as exc:  # expected: no traceback
+                    log.warning("webhook delivery waits: %s", exc)
+                    self._stop.wait(POLL_S * 10)
+                    continue
+                except Exception:  # noqa: BLE001 - keep the deliverer alive
                     log.exception("webhook delivery round failed")
                     self._stop.wait(POLL_S * 10)
                     continue

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import paho.mqtt.client as mqtt
 from sqlalchemy.engine import Engine
 
-from com.errors import ComError, DatabaseUnavailable, ValidationError
+from com.errors import ComError, DatabaseUnavailable, ServerBusy, ValidationError
 from com.feeds.alerts import Received, receive_alerts
 
 log = logging.getLogger(__name__)
@@ -133,9 +133,10 @@ class AlertSubscriber:
             try:
                 return receive_alerts(self.engine, [bytes(m.payload) for m in batch],
                                       secret_key=self.secret_key, via="mqtt")
-            except DatabaseUnavailable:
-                # Not acknowledged while the database is away: retried until it is back (or,
-                # if COM stops meanwhile, sent again by the broker on the next session).
+            except (DatabaseUnavailable, ServerBusy):
+                # Not acknowledged while the database is away or its pool exhausted: retried
+                # until it is back (or, if COM stops meanwhile, sent again by the broker on
+                # the next session).
                 log.warning("database unavailable; %d alerts wait", len(batch))
                 if self._stopping.wait(delay):
                     raise
@@ -148,8 +149,8 @@ class AlertSubscriber:
                 continue
             try:
                 results = self._store(batch)
-            except DatabaseUnavailable:
-                return
+            except (DatabaseUnavailable, ServerBusy):
+                return  # stopping: the broker sends them again on the next session
             except Exception:  # noqa: BLE001 - keep the subscriber alive; leave them unacked
                 log.exception("a batch of %d alerts failed", len(batch))
                 continue
