@@ -226,6 +226,25 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loading": ("กำลังโหลด…", "Loading…"),
     "failed": ("ไม่สำเร็จ", "Failed"),
     "lang_switch": ("English", "ภาษาไทย"),
+    # Issue 17: live feeds (admin page /admin/feeds).
+    "nav_feeds": ("อุปกรณ์และการแจ้งเตือน", "Devices and alerts"),
+    "feeds_title": ("อุปกรณ์ตรวจจับและการส่งต่อข้อมูล", "Detectors and webhook pushes"),
+    "devices": ("อุปกรณ์", "Devices"),
+    "device_id": ("รหัสอุปกรณ์", "Device id"),
+    "device_kind": ("ชนิด", "Kind"),
+    "alerts_total": ("การแจ้งเตือน", "Alerts"),
+    "alerts_new": ("ใหม่", "New"),
+    "alerts_confirmed": ("ยืนยันแล้ว", "Confirmed"),
+    "false_alarms": ("แจ้งเตือนผิดพลาด", "False alarms"),
+    "false_alarm_rate": ("อัตราแจ้งเตือนผิดพลาด", "False-alarm rate"),
+    "last_heartbeat": ("สัญญาณชีพล่าสุด", "Last heartbeat"),
+    "silent": ("เงียบเกิน 1 ชม.", "Silent (no heartbeat 1 h)"),
+    "disabled": ("ปิดใช้งาน", "Disabled"),
+    "add_device": ("ลงทะเบียนอุปกรณ์", "Register a device"),
+    "device_secret_once": ("รหัสลับของอุปกรณ์ (แสดงครั้งเดียว)", "Device secret (shown once)"),
+    "subscriptions": ("หน่วยงานที่รับข้อมูล (webhook)", "Agency webhooks"),
+    "deliveries": ("บันทึกการส่ง", "Delivery log"),
+    "attempts": ("จำนวนครั้ง", "Attempts"),
 }
 
 

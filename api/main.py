@@ -27,6 +27,8 @@ from api.routers import (
     tiles,
     uploads,
 )
+from api.routers import alerts as feed_alerts  # issue 17
+from api.routers import feeds_pages as feed_pages  # issue 17
 from com import __version__
 from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
@@ -39,9 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
+        feed_alerts.start_background(app)  # issue 17: MQTT subscriber, webhook deliverer
         try:
             yield
         finally:
+            feed_alerts.stop_background(app)
             tiles.flush_tile_reads(app)  # issue 8: tile reads counted since the last row
             app.state.engine.dispose()
 
@@ -64,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     overload.install(app, settings)  # issue 11: bounded concurrency, 503/429, single flight
     for module in (health, auth, uploads, analysis, briefs, cctv, ogc, tiles, admin, pages):
         app.include_router(module.router)
+    app.include_router(feed_alerts.router)  # issue 17: alerts, devices, webhooks
+    app.include_router(feed_pages.router)
     basemap.install(app, settings)  # issue 15: the province's MBTiles file, opened at start-up
     openapi.install(app)  # issue 11: every error status and problem+json documented
     static.install(app)  # issue 6: local Leaflet/plugins from node_modules, own CSS/JS

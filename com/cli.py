@@ -623,6 +623,15 @@ def demo_cmd(
         serve(host=host, port=port)
 
 
+# --- live feeds (issue 17): devices, alerts over MQTT, webhooks ------------------------------
+
+from com.feeds.cli import alerts_app, sensors_app, webhooks_app  # noqa: E402
+
+app.add_typer(sensors_app, name="sensors")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(webhooks_app, name="webhooks")
+
+
 def main() -> None:
     """Entry point: run the CLI, printing user errors as one line with a non-zero exit."""
     command = typer.main.get_command(app)

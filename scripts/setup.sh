@@ -9,7 +9,8 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------
-APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg poppler-utils gdal-bin nodejs npm)
+APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg poppler-utils gdal-bin nodejs npm
+  mosquitto)  # mosquitto: issue 17's broker (alerts tests use 127.0.0.1:1883 and private ones)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -39,6 +40,12 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   done
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
   pg_isready -h 127.0.0.1 -p 5432 || { echo "setup: PostgreSQL did not start" >&2; exit 1; }
+fi
+
+# --- Mosquitto (issue 17): the local broker detector alerts arrive on ----------------------
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  echo "setup: starting mosquitto on 127.0.0.1:1883"
+  mosquitto -d -p 1883 || { echo "setup: mosquitto did not start" >&2; exit 1; }
 fi
 
 # --- Python --------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.ingest import list_uploads
 from com.maps import assets
+from com.maps.alerts import add_live_alerts
 from com.maps.build import MapData, build_map
 from com.maps.data import MapFilters, load_map_data
 from com.maps.style import category_names
@@ -130,6 +131,8 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
             m = build_map(
                 data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
             )
+            if principal.kind != "anonymous":  # issue 17: new alerts without a reload
+                add_live_alerts(lang=lang, m=m)
             parts = assets.render_parts(m)
             n_points = len(data.points)
             synthetic = data.synthetic

@@ -165,6 +165,33 @@ class Settings(BaseSettings):
                 "the root of its host)"
             )
         return f"{parts.scheme}://{parts.netloc.lower()}"
+    # Issue 17: live feeds. Detector alerts over MQTT (off while no URL is set) and webhook
+    # pushes to other agencies from the outbox.
+    mqtt_url: str | None = Field(
+        default=None,
+        description="Broker COM subscribes to for detector alerts (topic com/alerts/#), e.g. "
+        "mqtt://127.0.0.1:1883; empty (default): no MQTT subscriber.",
+    )
+    mqtt_client_id: str = Field(
+        default="com-alerts",
+        description="Client id of COM's persistent MQTT session (one per running subscriber).",
+    )
+    webhook_delivery: bool = Field(
+        default=True, description="Deliver webhook events from the outbox in the API process."
+    )
+    webhook_retry_base_s: float = Field(
+        default=5.0, gt=0, description="First retry delay of a failed webhook delivery."
+    )
+    webhook_retry_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest delay between two webhook delivery attempts."
+    )
+    webhook_max_attempts: int = Field(
+        default=50, ge=1, description="Attempts before a webhook delivery is given up (failed)."
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one POST.")
+    device_silence_s: float = Field(
+        default=3600.0, gt=0, description="A device with no heartbeat for this long is silent."
+    )
     # Issue 11: migrations run as the tables' owner, the app as a role with only the rights it
     # needs (`com db grant-app-role com_app`), so the app cannot TRUNCATE the audit trail.
     migration_database_url: str | None = Field(

@@ -39,6 +39,7 @@ from com.config.settings import Settings
 from com.db.engine import transaction
 from com.db.tables import Upload
 from com.errors import UploadError, ValidationError
+from com.feeds import outbox
 from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
 from com.ingest.columns import ColumnPlan
 from com.ingest.duplicates import lock_duplicate_scope, resolve_duplicates
@@ -162,6 +163,9 @@ def import_upload(
             "duplicates": counts["duplicates"],
         },
     )
+    # Issue 17: the webhook event, in this transaction (none if the upload rolls back).
+    outbox.record_upload(conn, upload_id, filename=Path(filename).name,
+                         province_code=options.province_code, stored=counts["stored"])
     return UploadSummary(
         upload_id=upload_id, rows=counts["rows"], stored=counts["stored"],
         rejected=counts["rejected"], duplicates=counts["duplicates"], warnings=warnings,

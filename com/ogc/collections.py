@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from com.config.severity import Category, cached_severity_model
 from com.errors import ConfigError, InvalidQuery
+from com.ogc.alerts import ALERT_TYPES, alerts_source
 from com.ogc.sources import (
     Source,
     SourceContext,
@@ -383,4 +384,35 @@ def optional_collections() -> list[Collection]:
             requires=("target_areas", "target_lists"),
             point_tiles=False,
         ),
+        _alerts_collection(province, province_code),
     ]
+
+
+def _alerts_collection(province: Queryable, province_code: Queryable) -> Collection:
+    """Return the detector alerts (issue 17), served while the alerts table exists."""
+    return Collection(
+        id="alerts",
+        title_th="การแจ้งเตือนจากเครื่องตรวจจับ",
+        title_en="Detector alerts",
+        description="Alerts of border detectors and sensors (person, vehicle, tamper ...), "
+        "with their triage status. `datetime` filters on the day observed (Thai calendar "
+        "day). Alerts are served coarsened like risk points when their category "
+        "(illegal entry) is sensitive.",
+        key_type="integer",
+        geometry_type="Point",
+        build=alerts_source,
+        property_types=ALERT_TYPES,
+        queryables={
+            "device_id": _q("device_id", "device_id", "string", "อุปกรณ์", "Device"),
+            "kind": _q("kind", "kind", "string", "ชนิด", "Kind"),
+            "status": _q("status", "status", "string", "สถานะ", "Triage status",
+                         enum=("new", "acknowledged", "confirmed", "false_alarm")),
+            "observed_on": _q("observed_on", "observed_on", "date", "วันที่ตรวจพบ",
+                              "Day observed"),
+            "province": province,
+            "province_code": province_code,
+        },
+        table="alerts",
+        requires=("alerts",),
+        temporal=True,
+    )

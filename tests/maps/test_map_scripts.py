@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "com" / "maps"
 def test_every_script_is_one_named_function_without_its_header():
     assert NAMES == [
         "area_feature", "area_labels", "date_filters", "fit_view", "html_control",
+        "live_alerts",  # issue 17
         "map_notice", "measure_control",
         "risk_points",
     ]

@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 
+import feedkit  # issue 17
 import pydantic
 import pytest
 import sqlalchemy as sa
@@ -319,6 +320,8 @@ NO_PROVINCE_DATA = {
     "/tiles": "tile set list",
     "/api/admin/audit": "admin only (tested in test_audit_coverage)",
     "/admin/users": "admin only",
+    "/admin/feeds": "admin only (issue 17: devices of every province)",
+    "/admin/feeds/devices": "admin only (issue 17: registering a device)",
     "/openapi.json": "API description", "/docs": "API docs", "/docs/oauth2-redirect": "docs",
     "/redoc": "API docs",
     "/ogc/api": "OGC API description", "/ogc/openapi.json": "OGC API description",
@@ -565,6 +568,9 @@ def _check_restricted(engine, test_settings, two_provinces, staff, planner_login
             "target-areas": two_provinces["lists"]["32"] * LIST_ID_FACTOR
             + int(two_provinces["codes"]["32"]),
         }
+        feeds = feedkit.province_alerts(engine, test_settings)  # issue 17: live alerts
+        features33["alerts"], features32["alerts"] = feeds["alerts"][OTHER], feeds["alerts"]["32"]
+        feedkit.check_feed_routes(c, check, h, feeds, OTHER)
         for cid, feature in features33.items():
             base = f"/ogc/collections/{cid}"
             items = c.get(f"{base}/items", params={"limit": 1000})

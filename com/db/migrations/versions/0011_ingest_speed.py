@@ -17,7 +17,7 @@
   row; deleting an upload still sets its points' ``source_upload_id`` to NULL.
 
 Revision ID: 0011_ingest_speed
-Revises: 0009_ingest
+Revises: 0010_h3cells
 Create Date: 2026-12-03
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from alembic import op
 
 revision = "0011_ingest_speed"
-down_revision = "0009_ingest"
+down_revision = "0010_h3cells"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from its point (the Voronoi cell of the subdistrict's villages clipped to the su
 Target lists may be kept at the levels ``village`` and ``layer:NAME``.
 
 Revision ID: 0013_villages
-Revises: 0011_ingest_speed
+Revises: 0012_feeds
 Create Date: 2026-12-03
 """
 
@@ -17,7 +17,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0013_villages"
-down_revision = "0011_ingest_speed"
+down_revision = "0012_feeds"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Live feeds (issue 17): detector alerts over MQTT and HTTP, and webhook pushes to agencies."""
