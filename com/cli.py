@@ -13,6 +13,7 @@ from com.commands.accounts import apikeys_app, audit_app, retention_app, users_a
 from com.commands.common import QuietOpt, echo_json
 from com.commands.common import engine as _engine
 from com.commands.common import settings as _settings
+from com.commands.feeds import alerts_app, sensors_app, webhooks_app
 from com.commands.regions import regions_app
 from com.errors import ComError
 from com.progress import progress
@@ -625,7 +626,6 @@ def demo_cmd(
 
 # --- live feeds (issue 17): devices, alerts over MQTT, webhooks ------------------------------
 
-from com.feeds.cli import alerts_app, sensors_app, webhooks_app  # noqa: E402
 
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(alerts_app, name="alerts")

@@ -10,23 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from com.commands.common import engine as _engine
+from com.commands.common import settings as _settings
+
 sensors_app = typer.Typer(help="Border detectors and sensors that send alerts.",
                           no_args_is_help=True)
 alerts_app = typer.Typer(help="Detector alerts over MQTT.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook subscriptions of other agencies.", no_args_is_help=True)
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    # Imported when a command runs, so `com --help` stays light (as com.cli does).
-    from com.config.settings import get_settings
-
-    return get_settings()
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from com.db.engine import make_engine
-
-    return make_engine(_settings())
 
 
 def _echo(data: Any) -> None:
