@@ -467,13 +467,13 @@ def brief_cmd(
     fy: FyOpt,
     out: Annotated[list[Path], typer.Option(
         help="Write FILE.pdf or FILE.docx (repeatable: one brief, both files).")],
-    province: ProvinceOpt = None,
+    province: ProvinceOpt = None, region: RegionOpt = None,
     since: Annotated[str | None, typer.Option(
         help="Start of 'since the last meeting' (default: the last brief's date).")] = None,
     top: Annotated[int, typer.Option(help="Rows of the ranked table (1-50).")] = 10,
     thai_digits: Annotated[bool, typer.Option("--thai-digits", help="Thai numerals.")] = False,
 ) -> None:
-    """Write the printable Thai meeting brief (PDF or DOCX) of a province (issue 18)."""
+    """Write the printable Thai meeting brief (PDF or DOCX) of a province or region (issue 18)."""
     from com.brief import assemble_brief, write_brief
     from com.brief.output import brief_format
     from com.db.engine import transaction
@@ -484,7 +484,9 @@ def brief_cmd(
         brief_format(path)  # a wrong suffix fails before any work
     with transaction(_engine()) as conn:
         brief = assemble_brief(
-            conn, provinces=[_province_or_default(province)], fiscal_year_be=fy, principal=CLI,
+            conn, provinces=[] if region and not province else [_province_or_default(province)],
+            region=region if not province else None, regions_config=_settings().regions_config,
+            fiscal_year_be=fy, principal=CLI,
             severity_config=_settings().severity_config,
             small_area_k=_settings().small_area_k, since=parse_date(since) if since else None,
             top=top, thai_digits=thai_digits)
@@ -492,6 +494,7 @@ def brief_cmd(
             write_brief(brief, path, conn=conn, principal=CLI)
     echo_json({"out": [str(p) for p in out],
                "provinces": [p.province_code for p in brief.provinces],
+               "region": brief.region.key if brief.region else None,
                "fiscal_year_be": fy, "synthetic": brief.synthetic})
 
 

@@ -2,8 +2,8 @@
 
 :func:`assemble_brief` gathers a typed :class:`Brief` from the functions ``com kpi`` and
 ``com rank`` call (and the map's privacy-aware loader); :func:`render_pdf` and
-:func:`render_docx` only lay that model out. A brief covers a list of provinces, so a region
-(a list of provinces) can be added without changing the renderers.
+:func:`render_docx` only lay that model out. A brief covers a list of provinces; a region's
+brief adds the region's summary (:func:`com.brief.sections.region_summary`).
 """
 
 from com.brief.assemble import assemble_brief

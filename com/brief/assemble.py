@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from com.analysis.risk import HOTSPOT_LABELS
 from com.brief.history import last_brief, record_brief
 from com.brief.kpi_section import kpi_section
 from com.brief.model import Brief, CctvSection, CctvSite, ProvinceBrief, RankedArea, SinceLast
-from com.errors import ValidationError
+from com.brief.sections import region_summary, village_progress
+from com.errors import NotFoundError, ValidationError
+from com.feeds.triage import TriageCount, triaged_counts
 from com.maps.data import MapFilters, load_map_data, plan_sites
 from com.maps.style import category_names
 from com.security import privacy
@@ -40,6 +42,8 @@ def assemble_brief(
     as_of: dt.date | None = None,
     thai_digits: bool = False,
     record: bool = True,
+    region: str | None = None,
+    regions_config: Path | str | None = None,
 ) -> Brief:
     """Gather everything a meeting brief shows, as ``principal`` may see it.
 
@@ -54,7 +58,7 @@ def assemble_brief(
     conn : sqlalchemy.engine.Connection
         Database connection; the brief's ranks are recorded in its transaction.
     provinces : sequence of str
-        Province codes (one province now; a region is a list of them).
+        Province codes (ignored with ``region``).
     fiscal_year_be : int
         Fiscal year (Buddhist era).
     principal : com.security.access.Principal
@@ -73,6 +77,11 @@ def assemble_brief(
         Write numbers in Thai digits.
     record : bool
         Record the ranks for the next brief (never for public callers).
+    region : str, optional
+        A region's key or name: the brief covers each of its provinces with a declared
+        target list and adds the region's summary (``com kpi --region``'s totals).
+    regions_config : path, optional
+        ``settings.regions_config``.
 
     Returns
     -------
@@ -86,16 +95,30 @@ def assemble_brief(
     com.errors.NotFoundError
         When a province has no target list for the year.
     """
-    if not provinces:
-        raise ValidationError("ระบุจังหวัดอย่างน้อยหนึ่งจังหวัด / give at least one province")
     if not 1 <= int(top) <= TOP_N_MAX:
         raise ValidationError(f"จำนวนอันดับต้องอยู่ระหว่าง 1-{TOP_N_MAX} / top must be 1-{TOP_N_MAX}")
     today = as_of or dt.date.today()
+    summary = None
+    reports: dict[str, dict[str, Any] | None] = dict.fromkeys(provinces)
+    if region:
+        summary = region_summary(conn, region=region, fiscal_year_be=fiscal_year_be,
+                                 severity_config=severity_config, as_of=today,
+                                 regions_config=regions_config)
+        principal_may_see(principal, [p["code"] for p in summary.provinces])
+        reports = {r["province_code"]: r for r in summary.report["provinces"]
+                   if "missing" not in r}
+        if not reports:
+            raise NotFoundError(
+                f"ไม่มีจังหวัดใดในภาค {summary.name_th} ประกาศพื้นที่เป้าหมายปีงบประมาณ "
+                f"{fiscal_year_be} / no province of region {summary.key} declared a target "
+                f"list for FY {fiscal_year_be}")
+    if not reports:
+        raise ValidationError("ระบุจังหวัดอย่างน้อยหนึ่งจังหวัด / give at least one province")
     parts = [
         _province_brief(conn, code, fiscal_year_be=fiscal_year_be, principal=principal,
                         severity_config=severity_config, small_area_k=small_area_k,
-                        since=since, top=int(top), as_of=today)
-        for code in dict.fromkeys(provinces)
+                        since=since, top=int(top), as_of=today, report=report)
+        for code, report in reports.items()
     ]
     cut_off = max((_cut_off(p.points, today) for p in parts), default=today)
     synthetic = any(_synthetic(p) for p in parts)
@@ -104,6 +127,7 @@ def assemble_brief(
         provinces=parts, synthetic=synthetic,
         exact_positions=bool(getattr(principal, "sees_sensitive", False)),
         made_by=str(getattr(principal, "name", "")), top_n=int(top), thai_digits=thai_digits,
+        region=summary,
     )
     if record and not privacy.applies_to(principal):
         for part in parts:
@@ -116,10 +140,11 @@ def assemble_brief(
 def _province_brief(
     conn: Connection, province: str, *, fiscal_year_be: int, principal: Any,
     severity_config: Path | str | None, small_area_k: int, since: dt.date | None, top: int,
-    as_of: dt.date,
+    as_of: dt.date, report: dict[str, Any] | None = None,
 ) -> ProvinceBrief:
-    report = kpi_report(conn, province=province, fiscal_year_be=fiscal_year_be,
-                        model=severity_config, as_of=as_of)
+    if report is None:
+        report = kpi_report(conn, province=province, fiscal_year_be=fiscal_year_be,
+                            model=severity_config, as_of=as_of)
     data = load_map_data(conn, MapFilters(province_code=report["province_code"]),
                          principal=principal, small_area_k=small_area_k,
                          severity_config=severity_config)
@@ -137,11 +162,14 @@ def _province_brief(
         name_en=report["province_en"], kpi=kpi_section(report),
         ranked=_ranked(ranked_frame.head(top), (previous or {}).get("ranks")),
         cctv=_cctv(conn, report["province_code"], principal, severity_config, ranked_frame),
-        since=_since(data.points, previous, since, hot, names, severity_config),
+        since=_since(data.points, previous, since, hot, names, severity_config,
+                     _alerts(conn, report["province_code"], principal)),
         areas=areas,
         districts=data.districts.set_crs(4326, allow_override=True),
         points=data.points, sites=data.sites,
         ranks=ranks, hotspot_codes=hot,
+        village_progress=village_progress(conn, province=report["province_code"],
+                                          fiscal_year_be=fiscal_year_be),
     )
 
 
@@ -167,6 +195,7 @@ def _ranked(frame: pd.DataFrame, previous: dict[str, int] | None) -> list[Ranked
 def _since(
     points: pd.DataFrame, previous: dict[str, Any] | None, since: dt.date | None,
     hot: list[str], names: dict[str, str], severity_config: Path | str | None,
+    triaged: Callable[[dt.date | None], list[TriageCount]],
 ) -> SinceLast:
     source = "option" if since is not None else "none"
     if since is None and previous is not None:
@@ -184,7 +213,24 @@ def _since(
         new_hotspots=[names.get(c, c) for c in hot if c not in before] if previous else [],
         vanished_hotspots=[names.get(c, c) for c in sorted(before - set(hot))],
         compared_with_brief=previous is not None,
+        alerts_triaged=triaged(since),
     )
+
+
+def _alerts(
+    conn: Connection, province: str, principal: Any
+) -> Callable[[dt.date | None], list[TriageCount]]:
+    """Return the counter of alerts triaged since a day (none for anonymous callers)."""
+    if getattr(principal, "kind", None) == "anonymous":
+        return lambda since: []  # live detections are for signed-in users (require_alert_reader)
+    return lambda since: triaged_counts(conn, province=province, since=since)
+
+
+def principal_may_see(principal: Any, provinces: Sequence[str]) -> None:
+    """Refuse a restricted principal a brief of provinces it may not see (as /api/kpi)."""
+    require = getattr(principal, "require_provinces", None)
+    if require is not None:
+        require(tuple(provinces))
 
 
 def _cctv(

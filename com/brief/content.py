@@ -10,7 +10,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from com.brief.figures import insets_png, province_map_png, threat_chart_png
-from com.brief.model import Brief, CctvSection, KpiSection, ProvinceBrief, SinceLast
+from com.brief.kpi_section import change_words_th
+from com.brief.model import (
+    Brief,
+    CctvSection,
+    KpiSection,
+    ProvinceBrief,
+    RegionSummary,
+    SinceLast,
+)
+from com.feeds.triage import TRIAGED, TriageCount
+from com.feeds.views import KIND_TH, STATUS_TH
 from com.siting.output import curve_png
 from com.text.thai import format_thai_date, to_thai_digits
 
@@ -89,6 +99,8 @@ def brief_blocks(brief: Brief) -> list[Block]:
     """Return the brief's blocks: the cover, then each province's pages."""
     n = Numbers(brief.thai_digits)
     blocks: list[Block] = cover_blocks(brief, n)
+    if brief.region is not None:
+        blocks += [*region_blocks(brief.region, n), PageBreak()]
     for part in brief.provinces:
         blocks += province_blocks(part, brief, n)
     # The report's own sentences (verdicts) carry Arabic digits: Thai digits everywhere.
@@ -108,10 +120,17 @@ def thai_digit_block(block: Block) -> Block:
 def cover_blocks(brief: Brief, n: Numbers) -> list[Block]:
     """Return the cover: provinces, fiscal year, meeting date and cut-off, synthetic mark."""
     names = ", ".join(f"จังหวัด{p.name_th} ({p.name_en})" for p in brief.provinces)
+    where: list[Block] = [Text(names, strong=True)]
+    if brief.region is not None:
+        region = brief.region
+        where = [Text(f"{region.name_th} ({region.name_en})", strong=True),
+                 Text("จังหวัดในภาค (provinces): " + ", ".join(
+                     f"{p['name_th'] or p['code']} ({p['name_en'] or p['code']})"
+                     for p in region.provinces))]
     blocks: list[Block] = [
         Heading("รายงานสรุปสำหรับการประชุมความมั่นคงจังหวัด", 0),
         Heading("Provincial security meeting brief", 2),
-        Text(names, strong=True),
+        *where,
         Text(f"ปีงบประมาณ {n.year(brief.fiscal_year_be)} (fiscal year {brief.fiscal_year_be} BE)"),
         Text(f"วันที่ประชุม (meeting date): {n.date(brief.meeting_date)}"),
         Text(f"ข้อมูล ณ วันที่ (data cut-off): {n.date(brief.data_cut_off)}"),
@@ -162,8 +181,49 @@ def kpi_blocks(part: ProvinceBrief, kpi: KpiSection, n: Numbers) -> list[Block]:
         blocks.append(Text("ปีงบประมาณยังไม่สิ้นสุด: เทียบกับช่วงเวลาเท่ากันของปีก่อน "
                            "(the year is still running)"))
     blocks += [Text(f"{v.question_th}: {v.answer_th}") for v in kpi.verdicts]
+    if part.village_progress is not None:
+        progress = part.village_progress
+        blocks.append(Text(f"ความคืบหน้าแผนหมู่บ้าน (village plans): {progress['text_th']} "
+                           f"({progress['text_en']}) กำลังดำเนินการ {n(progress['in_progress'])}"
+                           f" วางแผนไว้ {n(progress['planned'])}", strong=True))
     blocks.append(Picture(threat_chart_png(kpi.series), 0.72))
     return blocks
+
+
+def region_blocks(region: RegionSummary, n: Numbers) -> list[Block]:
+    """Return a region's summary page: each province's KPI figures and the region's totals.
+
+    The figures are ``com kpi --region``'s (:func:`com.analysis.kpi.region_kpi_report`).
+    """
+    fy = int(region.report["fiscal_year_be"])
+    names = {p["code"]: p["name_th"] or p["code"] for p in region.provinces}
+    rows = []
+    for r in region.report["provinces"]:
+        name = names.get(r["province_code"], r["province_code"])
+        if "missing" in r:
+            rows.append([name, "-", "-", "-", "-", "-", "ยังไม่ประกาศพื้นที่เป้าหมาย"])
+            continue
+        projects, targets = r["projects"], r["targets"]
+        rows.append([name, n(projects["targets"]), n(projects["targets_reached"]),
+                     n(targets["previous"]["incidents"]), n(targets["this"]["incidents"]),
+                     n.pct(targets["change_pct"]["incidents"]), str(targets["verdict_th"])])
+    t = region.totals
+    test = t.get("significance") or {}
+    rows.append(["รวมทั้งภาค", n(t["target_areas"]),
+                 n(t["target_areas_reached"]), n(t["incidents"]["previous"]),
+                 n(t["incidents"]["this"]), n.pct(t["incidents"]["change_pct"]),
+                 change_words_th(int(t["incidents"]["previous"]), int(t["incidents"]["this"]),
+                                 bool(test.get("significant")))])
+    share = t["share_targets_reached"]
+    word = {True: "ผ่าน", False: "ไม่ผ่าน", None: "ไม่มีข้อมูล"}[t["project_coverage_met"]]
+    return [
+        Heading(f"สรุปภาพรวม{region.name_th} ปีงบประมาณ {n.year(fy)} (region summary)"),
+        Table(["จังหวัด", "พื้นที่ เป้าหมาย", "มี โครงการ", f"เหตุ ปีงบ {n.year(fy - 1)}",
+               f"เหตุ ปีงบ {n.year(fy)}", "เปลี่ยนแปลง", "สรุป"], rows,
+              [0.14, 0.11, 0.11, 0.1, 0.1, 0.13, 0.31]),
+        Text(f"พื้นที่เป้าหมายของภาคที่มีโครงการ ร้อยละ "
+             f"{n(None if share is None else share * 100)}: {word}", strong=True),
+    ]
 
 
 def ranked_blocks(part: ProvinceBrief, brief: Brief, n: Numbers) -> list[Block]:
@@ -218,7 +278,8 @@ def since_blocks(since: SinceLast, n: Numbers) -> list[Block]:
     source = {"option": "ตามที่ระบุ", "last_brief": "รายงานครั้งก่อน", "none": ""}[since.since_source]
     blocks: list[Block] = [Heading("ตั้งแต่การประชุมครั้งก่อน (since the last meeting)")]
     if since.since is None:
-        return [*blocks, Text("ยังไม่มีรายงานครั้งก่อนให้เทียบ (no earlier brief; give --since)")]
+        return [*blocks, Text("ยังไม่มีรายงานครั้งก่อนให้เทียบ (no earlier brief; give --since)"),
+                *alert_blocks(since.alerts_triaged, n)]
     blocks += [
         Text(f"ตั้งแต่วันที่ {n.date(since.since)} ({source})"),
         Table(["หมวด (category)", "จุดใหม่ (new points)"],
@@ -231,4 +292,21 @@ def since_blocks(since: SinceLast, n: Numbers) -> list[Block]:
             Text(f"จุดร้อนที่หายไป (vanished hot spots): "
                  f"{', '.join(since.vanished_hotspots) or '-'}"),
         ]
-    return blocks
+    return blocks + alert_blocks(since.alerts_triaged, n)
+
+
+def alert_blocks(counts: list[TriageCount], n: Numbers) -> list[Block]:
+    """Return the alerts triaged since the last meeting by kind and status (nothing if none)."""
+    if not counts:
+        return []
+    kinds = sorted({c.kind for c in counts})
+    table = {(c.kind, c.status): c.count for c in counts}
+    rows = [[f"{KIND_TH.get(k, k)} ({k})", *(n(table.get((k, s), 0)) for s in TRIAGED),
+             n(sum(table.get((k, s), 0) for s in TRIAGED))] for k in kinds]
+    rows.append(["รวม (total)", *(n(sum(table.get((k, s), 0) for k in kinds)) for s in TRIAGED),
+                 n(sum(c.count for c in counts))])
+    return [
+        Text("การแจ้งเตือนที่คัดกรองแล้ว (alerts triaged)", strong=True),
+        Table(["ชนิด (kind)", *(f"{STATUS_TH[s]} ({s})" for s in TRIAGED), "รวม"], rows,
+              [0.24, 0.2, 0.17, 0.25, 0.14]),
+    ]

@@ -9,6 +9,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from com.feeds.triage import TriageCount
+
 
 @dataclass(frozen=True)
 class TargetAreaRow:
@@ -121,6 +123,8 @@ class SinceLast:
     new_hotspots: list[str]
     vanished_hotspots: list[str]
     compared_with_brief: bool
+    #: Alerts triaged since then, by status and kind (:func:`com.feeds.triage.triaged_counts`).
+    alerts_triaged: list[TriageCount] = field(default_factory=list)
 
 
 @dataclass
@@ -140,6 +144,25 @@ class ProvinceBrief:
     sites: gpd.GeoDataFrame | None
     ranks: dict[str, int] = field(default_factory=dict)
     hotspot_codes: list[str] = field(default_factory=list)
+    #: Plan progress of the year's village target list (``com kpi --level village``'s
+    #: ``progress.total``), None when the province declared none.
+    village_progress: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """A region's cover and summary page: its provinces and ``com kpi --region``'s totals."""
+
+    key: str
+    name_th: str
+    name_en: str
+    provinces: list[dict[str, Any]]  # code, name_th, name_en, missing (no target list) or None
+    report: dict[str, Any]  # :func:`com.analysis.kpi.region_kpi_report`
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """The region's totals, as ``com kpi --region`` prints them."""
+        return dict(self.report["totals"])
 
 
 @dataclass
@@ -155,8 +178,11 @@ class Brief:
     made_by: str
     top_n: int
     thai_digits: bool = False
+    region: RegionSummary | None = None
 
     @property
     def title_th(self) -> str:
-        """The provinces' Thai names, joined for the cover."""
+        """The region's or the provinces' Thai names, for the cover."""
+        if self.region is not None:
+            return self.region.name_th
         return " ".join(f"จังหวัด{p.name_th}" for p in self.provinces)

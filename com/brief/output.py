@@ -69,6 +69,7 @@ def audit_brief(
         target=f"brief:{','.join(provinces)}:{brief.fiscal_year_be}",
         details={"provinces": provinces, "fiscal_year_be": brief.fiscal_year_be,
                  "top": brief.top_n, "since": [str(p.since.since) for p in brief.provinces],
-                 "bytes": size, "sensitive_exact": brief.exact_positions},
+                 "bytes": size, "sensitive_exact": brief.exact_positions,
+                 "region": brief.region.key if brief.region else None},
         client=client,
     )

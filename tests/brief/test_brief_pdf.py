@@ -88,6 +88,22 @@ def test_pdf_text_layer_has_com_kpis_numbers(demo):
     assert f"พื้นที่เป้าหมายที่มีโครงการ ร้อยละ {reached * 100:,.0f} (เกณฑ์ร้อยละ 80)" in text
 
 
+def test_village_plan_progress_is_com_kpis(demo, engine, test_settings):
+    """Issue 18: the demo's 24 synthetic villages, plans in three states, as `com kpi` says."""
+    from com.analysis.kpi import kpi_report
+
+    with engine.connect() as conn:
+        total = kpi_report(conn, province=PROVINCE, fiscal_year_be=FY, level="village",
+                           model=test_settings.severity_config)["progress"]["total"]
+    assert total["areas"] == 24
+    assert min(total["done"], total["in_progress"], total["planned"]) > 0
+    assert total["done"] + total["in_progress"] + total["planned"] + total["none"] == 24
+    flat = "".join(demo.text.split())  # Thai lines wrap between words, without spaces
+    said = (f"ความคืบหน้าแผนหมู่บ้าน(villageplans):{total['text_th']}({total['text_en']})"
+            f"กำลังดำเนินการ{total['in_progress']}วางแผนไว้{total['planned']}")
+    assert "".join(said.split()) in flat
+
+
 def test_ranked_table_is_com_ranks(demo):
     top = demo.ranking.head(5)
     for rank, row in enumerate(top.itertuples(), start=1):
