@@ -153,6 +153,7 @@ class RankingQuery(AreaQuery):
         ),
         province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
         district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        region: RegionParam = None,
         date_from: DateFrom = None,
         date_to: DateTo = None,
         category: Annotated[
@@ -166,8 +167,9 @@ class RankingQuery(AreaQuery):
         offset: Annotated[int, Query(ge=0, le=answers.MAX_LIMIT, description=(
             "Areas skipped (rank order)"))] = 0,
     ) -> None:
-        super().__init__(level, province, district, date_from, date_to, category, min_severity,
-                         as_of, format, limit)
+        super().__init__(level=level, province=province, district=district, region=region,
+                         date_from=date_from, date_to=date_to, category=category,
+                         min_severity=min_severity, as_of=as_of, format=format, limit=limit)
         self.limit: int = limit
         self.offset = offset
 
