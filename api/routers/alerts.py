@@ -130,7 +130,7 @@ def list_devices(principal: Planner, engine: EngineDep, settings: SettingsDep) -
     """Devices with alert counts, false-alarm rate and silence (no heartbeat for 1 h)."""
     with engine.connect() as conn:
         rows = device_store.device_statistics(conn, silence_s=settings.device_silence_s,
-                                              province_code=principal.province_code)
+                                              provinces=principal.allowed_provinces)
     return {"devices": rows}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,7 @@ def set_disabled(conn: Connection, device_id: str, *, disabled: bool,
 
 def device_statistics(
     conn: Connection, *, silence_s: float, province_code: str | None = None,
+    provinces: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return each device with its alert counts, false-alarm rate and whether it is silent.
 
@@ -135,6 +137,8 @@ def device_statistics(
     )
     if province_code:
         query = query.where(devices.c.province_code == province_code)
+    if provinces is not None:  # a restricted caller's provinces (one, or a region's)
+        query = query.where(devices.c.province_code.in_(sorted(provinces)))
     rows = []
     for row in conn.execute(query).mappings():
         item = dict(row)

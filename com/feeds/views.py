@@ -74,8 +74,9 @@ def alert_features(
                has_coarsened_position(category, sub.c.rep_point, hidden))
         .order_by(alerts.c.id).limit(limit)
     )
-    if principal.province_code:
-        query = query.where(alerts.c.province_code == principal.province_code)
+    allowed = principal.allowed_provinces  # a province's, or a region's provinces
+    if allowed is not None:
+        query = query.where(alerts.c.province_code.in_(sorted(allowed)))
     if since is not None:
         query = query.where(alerts.c.observed_at >= since)
     if status:
