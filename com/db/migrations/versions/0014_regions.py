@@ -29,5 +29,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in TABLES:
-        op.drop_constraint(f"ck_{table}_province_or_region", table, type_="check")
+        op.drop_constraint(op.f(f"ck_{table}_province_or_region"), table, type_="check")
         op.drop_column(table, "region")
