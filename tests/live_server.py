@@ -33,7 +33,9 @@ class LiveServer:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self._env = {**os.environ, "PYTHONPATH": str(REPO), **env}
+        # No webhook deliverer unless a test asks for one: it would claim the deliveries of the
+        # webhook tests, which share the session's database.
+        self._env = {**os.environ, "PYTHONPATH": str(REPO), "COM_WEBHOOK_DELIVERY": "false", **env}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> LiveServer:

@@ -69,6 +69,9 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # No webhook deliverer: the server lives for the whole test session, and its thread
+        # would claim (and reschedule) the deliveries the webhook tests deliver themselves.
+        settings = settings.model_copy(update={"webhook_delivery": False})
         config = uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
         )

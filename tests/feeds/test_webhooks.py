@@ -56,7 +56,7 @@ def _upload(feeds: dict[str, Any], n: int, *, fail: bool = False) -> None:
             raise Boom("the caller's later step fails: the upload rolls back")
 
 
-def _deliver_all(feeds: dict[str, Any], client: httpx.Client, *, timeout_s: float = 5) -> None:
+def _deliver_all(feeds: dict[str, Any], client: httpx.Client, *, timeout_s: float = 30) -> None:
     def pending() -> bool:
         deliver_due(feeds["engine"], feeds["settings"], client=client)
         with feeds["engine"].connect() as conn:
