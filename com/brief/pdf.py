@@ -29,8 +29,19 @@ def _register_fonts() -> None:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    pdfmetrics.registerFont(TTFont(FONT, str(font_file(REGULAR))))
-    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(font_file(BOLD))))
+    # ReportLab places Thai vowel and tone marks by the font's own rules (GSUB/GPOS, e.g. a tone
+    # mark above an upper vowel in ที่ ปั้น) only when it can shape with HarfBuzz (uharfbuzz, a
+    # dependency); without it the marks of stacked syllables overlap.
+    for name, file in ((FONT, REGULAR), (FONT_BOLD, BOLD)):
+        pdfmetrics.registerFont(TTFont(name, str(font_file(file)), shapable=True))
+
+
+def thai_shaping() -> bool:
+    """Return True when the brief's fonts are shaped (Thai marks placed by HarfBuzz)."""
+    from reportlab.pdfbase import pdfmetrics
+
+    _register_fonts()
+    return all(bool(pdfmetrics.getFont(name).shapable) for name in (FONT, FONT_BOLD))
 
 
 def _paragraph(text: str, width: float, *, font: str = FONT, size: float = BODY,

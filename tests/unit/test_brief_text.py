@@ -78,3 +78,10 @@ def test_thai_digits_reach_every_sentence():
     assert table == Table(["ปีงบ ๒๕๖๗"], [["๓๐"]], [1.0])
     picture = Picture(b"png")
     assert thai_digit_block(picture) is picture
+
+
+def test_thai_marks_are_shaped_in_the_pdf() -> None:
+    """HarfBuzz places tone marks above upper vowels (ที่, ปั้น): without it they overlap."""
+    from com.brief.pdf import thai_shaping
+
+    assert thai_shaping()
