@@ -18,6 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.config.settings import Settings
 
+#: Fixtures shared by the ranking tests (``db``, ``flat_model``), in tests/riskdb.py.
+pytest_plugins = ["riskdb"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 GEODATA_DIR = SHARED / "geodata"

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from com.analysis import risk
 from com.analysis.risk import areas as risk_areas
-from com.config.severity import load_severity_model
 from com.errors import ValidationError
 from com.geo.h3 import STORED_RESOLUTIONS, latlng_to_cells, stored_cells
 from com.ingest import ImportOptions, import_upload
@@ -32,23 +31,6 @@ def test_vectorised_cells_equal_h3_per_point_on_random_points():
         assert latlng_to_cells(lat, lon, res).tolist() == expected
     cells = stored_cells(lat[:10], lon[:10])
     assert list(cells) == ["h3_6", "h3_7", "h3_8", "h3_9"]
-
-
-@pytest.fixture
-def db(conn):
-    conn.execute(sa.text("DELETE FROM projects"))
-    conn.execute(sa.text("DELETE FROM target_lists"))
-    conn.execute(sa.text("DELETE FROM risk_points"))
-    return conn
-
-
-@pytest.fixture
-def flat_model(tmp_path):
-    path = tmp_path / "flat.toml"
-    path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
-                            ("land_border", "border_crossings", "mekong", "district_towns")),
-                    encoding="utf-8")
-    return load_severity_model(path)
 
 
 def _stored(conn) -> pd.DataFrame:

@@ -21,25 +21,6 @@ DAY = dt.date(2025, 3, 1)
 A, B, C = "320101", "320102", "320103"
 
 
-@pytest.fixture
-def db(conn):
-    """The rolled-back connection with no risk points, target lists or projects."""
-    conn.execute(sa.text("DELETE FROM projects"))
-    conn.execute(sa.text("DELETE FROM target_lists"))
-    conn.execute(sa.text("DELETE FROM risk_points"))
-    return conn
-
-
-@pytest.fixture
-def flat_model(tmp_path):
-    """The packaged model with every context factor switched off."""
-    path = tmp_path / "flat.toml"
-    path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
-                            ("land_border", "border_crossings", "mekong", "district_towns")),
-                    encoding="utf-8")
-    return load_severity_model(path)
-
-
 def add(conn, code, category="drugs", severity=3, count=1, day=DAY, n=1, point=None):
     """Insert n risk points at the subdistrict's representative point (or at ``point``)."""
     geom = "s.rep_point" if point is None else "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"

@@ -16,30 +16,12 @@ import sqlalchemy as sa
 from scipy.stats import binomtest
 
 from com.analysis import kpi, risk
-from com.config.severity import load_severity_model
 from com.errors import ValidationError
 from com.security.access import CLI
 
 DAY = dt.date(2025, 3, 1)
 SURIN, BURIRAM, KHONKAEN = "320101", "310101", "400101"
 ONCB3 = ("30", "31", "32", "33", "34", "35", "36", "37")
-
-
-@pytest.fixture
-def db(conn):
-    conn.execute(sa.text("DELETE FROM projects"))
-    conn.execute(sa.text("DELETE FROM target_lists"))
-    conn.execute(sa.text("DELETE FROM risk_points"))
-    return conn
-
-
-@pytest.fixture
-def flat_model(tmp_path):
-    path = tmp_path / "flat.toml"
-    path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
-                            ("land_border", "border_crossings", "mekong", "district_towns")),
-                    encoding="utf-8")
-    return load_severity_model(path)
 
 
 def add(conn, code, n, severity=5):

@@ -10,7 +10,6 @@ import shapely
 import sqlalchemy as sa
 
 from com.analysis import risk
-from com.config.severity import load_severity_model
 from com.demo_villages import grid_points_inside
 from com.errors import NotFoundError, ValidationError
 from com.ingest.areas import import_areas
@@ -25,15 +24,6 @@ def db(conn):
     conn.execute(sa.text("DELETE FROM risk_points"))
     conn.execute(sa.text("DELETE FROM area_features"))
     return conn
-
-
-@pytest.fixture
-def flat_model(tmp_path):
-    path = tmp_path / "flat.toml"
-    path.write_text("".join(f"[context.{k}]\nweight = 0\n" for k in
-                            ("land_border", "border_crossings", "mekong", "district_towns")),
-                    encoding="utf-8")
-    return load_severity_model(path)
 
 
 def subdistrict(conn, code):
