@@ -170,6 +170,8 @@ class SubscriptionIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     url: str = Field(min_length=8, max_length=2000)
     provinces: list[Annotated[str, Field(pattern=r"^\d{2}$")]] | None = None
+    region: str | None = Field(default=None, max_length=100,
+                               description="A region whose provinces join `provinces`")
     categories: list[str] | None = None
     min_severity: int = Field(default=1, ge=1, le=5)
     alerts: bool = True
@@ -189,7 +191,7 @@ def add_webhook(body: SubscriptionIn, principal: Admin, engine: EngineDep,
     """Register an agency's webhook; the answer holds its signing secret, shown this once."""
     with transaction(engine) as conn:
         created = webhooks.add_subscription(
-            conn, name=body.name, url=body.url, provinces=body.provinces,
+            conn, name=body.name, url=body.url, provinces=body.provinces, region=body.region,
             categories=body.categories, min_severity=body.min_severity, alerts=body.alerts,
             sensitive=body.sensitive, secret_key=settings.secret_key, principal=principal,
             severity_config=settings.severity_config)

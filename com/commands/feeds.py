@@ -108,6 +108,8 @@ def webhooks_add(
     url: Annotated[str, typer.Argument(help="Where to POST events (http or https).")],
     province: Annotated[list[str] | None, typer.Option(
         help="Only points and alerts of this province (repeatable).")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="Only points and alerts of this region's provinces, e.g. isoc-2.")] = None,
     category: Annotated[list[str] | None, typer.Option(
         help="Only points of this category key (repeatable).")] = None,
     min_severity: Annotated[int, typer.Option(min=1, max=5, help="Lowest severity sent.")] = 1,
@@ -124,7 +126,7 @@ def webhooks_add(
     settings = _settings()
     with transaction(_engine()) as conn:
         created = add_subscription(
-            conn, name=name, url=url, provinces=province, categories=category,
+            conn, name=name, url=url, provinces=province, region=region, categories=category,
             min_severity=min_severity, alerts=alerts, sensitive=sensitive,
             secret_key=settings.secret_key, principal=CLI,
             severity_config=settings.severity_config)

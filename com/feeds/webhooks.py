@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.config.regions import province_codes_of
 from com.config.severity import cached_severity_model
 from com.db.tables_feeds import webhook_subscriptions
 from com.errors import NotFoundError, ValidationError
@@ -55,7 +56,7 @@ def add_subscription(
     conn: Connection, *, name: str, url: str, secret_key: str, principal: Principal,
     provinces: list[str] | None = None, categories: list[str] | None = None,
     min_severity: int = 1, alerts: bool = True, sensitive: bool = False,
-    severity_config: Any = None,
+    severity_config: Any = None, region: str | None = None,
 ) -> CreatedSubscription:
     """Register an agency's webhook and return its secret (admins only; audited).
 
@@ -63,6 +64,10 @@ def add_subscription(
     ----------
     provinces, categories
         Filters (None: all).
+    region
+        A region (key or name, ``com regions list``): its provinces join ``provinces``. The
+        region is expanded when the subscription is registered, so the agency keeps the
+        provinces it asked for even if the region file changes later.
     min_severity
         Points below this severity are not sent.
     alerts
@@ -74,6 +79,8 @@ def add_subscription(
     principal.require_role("admin")
     if not (name or "").strip():
         raise ValidationError("name: ต้องระบุชื่อหน่วยงาน / a subscription needs a name")
+    if region not in (None, ""):
+        provinces = sorted({*(provinces or ()), *(province_codes_of(region=region) or ())})
     _check(url, provinces, categories, min_severity, severity_config)
     salt = new_salt()
     sub_id = conn.execute(sa.insert(webhook_subscriptions).values(

@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 from feedkit import Receiver, alert, wait_for
 
+from com.config.regions import regions_in_force
 from com.db.engine import transaction
+from com.errors import ValidationError
 from com.feeds.alerts import receive_alert
 from com.feeds.delivery import deliver_due, retry_delay_s
 from com.feeds.devices import add_device
@@ -108,6 +110,27 @@ def test_filters_and_sensitive_right(feeds) -> None:
     drugs = next(p for p in got_exact[0]["data"]["points"] if p["category"] == "drugs")
     assert (drugs["lon"], drugs["lat"]) == pytest.approx((103.493, 14.882))
     assert got_narrow == []  # Surin points and alerts, the subscription wants Sisaket floods
+
+
+def test_a_region_subscription_gets_its_provinces_events_only(feeds) -> None:
+    regions = regions_in_force().regions
+    with_surin = next(r for r in regions if "32" in r.provinces)
+    without = next(r for r in regions if "32" not in r.provinces)
+    with Receiver() as inside, Receiver() as outside, httpx.Client(timeout=5) as client:
+        sub_in = _subscribe(feeds, inside.url, region=with_surin.key)
+        sub_out = _subscribe(feeds, outside.url, region=without.th, provinces=["10"])
+        _upload(feeds, 8)
+        _deliver_all(feeds, client)
+        got_in, got_out = inside.events(sub_in.secret), outside.events(sub_out.secret)
+    with feeds["engine"].connect() as conn:
+        stored = dict(conn.execute(sa.text(
+            "SELECT id, provinces FROM webhook_subscriptions")).all())
+    assert stored[sub_in.id] == sorted(with_surin.provinces)  # the region, as provinces
+    assert stored[sub_out.id] == sorted({"10", *without.provinces})
+    assert [e["type"] for e in got_in] == ["th.go.com.upload.committed"]
+    assert got_out == []  # Surin's upload is outside that region
+    with pytest.raises(ValidationError, match="unknown region"):
+        _subscribe(feeds, "http://127.0.0.1:9/x", region="no-such-region")
 
 
 def test_receiver_down_gets_every_event_after_it_comes_back(feeds) -> None:
