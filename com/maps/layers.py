@@ -242,7 +242,7 @@ def add_choropleth(
         )
     layer = folium.GeoJson(
         _features(areas, props),
-        name=layer_name("choropleth", lang),
+        name=layer_name(_CHOROPLETH_NAMES.get(_area_kind(areas), "choropleth"), lang),
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "color": "#555",
@@ -634,3 +634,13 @@ def add_cameras(
     _circles(sites, key="cctv_sites", colour=SITE_COLOUR, label=text("site", lang), lang=lang, m=m)
     return m
 
+
+#: The choropleth's layer-control name by the kind of its areas (issue 16: villages, layers).
+_CHOROPLETH_NAMES = {"village": "choropleth_village", "layer": "choropleth_layer"}
+
+
+def _area_kind(areas: gpd.GeoDataFrame) -> str:
+    """Return the kind of the areas drawn (``subdistrict`` unless the map is at another level)."""
+    if "area_kind" not in areas or areas.empty:
+        return "subdistrict"
+    return str(areas["area_kind"].iloc[0] or "subdistrict")

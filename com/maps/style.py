@@ -18,6 +18,8 @@ from com.text.thai import format_thai_date, to_thai_digits
 #: Layer names shown in the layer control, Thai first.
 LAYER_NAMES: dict[str, dict[str, str]] = {
     "choropleth": {"th": "ระดับความเสี่ยงรายตำบล", "en": "Subdistrict risk"},
+    "choropleth_village": {"th": "ระดับความเสี่ยงรายหมู่บ้าน", "en": "Village risk"},
+    "choropleth_layer": {"th": "ระดับความเสี่ยงรายพื้นที่", "en": "Area risk"},
     "districts": {"th": "เขตอำเภอ", "en": "District boundaries"},
     "provinces": {"th": "เขตจังหวัด", "en": "Province boundaries"},
     "points": {"th": "จุดเสี่ยง", "en": "Risk points"},

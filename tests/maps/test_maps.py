@@ -350,3 +350,20 @@ def test_subdistrict_names_are_labels_from_district_zoom():
 @pytest.mark.parametrize(("lang", "present"), [("th", True), ("en", False)])
 def test_thai_form_takes_buddhist_era_dates(lang, present):
     assert ("function comDateFilters(" in _render(lang)) is present
+
+
+@pytest.mark.parametrize(("kind", "th", "en"), [
+    (None, "ระดับความเสี่ยงรายตำบล", "Subdistrict risk"),
+    ("village", "ระดับความเสี่ยงรายหมู่บ้าน", "Village risk"),
+    ("layer", "ระดับความเสี่ยงรายพื้นที่", "Area risk"),
+])
+def test_the_choropleth_is_named_by_its_level(kind, th, en):
+    from com.maps.layers import add_choropleth
+
+    areas = _areas()
+    if kind:
+        areas["area_kind"] = kind
+    for lang, name in (("th", th), ("en", en)):
+        m = add_choropleth(areas, lang=lang)
+        names = [c.layer_name for c in m._children.values() if isinstance(c, folium.GeoJson)]
+        assert names == [name]
