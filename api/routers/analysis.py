@@ -39,26 +39,32 @@ AREAS_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
 }}
 
 
+#: The query parameters of the area routes, one declaration each (AreaQuery, RankingQuery).
+LevelParam = Annotated[str, Query(
+    max_length=80, description="subdistrict, district, province, h3:N, village or layer:NAME")]
+ProvinceParam = Annotated[str | None, Query(description="Province code, e.g. 32")]
+DistrictParam = Annotated[str | None, Query(description="District code, e.g. 3206")]
+CategoryParam = Annotated[
+    list[str] | None, Query(description="Category key or alias (repeatable)")]
+MinSeverityParam = Annotated[int | None, Query(ge=1, le=5)]
+FormatParam = Annotated[Literal["json", "geojson"], Query()]
+
+
 class AreaQuery:
     """Query parameters shared by the ranking and hot spot routes."""
 
     def __init__(
         self,
-        level: Annotated[str, Query(
-            max_length=80,
-            description="subdistrict, district, province, h3:N, village or layer:NAME",
-        )] = "subdistrict",
-        province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
-        district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        level: LevelParam = "subdistrict",
+        province: ProvinceParam = None,
+        district: DistrictParam = None,
         region: RegionParam = None,
         date_from: DateFrom = None,
         date_to: DateTo = None,
-        category: Annotated[
-            list[str] | None, Query(description="Category key or alias (repeatable)")
-        ] = None,
-        min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+        category: CategoryParam = None,
+        min_severity: MinSeverityParam = None,
         as_of: AsOf = None,
-        format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
+        format: FormatParam = "json",  # noqa: A002
         limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     ) -> None:
         check_period(date_from, date_to)
@@ -148,20 +154,16 @@ class RankingQuery(AreaQuery):
 
     def __init__(
         self,
-        level: Annotated[str, Query(description="subdistrict, district, province or h3:N")] = (
-            "subdistrict"
-        ),
-        province: Annotated[str | None, Query(description="Province code, e.g. 32")] = None,
-        district: Annotated[str | None, Query(description="District code, e.g. 3206")] = None,
+        level: LevelParam = "subdistrict",
+        province: ProvinceParam = None,
+        district: DistrictParam = None,
         region: RegionParam = None,
         date_from: DateFrom = None,
         date_to: DateTo = None,
-        category: Annotated[
-            list[str] | None, Query(description="Category key or alias (repeatable)")
-        ] = None,
-        min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+        category: CategoryParam = None,
+        min_severity: MinSeverityParam = None,
         as_of: AsOf = None,
-        format: Annotated[Literal["json", "geojson"], Query()] = "json",  # noqa: A002
+        format: FormatParam = "json",  # noqa: A002
         limit: Annotated[int, Query(ge=1, le=answers.MAX_LIMIT, description=(
             "Areas per page; the answer's `next` gives the next page"))] = answers.DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0, le=answers.MAX_LIMIT, description=(
