@@ -8,16 +8,13 @@ import pytest
 import sqlalchemy as sa
 from dbclean import clean_data_tables
 from fastapi.testclient import TestClient
+from plannerkit import SIGNED_IN, planner_client
 
-from api.main import create_app
 from com.analysis import risk
 from com.demo import load_demo_data
-from com.security.access import Principal
 
 pytestmark = pytest.mark.db
 
-PLANNER = Principal(kind="user", name="planner1", role="planner")
-SIGNED_IN = {"x-test-user": "planner"}
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +28,7 @@ def demo(engine, test_settings):
 
 @pytest.fixture(scope="module")
 def client(demo, test_settings) -> Iterator[TestClient]:
-    app = create_app(test_settings)
-    app.state.principal_resolvers.insert(
-        0, lambda request: PLANNER if request.headers.get("x-test-user") == "planner" else None
-    )
-    with TestClient(app) as c:
+    with planner_client(test_settings) as c:
         yield c
 
 
