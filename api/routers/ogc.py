@@ -28,7 +28,7 @@ from com.ogc.catalog import FeatureCatalog
 from com.ogc.collections import Collection, builtin_collections, optional_collections
 from com.ogc.downloads import export_collection
 from com.ogc.items import MAX_EXPORT_FEATURES
-from com.ogc.query import CRS84, DEFAULT_LIMIT, MAX_LIMIT, parse_item_query
+from com.ogc.query import CRS84, DEFAULT_LIMIT, MAX_LIMIT, REGION_QUERYABLE, parse_item_query
 from com.ogc.results import interval_text, timestamp
 from com.security import audit
 from com.security.access import Principal
@@ -330,6 +330,12 @@ def filter_params(collection: Collection, *, paging: bool) -> list[inspect.Param
             alias="filter-lang", description="Only cql2-text.",
         )]),
     ]
+    if REGION_QUERYABLE in collection.queryables:
+        params.append(_param("region", Annotated[str | None, Query(
+            max_length=100,
+            description="ภาค / region (com/config/regions.toml, e.g. isoc-2, oncb-3): the "
+            "features of its provinces; with province= the province must be one of them",
+        )]))
     for name, q in collection.queryables.items():
         params.append(_param(name, Annotated[str | None, Query(
             description=f"{q.title_th} / {q.title_en} ({q.type}); equality, or any of a "

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from com.config.severity import Category
 from com.db.integers import BIGINT
-from com.errors import InvalidQuery
+from com.config.regions import province_codes_of
+from com.errors import InvalidQuery, ValidationError
 from com.ogc.collections import Collection, Queryable
 from com.ogc.cql2 import parse_cql2
 from com.ogc.values import category_filter_key, coerce_value, parse_instant, parse_number
@@ -29,6 +30,8 @@ MAX_LIMIT = 10_000
 ITEM_PARAMETERS = (
     "bbox", "datetime", "limit", "offset", "cursor", "filter", "filter-lang", "crs", "bbox-crs",
 )
+#: The queryable a ``region`` parameter filters: the collections with a province accept one.
+REGION_QUERYABLE = "province"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 #: Spellings of WGS84 longitude/latitude (the only CRS served). GDAL's OAPIF driver (QGIS)
 #: sends ``crs`` with the collection's storage CRS, so the parameter must be understood.
@@ -209,7 +212,10 @@ def parse_item_query(
         Unknown or repeated parameters, malformed values, an unsupported filter language
         (OGC API - Features: the server answers 400 to any of these).
     """
-    seen = _single_values(params, {*ITEM_PARAMETERS, *collection.queryables, *allowed_extra})
+    regional = ("region",) if REGION_QUERYABLE in collection.queryables else ()
+    seen = _single_values(
+        params, {*ITEM_PARAMETERS, *collection.queryables, *regional, *allowed_extra},
+    )
     for name in ("crs", "bbox-crs"):
         if name in seen and seen[name].strip() not in CRS84_NAMES:
             raise InvalidQuery(f"{name}: only {CRS84} (WGS84 longitude, latitude) is served")
@@ -276,7 +282,32 @@ def _property_filters(
                 value = category_filter_key(value, categories)
             values.append(value)
         properties.append((queryable, tuple(values)))
+    region = _region_filter(collection, seen)
+    if region is not None:
+        properties.append(region)
     return tuple(properties)
+
+
+def _region_filter(
+    collection: Collection, seen: Mapping[str, str],
+) -> tuple[Queryable, tuple[Any, ...]] | None:
+    """Return ``region=`` as a filter on the province queryable (None without one).
+
+    A region is a set of provinces (com/config/regions.toml); the one rule that turns it into
+    provinces (``province_codes_of``) also refuses a ``province`` outside the region given
+    with it, so ``region`` and ``province`` together narrow rather than contradict.
+    """
+    name = seen.get("region", "").strip()
+    if not name:
+        return None
+    try:
+        provinces = province_codes_of(region=name)
+        for code in (seen.get(REGION_QUERYABLE) or "").split(","):
+            if code.strip():
+                province_codes_of(region=name, province=code)
+    except ValidationError as exc:
+        raise InvalidQuery(f"region: {exc}") from None
+    return (collection.queryables[REGION_QUERYABLE], tuple(provinces or ()))
 
 
 def _cql_filter(seen: Mapping[str, str]) -> Any:

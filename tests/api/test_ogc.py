@@ -230,6 +230,37 @@ def test_property_filters(client: TestClient, dataset: dict[str, Any]) -> None:
     assert all(f["properties"]["category"] == "illegal_entry" for f in doc["features"])
 
 
+def test_region_filters_items_by_its_provinces(
+    client: TestClient, dataset: dict[str, Any], engine: Engine,
+) -> None:
+    from com.config.regions import regions_in_force
+
+    pts = dataset["points"]
+    region = regions_in_force().get("isoc-2")  # the north-east: Buriram and Surin among them
+    expected = sorted(p["id"] for p in pts if p["province_code"] in region.provinces)
+    outside = sorted(p["id"] for p in pts if p["province_code"] not in region.provinces)
+    assert ids(items(client, "region=isoc-2&limit=10000")) == expected
+    assert ids(items(client, "region=isoc-1&limit=10000")) == sorted(
+        p["id"] for p in pts if p["province_code"] in regions_in_force().get("isoc-1").provinces)
+    assert set(expected).isdisjoint(ids(items(client, "region=isoc-3&limit=10000")))
+    assert expected and len(expected) + len(outside) == len(pts)
+    # With a province of the region the two narrow together; one outside it is refused.
+    assert ids(items(client, f"region=isoc-2&province={SURIN}&limit=10000")) == sorted(
+        p["id"] for p in pts if p["province_code"] == SURIN)
+    body = expect_problem(client, "/ogc/collections/risk-points/items?region=isoc-2&province=10",
+                          400)
+    assert "isoc-2" in body["detail"]
+    expect_problem(client, "/ogc/collections/risk-points/items?region=atlantis", 400)
+    # Area layers take it too: every subdistrict of the region's provinces, none else.
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(
+            "SELECT count(*) FROM subdistricts WHERE province_code = ANY(:p)"),
+            {"p": list(region.provinces)}).scalar_one()
+    doc = items(client, "region=isoc-2&limit=1", collection="subdistricts")
+    assert doc["numberMatched"] == count
+    assert doc["features"][0]["properties"]["province_code"] in region.provinces
+
+
 def test_cql2_filter(client: TestClient, dataset: dict[str, Any]) -> None:
     pts = dataset["points"]
     doc = items(client, "filter=severity >= 4 AND category = 'smuggling'")
