@@ -16,6 +16,7 @@ from api.params import DateFrom, DateTo, check_period, record_id
 from api.security import require_role
 from com.db.engine import transaction
 from com.errors import ValidationError
+from com.security import audit
 from com.security.access import Principal
 from com.siting.candidates import parse_candidates
 from com.siting.coverage import DEFAULT_RADIUS_M, MAX_RADIUS_M
@@ -194,9 +195,15 @@ def _stored(engine: Any, plan_id: int, principal: Principal) -> dict[str, Any]:
     responses={200: {"description": "The saved plan", **_PLAN}},
 )
 def plan_by_id(
-    plan_id: PlanId, engine: EngineDep, settings: SettingsDep, principal: Viewer
+    plan_id: PlanId, request: Request, engine: EngineDep, settings: SettingsDep,
+    principal: Viewer,
 ) -> JSONResponse:
-    """Return a saved plan's GeoJSON, with its name, author and date in the properties."""
+    """Return a saved plan's GeoJSON, with its name, author and date in the properties.
+
+    A caller with the sensitive right gets the exact sites and the risk points they cover;
+    that read is audited as ``cctv.plan.read_sensitive`` (PDPA: who saw exact sensitive
+    locations), as the OGC items of sensitive points are.
+    """
     row = _stored(engine, plan_id, principal)
     fc = dict(row["result"])
     fc["properties"] = {
@@ -206,6 +213,15 @@ def plan_by_id(
     }
     with transaction(engine) as conn:
         shown = _shown(conn, fc, principal, settings)
+        if principal.sees_sensitive:
+            covered = sorted({str(i) for f in shown.get("features", [])
+                              for i in (f.get("properties") or {}).get("point_ids") or []})
+            audit.record(
+                conn, principal=principal, action="cctv.plan.read_sensitive",
+                target=f"cctv_plan:{row['id']}", record_ids=covered,
+                details={"path": request.url.path, "province": row["province_code"]},
+                client=request.client.host if request.client else None,
+            )
     return JSONResponse(shown, media_type=GEOJSON)
 
 

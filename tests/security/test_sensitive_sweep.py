@@ -299,3 +299,30 @@ def test_coarsened_plan_sites_stand_at_the_representative_point(client, engine, 
                      headers=headers).json()
     assert ogc["properties"]["location_coarsened"] is True
     assert ogc["geometry"]["coordinates"] == pytest.approx(list(planted["rep"]))
+
+
+def test_reading_a_saved_plan_with_exact_sites_is_audited(client, engine, planted):
+    """PDPA: an admin's read of a plan's exact sites leaves a row naming the plan and the
+    risk points its sites cover; a planner's (coarsened) read leaves none."""
+
+    def rows() -> list[Any]:
+        with engine.connect() as conn:
+            return list(conn.execute(sa.text(
+                "SELECT actor, target, record_ids FROM audit_log "
+                "WHERE action = 'cctv.plan.read_sensitive' AND target = :t ORDER BY id"),
+                {"t": f"cctv_plan:{planted['plan']}"}))
+
+    before = len(rows())
+    client.cookies.clear()
+    planner = _user(engine, "planner")
+    assert client.get(f"/api/cctv/plans/{planted['plan']}",
+                      headers=_sign_in(client, planner)).status_code == 200
+    assert len(rows()) == before
+    client.cookies.clear()
+    admin = _user(engine, "admin")
+    assert client.get(f"/api/cctv/plans/{planted['plan']}",
+                      headers=_sign_in(client, admin)).status_code == 200
+    after = rows()
+    assert len(after) == before + 1
+    assert admin in str(after[-1].actor)
+    assert str(planted["drug"]) in [str(i) for i in after[-1].record_ids]
