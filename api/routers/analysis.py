@@ -232,9 +232,15 @@ def explain(
         "The area's level when its code does not say it (layer:NAME)"))] = None,
 ) -> dict[str, Any]:
     """Explain one area's score: categories, context factors, heaviest points."""
-    if principal.allowed_provinces is not None and code[:2].isdigit():
-        principal.require_province(code[:2])
     area_level = risk.check_level_for(level or code, sees_sensitive=principal.sees_sensitive)
+    allowed = principal.allowed_provinces
+    if allowed is not None and area_level.kind == "h3":
+        # A cell has no province in its code (its hex digits are not one): a limited caller
+        # sees the cell's points of their own provinces only.
+        if not allowed:
+            principal.require_province(code[:2])
+    elif allowed is not None and code[:2].isdigit():
+        principal.require_province(code[:2])
     if principal.province_code and area_level.kind == "layer":
         # A custom layer's areas are ranked across the country: not for a province's account.
         principal.require_province("")
@@ -246,6 +252,7 @@ def explain(
             categories=query.categories, min_severity=query.min_severity, as_of=query.as_of,
             model=_model(settings), top=top, exact_coordinates=principal.sees_sensitive,
             hidden=hidden, level=area_level,
+            provinces=allowed if area_level.kind == "h3" else None,
         )
     if result.code in hidden:
         return {"level": result.level, "code": result.code, "name_th": result.name_th,

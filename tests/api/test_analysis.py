@@ -151,3 +151,28 @@ def test_targets_need_a_planner_then_kpi(client):
         "ไม่มีนัยสำคัญทางสถิติ — likely noise", "มีนัยสำคัญทางสถิติ — statistically significant")
     missing = client.get("/api/kpi", params={"province": "32", "fy": 2560})
     assert missing.status_code == 404
+
+
+def test_province_staff_explain_an_h3_cell_with_their_provinces_points(demo, test_settings):
+    """An H3 code is hex, not a province: staff get the cell with their own provinces' points
+    (was 403: the code's first two digits were read as a province)."""
+    from api.main import create_app
+    from com.security.access import Principal
+
+    staff = {p: Principal(kind="user", name=f"staff{p}", role="staff", province_code=p)
+             for p in ("31", "32")}
+    app = create_app(test_settings)
+    app.state.principal_resolvers.insert(
+        0, lambda request: staff.get(request.headers.get("x-staff", "")))
+    with TestClient(app) as c:
+        top = c.get("/api/rankings", params={"province": "32", "level": "h3:7", "limit": 1},
+                    headers={"x-staff": "32"}).json()["areas"][0]
+        cell = top["h3_cell"]
+        assert cell[:2].isdigit() and top["points"] > 0
+        mine = c.get(f"/api/rankings/{cell}", headers={"x-staff": "32"})
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["points"] == top["points"]  # the demo's points are all in Surin
+        assert mine.json()["risk_score"] == pytest.approx(top["risk_score"])
+        other = c.get(f"/api/rankings/{cell}", headers={"x-staff": "31"})
+        assert other.status_code == 200, other.text
+        assert other.json()["points"] == 0 and other.json()["top_points"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from com.analysis.risk.output import json_ready
 from com.analysis.risk.queries import filter_params, points_query
 from com.analysis.risk.ranking import rank_by_filter
 from com.config.severity import SeverityModel, severity_model_of
-from com.errors import NotFoundError
+from com.errors import NotFoundError, ValidationError
 
 
 @dataclass
@@ -65,6 +65,7 @@ def explain_area(
     exact_coordinates: bool = True,
     hidden: Collection[str] = (),
     level: AreaLevel | str | None = None,
+    provinces: Collection[str] | None = None,
 ) -> AreaExplanation:
     """Explain one area's score: categories, context factors and its heaviest points.
 
@@ -90,6 +91,10 @@ def explain_area(
     hidden : collection of str
         Codes of areas a public caller may not see (:func:`com.security.privacy.hidden_areas`): the
         rank and ``extent_areas`` then count only the other areas, as public rankings do.
+    provinces : collection of str, optional
+        For an H3 cell, count only the points of these provinces (a province- or
+        region-limited caller's, ``Principal.allowed_provinces``): a cell has no province of
+        its own and may straddle a boundary. Other levels name their province in the code.
 
     Returns
     -------
@@ -109,6 +114,12 @@ def explain_area(
         min_severity=min_severity, as_of=as_of, use_recency=use_recency, model=model,
     )
     notes: list[str] = []
+    if level.kind == "h3" and provinces is not None:
+        only = tuple(sorted(provinces))
+        if not only:  # fail closed: an empty extent must never widen to the whole country
+            raise ValidationError("no province to count the cell's points in")
+        base_filter = replace(base_filter, provinces=only,
+                              province=only[0] if len(only) == 1 else None)
     if level.kind == "h3":
         row, bbox = _h3_row(conn, code, level, base_filter, model)
         rank, extent = None, None
