@@ -25,7 +25,9 @@ from api.security import require_role, require_write
 from com import ingest
 from com.db.engine import transaction
 from com.errors import UploadError
-from com.ingest.readers import FileTooLarge, UnsupportedFileType
+from com.ingest.areas import VILLAGES, import_areas, layer_name
+from com.ingest.readers import FileTooLarge, ReadLimits, UnsupportedFileType
+from com.security import audit
 from com.security.access import Principal
 
 #: Multipart envelope allowed around a file of exactly the configured size.
@@ -153,8 +155,10 @@ UPLOAD_BODY: dict[str, Any] = {
                         'JSON object {"column name": "field"}; the field ignore drops a column'),
                         "examples": ['{"พิกัด": "location"}']},
                     "kind": {"type": "string", "default": "risk_points", "description": (
-                        "risk_points, cameras, layer (or another registered upload kind)")},
-                    "layer": {"type": "string", "description": "Context layer name (kind=layer)"},
+                        "risk_points, cameras, layer, areas (or another registered upload kind)")},
+                    "layer": {"type": "string", "description": (
+                        "Context layer name (kind=layer); villages or a custom area layer's "
+                        "name (kind=areas)")},
                     "datum": {"type": "string", "enum": ["wgs84", "indian1975"],
                               "default": "wgs84"},
                     "transformation": {"type": "string", "description": (
@@ -219,10 +223,15 @@ def create_upload(
     """Import a point list (CSV, XLSX, XLS, KML, KMZ, GeoJSON, GeoPackage, zipped SHP).
 
     Form fields: ``file``, optional ``province`` (code or name), ``sheet``, ``mapping`` (JSON
-    ``{"column": "field"}``), ``kind`` (risk_points, cameras, layer), ``layer``, ``datum``.
+    ``{"column": "field"}``), ``kind`` (risk_points, cameras, layer, areas), ``layer``, ``datum``.
+    ``kind=areas`` with ``layer=villages`` (or a custom layer's name) imports village points or
+    polygons as ``com import --kind areas`` does: upserted by code, so a retry stores nothing
+    twice; 201 with every row stored or rejected with its reason.
     An ``Idempotency-Key`` header makes retries safe. 201 with the summary; 200 with
     ``already_uploaded: true`` when the same file and options were uploaded before.
     """
+    if received.fields.get("kind") == "areas":
+        return _import_areas(request, response, engine, settings, principal, received)
     options = _options(received, idempotency_key)
     with transaction(engine) as conn:
         summary = ingest.import_upload(
@@ -290,3 +299,33 @@ def upload_report(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="upload-{upload_id}-report.csv"'},
     )
+
+
+def _import_areas(
+    request: Request, response: Response, engine: Any, settings: Any, principal: Principal,
+    received: ReceivedUpload,
+) -> dict[str, Any]:
+    """Import villages or a custom area layer (issue 16) through the upload form.
+
+    A province- or region-limited uploader may change villages of their provinces only (other
+    rows are rejected with the reason); custom layers are ranked across the country, so only
+    an unrestricted uploader may change them. Audited as ``areas.import``.
+    """
+    layer = layer_name(received.fields.get("layer"))
+    if layer != VILLAGES and principal.allowed_provinces is not None:
+        principal.require_province(None)
+    with transaction(engine) as conn:
+        report = import_areas(
+            conn, received.data, received.filename, layer=layer,
+            sheet=received.fields.get("sheet"), limits=ReadLimits.from_settings(settings),
+            provinces=principal.allowed_provinces,
+        )
+        body = report.as_dict()
+        audit.record(
+            conn, principal=principal, action="areas.import", target=f"area_layer:{layer}",
+            details={"file": report.filename, "rows": body["rows"], "stored": body["stored"],
+                     "rejected": body["rejected"]},
+            client=request.client.host if request.client else None,
+        )
+    response.status_code = 201
+    return body

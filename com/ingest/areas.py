@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,6 +357,7 @@ def derive_catchments(conn: Connection, subdistricts: Sequence[str]) -> int:
 def import_areas(
     conn: Connection, data: bytes, filename: str, *, layer: str, sheet: str | None = None,
     limits: ReadLimits | None = None, synthetic: bool = False,
+    provinces: Collection[str] | None = None,
 ) -> AreaImport:
     """Import an area layer file into ``area_features`` in the caller's transaction.
 
@@ -374,6 +375,9 @@ def import_areas(
         Reading caps.
     synthetic : bool
         Mark the areas synthetic (the demo's).
+    provinces : collection of str, optional
+        The provinces the uploader may change (``Principal.allowed_provinces``; None: all).
+        A row whose place lies in another province, or in none, is rejected with that reason.
 
     Returns
     -------
@@ -396,6 +400,8 @@ def import_areas(
         item["row"] = number
         checked.append(item)
     _place(conn, name, checked, table.columns, cols)
+    if provinces is not None:
+        _reject_outside(checked, frozenset(provinces))
     _reject_repeated(checked, table.columns, cols)
     good = [r for r in checked if "problem" not in r]
     _upsert(conn, name, good, filename=report.filename, synthetic=synthetic)
@@ -426,6 +432,21 @@ def _reject_repeated(checked: list[dict[str, Any]], columns: list[str],
                 f"รหัส {row['code']} ซ้ำกับแถว {seen[row['code']]}")
         else:
             seen[row["code"]] = row["row"]
+
+
+def _reject_outside(checked: list[dict[str, Any]], provinces: frozenset[str]) -> None:
+    """Reject the rows an uploader limited to ``provinces`` may not change."""
+    allowed = ", ".join(sorted(provinces)) or "-"
+    for row in checked:
+        province = row.get("province_code")
+        if "problem" in row or province in provinces:
+            continue
+        where_en = f"province {province}" if province else "no province"
+        where_th = f"อยู่ในจังหวัด {province}" if province else "ไม่อยู่ในจังหวัดใด"
+        row["problem"] = RowProblem(
+            None, f"the area lies in {where_en}, outside the provinces you may change "
+            f"({allowed})",
+            f"พื้นที่{where_th} นอกจังหวัดที่ท่านมีสิทธิ์แก้ไข ({allowed})")
 
 
 def _rejected(number: int, code: str | None, problem: RowProblem) -> dict[str, Any]:
