@@ -245,6 +245,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "subscriptions": ("หน่วยงานที่รับข้อมูล (webhook)", "Agency webhooks"),
     "deliveries": ("บันทึกการส่ง", "Delivery log"),
     "attempts": ("จำนวนครั้ง", "Attempts"),
+    "add_webhook": ("เพิ่มหน่วยงานที่รับข้อมูล", "Subscribe an agency"),
+    "webhook_secret_once": ("รหัสลับสำหรับตรวจลายเซ็น (แสดงครั้งเดียว)",
+                            "Signing secret (shown once)"),
+    "webhook_disable": ("หยุดส่ง", "Stop sending"),
+    "webhook_alerts": ("ส่งการแจ้งเตือนจากอุปกรณ์ด้วย", "Send detector alerts too"),
+    "webhook_sensitive": ("มีสิทธิ์เห็นพิกัดจุดอ่อนไหว", "Holds the sensitive right"),
 }
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
 from api.deps import EngineDep, SettingsDep
 from api.pages_deps import AdminPage, FormCsrf
 from api.web import render
+from com.config.regions import regions_in_force
 from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.feeds.delivery import delivery_log
 from com.feeds.devices import add_device, device_statistics
-from com.feeds.webhooks import list_subscriptions
+from com.feeds.webhooks import add_subscription, disable_subscription, list_subscriptions
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -26,7 +27,7 @@ def _page(request: Request, page: Any, engine: Any, settings: Any,
             "devices": device_statistics(conn, silence_s=settings.device_silence_s),
             "subscriptions": list_subscriptions(conn),
             "deliveries": delivery_log(conn, limit=50),
-            "provinces": page.provinces, **extra,
+            "provinces": page.provinces, "regions": regions_in_force().regions, **extra,
         }
     return render(request, "feeds.html", context, principal=page.principal)
 
@@ -66,3 +67,48 @@ def feeds_add_device(
         return _page(request, page, engine, settings, message=str(exc))
     return _page(request, page, engine, settings, new_device=created.id,
                  new_secret=created.secret)
+
+
+def _checked(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "on", "yes")
+
+
+@router.post("/admin/feeds/webhooks")
+def feeds_add_webhook(
+    request: Request, _csrf: FormCsrf, page: AdminPage, engine: EngineDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=200)],
+    url: Annotated[str, Form(max_length=2000)],
+    province_code: Annotated[str, Form(max_length=2)] = "",
+    region: Annotated[str, Form(max_length=100)] = "",
+    min_severity: Annotated[str, Form(max_length=2)] = "1",
+    alerts: Annotated[str, Form(max_length=5)] = "",
+    sensitive: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Subscribe an agency's webhook (as ``com webhooks add``); its secret is shown once."""
+    try:
+        with transaction(engine) as conn:
+            created = add_subscription(
+                conn, name=name, url=url.strip(), secret_key=settings.secret_key,
+                principal=page.principal, provinces=[province_code] if province_code else None,
+                region=region or None, min_severity=int(_number(min_severity, "min_severity")),
+                alerts=_checked(alerts), sensitive=_checked(sensitive),
+                severity_config=settings.severity_config)
+    except ComError as exc:
+        return _page(request, page, engine, settings, message=str(exc))
+    return _page(request, page, engine, settings, new_webhook=created.id,
+                 new_webhook_secret=created.secret)
+
+
+@router.post("/admin/feeds/webhooks/{subscription_id}/disable")
+def feeds_disable_webhook(
+    request: Request, _csrf: FormCsrf, page: AdminPage, engine: EngineDep,
+    settings: SettingsDep, subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Stop sending to a subscription (its delivery log stays)."""
+    try:
+        with transaction(engine) as conn:
+            disable_subscription(conn, subscription_id, principal=page.principal)
+    except ComError as exc:
+        return _page(request, page, engine, settings, message=str(exc))
+    return _page(request, page, engine, settings)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from com.config.regions import province_codes_of
 from com.config.severity import Category
 from com.db.integers import BIGINT
-from com.config.regions import province_codes_of
 from com.errors import InvalidQuery, ValidationError
 from com.ogc.collections import Collection, Queryable
 from com.ogc.cql2 import parse_cql2

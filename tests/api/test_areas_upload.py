@@ -37,7 +37,8 @@ def places(engine) -> list[tuple[str, float, float]]:
 @pytest.fixture(scope="module")
 def client(engine, test_settings) -> Iterator[TestClient]:
     app = create_app(test_settings)
-    app.state.principal_resolvers.insert(0, lambda request: WHO.get(request.headers.get("x-as", "")))
+    app.state.principal_resolvers.insert(
+        0, lambda request: WHO.get(request.headers.get("x-as", "")))
     with TestClient(app) as c:
         yield c
     with engine.begin() as conn:

@@ -322,6 +322,8 @@ NO_PROVINCE_DATA = {
     "/admin/users": "admin only",
     "/admin/feeds": "admin only (issue 17: devices of every province)",
     "/admin/feeds/devices": "admin only (issue 17: registering a device)",
+    "/admin/feeds/webhooks": "admin only (issue 17: subscribing an agency)",
+    "/admin/feeds/webhooks/{subscription_id}/disable": "admin only (issue 17)",
     "/openapi.json": "API description", "/docs": "API docs", "/docs/oauth2-redirect": "docs",
     "/redoc": "API docs",
     "/ogc/api": "OGC API description", "/ogc/openapi.json": "OGC API description",
