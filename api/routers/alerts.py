@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -21,6 +23,7 @@ from com.feeds import webhooks
 from com.feeds.alerts import receive_alert, set_status
 from com.feeds.delivery import delivery_log
 from com.feeds.views import alert_features, latest_alert_id, require_alert_reader
+from com.feeds.watch import AlertWatch, libpq_dsn, stream_waker
 from com.security.access import Principal
 
 router = APIRouter(tags=["alerts"])
@@ -30,9 +33,12 @@ Planner = Annotated[Principal, Depends(require_role("planner"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
 AlertId = Annotated[int, Depends(record_id("alert_id", "alert"))]
 SubscriptionId = Annotated[int, Depends(record_id("subscription_id", "webhook subscription"))]
-#: Seconds between two looks for new alerts by an SSE stream, and between keep-alive comments.
-STREAM_POLL_S = 0.25
+#: Seconds of silence before a keep-alive comment on an SSE stream. Streams look for new
+#: alerts when the process's alert watch wakes them (a committed alert's notification, or its
+#: timer: every STREAM_FALLBACK_S), never on a timer of their own.
 STREAM_KEEPALIVE_S = 15.0
+STREAM_FALLBACK_S = 2.0
+_WATCH_LOCK = threading.Lock()
 #: A stream ends after this long; EventSource reconnects at once with Last-Event-ID.
 STREAM_MAX_S = 600.0
 MAX_ID = 2**63 - 1
@@ -94,18 +100,28 @@ async def alert_stream(
     async def events() -> AsyncIterator[str]:
         after = await run_in_threadpool(start)
         yield "retry: 2000\n: connected\n\n"
-        quiet, ends = 0.0, asyncio.get_running_loop().time() + max_s
-        while asyncio.get_running_loop().time() < ends and not await request.is_disconnected():
-            for feature in await run_in_threadpool(read, after):
-                after = max(after, int(feature["id"]))
-                quiet = 0.0
-                yield (f"id: {feature['id']}\nevent: alert\n"
-                       f"data: {json.dumps(feature, ensure_ascii=False)}\n\n")
-            await asyncio.sleep(STREAM_POLL_S)
-            quiet += STREAM_POLL_S
-            if quiet >= STREAM_KEEPALIVE_S:
-                quiet = 0.0
-                yield ": keep-alive\n\n"
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+        waker = stream_waker(loop, woken)
+        watch = alert_watch(request.app)
+        watch.add(waker)
+        try:
+            said, ends = loop.time(), loop.time() + max_s
+            while loop.time() < ends and not await request.is_disconnected():
+                woken.clear()  # before reading: an alert committed after the read wakes us
+                for feature in await run_in_threadpool(read, after):
+                    after = max(after, int(feature["id"]))
+                    said = loop.time()
+                    yield (f"id: {feature['id']}\nevent: alert\n"
+                           f"data: {json.dumps(feature, ensure_ascii=False)}\n\n")
+                wait = min(STREAM_KEEPALIVE_S, max(ends - loop.time(), 0.0))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=wait)
+                if loop.time() - said >= STREAM_KEEPALIVE_S:
+                    said = loop.time()
+                    yield ": keep-alive\n\n"
+        finally:
+            watch.remove(waker)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -232,7 +248,22 @@ def start_background(app: Any) -> None:
         app.state.feed_workers.append(Deliverer(engine, settings).start())
 
 
+def alert_watch(app: Any) -> AlertWatch:
+    """Return the process's :class:`AlertWatch`, started by the first stream that needs it."""
+    with _WATCH_LOCK:
+        watch = getattr(app.state, "alert_watch", None)
+        if watch is None:
+            watch = AlertWatch(libpq_dsn(app.state.engine.url),
+                               fallback_s=STREAM_FALLBACK_S).start()
+            app.state.alert_watch = watch
+    return watch
+
+
 def stop_background(app: Any) -> None:
-    """Stop what :func:`start_background` started."""
+    """Stop what :func:`start_background` (and the first stream) started."""
+    watch = getattr(app.state, "alert_watch", None)
+    if watch is not None:
+        watch.stop()
+        app.state.alert_watch = None
     for worker in getattr(app.state, "feed_workers", []):
         worker.stop()

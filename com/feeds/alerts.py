@@ -18,6 +18,7 @@ from com.feeds import outbox
 from com.feeds.devices import device_secret
 from com.feeds.payload import HEARTBEAT, AlertIn, parse_alert
 from com.feeds.signing import payload_signature_ok
+from com.feeds.watch import notify_alerts
 from com.security import audit
 from com.security.access import Principal
 
@@ -114,6 +115,8 @@ def _store_many(conn: Connection, accepted: list[tuple[AlertIn, sa.RowMapping]],
         "payloads": [json.dumps(a.raw, ensure_ascii=False) for a, _ in accepted],
     }).mappings().all()
     stored = {(r["device_id"], r["event_id"]): int(r["id"]) for r in rows}
+    if stored:
+        notify_alerts(conn, max(stored.values()))  # sent on commit: wakes the open streams
     subscriptions = outbox.active_subscriptions(conn) if stored else []
     if not subscriptions:
         return stored

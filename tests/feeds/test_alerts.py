@@ -270,3 +270,31 @@ def test_device_statistics_false_alarm_rate_and_silence(feed, engine) -> None:
     assert stats["surin-bd-001"]["silent"] is False
     assert stats["surin-bd-002"]["silent"] is True
     assert stats["surin-bd-002"]["false_alarm_rate"] is None
+
+
+def test_a_committed_alert_wakes_the_watch_and_a_rolled_back_one_does_not(
+    feed, engine, test_settings,
+) -> None:
+    """Streams wait on one LISTEN connection per process: an alert's notification is sent on
+    commit (so a rolled-back alert wakes nobody) and reaches listeners in other processes."""
+    from com.feeds.alerts import receive_alerts
+    from com.feeds.watch import AlertWatch, libpq_dsn
+
+    watch = AlertWatch(libpq_dsn(test_settings.database_url), fallback_s=60).start()
+    woken = threading.Event()
+    watch.add(woken.set)
+    try:
+        assert watch.listening.wait(10)
+        woken.clear()
+        before = watch.notifications
+        with pytest.raises(RuntimeError), transaction(engine) as conn:
+            conn.execute(sa.text("SELECT pg_notify('com_alerts', '1')"))
+            raise RuntimeError("rolled back")
+        assert not woken.wait(1.0) and watch.notifications == before
+        receive_alerts(engine, [alert("surin-bd-001", feed["secret"])],
+                       secret_key=feed["settings"].secret_key)
+        assert woken.wait(5), "the committed alert did not wake the watch"
+        assert watch.notifications == before + 1
+    finally:
+        watch.stop()
+    assert not watch.listening.is_set()
