@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
+from sqlalchemy.engine import Connection
 
 from api.deps import EngineDep, SettingsDep
 from api.pages_deps import AdminPage, FormCsrf
@@ -30,6 +32,17 @@ def _page(request: Request, page: Any, engine: Any, settings: Any,
             "provinces": page.provinces, "regions": regions_in_force().regions, **extra,
         }
     return render(request, "feeds.html", context, principal=page.principal)
+
+
+def _act(request: Request, page: Any, engine: Any, settings: Any,
+         work: Callable[[Connection], dict[str, Any]]) -> Response:
+    """Run a form's change in one transaction; show the page with its result or its error."""
+    try:
+        with transaction(engine) as conn:
+            shown = work(conn)
+    except ComError as exc:
+        return _page(request, page, engine, settings, message=str(exc))
+    return _page(request, page, engine, settings, **shown)
 
 
 @router.get("/admin/feeds")
@@ -57,16 +70,15 @@ def feeds_add_device(
     kind: Annotated[str, Form(max_length=20)] = "detector",
 ) -> Response:
     """Register a device; its secret is shown once, in this response only."""
-    try:
-        with transaction(engine) as conn:
-            created = add_device(
-                conn, device_id=device_id.strip(), kind=kind, province_code=province_code,
-                lat=_number(lat, "lat"), lon=_number(lon, "lon"),
-                secret_key=settings.secret_key, principal=page.principal)
-    except ComError as exc:
-        return _page(request, page, engine, settings, message=str(exc))
-    return _page(request, page, engine, settings, new_device=created.id,
-                 new_secret=created.secret)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        created = add_device(
+            conn, device_id=device_id.strip(), kind=kind, province_code=province_code,
+            lat=_number(lat, "lat"), lon=_number(lon, "lon"),
+            secret_key=settings.secret_key, principal=page.principal)
+        return {"new_device": created.id, "new_secret": created.secret}
+
+    return _act(request, page, engine, settings, work)
 
 
 def _checked(value: str) -> bool:
@@ -86,18 +98,17 @@ def feeds_add_webhook(
     sensitive: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     """Subscribe an agency's webhook (as ``com webhooks add``); its secret is shown once."""
-    try:
-        with transaction(engine) as conn:
-            created = add_subscription(
-                conn, name=name, url=url.strip(), secret_key=settings.secret_key,
-                principal=page.principal, provinces=[province_code] if province_code else None,
-                region=region or None, min_severity=int(_number(min_severity, "min_severity")),
-                alerts=_checked(alerts), sensitive=_checked(sensitive),
-                severity_config=settings.severity_config)
-    except ComError as exc:
-        return _page(request, page, engine, settings, message=str(exc))
-    return _page(request, page, engine, settings, new_webhook=created.id,
-                 new_webhook_secret=created.secret)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        created = add_subscription(
+            conn, name=name, url=url.strip(), secret_key=settings.secret_key,
+            principal=page.principal, provinces=[province_code] if province_code else None,
+            region=region or None, min_severity=int(_number(min_severity, "min_severity")),
+            alerts=_checked(alerts), sensitive=_checked(sensitive),
+            severity_config=settings.severity_config)
+        return {"new_webhook": created.id, "new_webhook_secret": created.secret}
+
+    return _act(request, page, engine, settings, work)
 
 
 @router.post("/admin/feeds/webhooks/{subscription_id}/disable")
@@ -106,9 +117,9 @@ def feeds_disable_webhook(
     settings: SettingsDep, subscription_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
 ) -> Response:
     """Stop sending to a subscription (its delivery log stays)."""
-    try:
-        with transaction(engine) as conn:
-            disable_subscription(conn, subscription_id, principal=page.principal)
-    except ComError as exc:
-        return _page(request, page, engine, settings, message=str(exc))
-    return _page(request, page, engine, settings)
+
+    def work(conn: Connection) -> dict[str, Any]:
+        disable_subscription(conn, subscription_id, principal=page.principal)
+        return {}
+
+    return _act(request, page, engine, settings, work)
