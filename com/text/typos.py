@@ -15,7 +15,7 @@ import math
 from functools import lru_cache
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Postfix, Prefix
 
 __all__ = ["clear_typing_caches", "typing_distance", "typing_similarity"]
 
@@ -199,13 +199,9 @@ def _distance(a: str, b: str, limit: float) -> float:
     del_a, ins_b = _indel_costs(a), _indel_costs(b)
     # A slip touches one or two places: the common head and tail are matched, and the
     # quadratic loop runs only over the differing middle (with a little context, above).
-    shortest = min(len(a), len(b))
-    head = 0
-    while head < shortest and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    # (rapidfuzz's Prefix and Postfix find the common head and tail in C.)
+    head = Prefix.similarity(a, b)
+    tail = Postfix.similarity(a[head:], b[head:])
     head = max(0, head - _CONTEXT)
     tail = max(0, tail - _CONTEXT)
     if head or tail:
@@ -335,5 +331,11 @@ def typing_similarity(
     limit = None
     if score_cutoff > ratio:
         limit = (1.0 - score_cutoff / 100.0) * total
+        if (a, b) not in _exact:
+            # The ratio gives the indel distance: the bound of _distance without computing
+            # it again (a search just computed the ratio), and the same value it returns.
+            floor = _CHEAPEST_PER_INDEL * round(total * (1.0 - ratio / 100.0))
+            if floor > limit + 1e-9:
+                return max(ratio, 100.0 * (1.0 - floor / total))
     distance = typing_distance(a, b, limit)
     return max(ratio, 100.0 * (1.0 - distance / total))
