@@ -62,6 +62,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   touch "$stamp"
 fi
 
+# --- the compiled typing-slip alignment (issue 14: geocoding throughput) ------------------
+# com/text/typing_align.c, loaded with ctypes; gcc is on the machine (no package to pin).
+# Optional: without it the geocoder runs the same alignment in Python, slower.
+if [ ! -f com/text/_typing_align.so ] || [ com/text/typing_align.c -nt com/text/_typing_align.so ]; then
+  if command -v gcc >/dev/null 2>&1; then
+    echo "setup: building the typing-slip alignment (com/text/_typing_align.so)"
+    .venv/bin/python -c "from com.text.typos import build_typing_align; build_typing_align()" \
+      || echo "setup: WARNING: could not build com/text/_typing_align.so (pure Python is used)" >&2
+  else
+    echo "setup: WARNING: no gcc: the geocoder's typing alignment runs in pure Python" >&2
+  fi
+fi
+
 # --- web assets (Leaflet and plugins from npm, served by the app; never from a CDN) --------
 if [ -f package.json ]; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
