@@ -71,6 +71,7 @@ _EN_MONTHS = (
 
 # Invisible characters that Excel, LINE and web forms leave in cells.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_CLEAN_TABLE = {**_INVISIBLE, **str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")}
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -224,8 +225,8 @@ def clean_text(text: str) -> str:
     >>> clean_text(" ต.ด่าน\u200b  อ.กาบเชิง ")
     'ต.ด่าน อ.กาบเชิง'
     """
-    text = unicodedata.normalize("NFC", str(text)).translate(_INVISIBLE)
-    text = to_arabic_digits(text)
+    # One translate: the invisible characters out and Thai digits to Arabic (to_arabic_digits).
+    text = unicodedata.normalize("NFC", str(text)).translate(_CLEAN_TABLE)
     if _NEEDS_THAI_NORMALIZE.search(text):
         text = _thai_normalize(text)
     return _SPACES.sub(" ", text).strip()
