@@ -55,6 +55,23 @@ void typing_align_init(const unsigned char *cls_, const unsigned short *ids_, co
 
 /* Align a[head:la-tail] with b[head:lb-tail]; -1 when a middle is too long for the stack. */
 double typing_align(const wchar_t *a, int la, const wchar_t *b, int lb, int head, int tail,
+                    double limit);
+
+/* The whole of typos._distance after its bound: the common head and tail found (keeping
+ * `context` characters of each in the alignment, as typos._CONTEXT), then the alignment. */
+double typing_distance_trimmed(const wchar_t *a, int la, const wchar_t *b, int lb, int context,
+                               double limit) {
+    int shortest = la < lb ? la : lb;
+    int head = 0;
+    while (head < shortest && a[head] == b[head]) head++;
+    int tail = 0;
+    while (tail < shortest - head && a[la - 1 - tail] == b[lb - 1 - tail]) tail++;
+    head = head > context ? head - context : 0;
+    tail = tail > context ? tail - context : 0;
+    return typing_align(a, la, b, lb, head, tail, limit);
+}
+
+double typing_align(const wchar_t *a, int la, const wchar_t *b, int lb, int head, int tail,
                     double limit) {
     double rows[3][MAX_LEN + 1];
     double del_a[MAX_LEN], ins_b[MAX_LEN];

@@ -209,6 +209,10 @@ def _distance(a: str, b: str, limit: float) -> float:
         floor = _CHEAPEST_PER_INDEL * Indel.distance(a, b)
         if floor > limit + 1e-9:
             return floor
+    if _C_DISTANCE is not None:
+        found = _C_DISTANCE(a, len(a), b, len(b), _CONTEXT, limit)
+        if found >= 0.0:
+            return round(found, 6)
     # A slip touches one or two places: the common head and tail are matched, and the
     # quadratic loop runs only over the differing middle (with a little context, above).
     # (rapidfuzz's Prefix and Postfix find the common head and tail in C.)
@@ -216,10 +220,6 @@ def _distance(a: str, b: str, limit: float) -> float:
     tail = Postfix.similarity(a[head:], b[head:])
     head = max(0, head - _CONTEXT)
     tail = max(0, tail - _CONTEXT)
-    if _C_ALIGN is not None:
-        found = _C_ALIGN(a, len(a), b, len(b), head, tail, limit)
-        if found >= 0.0:
-            return round(found, 6)
     return _py_distance(a, b, head, tail, limit)
 
 
@@ -356,28 +356,35 @@ def _c_tables() -> tuple[Any, ...]:
     return cls, ids, sub, nsub, costs
 
 
-def load_typing_align(path: Path = _C_LIBRARY) -> Callable[..., float] | None:
+def load_typing_align(
+    path: Path = _C_LIBRARY, *, trimmed: bool = False
+) -> Callable[..., float] | None:
     """Load the compiled alignment; None when it is not built (or ``COM_TYPING_PURE`` is set).
 
     The returned function takes ``(a, len(a), b, len(b), head, tail, limit)`` and returns
     what :func:`_py_distance` returns, unrounded, or -1 for a middle over 256 characters.
+    With ``trimmed`` it takes ``(a, len(a), b, len(b), context, limit)`` and finds the common
+    head and tail itself (as :func:`_distance` does before :func:`_py_distance`).
     """
     if os.environ.get("COM_TYPING_PURE") or not path.exists():
         return None
     assert all(ord(ch) < _ALPHABET for pair in _SUB_COSTS for ch in pair)
     try:
         lib = ctypes.CDLL(str(path))
-    except OSError:
+        # (A library built from an older typing_align.c may lack a function: Python then.)
+        init, align = lib.typing_align_init, (
+            lib.typing_distance_trimmed if trimmed else lib.typing_align
+        )
+    except (OSError, AttributeError):
         return None
     tables = _c_tables()
     cls, ids, sub, nsub, costs = tables
-    lib.typing_align_init.restype = None
-    lib.typing_align_init(cls, ids, sub, ctypes.c_int(nsub), costs, ctypes.c_double(_SUB),
-                          ctypes.c_double(_SWAP))
-    align = lib.typing_align
+    init.restype = None
+    init(cls, ids, sub, ctypes.c_int(nsub), costs, ctypes.c_double(_SUB), ctypes.c_double(_SWAP))
+    ints = [ctypes.c_int] if trimmed else [ctypes.c_int, ctypes.c_int]
+    align.argtypes = [ctypes.c_wchar_p, ctypes.c_int, ctypes.c_wchar_p, ctypes.c_int, *ints,
+                      ctypes.c_double]
     align.restype = ctypes.c_double
-    align.argtypes = [ctypes.c_wchar_p, ctypes.c_int, ctypes.c_wchar_p, ctypes.c_int,
-                      ctypes.c_int, ctypes.c_int, ctypes.c_double]
     _C_TABLES.append(tables)  # the C code keeps pointers into them: keep them alive
     return align  # type: ignore[no-any-return]
 
@@ -385,12 +392,12 @@ def load_typing_align(path: Path = _C_LIBRARY) -> Callable[..., float] | None:
 _C_TABLES: list[tuple[Any, ...]] = []
 
 
-_C_ALIGN = load_typing_align()
+_C_DISTANCE = load_typing_align(trimmed=True)
 
 
 def typing_backend() -> str:
     """Return ``"c"`` when the compiled alignment is in use, else ``"python"``."""
-    return "c" if _C_ALIGN is not None else "python"
+    return "c" if _C_DISTANCE is not None else "python"
 
 
 def clear_typing_caches() -> None:

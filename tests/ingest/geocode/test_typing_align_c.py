@@ -32,6 +32,13 @@ def c_align(c_library: Path) -> Callable[..., float]:
     return align
 
 
+@pytest.fixture(scope="module")
+def c_trimmed(c_library: Path) -> Callable[..., float]:
+    align = load_typing_align(c_library, trimmed=True)
+    assert align is not None
+    return align
+
+
 def _both(align: Callable[..., float], a: str, b: str, limit: float) -> tuple[float, float]:
     head = Prefix.similarity(a, b)
     tail = Postfix.similarity(a[head:], b[head:])
@@ -41,6 +48,10 @@ def _both(align: Callable[..., float], a: str, b: str, limit: float) -> tuple[fl
     )
 
 
+def _trimmed(align: Callable[..., float], a: str, b: str, limit: float) -> float:
+    return round(align(a, len(a), b, len(b), _CONTEXT, limit), 6)
+
+
 _THAI = st.text(alphabet="กขคงสศเแมือวยาะำ่้๊ัิีุู็์ x", max_size=14)
 _LIMITS = st.sampled_from([math.inf, 0.0, 0.3, 0.5, 0.9, 1.0, 1.5, 2.0, 3.5, 8.0])
 
@@ -48,13 +59,16 @@ _LIMITS = st.sampled_from([math.inf, 0.0, 0.3, 0.5, 0.9, 1.0, 1.5, 2.0, 3.5, 8.0
 @settings(max_examples=1500, deadline=None)
 @given(_THAI, _THAI, _LIMITS)
 def test_c_alignment_equals_the_python_one(
-    c_align: Callable[..., float], a: str, b: str, limit: float
+    c_align: Callable[..., float], c_trimmed: Callable[..., float], a: str, b: str, limit: float
 ) -> None:
     fast, reference = _both(c_align, a, b, limit)
     assert fast == reference  # the same value, bounds included, not only close
+    assert _trimmed(c_trimmed, a, b, limit) == reference  # the head and tail found in C
 
 
-def test_c_alignment_on_generated_slips(c_align: Callable[..., float]) -> None:
+def test_c_alignment_on_generated_slips(
+    c_align: Callable[..., float], c_trimmed: Callable[..., float]
+) -> None:
     rnd = random.Random(8)
     names = [s.name_th for p in geothai.provinces() for d in geothai.districts(p.code)
              for s in geothai.subdistricts(d.code)]
@@ -64,6 +78,7 @@ def test_c_alignment_on_generated_slips(c_align: Callable[..., float]) -> None:
         for limit in (math.inf, 1.0, 2.5):
             fast, reference = _both(c_align, a, b, limit)
             assert fast == reference, (a, b, limit)
+            assert _trimmed(c_trimmed, a, b, limit) == reference, (a, b, limit)
 
 
 def test_a_middle_too_long_for_the_c_stack_is_left_to_python(
