@@ -19,8 +19,10 @@ run starts from a fresh matcher: every look-up cache is cleared (``clear_caches(
 the gazetteer and its name tables are reused; nothing a run learns serves the next. Next to
 each rate it prints the accuracy of the answers that run gave (all runs must give the same
 answers), so a speed-up that changes answers shows. Then the accuracy on the dev file, the
-typo-heavy and the clean sets, and the repeated-rows figures with and without the batch's
-de-duplication, and ``geocode_csv`` end to end.
+typo-heavy and the clean sets and the second, independently written typo generator
+(benchmarks/typo_addresses_kedmanee.py), the repeated-rows figures with and without the
+batch's de-duplication, and ``geocode_csv`` end to end. It says whether the typing-slip
+alignment ran in C (built by scripts/setup.sh) or Python (``COM_TYPING_PURE=1`` forces it).
 """
 
 from __future__ import annotations

@@ -323,6 +323,18 @@ def build_typing_align(target: Path = _C_LIBRARY, compiler: str = "gcc") -> Path
     The library is optional: without it :func:`typing_distance` runs the same alignment in
     Python, several times slower.
 
+    Parameters
+    ----------
+    target : Path, optional
+        Where to write it; by default beside this module, where the import looks.
+    compiler : str, optional
+        The C compiler (gcc, or a compatible ``cc``).
+
+    Returns
+    -------
+    Path
+        ``target``.
+
     Raises
     ------
     OSError, subprocess.CalledProcessError
@@ -365,6 +377,18 @@ def load_typing_align(
     what :func:`_py_distance` returns, unrounded, or -1 for a middle over 256 characters.
     With ``trimmed`` it takes ``(a, len(a), b, len(b), context, limit)`` and finds the common
     head and tail itself (as :func:`_distance` does before :func:`_py_distance`).
+
+    Parameters
+    ----------
+    path : Path, optional
+        The library (by default the one scripts/setup.sh builds beside this module).
+    trimmed : bool, optional
+        Return the entry point that trims the common head and tail itself.
+
+    Returns
+    -------
+    callable or None
+        The C function, or None (then the Python alignment is used).
     """
     if os.environ.get("COM_TYPING_PURE") or not path.exists():
         return None
