@@ -10,7 +10,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------
 APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg poppler-utils gdal-bin nodejs npm
-  mosquitto)  # mosquitto: issue 17's broker (alerts tests use 127.0.0.1:1883 and private ones)
+  mosquitto  # mosquitto: issue 17's broker (alerts tests use 127.0.0.1:1883 and private ones)
+  gcc)  # gcc: builds the geocoder's typing-slip alignment (com/text/typing_align.c, below)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -63,7 +64,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
 fi
 
 # --- the compiled typing-slip alignment (issue 14: geocoding throughput) ------------------
-# com/text/typing_align.c, loaded with ctypes; gcc is on the machine (no package to pin).
+# com/text/typing_align.c, loaded with ctypes; gcc from Debian (above), no Python package.
 # Optional: without it the geocoder runs the same alignment in Python, slower.
 if [ ! -f com/text/_typing_align.so ] || [ com/text/typing_align.c -nt com/text/_typing_align.so ]; then
   if command -v gcc >/dev/null 2>&1; then
