@@ -19,8 +19,10 @@ run starts from a fresh matcher: every look-up cache is cleared (``clear_caches(
 the gazetteer and its name tables are reused; nothing a run learns serves the next. Next to
 each rate it prints the accuracy of the answers that run gave (all runs must give the same
 answers), so a speed-up that changes answers shows. Then the accuracy on the dev file, the
-typo-heavy and the clean sets, and the repeated-rows figures with and without the batch's
-de-duplication, and ``geocode_csv`` end to end.
+typo-heavy and the clean sets and the second, independently written typo generator
+(benchmarks/typo_addresses_kedmanee.py), the repeated-rows figures with and without the
+batch's de-duplication, and ``geocode_csv`` end to end. It says whether the typing-slip
+alignment ran in C (built by scripts/setup.sh) or Python (``COM_TYPING_PURE=1`` forces it).
 """
 
 from __future__ import annotations
@@ -280,6 +282,14 @@ def main() -> None:
         geocode("ต.ด่าน อ.กาบเชิง จ.สุรินทร์", gazetteer=gaz)
     print(f"gazetteer build (import, index {len(gaz.subdistricts):,} subdistricts, "
           f"first address): {t.wall:.2f} s wall, not in the rates below")
+    try:
+        from com.text.typos import typing_backend
+    except ImportError:  # a com/ from before the compiled alignment
+        backend = "python (no compiled alignment in this com/)"
+    else:
+        backend = typing_backend()
+    print(f"typing-slip alignment: {backend} (COM_TYPING_PURE=1 forces Python; "
+          "scripts/setup.sh builds the C one)")
 
     from benchmarks.typo_addresses import generate
 
@@ -314,6 +324,10 @@ def main() -> None:
     _print_accuracy(args.file.name, dev_pairs, anchor)
     _print_accuracy(f"typo-heavy set ({args.rows}, seed 14)", typo_pairs, anchor)
     _print_accuracy(f"clean set ({len(clean_pairs)}, seed 1)", clean_pairs, anchor)
+    from benchmarks.typo_addresses_kedmanee import generate as generate_kedmanee
+
+    _print_accuracy("second typo generator (typo_addresses_kedmanee, 2000, seed 3)",
+                    generate_kedmanee(2000, seed=3), anchor)
     _print_repeated([a for a, _ in dev_pairs], args.rows)
     print(f"load average at the end: {_load():.1f} (wall figures drop when the CPU is shared)")
 

@@ -10,7 +10,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # --- system packages ---------------------------------------------------------------------
 APT_PACKAGES=(postgresql-15-postgis-3 chromium chromium-driver fonts-thai-tlwg poppler-utils gdal-bin nodejs npm
-  mosquitto)  # mosquitto: issue 17's broker (alerts tests use 127.0.0.1:1883 and private ones)
+  mosquitto  # mosquitto: issue 17's broker (alerts tests use 127.0.0.1:1883 and private ones)
+  gcc)  # gcc: builds the geocoder's typing-slip alignment (com/text/typing_align.c, below)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -60,6 +61,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
   touch "$stamp"
+fi
+
+# --- the compiled typing-slip alignment (issue 14: geocoding throughput) ------------------
+# com/text/typing_align.c, loaded with ctypes; gcc from Debian (above), no Python package.
+# Optional: without it the geocoder runs the same alignment in Python, slower.
+if [ ! -f com/text/_typing_align.so ] || [ com/text/typing_align.c -nt com/text/_typing_align.so ]; then
+  if command -v gcc >/dev/null 2>&1; then
+    echo "setup: building the typing-slip alignment (com/text/_typing_align.so)"
+    .venv/bin/python -c "from com.text.typos import build_typing_align; build_typing_align()" \
+      || echo "setup: WARNING: could not build com/text/_typing_align.so (pure Python is used)" >&2
+  else
+    echo "setup: WARNING: no gcc: the geocoder's typing alignment runs in pure Python" >&2
+  fi
 fi
 
 # --- web assets (Leaflet and plugins from npm, served by the app; never from a CDN) --------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 import re
 import tomllib
@@ -20,7 +21,7 @@ from pythainlp import (
     thai_lead_vowels,
     thai_tonemarks,
 )
-from pythainlp.util import normalize as _thai_normalize
+from pythainlp.util import normalize as _pythainlp_normalize
 from pythainlp.util import thai_digit_to_arabic_digit
 from pythainlp.util.date import thai_abbr_months, thai_full_months
 
@@ -70,6 +71,7 @@ _EN_MONTHS = (
 
 # Invisible characters that Excel, LINE and web forms leave in cells.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_CLEAN_TABLE = {**_INVISIBLE, **str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")}
 _SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 
 
@@ -156,6 +158,52 @@ def to_thai_digits(text: str) -> str:
     return text.translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
 
 
+def _normalize_steps() -> tuple[Any, list[tuple[str, re.Pattern[str]]]] | None:
+    """Return pythainlp's normalize module and its repeated-vowel passes, compiled.
+
+    None when this pythainlp does not lay them out as 5.4 does; :func:`_thai_normalize` is
+    then pythainlp's ``normalize`` itself.
+    """
+    # (``pythainlp.util.normalize`` the attribute is the function; the module by its name.)
+    module = importlib.import_module("pythainlp.util.normalize")
+    names = ("remove_zw", "remove_dup_spaces", "remove_spaces_before_marks", "reorder_vowels",
+             "remove_dangling", "_RE_TONEMARKS", "_last_char", "_NOREPEAT_PAIRS")
+    if not all(hasattr(module, name) for name in names):  # pragma: no cover - another layout
+        return None
+    passes = []
+    for pattern, mark in module._NOREPEAT_PAIRS:
+        if len(mark) != 1 or not pattern.endswith(mark):  # pragma: no cover - another layout
+            return None
+        passes.append((mark, re.compile(pattern)))
+    return module, passes
+
+
+_NORMALIZE_STEPS = _normalize_steps()
+
+
+def _thai_normalize(text: str) -> str:
+    """Normalise as pythainlp's ``normalize`` (5.4) does, without the passes that cannot apply.
+
+    Its repeated-vowel step runs about 25 substitutions, one per vowel or sign, each
+    ``({mark}[ ]*)+{mark}``: one can only match where its mark is written at least twice, so
+    it is skipped when the text holds the mark once or not at all (a test compares this
+    with pythainlp's own on generated text).
+    """
+    if _NORMALIZE_STEPS is None:  # pragma: no cover - another pythainlp layout
+        return str(_pythainlp_normalize(text))
+    norm, passes = _NORMALIZE_STEPS
+    text = norm.remove_zw(text)
+    text = norm.remove_dup_spaces(text)
+    text = norm.remove_spaces_before_marks(text)
+    # remove_repeat_vowels: reorder, the repeated marks, then the last of repeated tone marks.
+    text = norm.reorder_vowels(text)
+    for mark, pattern in passes:
+        if text.count(mark) > 1:
+            text = pattern.sub(mark, text)
+    text = norm._RE_TONEMARKS.sub(norm._last_char, text)
+    return str(norm.remove_dangling(text))
+
+
 def clean_text(text: str) -> str:
     r"""Normalise a cell's text: NFC, Thai digits to Arabic, no invisible characters, single spaces.
 
@@ -177,8 +225,8 @@ def clean_text(text: str) -> str:
     >>> clean_text(" ต.ด่าน\u200b  อ.กาบเชิง ")
     'ต.ด่าน อ.กาบเชิง'
     """
-    text = unicodedata.normalize("NFC", str(text)).translate(_INVISIBLE)
-    text = to_arabic_digits(text)
+    # One translate: the invisible characters out and Thai digits to Arabic (to_arabic_digits).
+    text = unicodedata.normalize("NFC", str(text)).translate(_CLEAN_TABLE)
     if _NEEDS_THAI_NORMALIZE.search(text):
         text = _thai_normalize(text)
     return _SPACES.sub(" ", text).strip()

@@ -11,13 +11,25 @@ stays closer than a genuinely different name. Costs are on the scale of an indel
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import subprocess
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import Indel, Postfix, Prefix
 
-__all__ = ["clear_typing_caches", "typing_distance", "typing_similarity"]
+__all__ = [
+    "build_typing_align",
+    "clear_typing_caches",
+    "typing_backend",
+    "typing_distance",
+    "typing_similarity",
+]
 
 # Kedmanee rows, unshifted then shifted, left to right from the key left of "1" (row 0), the
 # key under Q (row 1), under A (row 2) and under Z (row 3). "_" marks a key with no Thai letter.
@@ -144,10 +156,11 @@ def typing_distance(a: str, b: str, max_distance: float | None = None) -> float:
     0.6, a neighbouring Kedmanee key (or the same key shifted, or a related mark) 0.9, one
     mark for another 1, any other letter 2.
 
-    The quadratic alignment runs in Python, so the work is bounded first: rapidfuzz's indel
-    distance (in C) times the cheapest cost per indel is a lower bound, the common head and
-    tail are aligned without the loop, and with ``max_distance`` the loop stops as soon as
-    every open alignment already costs more.
+    The work is bounded first: rapidfuzz's indel distance (in C) times the cheapest cost
+    per indel is a lower bound, the common head and tail are aligned without the loop, and
+    with ``max_distance`` the loop stops as soon as every open alignment already costs more.
+    The quadratic loop runs in C (``typing_align.c``) when scripts/setup.sh has built it,
+    else in Python (:func:`typing_backend` tells which); both give the same values.
 
     Parameters
     ----------
@@ -196,18 +209,23 @@ def _distance(a: str, b: str, limit: float) -> float:
         floor = _CHEAPEST_PER_INDEL * Indel.distance(a, b)
         if floor > limit + 1e-9:
             return floor
-    del_a, ins_b = _indel_costs(a), _indel_costs(b)
+    if _C_DISTANCE is not None:
+        found = _C_DISTANCE(a, len(a), b, len(b), _CONTEXT, limit)
+        if found >= 0.0:
+            return round(found, 6)
     # A slip touches one or two places: the common head and tail are matched, and the
     # quadratic loop runs only over the differing middle (with a little context, above).
-    shortest = min(len(a), len(b))
-    head = 0
-    while head < shortest and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < shortest - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    # (rapidfuzz's Prefix and Postfix find the common head and tail in C.)
+    head = Prefix.similarity(a, b)
+    tail = Postfix.similarity(a[head:], b[head:])
     head = max(0, head - _CONTEXT)
     tail = max(0, tail - _CONTEXT)
+    return _py_distance(a, b, head, tail, limit)
+
+
+def _py_distance(a: str, b: str, head: int, tail: int, limit: float) -> float:
+    """:func:`_distance` after the bound and the head and tail, in Python (the reference)."""
+    del_a, ins_b = _indel_costs(a), _indel_costs(b)
     if head or tail:
         a, b = a[head:len(a) - tail], b[head:len(b) - tail]
         del_a, ins_b = del_a[head:len(del_a) - tail], ins_b[head:len(ins_b) - tail]
@@ -291,6 +309,121 @@ def _swap_row(ca: str, a_before: str, b: str, ins_b: tuple[float, ...], prev: li
     return row_min
 
 
+# --------------------------------------------------------------------------- the C alignment
+
+#: The compiled alignment (``typing_align.c`` beside this file), built by scripts/setup.sh.
+_C_LIBRARY = Path(__file__).with_name("_typing_align.so")
+_C_SOURCE = Path(__file__).with_name("typing_align.c")
+_ALPHABET = 0x1000  # character tables cover code points below this (Thai is U+0E00-U+0E7F)
+
+
+def build_typing_align(target: Path = _C_LIBRARY, compiler: str = "gcc") -> Path:
+    """Compile ``typing_align.c`` into a shared library (scripts/setup.sh calls this).
+
+    The library is optional: without it :func:`typing_distance` runs the same alignment in
+    Python, several times slower.
+
+    Parameters
+    ----------
+    target : Path, optional
+        Where to write it; by default beside this module, where the import looks.
+    compiler : str, optional
+        The C compiler (gcc, or a compatible ``cc``).
+
+    Returns
+    -------
+    Path
+        ``target``.
+
+    Raises
+    ------
+    OSError, subprocess.CalledProcessError
+        When there is no compiler or the compilation fails.
+    """
+    subprocess.run(
+        [compiler, "-O2", "-shared", "-fPIC", "-o", str(target), str(_C_SOURCE)],
+        check=True, capture_output=True,
+    )
+    return target
+
+
+def _c_tables() -> tuple[Any, ...]:
+    """Return the character classes, substitution table and costs the C alignment reads."""
+    cls = (ctypes.c_ubyte * _ALPHABET)()
+    for ch in _MARKS | _VOWELS:
+        cls[ord(ch)] |= 1
+    for ch in _MARKS:
+        cls[ord(ch)] |= 2
+    for ch in _VOWEL_LETTERS:
+        cls[ord(ch)] |= 4
+    alphabet = sorted({ch for pair in _SUB_COSTS for ch in pair})
+    ids = (ctypes.c_ushort * _ALPHABET)()
+    for n, ch in enumerate(alphabet, start=1):
+        ids[ord(ch)] = n
+    nsub = len(alphabet) + 1
+    sub = (ctypes.c_double * (nsub * nsub))(*([_SUB] * (nsub * nsub)))
+    for (a, b), cost in _SUB_COSTS.items():
+        sub[ids[ord(a)] * nsub + ids[ord(b)]] = cost
+    costs = (ctypes.c_double * 3)(_DOUBLED, _MARK_INDEL, _INDEL)
+    return cls, ids, sub, nsub, costs
+
+
+def load_typing_align(
+    path: Path = _C_LIBRARY, *, trimmed: bool = False
+) -> Callable[..., float] | None:
+    """Load the compiled alignment; None when it is not built (or ``COM_TYPING_PURE`` is set).
+
+    The returned function takes ``(a, len(a), b, len(b), head, tail, limit)`` and returns
+    what :func:`_py_distance` returns, unrounded, or -1 for a middle over 256 characters.
+    With ``trimmed`` it takes ``(a, len(a), b, len(b), context, limit)`` and finds the common
+    head and tail itself (as :func:`_distance` does before :func:`_py_distance`).
+
+    Parameters
+    ----------
+    path : Path, optional
+        The library (by default the one scripts/setup.sh builds beside this module).
+    trimmed : bool, optional
+        Return the entry point that trims the common head and tail itself.
+
+    Returns
+    -------
+    callable or None
+        The C function, or None (then the Python alignment is used).
+    """
+    if os.environ.get("COM_TYPING_PURE") or not path.exists():
+        return None
+    assert all(ord(ch) < _ALPHABET for pair in _SUB_COSTS for ch in pair)
+    try:
+        lib = ctypes.CDLL(str(path))
+        # (A library built from an older typing_align.c may lack a function: Python then.)
+        init, align = lib.typing_align_init, (
+            lib.typing_distance_trimmed if trimmed else lib.typing_align
+        )
+    except (OSError, AttributeError):
+        return None
+    tables = _c_tables()
+    cls, ids, sub, nsub, costs = tables
+    init.restype = None
+    init(cls, ids, sub, ctypes.c_int(nsub), costs, ctypes.c_double(_SUB), ctypes.c_double(_SWAP))
+    ints = [ctypes.c_int] if trimmed else [ctypes.c_int, ctypes.c_int]
+    align.argtypes = [ctypes.c_wchar_p, ctypes.c_int, ctypes.c_wchar_p, ctypes.c_int, *ints,
+                      ctypes.c_double]
+    align.restype = ctypes.c_double
+    _C_TABLES.append(tables)  # the C code keeps pointers into them: keep them alive
+    return align  # type: ignore[no-any-return]
+
+
+_C_TABLES: list[tuple[Any, ...]] = []
+
+
+_C_DISTANCE = load_typing_align(trimmed=True)
+
+
+def typing_backend() -> str:
+    """Return ``"c"`` when the compiled alignment is in use, else ``"python"``."""
+    return "c" if _C_DISTANCE is not None else "python"
+
+
 def clear_typing_caches() -> None:
     """Forget the cached distances (benchmarks measure distinct spellings cold)."""
     _distance.cache_clear()
@@ -335,5 +468,11 @@ def typing_similarity(
     limit = None
     if score_cutoff > ratio:
         limit = (1.0 - score_cutoff / 100.0) * total
+        if (a, b) not in _exact:
+            # The ratio gives the indel distance: the bound of _distance without computing
+            # it again (a search just computed the ratio), and the same value it returns.
+            floor = _CHEAPEST_PER_INDEL * round(total * (1.0 - ratio / 100.0))
+            if floor > limit + 1e-9:
+                return max(ratio, 100.0 * (1.0 - floor / total))
     distance = typing_distance(a, b, limit)
     return max(ratio, 100.0 * (1.0 - distance / total))

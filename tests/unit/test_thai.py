@@ -58,6 +58,19 @@ def test_clean_text_fast_path_agrees_with_pythainlp(text: str) -> None:
     assert clean_text(text) == expected
 
 
+# Marks and vowels, often repeated, with consonants and spaces between: every repeated-vowel
+# pass of pythainlp's normalize has something to match (and most texts skip most passes).
+_MARKY = st.text(st.sampled_from("กขมนอวย เแโใไะาำๅัิีึืุู็่้๊๋์ํฺ\u0e4e"), max_size=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MARKY)
+def test_thai_normalize_equals_pythainlps(text: str) -> None:
+    from com.text.thai import _thai_normalize
+
+    assert _thai_normalize(text) == pythainlp_normalize(text)
+
+
 @pytest.mark.parametrize("value", [None, "", "  ", "-", "nan", float("nan"), "\u200b"])
 def test_blank_cells(value: object) -> None:
     assert is_blank(value)

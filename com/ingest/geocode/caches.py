@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from com.ingest.geocode.decision import _label
 from com.ingest.geocode.evidence import _district_matches_cached, _province_matches_cached
 from com.ingest.geocode.name_index import (
     _choices_cached,
@@ -23,7 +22,7 @@ def clear_caches() -> None:
     distinct addresses cold.
     """
     for cached in (_choices_cached, _index_cached, _near_names, _fuzzy_cached,
-                   _area_sim_cached, _label, _is_mueang, _free_support_cached,
+                   _area_sim_cached, _is_mueang, _free_support_cached,
                    _district_matches_cached, _province_matches_cached):
         cached.cache_clear()
     forget_prefetched()

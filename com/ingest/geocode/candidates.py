@@ -114,19 +114,20 @@ def _sub_candidates(
     if token.role == "free" and (token.key in gaz.district_keys or token.key in gaz.province_keys):
         return found  # a district or province name, not a misspelt subdistrict
     postal_subs = frozenset(gaz.postal.get(postal or "", ()))
+    near = gaz.fuzzy_pairs
     if districts:
-        fuzzy = gaz.fuzzy(token.key, "sub", frozenset(districts), _FUZZY_CUTOFF["district"])
+        fuzzy = near(token.key, "sub", frozenset(districts), _FUZZY_CUTOFF["district"])
     elif postal_subs:
         # A postal code covers a handful of subdistricts: a near name among them is telling.
-        fuzzy = gaz.fuzzy(token.key, "sub", postal_subs, _FUZZY_CUTOFF["district"])
+        fuzzy = near(token.key, "sub", postal_subs, _FUZZY_CUTOFF["district"])
         if not fuzzy and provinces:
-            fuzzy = gaz.fuzzy(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
+            fuzzy = near(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
     elif provinces:
-        fuzzy = gaz.fuzzy(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
+        fuzzy = near(token.key, "sub", frozenset(provinces), _FUZZY_CUTOFF["province"])
     else:
-        fuzzy = {}
+        fuzzy = ()
     if not found and not fuzzy:
-        fuzzy = gaz.fuzzy(token.key, "sub", frozenset(), _FUZZY_CUTOFF["nation"])
-    for code, score in fuzzy.items():
+        fuzzy = near(token.key, "sub", frozenset(), _FUZZY_CUTOFF["nation"])
+    for code, score in fuzzy:
         found[code] = max(found.get(code, 0.0), score)
     return found

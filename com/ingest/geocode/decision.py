@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from com.ingest.geocode.evidence import _Evidence
 from com.ingest.geocode.gazetteer import Gazetteer
 from com.ingest.geocode.result import Candidate, GeocodeResult
@@ -24,8 +22,9 @@ def _decide(gaz: Gazetteer, ranked: list[_Scored], evidence: _Evidence) -> Geoco
     several that fit about equally give the level they share, ambiguous; otherwise the
     address is placed at its district or province when those are clear.
     """
+    labels = gaz.labels  # (made with the gazetteer)
     candidates = tuple(
-        Candidate(c.code, c.code[:4], c.code[:2], _label(gaz, c.code), round(c.score, 1))
+        Candidate(c.code, c.code[:4], c.code[:2], labels[c.code], round(c.score, 1))
         for c in ranked[:_MAX_CANDIDATES]
     )
     if ranked and ranked[0].score >= CONFIDENT_SCORE:
@@ -159,7 +158,4 @@ def _common_level(
     return GeocodeResult(None, None, None, "none", best, True, candidates, message=message)
 
 
-@lru_cache(maxsize=16384)
-def _label(gaz: Gazetteer, code: str) -> str:
-    """Return the ต./อ./จ. label of a subdistrict (cached: candidates repeat across addresses)."""
-    return gaz.label(code)
+

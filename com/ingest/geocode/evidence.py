@@ -133,7 +133,7 @@ def _district_matches_of(
         # The raw similarity that _stretch takes to _STRONG_DISTRICT; a search of its own,
         # as the words searched this way are rarely searched as districts otherwise.
         cutoff = max(cutoff, 100.0 - (100.0 - _STRONG_DISTRICT) / 2.0)
-    for code, score in gaz.fuzzy(key, "dist", scope, cutoff, alone=strong).items():
+    for code, score in gaz.fuzzy_pairs(key, "dist", scope, cutoff, alone=strong):
         found[code] = max(found.get(code, 0.0), _stretch(score))
     return found
 
@@ -148,6 +148,6 @@ def _province_matches(
 def _province_matches_cached(gaz: Gazetteer, key: str, fuzzy_cutoff: float) -> Mapping[str, float]:
     found = dict.fromkeys(gaz.province_keys.get(key, ()), 100.0)
     if not found:
-        for code, score in gaz.fuzzy(key, "prov", frozenset(), fuzzy_cutoff).items():
+        for code, score in gaz.fuzzy_pairs(key, "prov", frozenset(), fuzzy_cutoff):
             found[code] = max(found.get(code, 0.0), _stretch(score))
     return MappingProxyType(found)

@@ -112,6 +112,9 @@ class Gazetteer:
                     self.abolished.setdefault(k, set()).update(current)
         self.postal_provinces = {code: {c[:2] for c in subs} for code, subs in self.postal.items()}
         self.name_tables = build_name_tables(self)
+        # Every answer lists up to ten candidates by label: made once here (a few
+        # milliseconds), not per address, and kept when the look-up caches are cleared.
+        self.labels = {code: self.label(code) for code in self.subdistricts}
 
     @staticmethod
     def _names(name_th: str, name_en: str) -> list[str]:
@@ -198,9 +201,25 @@ class Gazetteer:
             Area code -> best similarity of any of its names (Thai or romanised, the script of
             the query).
         """
+        return dict(self.fuzzy_pairs(query, kind, scope, cutoff, alone=alone))
+
+    def fuzzy_pairs(
+        self,
+        query: str,
+        kind: str,
+        scope: frozenset[str] = frozenset(),
+        cutoff: float = 80.0,
+        *,
+        alone: bool = False,
+    ) -> tuple[tuple[str, float], ...]:
+        """Return :meth:`fuzzy`'s areas as ``(code, similarity)`` pairs, best first.
+
+        The cached answer itself, not a copy: the matcher's hot path reads it without
+        building a dict per look-up.
+        """
         if len(query) < 3:
-            return {}
-        return dict(_fuzzy_cached(self, query, kind, scope, cutoff, alone))
+            return ()
+        return _fuzzy_cached(self, query, kind, scope, cutoff, alone)
 
     def choices(self, kind: str, scope: frozenset[str], ascii_keys: bool) -> dict[str, list[str]]:
         """Return name key -> area codes for one level within a scope (cached)."""

@@ -245,8 +245,8 @@ def _free_support_cached(
 
 def _near_other_province(gaz: Gazetteer, key: str, province: str) -> bool:
     """Tell whether a word is a near spelling of a province other than ``province``."""
-    near = gaz.fuzzy(key, "prov", frozenset(), _FREE_PROVINCE_MIN)
-    return bool(near) and province not in near
+    near = gaz.fuzzy_pairs(key, "prov", frozenset(), _FREE_PROVINCE_MIN)
+    return bool(near) and all(code != province for code, _ in near)
 
 
 def _names_an_area(gaz: Gazetteer, key: str, code: str) -> bool:
@@ -261,6 +261,6 @@ def _names_an_area(gaz: Gazetteer, key: str, code: str) -> bool:
     if key in gaz.district_keys or key in gaz.province_keys or _is_mueang(gaz, key):
         return True
     return bool(
-        gaz.fuzzy(key, "dist", frozenset({code[:2]}), _FREE_MIN)
-        or gaz.fuzzy(key, "prov", frozenset(), _FREE_MIN)
+        gaz.fuzzy_pairs(key, "dist", frozenset({code[:2]}), _FREE_MIN)
+        or gaz.fuzzy_pairs(key, "prov", frozenset(), _FREE_MIN)
     )
