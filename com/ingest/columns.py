@@ -237,6 +237,8 @@ def _hint_fields(table: SourceTable, fields: dict[str, int], mapped: set[int],
     time is the report date when the form asked none.
     """
     columns = table.columns
+    if table.format == "gpx" and table.details.get("note"):
+        notes.append(str(table.details["note"]))
     if ("category" not in fields and table.format in ("kml", "kmz")
             and "folder" in columns and columns.index("folder") not in mapped):
         fields["category"] = columns.index("folder")
@@ -268,7 +270,9 @@ def _choose_column(fld: str, indexes: list[int], columns: Sequence[str],
     """Pick one of several columns whose headers name the same field, by their values."""
     if len(indexes) == 1:
         return indexes[0]
-    support = {i: value_support(fld, profiles[i]) for i in indexes}
+    # An empty column never wins over one with values (a GPX <desc> left blank beside <cmt>).
+    support = {i: 0.0 if profiles[i].kind == "empty" else value_support(fld, profiles[i])
+               for i in indexes}
     best = max(indexes, key=lambda i: (support[i], -i))
     others = [i for i in indexes if i != best]
     rivals = ", ".join(f"{columns[i]!r} ({support[i]:.0%})" for i in others)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from com.ingest.readers.cells import cell_text, is_blank_cell, is_blank_row, is_numberish
-from com.ingest.readers.column_names import recognise_column
+from com.ingest.readers.column_names import header_key, recognise_column
 from com.ingest.readers.problems import FileTooLarge
 from com.ingest.readers.table import ReadLimits, SourceTable
 
@@ -21,13 +21,19 @@ HEADER_SEARCH_ROWS = 30
 
 
 def _row_fields(row: Sequence[object], extra: Mapping[str, Sequence[str]] | None) -> set[str]:
-    found = set()
+    """Return the fields a row's cells name.
+
+    One-letter names ("x", "e", "ม") count only beside a longer one: alone they are as likely
+    a data value under an unknown header ("x" in a column of codes) as a header.
+    """
+    found: set[str] = set()
+    short: set[str] = set()
     for value in row:
         if isinstance(value, str) and not is_numberish(value):
             fld = recognise_column([value], extra)
             if fld:
-                found.add(fld)
-    return found
+                (short if len(header_key(value)) <= 1 else found).add(fld)
+    return found | short if found else set()
 
 
 def _combine(upper: Sequence[object], lower: Sequence[object]) -> list[tuple[str, ...]]:
