@@ -229,7 +229,9 @@ def _utm_from_text(text: str, zone: object, ctx: _Ctx) -> tuple[int, str | None,
         found_zone = found_zone or given
     if found_zone is None:
         raise ParseError(f"UTM {_short(text)} has no zone (47 or 48); add a zone column or '48P'")
-    upper = re.sub(r"\bUTM\b|WGS\s*-?\s*84|(?<=\d)\s*M\b|\bMETRES?\b", " ", upper)
+    # "337957mE 1645921mN": the metre sign before the axis letter goes like a lone "m".
+    upper = re.sub(r"\bUTM\b|WGS\s*-?\s*84|(?<=\d)\s*M\b|(?<=\d)M(?=[EN]\b)|\bMETRES?\b", " ",
+                   upper)
     tokens: list[tuple[str, str]] = []
     pos = 0
     while pos < len(upper):
@@ -369,6 +371,8 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
         if m is None:
             raise ParseError(f"link {_short(raw)} holds no coordinates")
         return _finite(m.group(1), "latitude"), _finite(m.group(2), "longitude"), True
+    if raw.lower().startswith("comgooglemaps://"):  # the Google Maps app's own scheme
+        raw = "https://maps.google.com/" + raw[len("comgooglemaps://"):]
     url = raw if "://" in raw else "https://" + raw
     try:
         parts = urlsplit(url)
@@ -408,7 +412,9 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
     # 3. /search/<lat>,<lon>, /place/<lat>,<lon>, /dir/.../<lat>,<lon>
     path = unquote_plus(parts.path)
     m = re.search(
-        r"/(?:search|place|dir)/(?:[^@]*?/)?(-?\d{1,3}\.\d+)\s*,\s*\+?\s*(-?\d{1,3}\.\d+)", path
+        # "+" (a space once unquoted) separates them as often as a comma does.
+        r"/(?:search|place|dir)/(?:[^@]*?/)?(-?\d{1,3}\.\d+)\s*(?:,\s*\+?|\s)\s*(-?\d{1,3}\.\d+)",
+        path,
     )
     if m is not None:
         return _finite(m.group(1), "latitude"), _finite(m.group(2), "longitude"), True
@@ -424,6 +430,12 @@ _EMBEDDED_URL = re.compile(r"(?:https?://|geo:)\S+", re.IGNORECASE)
 #: accuracy in metres (either may be missing).
 _GEOPOINT = re.compile(
     r"([-+]?\d{1,2}\.\d+)\s+([-+]?\d{1,3}\.\d+)(?:\s+[-+]?\d+(?:\.\d+)?){1,2}"
+)
+#: A WKT point in a cell ("POINT (103.49 14.88)", as QGIS and PostGIS write it): lon, lat.
+_WKT_POINT = re.compile(
+    r"(?:SRID=4326;)?POINT\s*Z?\s*\(\s*([-+]?\d{1,3}(?:\.\d+)?)\s+([-+]?\d{1,2}(?:\.\d+)?)"
+    r"(?:\s+[-+]?\d+(?:\.\d+)?)?\s*\)",
+    re.IGNORECASE,
 )
 #: Other maps whose share links carry the point (LINE's location share, OpenStreetMap, ...).
 _MAP_HOSTS = ("line.me", "openstreetmap.org", "osm.org", "bing.com", "waze.com", "longdo.com",
@@ -747,6 +759,10 @@ def _from_cell(value: object, zone: object, datum: str, code: str, ctx: _Ctx) ->
         text = embedded.group().rstrip(".,;)]}>\"'")
     if text[:1] in "[(" and text[-1:] in "])":
         text = text[1:-1].strip()  # KoboToolbox's _geolocation: [14.88, 103.49]
+    wkt = _WKT_POINT.fullmatch(text)
+    if wkt is not None:
+        a, b = float(wkt.group(2)), float(wkt.group(1))
+        return _finish_geographic(a, b, "decimal", True, datum, code, ctx, text)
     geopoint = _GEOPOINT.fullmatch(text)
     if geopoint is not None:
         # ODK/KoboToolbox geopoint "lat lon altitude accuracy": decimal degrees first, in

@@ -108,7 +108,8 @@ def find_header(
         top + 1 < len(rows)
         and header_like(rows[top + 1])
         and _row_fields(rows[top + 1], extra)
-        and pair_score(rows[top], rows[top + 1]) > best
+        and (pair_score(rows[top], rows[top + 1]) > best
+             or _same_fields_again(rows[top], rows[top + 1], extra))
     ):
         return top, 2, _combine(rows[top], rows[top + 1])
     if top >= 1:
@@ -117,6 +118,26 @@ def find_header(
         if len(filled) >= 2 and header_like(above) and pair_score(above, rows[top]) >= best:
             return top - 1, 2, _combine(above, rows[top])
     return top, 1, [(cell_text(v),) for v in rows[top]]
+
+
+def _same_fields_again(header: Sequence[object], below: Sequence[object],
+                       extra: Mapping[str, Sequence[str]] | None) -> bool:
+    """Whether the row below a header is the header again in another language.
+
+    "ชื่อจุด | ละติจูด | ลองจิจูด" over "Name | Latitude | Longitude": at least two of its cells
+    name the same field as the cell above, and none names another.
+    """
+    same = 0
+    for upper, lower in zip(header, below, strict=False):
+        if is_blank_cell(lower):
+            continue
+        field_below = recognise_column([cell_text(lower)], extra)
+        if field_below is None:
+            continue
+        if field_below != recognise_column([cell_text(upper)], extra):
+            return False
+        same += 1
+    return same >= 2
 
 
 def _unique_names(parts: list[tuple[str, ...]], width: int) -> list[str]:
