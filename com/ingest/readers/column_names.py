@@ -130,11 +130,10 @@ def recognise_column(
             return "row_id"
         if NOT_A_FIELD_WORDS.intersection(header_words(part)):
             continue  # "Altitude (m)", "ความสูง (ม.)": measured, not a place field
-        if len(part) <= MAX_HEADER_CHARS and "utm" in part.lower():
-            # "X (UTM)": the UTM hint turns the axis letter into an easting or northing.
-            guess = guess_field(part)
-            if guess is not None and guess.utm:
-                return guess.field
+        # "X (UTM)", "X (m)": UTM or metres turn the axis letter into an easting or northing.
+        guess = guess_field(part)
+        if guess is not None and guess.utm:
+            return guess.field
         keys = _name_candidates(part)
         for key in keys:
             if key in index:
