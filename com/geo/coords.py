@@ -653,6 +653,18 @@ def _datum_and_transformation(
     return datum_key, code
 
 
+#: A number written with thousands separators ("337,957", "1,645,921.5"), as Excel shows
+#: UTM metres formatted as numbers.
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _without_thousands(value: object) -> object:
+    """Return a UTM cell with its thousands separators removed, other cells unchanged."""
+    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
+        return float(value.strip().replace(",", ""))
+    return value
+
+
 def _dispatch(
     value: object,
     lat: object,
@@ -676,6 +688,7 @@ def _dispatch(
             )
         return _finish_mgrs(m, text, datum, code, ctx)
     if not (is_blank(easting) and is_blank(northing)):
+        easting, northing = _without_thousands(easting), _without_thousands(northing)
         if is_blank(easting):
             raise ParseError("UTM easting is empty")
         if is_blank(northing):

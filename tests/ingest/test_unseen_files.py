@@ -310,3 +310,25 @@ def test_every_rejected_row_says_row_column_and_reason_in_both_languages() -> No
         assert described.code != "rejected", row.reason
         assert _THAI.search(described.th) and described.en == row.reason
     assert rejected[-1].column == "ลิงก์" and "short links" in (rejected[-1].reason or "")
+
+
+def test_file_without_a_header_keeps_its_first_row() -> None:
+    data = _csv([[f"p{i}", la, lo, "น้ำท่วม"] for i, (la, lo) in enumerate(POINTS)])
+    table, prepared, plan = _prepare(data, "no header.csv")
+    assert table.columns[:3] == ["column_1", "column_2", "column_3"]
+    _assert_points(prepared, POINTS)
+    assert [r.row_number for r in prepared] == [1, 2, 3]
+    assert any("from its values" in n for n in plan.notes)
+
+
+def test_utm_metres_with_thousands_separators() -> None:
+    to_utm = pyproj.Transformer.from_crs(4326, 32648, always_xy=True)
+    rows = [["ชื่อ", "UTM E", "UTM N", "Zone"]]
+    expected = []
+    for i, (la, lo) in enumerate(POINTS):
+        e, n = to_utm.transform(lo, la)
+        rows.append([f"p{i}", f"{round(e):,}", f"{round(n):,}", "48P"])
+        expected.append(pyproj.Transformer.from_crs(32648, 4326, always_xy=True)
+                        .transform(round(e), round(n))[::-1])
+    _, prepared, _ = _prepare(_csv(rows), "utm.csv")
+    _assert_points(prepared, expected, tol=1e-7)

@@ -82,7 +82,8 @@ def find_header(
     -------
     tuple
         ``(first_header_row, header_row_count, parts)``: 0-based index of the first header row,
-        1 or 2, and for each column the header cells (most specific first).
+        1 or 2 (0 when the file has no header and that row is data), and for each column the
+        header cells (most specific first).
     """
     scores: list[int] = []
     for row in rows[:HEADER_SEARCH_ROWS]:
@@ -93,6 +94,10 @@ def find_header(
     best = max(scores)
     if best <= 0:
         first = next(i for i, s in enumerate(scores) if s >= 0)
+        if sum(is_numberish(v) for v in rows[first]) >= 2:
+            # No header at all: the first line is already data (two or more numbers, no
+            # known name); columns are named column_1, column_2, ... and their values decide.
+            return first, 0, []
         return first, 1, [(cell_text(v),) for v in rows[first]]
     top = scores.index(best)
 
