@@ -332,3 +332,27 @@ def test_utm_metres_with_thousands_separators() -> None:
                         .transform(round(e), round(n))[::-1])
     _, prepared, _ = _prepare(_csv(rows), "utm.csv")
     _assert_points(prepared, expected, tol=1e-7)
+
+
+def test_xlsx_values_merged_down_belong_to_every_row() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "รายงานจุดเสี่ยง อำเภอปราสาท"
+    ws.merge_cells("A1:E1")
+    ws.append([])
+    ws.append(["ลำดับ", "อำเภอ", "ตำบล", "พิกัด", None])
+    ws.append([None, None, None, "ละติจูด", "ลองจิจูด"])
+    for cells in ("A3:A4", "B3:B4", "C3:C4", "D3:E3"):
+        ws.merge_cells(cells)
+    ws.append([1, "ปราสาท", "ทมอ", *POINTS[0]])
+    ws.append([2, None, None, *POINTS[1]])
+    ws.append([3, None, "กังแอน", *POINTS[2]])
+    ws.merge_cells("B5:B7")
+    ws.merge_cells("C5:C6")
+    out = io.BytesIO()
+    wb.save(out)
+    table = read_table(out.getvalue(), "merged.xlsx")
+    assert table.columns == ["ลำดับ", "อำเภอ", "ตำบล", "พิกัด ละติจูด", "พิกัด ลองจิจูด"]
+    assert [r[1:3] for r in table.rows] == [["ปราสาท", "ทมอ"], ["ปราสาท", "ทมอ"],
+                                            ["ปราสาท", "กังแอน"]]
+    assert [r[3] for r in table.rows] == [p[0] for p in POINTS]

@@ -136,13 +136,23 @@ def _same_fields_again(header: Sequence[object], below: Sequence[object],
     for upper, lower in zip(header, below, strict=False):
         if is_blank_cell(lower):
             continue
-        field_below = recognise_column([cell_text(lower)], extra)
+        text = cell_text(lower)
+        if any(ch.isdigit() for ch in text) or "://" in text:
+            return False  # "15 พ.ย. 67", a map link: data, however it reads
+        field_below = recognise_column([text], extra)
         if field_below is None:
             continue
-        if field_below != recognise_column([cell_text(upper)], extra):
+        # The other language: a data value may name its column's field ("ความปลอดภัย..."
+        # under "ประเด็น"), but it is then written in the header's own script.
+        if (field_below != recognise_column([cell_text(upper)], extra)
+                or _is_thai(text) == _is_thai(cell_text(upper))):
             return False
         same += 1
     return same >= 2
+
+
+def _is_thai(text: str) -> bool:
+    return any("\u0e01" <= ch <= "\u0e5b" for ch in text)
 
 
 def _unique_names(parts: list[tuple[str, ...]], width: int) -> list[str]:
