@@ -20,7 +20,6 @@ from com.ingest.readers.column_names import recognise_column
 __all__ = ["fill_merged_down", "merged_ranges"]
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]{1,3})(\d+):([A-Z]{1,3})(\d+)"')
-_END_OF_DATA = re.compile(rb"</(?:\w+:)?sheetData>|<(?:\w+:)?sheetData\s*/>")
 #: At most this many merges are read (a sheet with more is not a point list).
 MAX_MERGES = 20_000
 _CHUNK = 1 << 20
@@ -50,12 +49,14 @@ def merged_ranges(archive: zipfile.ZipFile, member: str) -> list[tuple[int, int,
         while chunk := stream.read(_CHUNK):
             if not found:
                 window = keep + chunk
-                m = _END_OF_DATA.search(window)
-                if m is None:
-                    keep = window[-32:]  # a closing tag split between two pieces
+                # "</sheetData>", "</x:sheetData>" or "<sheetData/>"; bytes.find, not a
+                # regular expression, as the whole sheet passes through here.
+                end = max(window.find(b"/sheetData>"), window.find(b"sheetData/>"))
+                if end < 0:
+                    keep = window[-16:]  # a closing tag split between two pieces
                     continue
                 found = True
-                tail = window[m.end():]
+                tail = window[end:]
             else:
                 tail += chunk
             if len(tail) > 64 * _CHUNK:
