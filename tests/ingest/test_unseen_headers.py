@@ -23,7 +23,8 @@ HEADERS: dict[str | None, list[str]] = {
             "ละติจูด/Latitude", "latitude_dd", "Lat.", "Y (องศา)", "พิกัดละติจูด", "ค่า Lat",
             "ละติจูด (WGS84)", "GPS_Latitude", "lat_wgs84", "ละติจูด (Latitude)", "Latitude (N)",
             "พิกัด Lat", "Lattitude", "ละติจุด", "POINT_Y", "Y_WGS84", "DD_Lat", "Lat (°N)",
-            "geo_lat", "ละติจูด (องศาทศนิยม)", "decimalLatitude", "y (deg)"],
+            "geo_lat", "ละติจูด (องศาทศนิยม)", "decimalLatitude", "y (deg)", "พิกัด(ละติจูด)",
+            "Coord_Y"],
     "lon": ["2. ลองจิจูด (องศา)", "Longitude (deg)", "LON_DD", "x_coord", "GPS Long",
             "ลองจิจูด/Longitude", "Long.", "X (องศา)", "พิกัดลองจิจูด", "ลองจิจูด (WGS84)",
             "GPS_Longitude", "lng_wgs84", "Longtitude", "ลองติจูด", "POINT_X", "X_WGS84",
@@ -32,16 +33,18 @@ HEADERS: dict[str | None, list[str]] = {
                 "Easting (m)", "X_UTM", "UTM_X", "พิกัด UTM E", "ค่า X (UTM)", "E (UTM 48)",
                 "พิกัดตะวันออก", "Easting_m", "utm_easting", "X (m)"],
     "northing": ["พิกัดแกน Y (ม.)", "Northing(m)", "UTM-N", "ค่าพิกัด N", "UTM N (m)", "Y_UTM",
-                 "UTM_Y", "พิกัด UTM N", "พิกัดเหนือ", "Northing_m", "utm_northing", "Y (ม.)"],
+                 "UTM_Y", "พิกัด UTM N", "พิกัดเหนือ", "Northing_m", "utm_northing", "Y (ม.)",
+                 "GPS (N)"],
     "location": ["Lat, Long", "Lat/Long", "พิกัด (ละติจูด, ลองจิจูด)", "ตำแหน่ง GPS",
                  "พิกัดจุดเสี่ยง", "พิกัด GPS (Lat, Lon)", "Google Maps link", "ลิงก์แผนที่",
                  "ลิงก์ Google Map", "Plus Code", "พิกัดภูมิศาสตร์", "Coordinates (lat,lng)",
                  "LatLong", "lat_long", "ค่าพิกัด", "พิกัด UTM 48P", "GPS coordinates",
-                 "Location (GPS)", "ละติจูด,ลองจิจูด", "ตำแหน่งที่ตั้ง (Lat,Long)"],
+                 "Location (GPS)", "ละติจูด,ลองจิจูด", "ตำแหน่งที่ตั้ง (Lat,Long)",
+                 "พิกัดละติจูด/ลองจิจูด", "Latitude/Longitude"],
     "zone": ["โซน", "UTM Zone", "Zone", "โซน UTM", "Grid zone"],
     "address": ["ที่อยู่จุดเกิดเหตุ", "ที่ตั้งจุดตรวจ", "ที่อยู่ (บ้านเลขที่ หมู่ ตำบล อำเภอ)",
                 "Address", "Full address", "สถานที่ตั้ง", "ที่อยู่ที่เกิดเหตุ", "Location address",
-                "ที่อยู่ / Address"],
+                "ที่อยู่ / Address", "ตำบล/อำเภอ"],
     "date": ["วันเดือนปีที่เกิดเหตุ", "วันที่รับแจ้ง", "วัน/เดือน/ปี ที่เกิดเหตุ",
              "วันที่เกิดเหตุ (พ.ศ.)", "Date (dd/mm/yyyy)", "Report date", "วันที่สำรวจ",
              "Date of incident", "วันที่ (ว/ด/ป)", "Incident date", "วันที่แจ้ง", "วันเกิดเหตุ"],
@@ -67,7 +70,7 @@ HEADERS: dict[str | None, list[str]] = {
     # ("Altitude" is two letters from "Latitude"; "(ม.)" is metres, not หมู่).
     None: ["บ้านเลขที่", "เวลาเกิดเหตุ", "เวลา", "Time", "ผู้บันทึก", "เบอร์โทร", "Photo",
            "รูปภาพ", "หน่วยงาน", "สถานะ", "Altitude (m)", "ความสูง (ม.)", "Accuracy (m)",
-           "GPS accuracy", "Elevation"],
+           "GPS accuracy", "Elevation", "Email Address", "ที่อยู่อีเมล"],
 }
 CASES = [(field, header) for field, headers in HEADERS.items() for header in headers]
 
@@ -156,6 +159,16 @@ def test_header_repeated_in_english_is_one_header() -> None:
     plan = plan_columns(table)
     assert {f: plan.columns[i] for f, i in plan.fields.items()}["lat"] == "ละติจูด Latitude"
     assert {"name", "lat", "lon", "category"} <= set(plan.fields)
+
+
+@pytest.mark.parametrize(("header", "zone"), [("พิกัด UTM 48P", 48), ("พิกัด 47P", 47),
+                                              ("Easting zone 47", 47), ("UTM E (48)", 48),
+                                              ("ลำดับ 48", None), ("รหัส 47", None)])
+def test_zone_written_in_a_header(header: str, zone: int | None) -> None:
+    from com.ingest.readers.headers import guess_field
+
+    guess = guess_field(header)
+    assert (guess.zone if guess is not None else None) == zone
 
 
 def test_units_zone_and_axis_words_decide_utm() -> None:

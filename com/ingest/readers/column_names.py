@@ -135,9 +135,9 @@ def recognise_column(
         if guess is not None and guess.utm:
             return guess.field
         keys = _name_candidates(part)
-        for key in keys:
-            if key in index:
-                return index[key]
+        exact = _exact_field(part, keys, index)
+        if exact is not None:
+            return exact
         # Near-misses of longer names ("ลองจิจุด", "latitute"); short keys must match exactly.
         # A key that holds a whole name plus more ("ycoord", "pointy") is a phrase, not a typo:
         # its words decide below.
@@ -155,6 +155,38 @@ def recognise_column(
             if guess is not None:
                 return guess.field
     return None
+
+
+def _phrase_field(text: str) -> str | None:
+    guess = guess_field(text) if text.strip() else None
+    return guess.field if guess is not None else None
+
+
+_AXIS_FIELDS = ("lat", "lon", "easting", "northing")
+_ADDRESS_LEVELS = ("village", "moo", "subdistrict", "district", "province", "postcode")
+
+
+def _exact_field(part: str, keys: list[str], index: Mapping[str, str]) -> str | None:
+    """Return the field named exactly by a header cell's whole, outer, bracketed or '/' parts.
+
+    The whole and the outer name decide first, except that a bracket naming one axis beats a
+    generic "พิกัด" outside it ("พิกัด(ละติจูด)", "GPS (N)"); '/' parts naming latitude and
+    longitude make a one-cell location ("พิกัดละติจูด/ลองจิจูด") and two address levels an
+    address ("ตำบล/อำเภอ").
+    """
+    hits = [index[k] for k in keys if k in index]
+    if not hits:
+        return None
+    outer = _BRACKETS.sub(" ", clean_text(part))
+    if "/" in outer:
+        sides = {index.get(header_key(p)) or _phrase_field(p) for p in outer.split("/")} - {None}
+        if {"lat", "lon"} <= sides:
+            return "location"
+        if len(sides & set(_ADDRESS_LEVELS)) >= 2:
+            return "address"
+    if hits[0] == "location":
+        return next((h for h in hits if h in _AXIS_FIELDS), "location")
+    return hits[0]
 
 
 _INDEX_CACHE: dict[tuple, dict[str, str]] = {}

@@ -73,6 +73,8 @@ _METRES = frozenset({"m", "ม", "เมตร", "metre", "metres", "meter", "me
 NOT_A_FIELD_WORDS = frozenset({
     "altitude", "elevation", "ele", "height", "accuracy", "precision", "ความสูง", "ความแม่นยำ",
     "ความคลาดเคลื่อน", "ระดับน้ำทะเล",
+    # An e-mail or web address is not a place ("Email Address" of a Google Forms export).
+    "email", "mail", "อีเมล", "อีเมล์", "website", "เว็บไซต์",
 })
 #: Field words that only qualify another field: "Subdistrict name", "ชื่อหมู่บ้าน" name a
 #: subdistrict and a village, not the point's name.
@@ -178,8 +180,9 @@ def guess_field(text: str) -> FieldGuess | None:
     utm = ("utm" in words or "ยูทีเอ็ม" in words
            or (bool(_METRES.intersection(words)) and any(w in _AXES for w in words)))
     zone_match = _ZONE_HINT.search(clean_text(text))
-    zone = int(zone_match.group(1)) if zone_match and (utm or "zone" in words
-                                                        or "โซน" in words) else None
+    # "48" alone may be anything; with "UTM"/"zone" or a latitude band ("พิกัด 47P") it is a zone.
+    zone = int(zone_match.group(1)) if zone_match and (
+        utm or "zone" in words or "โซน" in words or zone_match.group(0)[-1:].isalpha()) else None
     scores: dict[str, float] = {}
     for w in words:
         for fld, cues in _CUES.items():
