@@ -227,6 +227,8 @@ def _utm_from_text(text: str, zone: object, ctx: _Ctx) -> tuple[int, str | None,
                 "zone column"
             )
         found_zone = found_zone or given
+    if found_zone is None and not is_blank(ctx.zone_hint):
+        found_zone = parse_utm_zone(ctx.zone_hint)
     if found_zone is None:
         raise ParseError(f"UTM {_short(text)} has no zone (47 or 48); add a zone column or '48P'")
     # "337957mE 1645921mN": the metre sign before the axis letter goes like a lone "m".
@@ -551,6 +553,7 @@ def parse_coordinate(
     inside: Callable[[float, float], bool] | None = None,
     area_name: str = "Thailand",
     locality_point: Callable[[str], tuple[float, float] | None] | None = None,
+    zone_hint: object = None,
 ) -> Coordinate:
     """Read a point from one cell or from separate columns, in any form Thai staff use.
 
@@ -593,6 +596,10 @@ def parse_coordinate(
         ``locality_point(text) -> (lat, lon) or None``: the reference point of a place named
         after a short Plus Code ("VQ5R+XX สุรินทร์"); an empty text asks for the default place
         (the upload's province). Without it a short Plus Code is refused.
+    zone_hint : object, optional
+        The area's UTM zone (the upload province's), used only when neither the value nor
+        ``zone`` gives one: "47P 772000 1646000" in a zone-48 province stays in zone 47,
+        where passing the province's zone as ``zone`` would refuse it as a conflict.
 
     Returns
     -------
@@ -614,7 +621,7 @@ def parse_coordinate(
     (14.2, 103.3)
     """
     ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name,
-               locality_point=locality_point)
+               locality_point=locality_point, zone_hint=zone_hint)
     datum_key, code = _datum_and_transformation(datum, transformation)
     return _read_point(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
 
@@ -700,9 +707,9 @@ def _dispatch(
             zone_n, band, e2, n2 = _utm_from_text(text, zone, ctx)
             e, n = e2, n2
         else:
-            if is_blank(zone):
+            if is_blank(zone) and is_blank(ctx.zone_hint):
                 raise ParseError("UTM zone is empty (47 or 48)")
-            zone_n, band = parse_utm_zone(zone)
+            zone_n, band = parse_utm_zone(zone if not is_blank(zone) else ctx.zone_hint)
         la, lo, crs, tr = _utm_to_wgs84(zone_n, band, e, n, datum, ctx, code)
         la, lo = _place(la, lo, fixed=True, ctx=ctx, text=f"UTM {zone_n} {e:.0f} {n:.0f}")
         return Coordinate(la, lo, "utm", tuple(ctx.warnings), crs, tr)

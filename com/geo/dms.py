@@ -32,6 +32,8 @@ class _Ctx:
     area_name: str
     warnings: list[str] = field(default_factory=list)
     locality_point: Callable[[str], tuple[float, float] | None] | None = None
+    #: The zone of the area (a province's), used only when the data gives none.
+    zone_hint: object = None
 
 
 def _is_number(value: object) -> bool:
