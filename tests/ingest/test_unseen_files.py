@@ -356,3 +356,18 @@ def test_xlsx_values_merged_down_belong_to_every_row() -> None:
     assert [r[1:3] for r in table.rows] == [["ปราสาท", "ทมอ"], ["ปราสาท", "ทมอ"],
                                             ["ปราสาท", "กังแอน"]]
     assert [r[3] for r in table.rows] == [p[0] for p in POINTS]
+
+
+def test_of_two_equal_columns_the_one_with_more_values_wins() -> None:
+    def data(name: str, value: int) -> str:
+        return f'<ExtendedData><Data name="{name}"><value>{value}</value></Data></ExtendedData>'
+
+    kml = ('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+           f"{_placemark('A', *POINTS[0], data('ระดับ', 2))}"
+           + "".join(_placemark(f"P{i}", la, lo, data("ระดับความรุนแรง", 5))
+                     for i, (la, lo) in enumerate(POINTS))
+           + "</Document></kml>")
+    _, prepared, plan = _prepare(kml.encode(), "sparse.kml")
+    assert plan.columns[plan.fields["severity"]] == "ระดับความรุนแรง"
+    assert any("more values" in n for n in plan.notes)
+    assert [r.record["severity"] for r in prepared[1:]] == [5, 5, 5]

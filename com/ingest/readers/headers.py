@@ -268,11 +268,14 @@ class ValueProfile:
         Share (0-1) of the non-blank values of each kind.
     examples : tuple of str
         Up to three values as written.
+    filled : int
+        How many of the values looked at were not blank.
     """
 
     kind: str
     shares: dict[str, float] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    filled: int = 0
 
     def describe(self) -> tuple[str, str]:
         """Return ``(thai, english)`` words for what the column looked like, with examples."""
@@ -344,7 +347,7 @@ def profile_values(values: Sequence[object], *, limit: int = 200) -> ValueProfil
     if kind is None:
         kind = max(shares, key=lambda k: (shares[k], -order.index(k)))
     examples = tuple(str(v)[:40] for v in filled[:3])
-    return ValueProfile(kind, shares, examples)
+    return ValueProfile(kind, shares, examples, len(filled))
 
 
 #: Which value kinds confirm a field (fields not listed are not checked by value).
