@@ -371,3 +371,17 @@ def test_of_two_equal_columns_the_one_with_more_values_wins() -> None:
     assert plan.columns[plan.fields["severity"]] == "ระดับความรุนแรง"
     assert any("more values" in n for n in plan.notes)
     assert [r.record["severity"] for r in prepared[1:]] == [5, 5, 5]
+
+
+def test_my_maps_network_link_export_is_refused_clearly() -> None:
+    from com.errors import UploadError
+
+    kml = ('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+           "<NetworkLink><name>จุดเสี่ยง</name><Link><href>https://www.google.com/maps/d/kml?"
+           "mid=1AbC&amp;forcekml=1</href></Link></NetworkLink></Document></kml>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("doc.kml", kml)
+    with pytest.raises(UploadError, match="network link") as caught:
+        read_table(out.getvalue(), "จุดเสี่ยง.kmz")
+    assert _THAI.search(str(caught.value)) and "จุดเสี่ยง.kmz" in str(caught.value)

@@ -205,6 +205,7 @@ class _Placemarks:
     records: list[dict[str, object]] = field(default_factory=list)
     geometries: list[Any] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)  # NetworkLink hrefs (not followed)
 
     def add(self, pm: Any, folder_name: str | None, limits: ReadLimits) -> None:
         """Read one placemark into a row, refusing one over the row cap."""
@@ -260,6 +261,8 @@ def _walk_placemarks(data: bytes, limits: ReadLimits, placemarks: _Placemarks) -
         elif (tag == "name" and parent is not None and not in_placemark
               and local_name(parent.tag) == "Folder"):
             folders[-1] = text_of(elem) or folders[-1]
+        elif tag == "href" and any(local_name(e.tag) == "NetworkLink" for e in path):
+            placemarks.links.append(text_of(elem))
         if parent is not None and not in_placemark:
             parent.remove(elem)  # read: drop it, so the tree never grows
 
@@ -287,6 +290,14 @@ def read_kml(data: bytes, limits: ReadLimits, *, fmt: str = "kml") -> SourceTabl
         raise UploadError(
             f"the KML is not well-formed XML ({describe_problem(exc)})"
         ) from exc
+    if not placemarks.records and placemarks.links:
+        # Google My Maps' "Keep data up to date" export: the file only points at the map.
+        raise UploadError(
+            "the KML holds no placemarks, only a network link to "
+            f"{placemarks.links[0][:80]!r} (links are never followed); export the map again "
+            "without 'Keep data up to date' / ไฟล์ KML ไม่มีจุด มีเพียงลิงก์ไปยังแผนที่ออนไลน์ "
+            "(ระบบไม่เปิดลิงก์): ส่งออกแผนที่ใหม่โดยไม่เลือก 'อัปเดตข้อมูลอยู่เสมอ'"
+        )
     return placemarks.table(fmt)
 
 
