@@ -36,8 +36,8 @@ _CUES: dict[str, dict[str, float]] = {
             "longitude": 3, "x": 1.5},
     "location": {"พิกัด": 2, "ตำแหน่ง": 2, "gps": 2.5, "coordinates": 3, "coordinate": 3,
                  "coord": 3, "coords": 3, "location": 2.5, "position": 2, "latlng": 3,
-                 "latlon": 3, "point": 1, "map": 1.5, "maps": 1.5, "link": 1.5, "url": 1.5,
-                 "ลิงก์": 1.5, "ลิงค์": 1.5, "แผนที่": 1.5, "google": 1.5},
+                 "latlon": 3, "point": 1, "shape": 1, "map": 1.5, "maps": 1.5, "link": 1.5,
+                 "url": 1.5, "ลิงก์": 1.5, "ลิงค์": 1.5, "แผนที่": 1.5, "google": 1.5},
     "easting": {"easting": 3, "east": 2, "e": 1.5, "ตะวันออก": 3},
     "northing": {"northing": 3, "north": 2, "n": 1.5, "เหนือ": 3},
     "zone": {"โซน": 3, "zone": 3},
@@ -82,6 +82,7 @@ _QUALIFIED_BY_PLACE = ("village", "subdistrict", "district", "province", "moo")
 
 
 _THAI_CUES = frozenset(w for cues in _CUES.values() for w in cues if not w.isascii())
+_ASCII_CUES = frozenset(w for cues in _CUES.values() for w in cues if w.isascii())
 
 
 @lru_cache(maxsize=1)
@@ -107,11 +108,13 @@ def header_words(text: str) -> tuple[str, ...]:
     from pythainlp.tokenize import word_tokenize
 
     # camelCase is two words ("decimalLatitude", Darwin Core and survey apps).
-    cleaned = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", clean_text(text)).lower()
+    # An acronym before a word too ("GPSLatitude").
+    cleaned = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", clean_text(text))
+    cleaned = cleaned.lower()
     words: list[str] = []
     for chunk in re.findall(r"[\u0e01-\u0e4e]+|[a-z0-9]+", cleaned):
         if chunk.isascii():
-            words.append(chunk)
+            words += _axis_glued(chunk)
             continue
         cut = [w for w in word_tokenize(chunk, custom_dict=_segmenter(), keep_whitespace=False)
                if w.strip()]
@@ -121,6 +124,16 @@ def header_words(text: str) -> tuple[str, ...]:
             cut += _cues_inside(chunk)
         words += cut
     return tuple(words)
+
+
+def _axis_glued(word: str) -> list[str]:
+    """Split an axis letter glued to a cue or unit word ("xcoord", "yutm"); else the word."""
+    if len(word) > 2 and word not in _ASCII_CUES:
+        if word[0] in _AXES and (word[1:] in _ASCII_CUES or word[1:] in UNIT_WORDS):
+            return [word[0], word[1:]]
+        if word[-1] in _AXES and (word[:-1] in _ASCII_CUES or word[:-1] in UNIT_WORDS):
+            return [word[:-1], word[-1]]
+    return [word]
 
 
 def _cues_inside(chunk: str) -> list[str]:
