@@ -49,3 +49,14 @@ def test_zone_hint_fills_in_but_never_overrides() -> None:
         parse_coordinate("47P 772000 1646000", zone=48)
     with pytest.raises(ParseError, match="no zone"):
         parse_coordinate(f"{e:.1f} {n:.1f}")
+
+
+@pytest.mark.parametrize(("lat", "lon"), [("14,8829", "103,4937"), ("๑๔,๘๘๒๙", "๑๐๓,๔๙๓๗")])
+def test_decimal_comma_in_separate_columns(lat: str, lon: str) -> None:
+    c = parse_coordinate(lat=lat, lon=lon)
+    assert (c.lat, c.lon) == pytest.approx((LAT, LON), abs=1e-12)
+
+
+def test_two_short_numbers_in_one_latitude_cell_are_still_refused() -> None:
+    with pytest.raises(ParseError, match="more than one value"):
+        parse_coordinate(lat="14,88", lon="103.49")
