@@ -181,3 +181,8 @@ def test_units_zone_and_axis_words_decide_utm() -> None:
         assert plan.columns[plan.fields["northing"]] == hy
         if "zone 48" in hx:
             assert plan.zone_hint == 48
+
+
+def test_one_letter_header_row_under_a_title_is_the_header() -> None:
+    table = read_table("พิกัดจุด\nX,Y\n337957,1645921\n".encode(), "xy.csv")
+    assert table.columns == ["X", "Y"] and table.rows == [["337957", "1645921"]]

@@ -23,8 +23,9 @@ HEADER_SEARCH_ROWS = 30
 def _row_fields(row: Sequence[object], extra: Mapping[str, Sequence[str]] | None) -> set[str]:
     """Return the fields a row's cells name.
 
-    One-letter names ("x", "e", "ม") count only beside a longer one: alone they are as likely
-    a data value under an unknown header ("x" in a column of codes) as a header.
+    One-letter names ("x", "e", "ม") count only beside a longer one or another one-letter
+    name ("X | Y"): alone they are as likely a data value under an unknown header ("x" in a
+    column of codes) as a header.
     """
     found: set[str] = set()
     short: set[str] = set()
@@ -33,7 +34,7 @@ def _row_fields(row: Sequence[object], extra: Mapping[str, Sequence[str]] | None
             fld = recognise_column([value], extra)
             if fld:
                 (short if len(header_key(value)) <= 1 else found).add(fld)
-    return found | short if found else set()
+    return found | short if found or len(short) >= 2 else set()
 
 
 def _combine(upper: Sequence[object], lower: Sequence[object]) -> list[tuple[str, ...]]:
