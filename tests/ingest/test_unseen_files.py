@@ -385,3 +385,23 @@ def test_my_maps_network_link_export_is_refused_clearly() -> None:
     with pytest.raises(UploadError, match="network link") as caught:
         read_table(out.getvalue(), "จุดเสี่ยง.kmz")
     assert _THAI.search(str(caught.value)) and "จุดเสี่ยง.kmz" in str(caught.value)
+
+
+def test_xlsx_with_notes_first_and_the_data_on_the_second_sheet() -> None:
+    to_utm = pyproj.Transformer.from_crs(4326, 32648, always_xy=True)
+    wb = openpyxl.Workbook()
+    notes = wb.active
+    notes.title = "คำอธิบาย"
+    for line in ("ไฟล์นี้รวบรวมจุดเสี่ยงจากการสำรวจภาคสนาม", "ผู้จัดทำ: สนง.ปภ.จ.สุรินทร์",
+                 "ปรับปรุง 12 มี.ค. 2567"):
+        notes.append([line])
+    data = wb.create_sheet("ข้อมูลจุดเสี่ยง")
+    data.append(["ชื่อจุด", "พิกัด X", "พิกัด Y", "ประเภท"])
+    for i, (la, lo) in enumerate(POINTS):
+        e, n = to_utm.transform(lo, la)
+        data.append([f"p{i}", round(e, 3), round(n, 3), "น้ำท่วม"])
+    out = io.BytesIO()
+    wb.save(out)
+    table, prepared, _ = _prepare(out.getvalue(), "สำรวจ.xlsx")
+    assert table.details["sheet"] == "ข้อมูลจุดเสี่ยง"
+    _assert_points(prepared, POINTS, tol=1e-6)
