@@ -227,9 +227,13 @@ def _utm_from_text(text: str, zone: object, ctx: _Ctx) -> tuple[int, str | None,
                 "zone column"
             )
         found_zone = found_zone or given
+    if found_zone is None and not is_blank(ctx.zone_hint):
+        found_zone = parse_utm_zone(ctx.zone_hint)
     if found_zone is None:
         raise ParseError(f"UTM {_short(text)} has no zone (47 or 48); add a zone column or '48P'")
-    upper = re.sub(r"\bUTM\b|WGS\s*-?\s*84|(?<=\d)\s*M\b|\bMETRES?\b", " ", upper)
+    # "337957mE 1645921mN": the metre sign before the axis letter goes like a lone "m".
+    upper = re.sub(r"\bUTM\b|WGS\s*-?\s*84|(?<=\d)\s*M\b|(?<=\d)M(?=[EN]\b)|\bMETRES?\b", " ",
+                   upper)
     tokens: list[tuple[str, str]] = []
     pos = 0
     while pos < len(upper):
@@ -369,6 +373,8 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
         if m is None:
             raise ParseError(f"link {_short(raw)} holds no coordinates")
         return _finite(m.group(1), "latitude"), _finite(m.group(2), "longitude"), True
+    if raw.lower().startswith("comgooglemaps://"):  # the Google Maps app's own scheme
+        raw = "https://maps.google.com/" + raw[len("comgooglemaps://"):]
     url = raw if "://" in raw else "https://" + raw
     try:
         parts = urlsplit(url)
@@ -408,7 +414,9 @@ def _google(text: str, ctx: _Ctx) -> tuple[float, float, bool]:
     # 3. /search/<lat>,<lon>, /place/<lat>,<lon>, /dir/.../<lat>,<lon>
     path = unquote_plus(parts.path)
     m = re.search(
-        r"/(?:search|place|dir)/(?:[^@]*?/)?(-?\d{1,3}\.\d+)\s*,\s*\+?\s*(-?\d{1,3}\.\d+)", path
+        # "+" (a space once unquoted) separates them as often as a comma does.
+        r"/(?:search|place|dir)/(?:[^@]*?/)?(-?\d{1,3}\.\d+)\s*(?:,\s*\+?|\s)\s*(-?\d{1,3}\.\d+)",
+        path,
     )
     if m is not None:
         return _finite(m.group(1), "latitude"), _finite(m.group(2), "longitude"), True
@@ -424,6 +432,12 @@ _EMBEDDED_URL = re.compile(r"(?:https?://|geo:)\S+", re.IGNORECASE)
 #: accuracy in metres (either may be missing).
 _GEOPOINT = re.compile(
     r"([-+]?\d{1,2}\.\d+)\s+([-+]?\d{1,3}\.\d+)(?:\s+[-+]?\d+(?:\.\d+)?){1,2}"
+)
+#: A WKT point in a cell ("POINT (103.49 14.88)", as QGIS and PostGIS write it): lon, lat.
+_WKT_POINT = re.compile(
+    r"(?:SRID=4326;)?POINT\s*Z?\s*\(\s*([-+]?\d{1,3}(?:\.\d+)?)\s+([-+]?\d{1,2}(?:\.\d+)?)"
+    r"(?:\s+[-+]?\d+(?:\.\d+)?)?\s*\)",
+    re.IGNORECASE,
 )
 #: Other maps whose share links carry the point (LINE's location share, OpenStreetMap, ...).
 _MAP_HOSTS = ("line.me", "openstreetmap.org", "osm.org", "bing.com", "waze.com", "longdo.com",
@@ -539,6 +553,7 @@ def parse_coordinate(
     inside: Callable[[float, float], bool] | None = None,
     area_name: str = "Thailand",
     locality_point: Callable[[str], tuple[float, float] | None] | None = None,
+    zone_hint: object = None,
 ) -> Coordinate:
     """Read a point from one cell or from separate columns, in any form Thai staff use.
 
@@ -581,6 +596,10 @@ def parse_coordinate(
         ``locality_point(text) -> (lat, lon) or None``: the reference point of a place named
         after a short Plus Code ("VQ5R+XX สุรินทร์"); an empty text asks for the default place
         (the upload's province). Without it a short Plus Code is refused.
+    zone_hint : object, optional
+        The area's UTM zone (the upload province's), used only when neither the value nor
+        ``zone`` gives one: "47P 772000 1646000" in a zone-48 province stays in zone 47,
+        where passing the province's zone as ``zone`` would refuse it as a conflict.
 
     Returns
     -------
@@ -602,7 +621,7 @@ def parse_coordinate(
     (14.2, 103.3)
     """
     ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name,
-               locality_point=locality_point)
+               locality_point=locality_point, zone_hint=zone_hint)
     datum_key, code = _datum_and_transformation(datum, transformation)
     return _read_point(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
 
@@ -641,6 +660,18 @@ def _datum_and_transformation(
     return datum_key, code
 
 
+#: A number written with thousands separators ("337,957", "1,645,921.5"), as Excel shows
+#: UTM metres formatted as numbers.
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def _without_thousands(value: object) -> object:
+    """Return a UTM cell with its thousands separators removed, other cells unchanged."""
+    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
+        return float(value.strip().replace(",", ""))
+    return value
+
+
 def _dispatch(
     value: object,
     lat: object,
@@ -664,6 +695,7 @@ def _dispatch(
             )
         return _finish_mgrs(m, text, datum, code, ctx)
     if not (is_blank(easting) and is_blank(northing)):
+        easting, northing = _without_thousands(easting), _without_thousands(northing)
         if is_blank(easting):
             raise ParseError("UTM easting is empty")
         if is_blank(northing):
@@ -675,9 +707,9 @@ def _dispatch(
             zone_n, band, e2, n2 = _utm_from_text(text, zone, ctx)
             e, n = e2, n2
         else:
-            if is_blank(zone):
+            if is_blank(zone) and is_blank(ctx.zone_hint):
                 raise ParseError("UTM zone is empty (47 or 48)")
-            zone_n, band = parse_utm_zone(zone)
+            zone_n, band = parse_utm_zone(zone if not is_blank(zone) else ctx.zone_hint)
         la, lo, crs, tr = _utm_to_wgs84(zone_n, band, e, n, datum, ctx, code)
         la, lo = _place(la, lo, fixed=True, ctx=ctx, text=f"UTM {zone_n} {e:.0f} {n:.0f}")
         return Coordinate(la, lo, "utm", tuple(ctx.warnings), crs, tr)
@@ -747,6 +779,10 @@ def _from_cell(value: object, zone: object, datum: str, code: str, ctx: _Ctx) ->
         text = embedded.group().rstrip(".,;)]}>\"'")
     if text[:1] in "[(" and text[-1:] in "])":
         text = text[1:-1].strip()  # KoboToolbox's _geolocation: [14.88, 103.49]
+    wkt = _WKT_POINT.fullmatch(text)
+    if wkt is not None:
+        a, b = float(wkt.group(2)), float(wkt.group(1))
+        return _finish_geographic(a, b, "decimal", True, datum, code, ctx, text)
     geopoint = _GEOPOINT.fullmatch(text)
     if geopoint is not None:
         # ODK/KoboToolbox geopoint "lat lon altitude accuracy": decimal degrees first, in

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from com.errors import ParseError
-from com.text.thai import clean_text, is_blank
+from com.text.thai import clean_text, is_blank, to_arabic_digits
 
 __all__ = ["OutsideAreaError"]
 
@@ -32,6 +32,8 @@ class _Ctx:
     area_name: str
     warnings: list[str] = field(default_factory=list)
     locality_point: Callable[[str], tuple[float, float] | None] | None = None
+    #: The zone of the area (a province's), used only when the data gives none.
+    zone_hint: object = None
 
 
 def _is_number(value: object) -> bool:
@@ -295,6 +297,10 @@ def _parse_pair_text(text: str, ctx: _Ctx) -> tuple[float, float, str, bool]:
 
 
 _PLAIN_DECIMAL = re.compile(r"\s*[-+]?\d{1,3}(?:\.\d{1,15})?\s*\Z")
+#: A decimal comma in a latitude or longitude cell ("14,8829": a European-locale export).
+#: Whole degrees then a comma and three or more digits: a pair of whole degrees would be
+#: far too coarse to be a point, so one such cell is one number.
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d{1,3},\d{3,15}\s*\Z")
 
 
 def _parse_single_angle(value: object, axis: str) -> tuple[float, str, bool]:
@@ -302,6 +308,8 @@ def _parse_single_angle(value: object, axis: str) -> tuple[float, str, bool]:
     what = "latitude" if axis == "lat" else "longitude"
     if isinstance(value, str) and _PLAIN_DECIMAL.match(value):
         return float(value), "decimal", False  # the common case, without the tokenizer
+    if isinstance(value, str) and _DECIMAL_COMMA.match(to_arabic_digits(value)):
+        return float(to_arabic_digits(value).replace(",", ".")), "decimal", False
     if is_blank(value):
         raise ParseError(f"{what} is empty")
     if _is_number(value):

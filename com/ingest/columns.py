@@ -237,6 +237,8 @@ def _hint_fields(table: SourceTable, fields: dict[str, int], mapped: set[int],
     time is the report date when the form asked none.
     """
     columns = table.columns
+    if table.format == "gpx" and table.details.get("note"):
+        notes.append(str(table.details["note"]))
     if ("category" not in fields and table.format in ("kml", "kmz")
             and "folder" in columns and columns.index("folder") not in mapped):
         fields["category"] = columns.index("folder")
@@ -268,13 +270,19 @@ def _choose_column(fld: str, indexes: list[int], columns: Sequence[str],
     """Pick one of several columns whose headers name the same field, by their values."""
     if len(indexes) == 1:
         return indexes[0]
-    support = {i: value_support(fld, profiles[i]) for i in indexes}
-    best = max(indexes, key=lambda i: (support[i], -i))
+    # An empty column never wins over one with values (a GPX <desc> left blank beside <cmt>).
+    support = {i: 0.0 if profiles[i].kind == "empty" else value_support(fld, profiles[i])
+               for i in indexes}
+    # Equal fit: the column with more values (KML fields that only some placemarks carry).
+    best = max(indexes, key=lambda i: (support[i], profiles[i].filled, -i))
     others = [i for i in indexes if i != best]
     rivals = ", ".join(f"{columns[i]!r} ({support[i]:.0%})" for i in others)
     if support[best] > max(support[i] for i in others):
         why_en = f"its values fit better ({support[best]:.0%} vs {rivals})"
         why_th = f"ค่าในคอลัมน์เข้ากันกว่า ({support[best]:.0%} เทียบกับ {rivals})"
+    elif profiles[best].filled > max(profiles[i].filled for i in others):
+        why_en = f"it has more values ({profiles[best].filled} filled; also: {rivals})"
+        why_th = f"มีค่ามากกว่า (กรอก {profiles[best].filled} ค่า; อีกคอลัมน์: {rivals})"
     else:
         why_en, why_th = f"it comes first (also: {rivals})", f"อยู่ก่อน (อีกคอลัมน์: {rivals})"
     notes.append(f"column {columns[best]!r} used for {fld}: {why_en} / "

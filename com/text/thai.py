@@ -292,11 +292,22 @@ def _make_date(day: int, month: int, year_ce: int, original: str) -> dt.date:
 
 _ERA_BE = re.compile(r"(?:พ\s*\.\s*ศ\s*\.?|\bB\.?E\.?(?=\s|$))", re.IGNORECASE)
 _ERA_CE = re.compile(r"(?:ค\s*\.\s*ศ\s*\.?|\bA\.?D\.?(?=\s|$)|\bC\.?E\.?(?=\s|$))", re.IGNORECASE)
-_WEEKDAY = re.compile(r"^(?:วัน)?(?:จันทร์|อังคาร|พุธ|พฤหัสบดี|พฤหัส|ศุกร์|เสาร์|อาทิตย์)(?:ที่)?\s*")
-_TIME = re.compile(
-    r"(?:\s+|T)(?:เวลา\s*)?\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?\s*(?:น\.?|นาฬิกา)?"
-    r"(?:Z|[+-]\d{2}:?\d{2})?$"
+_WEEKDAY = re.compile(
+    r"^(?:(?:วัน)?(?:จันทร์|อังคาร|พุธ|พฤหัสบดี|พฤหัส|ศุกร์|เสาร์|อาทิตย์)(?:ที่)?"
+    r"|(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?)\s*",
+    re.IGNORECASE,
 )
+_TIME = re.compile(
+    r"(?:\s*,\s*|\s+|T)(?:เวลา\s*)?\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?\s*"
+    r"(?:น\.?|นาฬิกา)?(?:Z|[+-]\d{2}:?\d{2})?$"
+)
+#: A time of day in brackets after the date: "12 มี.ค. 67 (14.30 น.)".
+_BRACKETED_TIME = re.compile(r"\s*[(\[]\s*(?:เวลา\s*)?\d{1,2}[:.]\d{2}[^)\]]*[)\]]\s*$")
+#: "เดือนมีนาคม": the word "month" written before a month name.
+_MONTH_WORD = re.compile(r"(?<![ก-๙])เดือน\s*(?=[ก-ฮ])")
+#: An Excel serial day written as text ("45363", "45363.604"): a CSV saved from a date
+#: column whose cells were formatted as General.
+_SERIAL_TEXT = re.compile(r"^\d{5}(?:\.\d+)?$")
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 _DMY = re.compile(r"^(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{2}|\d{4})$")
 _TEXT_MONTH = re.compile(
@@ -379,8 +390,12 @@ def _parse_date_text(original: str) -> dt.date:
     text = re.sub(r"^วันที่\s*", "", text.strip())
     text = _WEEKDAY.sub("", text)
     text = re.sub(r"^วันที่\s*", "", text)
+    text = _BRACKETED_TIME.sub("", text)
     text = _TIME.sub("", text).strip()
+    text = _MONTH_WORD.sub("", text)
     text = re.sub(r"\s+", " ", text)
+    if _SERIAL_TEXT.match(text) and era is None and 20000 <= float(text) < 80000:
+        return _excel_serial(float(text))
 
     if m := _ISO.match(text):
         year, month, day = (int(g) for g in m.groups())
@@ -395,6 +410,8 @@ def _parse_date_text(original: str) -> dt.date:
             raise ParseError(f"date {original!r}: {m.group(2)!r} is not a month name")
         year_s = m.group(3)
         day = int(m.group(1))
+        if era is None and len(year_s) <= 2 and m.group(2).isascii():
+            era = "ce"  # "12-Mar-24" (Excel's d-mmm-yy): English software counts in CE
         return _make_date(day, named, _year_to_ce(int(year_s), len(year_s), era=era), original)
     if m := _EN_MDY.match(text):
         named = _MONTHS.get(m.group(1).lower())

@@ -18,6 +18,7 @@ The modules, one idea each:
 - :mod:`.cells`, :mod:`.column_names`, :mod:`.header_rows`, :mod:`.sheets` -- cell values,
   known column names (``FIELD_ALIASES``), finding the header under title rows (scored by how
   many cells are known names), choosing the sheet;
+- :mod:`.merged` -- XLSX values merged down over several rows, given to each row;
 - :mod:`.delimited`, :mod:`.excel`, :mod:`.kml`, :mod:`.gpx`, :mod:`.geojson`, :mod:`.ogr`
   -- the readers of each format (:mod:`.xmltree` holds their XML helpers);
 - :mod:`.headers` and :mod:`.forms` -- header phrases and values, survey-app exports.

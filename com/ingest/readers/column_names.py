@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from com.ingest.readers.cells import is_numberish
-from com.ingest.readers.headers import guess_field
+from com.ingest.readers.headers import NOT_A_FIELD_WORDS, UNIT_WORDS, guess_field, header_words
 from com.text.thai import clean_text
 
 __all__ = ["FIELD_ALIASES", "MAX_HEADER_CHARS", "header_key", "recognise_column"]
@@ -47,7 +47,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "subdistrict": ("ตำบล", "ต", "ตำบล/แขวง", "แขวง", "tambon", "subdistrict", "sub-district"),
     "district": ("อำเภอ", "อ", "อำเภอ/เขต", "เขต", "amphoe", "amphur", "district"),
     "province": ("จังหวัด", "จ", "changwat", "province"),
-    "postcode": ("รหัสไปรษณีย์", "postcode", "post code", "postal code", "zip", "zipcode"),
+    "postcode": ("รหัสไปรษณีย์", "รหัส ปณ", "postcode", "post code", "postal code", "zip",
+                 "zipcode"),
     "date": ("วันที่", "วันที่รายงาน", "วันที่เกิดเหตุ", "วันเกิดเหตุ", "วันที่บันทึก", "วันเดือนปี",
              "ว/ด/ป", "date", "report date", "reported", "reported on", "date reported"),
     "note": ("หมายเหตุ", "รายละเอียด", "note", "notes", "remark", "remarks", "description",
@@ -92,7 +93,10 @@ def _name_candidates(text: str) -> list[str]:
     out = [header_key(cleaned)]
     outer = _BRACKETS.sub(" ", cleaned)
     out.append(header_key(outer))
-    out += [header_key(m) for m in _BRACKETS.findall(cleaned)]
+    # Bracket contents name the field ("ประเภท (Type)") unless they are a unit ("(ม.)" is
+    # metres, not หมู่ "ม.").
+    out += [header_key(m) for m in _BRACKETS.findall(cleaned)
+            if not set(header_words(m)) <= UNIT_WORDS]
     if "/" in outer:
         out += [header_key(p) for p in outer.split("/")]
     return [k for k in dict.fromkeys(out) if k]
@@ -124,22 +128,25 @@ def recognise_column(
             continue
         if part.strip() == "#":
             return "row_id"
-        if len(part) <= MAX_HEADER_CHARS and "utm" in part.lower():
-            # "X (UTM)": the UTM hint turns the axis letter into an easting or northing.
-            guess = guess_field(part)
-            if guess is not None and guess.utm:
-                return guess.field
+        if NOT_A_FIELD_WORDS.intersection(header_words(part)):
+            continue  # "Altitude (m)", "ความสูง (ม.)": measured, not a place field
+        # "X (UTM)", "X (m)": UTM or metres turn the axis letter into an easting or northing.
+        guess = guess_field(part)
+        if guess is not None and guess.utm:
+            return guess.field
         keys = _name_candidates(part)
-        for key in keys:
-            if key in index:
-                return index[key]
+        exact = _exact_field(part, keys, index)
+        if exact is not None:
+            return exact
         # Near-misses of longer names ("ลองจิจุด", "latitute"); short keys must match exactly.
+        # A key that holds a whole name plus more ("ycoord", "pointy") is a phrase, not a typo:
+        # its words decide below.
         for key in keys:
             if len(key) >= 5:
                 hit = process.extractOne(
                     key, [k for k in index if len(k) >= 5], scorer=fuzz.ratio, score_cutoff=85
                 )
-                if hit is not None:
+                if hit is not None and not (hit[0] != key and hit[0] in key):
                     return index[hit[0]]
     # Phrases ("ที่อยู่จุดเกิดเหตุ", "X (UTM)"): the words of the header, scored.
     for part in parts:
@@ -148,6 +155,38 @@ def recognise_column(
             if guess is not None:
                 return guess.field
     return None
+
+
+def _phrase_field(text: str) -> str | None:
+    guess = guess_field(text) if text.strip() else None
+    return guess.field if guess is not None else None
+
+
+_AXIS_FIELDS = ("lat", "lon", "easting", "northing")
+_ADDRESS_LEVELS = ("village", "moo", "subdistrict", "district", "province", "postcode")
+
+
+def _exact_field(part: str, keys: list[str], index: Mapping[str, str]) -> str | None:
+    """Return the field named exactly by a header cell's whole, outer, bracketed or '/' parts.
+
+    The whole and the outer name decide first, except that a bracket naming one axis beats a
+    generic "พิกัด" outside it ("พิกัด(ละติจูด)", "GPS (N)"); '/' parts naming latitude and
+    longitude make a one-cell location ("พิกัดละติจูด/ลองจิจูด") and two address levels an
+    address ("ตำบล/อำเภอ").
+    """
+    hits = [index[k] for k in keys if k in index]
+    if not hits:
+        return None
+    outer = _BRACKETS.sub(" ", clean_text(part))
+    if "/" in outer:
+        sides = {index.get(header_key(p)) or _phrase_field(p) for p in outer.split("/")} - {None}
+        if {"lat", "lon"} <= sides:
+            return "location"
+        if len(sides & set(_ADDRESS_LEVELS)) >= 2:
+            return "address"
+    if hits[0] == "location":
+        return next((h for h in hits if h in _AXIS_FIELDS), "location")
+    return hits[0]
 
 
 _INDEX_CACHE: dict[tuple, dict[str, str]] = {}

@@ -9,6 +9,7 @@ from typing import Any
 from com.errors import UploadError
 from com.ingest.readers.formats import check_zip
 from com.ingest.readers.header_rows import HEADER_SEARCH_ROWS, table_from_rows
+from com.ingest.readers.merged import fill_merged_down, merged_ranges
 from com.ingest.readers.problems import FileTooLarge, describe_problem
 from com.ingest.readers.sheets import best_sheet, pick_sheet
 from com.ingest.readers.table import ReadLimits, SourceTable
@@ -27,7 +28,7 @@ def read_xlsx(
 
     if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency
         raise UploadError("XLSX upload needs defusedxml installed (XML bomb protection)")
-    check_zip(data, limits, what="workbook")
+    archive = check_zip(data, limits, what="workbook")
     try:
         book = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=True, keep_links=False
@@ -61,7 +62,13 @@ def read_xlsx(
         # row wider than the cap stops the read.
         ws.reset_dimensions()
         try:
-            rows = ws.iter_rows(values_only=True)
+            rows: Any = ws.iter_rows(values_only=True)
+            # openpyxl keeps the sheet's member name only privately; without it no merge is
+            # read and the rows stay as they are.
+            member = getattr(ws, "_worksheet_path", None)
+            merges = merged_ranges(archive, member) if isinstance(member, str) else []
+            if merges:
+                rows = fill_merged_down(rows, merges)
             details = {"sheet": ws.title, "sheets": [s.title for s in sheets]}
             if chosen_why:
                 details["sheet_chosen"] = chosen_why

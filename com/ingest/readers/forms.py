@@ -84,12 +84,19 @@ def recognise_form_export(table: SourceTable) -> str | None:
     kind = "odk" if odk else "kobo"
     parts: list[tuple[str, ...]] = []
     has_point_parts = False
+    # A select_multiple question is one column of chosen codes ("hazard": "flood fire") and
+    # one 0/1 column per choice ("hazard/flood"); a choice column is an attribute.
+    names = {c.strip() for c in table.columns}
     for name, lower in zip(table.columns, lowered, strict=True):
         if lower in _SUBMISSION_TIME:
             table.details["submission_time_column"] = name
             parts.append(("",))
             continue
         if _is_meta(lower):
+            parts.append(("",))
+            continue
+        stem = re.split(r"[/.]", name.strip())
+        if len(stem) > 1 and "/".join(stem[:-1]) in names | {n.replace(".", "/") for n in names}:
             parts.append(("",))
             continue
         own = _last_segment(name, dashes=odk)

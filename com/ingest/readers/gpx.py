@@ -22,7 +22,7 @@ _GPX_COLUMNS = ("name", "description", "comment", "time", "type", "symbol", "ele
                 "point", "track")
 #: Header cells for recognition: a GPX ``time`` is the report date, ``desc`` the note.
 _GPX_PARTS = {"time": ("time", "date"), "description": ("description", "note"),
-              "comment": ("comment",), "symbol": ("symbol (GPS)",),
+              "comment": ("comment",), "symbol": ("symbol",),
               "elevation_m": ("elevation (m)",), "point": ("GPX point",),
               "track": ("track or route",)}
 
@@ -109,6 +109,13 @@ def _points_table(waypoints: list[_Point], others: list[_Point]) -> SourceTable:
     if waypoints and others:
         details["skipped"] = (f"{len(others):,} track/route points left out (the waypoints "
                               "are the places)")
+        details["note"] = (f"{len(others):,} track/route points left out: the {len(waypoints):,} "
+                           "waypoints are the places / ไม่นำเข้าจุดของเส้นทาง "
+                           f"{len(others):,} จุด: ใช้จุดหมุด (waypoint) {len(waypoints):,} จุดเป็นสถานที่")
+    elif others:
+        details["note"] = (f"the GPX has no waypoints: its {len(others):,} track/route points "
+                           "are read as the places / ไฟล์ GPX ไม่มีจุดหมุด (waypoint): "
+                           f"นำเข้าจุดของเส้นทาง {len(others):,} จุดเป็นสถานที่แทน")
     columns = list(_GPX_COLUMNS)
     return SourceTable(
         columns=columns,

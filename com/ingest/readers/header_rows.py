@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from com.ingest.readers.cells import cell_text, is_blank_cell, is_blank_row, is_numberish
-from com.ingest.readers.column_names import recognise_column
+from com.ingest.readers.column_names import header_key, recognise_column
 from com.ingest.readers.problems import FileTooLarge
 from com.ingest.readers.table import ReadLimits, SourceTable
 
@@ -21,13 +21,20 @@ HEADER_SEARCH_ROWS = 30
 
 
 def _row_fields(row: Sequence[object], extra: Mapping[str, Sequence[str]] | None) -> set[str]:
-    found = set()
+    """Return the fields a row's cells name.
+
+    One-letter names ("x", "e", "ม") count only beside a longer one or another one-letter
+    name ("X | Y"): alone they are as likely a data value under an unknown header ("x" in a
+    column of codes) as a header.
+    """
+    found: set[str] = set()
+    short: set[str] = set()
     for value in row:
         if isinstance(value, str) and not is_numberish(value):
             fld = recognise_column([value], extra)
             if fld:
-                found.add(fld)
-    return found
+                (short if len(header_key(value)) <= 1 else found).add(fld)
+    return found | short if found or len(short) >= 2 else set()
 
 
 def _combine(upper: Sequence[object], lower: Sequence[object]) -> list[tuple[str, ...]]:
@@ -76,7 +83,8 @@ def find_header(
     -------
     tuple
         ``(first_header_row, header_row_count, parts)``: 0-based index of the first header row,
-        1 or 2, and for each column the header cells (most specific first).
+        1 or 2 (0 when the file has no header and that row is data), and for each column the
+        header cells (most specific first).
     """
     scores: list[int] = []
     for row in rows[:HEADER_SEARCH_ROWS]:
@@ -87,6 +95,10 @@ def find_header(
     best = max(scores)
     if best <= 0:
         first = next(i for i, s in enumerate(scores) if s >= 0)
+        if sum(is_numberish(v) for v in rows[first]) >= 2:
+            # No header at all: the first line is already data (two or more numbers, no
+            # known name); columns are named column_1, column_2, ... and their values decide.
+            return first, 0, []
         return first, 1, [(cell_text(v),) for v in rows[first]]
     top = scores.index(best)
 
@@ -102,7 +114,8 @@ def find_header(
         top + 1 < len(rows)
         and header_like(rows[top + 1])
         and _row_fields(rows[top + 1], extra)
-        and pair_score(rows[top], rows[top + 1]) > best
+        and (pair_score(rows[top], rows[top + 1]) > best
+             or _same_fields_again(rows[top], rows[top + 1], extra))
     ):
         return top, 2, _combine(rows[top], rows[top + 1])
     if top >= 1:
@@ -111,6 +124,36 @@ def find_header(
         if len(filled) >= 2 and header_like(above) and pair_score(above, rows[top]) >= best:
             return top - 1, 2, _combine(above, rows[top])
     return top, 1, [(cell_text(v),) for v in rows[top]]
+
+
+def _same_fields_again(header: Sequence[object], below: Sequence[object],
+                       extra: Mapping[str, Sequence[str]] | None) -> bool:
+    """Whether the row below a header is the header again in another language.
+
+    "ชื่อจุด | ละติจูด | ลองจิจูด" over "Name | Latitude | Longitude": at least two of its cells
+    name the same field as the cell above, and none names another.
+    """
+    same = 0
+    for upper, lower in zip(header, below, strict=False):
+        if is_blank_cell(lower):
+            continue
+        text = cell_text(lower)
+        if any(ch.isdigit() for ch in text) or "://" in text:
+            return False  # "15 พ.ย. 67", a map link: data, however it reads
+        field_below = recognise_column([text], extra)
+        if field_below is None:
+            continue
+        # The other language: a data value may name its column's field ("ความปลอดภัย..."
+        # under "ประเด็น"), but it is then written in the header's own script.
+        if (field_below != recognise_column([cell_text(upper)], extra)
+                or _is_thai(text) == _is_thai(cell_text(upper))):
+            return False
+        same += 1
+    return same >= 2
+
+
+def _is_thai(text: str) -> bool:
+    return any("\u0e01" <= ch <= "\u0e5b" for ch in text)
 
 
 def _unique_names(parts: list[tuple[str, ...]], width: int) -> list[str]:

@@ -19,6 +19,8 @@ from com.errors import ParseError
 from com.text.thai import clean_text, parse_date
 
 __all__ = [
+    "NOT_A_FIELD_WORDS",
+    "UNIT_WORDS",
     "FieldGuess",
     "ValueProfile",
     "guess_field",
@@ -34,24 +36,26 @@ _CUES: dict[str, dict[str, float]] = {
             "longitude": 3, "x": 1.5},
     "location": {"พิกัด": 2, "ตำแหน่ง": 2, "gps": 2.5, "coordinates": 3, "coordinate": 3,
                  "coord": 3, "coords": 3, "location": 2.5, "position": 2, "latlng": 3,
-                 "latlon": 3, "map": 1.5, "maps": 1.5, "link": 1.5, "url": 1.5, "ลิงก์": 1.5,
-                 "ลิงค์": 1.5, "แผนที่": 1.5, "google": 1.5},
-    "easting": {"easting": 3, "east": 2, "e": 1.5},
-    "northing": {"northing": 3, "north": 2, "n": 1.5},
+                 "latlon": 3, "point": 1, "shape": 1, "map": 1.5, "maps": 1.5, "link": 1.5,
+                 "url": 1.5, "ลิงก์": 1.5, "ลิงค์": 1.5, "แผนที่": 1.5, "google": 1.5},
+    "easting": {"easting": 3, "east": 2, "e": 1.5, "ตะวันออก": 3},
+    "northing": {"northing": 3, "north": 2, "n": 1.5, "เหนือ": 3},
     "zone": {"โซน": 3, "zone": 3},
     "mgrs": {"mgrs": 3.5, "usng": 3.5},
     "address": {"ที่อยู่": 3, "ที่ตั้ง": 3, "address": 3, "addr": 3},
     "subdistrict": {"ตำบล": 3, "แขวง": 3, "tambon": 3, "subdistrict": 3},
     "district": {"อำเภอ": 3, "เขต": 2, "amphoe": 3, "amphur": 3, "district": 2.5},
     "province": {"จังหวัด": 3, "changwat": 3, "province": 3},
-    "postcode": {"ไปรษณีย์": 3, "รหัสไปรษณีย์": 3, "postcode": 3, "postal": 3, "zip": 3, "zipcode": 3},
+    "postcode": {"ไปรษณีย์": 3, "รหัสไปรษณีย์": 3, "ปณ": 3, "postcode": 3, "postal": 3, "zip": 3,
+                 "zipcode": 3},
     "village": {"หมู่บ้าน": 3, "ชุมชน": 2.5, "village": 3},
     "date": {"วันที่": 3, "วัน": 2, "เดือน": 1, "ปี": 1, "date": 3, "day": 1.5, "when": 1,
              "reported": 1.5},
     "severity": {"ระดับ": 2, "ความรุนแรง": 3, "รุนแรง": 3, "severity": 3, "level": 2,
                  "priority": 2, "ความเสี่ยง": 1, "risk": 0.5},
     "category": {"ประเภท": 3, "หมวด": 2.5, "หมวดหมู่": 3, "ปัญหา": 1.5, "ประเด็น": 2,
-                 "type": 3, "category": 3, "issue": 2, "class": 2},
+                 "ลักษณะ": 2.5, "ภัย": 2, "type": 3, "category": 3, "issue": 2, "class": 2,
+                 "hazard": 2},
     "name": {"ชื่อ": 3, "name": 3, "title": 2, "label": 2},
     "note": {"หมายเหตุ": 3, "รายละเอียด": 3, "note": 3, "notes": 3, "remark": 3, "remarks": 3,
              "description": 3, "comment": 3, "details": 3},
@@ -61,8 +65,24 @@ _CUES: dict[str, dict[str, float]] = {
 _AXES = {"x": "lon", "y": "lat", "e": "easting", "n": "northing"}
 _MIN_SCORE = 2.0  # a lone weak cue ("x", "e") is not enough on its own
 _ZONE_HINT = re.compile(r"(?<!\d)(4[78])\s*[nNpPqQ]?(?!\d)")
-_UNIT_WORDS = {"องศา", "degree", "degrees", "deg", "m", "ม", "เมตร", "metre", "metres", "meter",
-               "meters", "wgs84", "wgs", "84", "dd", "utm"}
+UNIT_WORDS = {"องศา", "degree", "degrees", "deg", "m", "ม", "เมตร", "metre", "metres", "meter",
+               "meters", "wgs84", "wgs", "84", "dd", "utm", "ทศนิยม", "decimal", "km", "กม"}
+_METRES = frozenset({"m", "ม", "เมตร", "metre", "metres", "meter", "meters"})
+#: Words that say a column measures something else about a point (height, GPS accuracy): such
+#: a header is never a place field, however close it is to one ("Altitude" ~ "Latitude").
+NOT_A_FIELD_WORDS = frozenset({
+    "altitude", "elevation", "ele", "height", "accuracy", "precision", "ความสูง", "ความแม่นยำ",
+    "ความคลาดเคลื่อน", "ระดับน้ำทะเล",
+    # An e-mail or web address is not a place ("Email Address" of a Google Forms export).
+    "email", "mail", "อีเมล", "อีเมล์", "website", "เว็บไซต์",
+})
+#: Field words that only qualify another field: "Subdistrict name", "ชื่อหมู่บ้าน" name a
+#: subdistrict and a village, not the point's name.
+_QUALIFIED_BY_PLACE = ("village", "subdistrict", "district", "province", "moo")
+
+
+_THAI_CUES = frozenset(w for cues in _CUES.values() for w in cues if not w.isascii())
+_ASCII_CUES = frozenset(w for cues in _CUES.values() for w in cues if w.isascii())
 
 
 @lru_cache(maxsize=1)
@@ -87,15 +107,44 @@ def header_words(text: str) -> tuple[str, ...]:
     """
     from pythainlp.tokenize import word_tokenize
 
-    cleaned = clean_text(text).lower()
+    # camelCase is two words ("decimalLatitude", Darwin Core and survey apps).
+    # An acronym before a word too ("GPSLatitude").
+    cleaned = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", clean_text(text))
+    cleaned = cleaned.lower()
     words: list[str] = []
     for chunk in re.findall(r"[\u0e01-\u0e4e]+|[a-z0-9]+", cleaned):
         if chunk.isascii():
-            words.append(chunk)
-        else:
-            words += [w for w in word_tokenize(chunk, custom_dict=_segmenter(),
-                                               keep_whitespace=False) if w.strip()]
+            words += _axis_glued(chunk)
+            continue
+        cut = [w for w in word_tokenize(chunk, custom_dict=_segmenter(), keep_whitespace=False)
+               if w.strip()]
+        if not any(w in _THAI_CUES for w in cut):
+            # The dictionary may join a cue with its neighbour ("ประเภทภัย" cut as
+            # "ประ|เภทภัย"): then the cue words written inside the chunk count, longest first.
+            cut += _cues_inside(chunk)
+        words += cut
     return tuple(words)
+
+
+def _axis_glued(word: str) -> list[str]:
+    """Split an axis letter glued to a cue or unit word ("xcoord", "yutm"); else the word."""
+    if len(word) > 2 and word not in _ASCII_CUES:
+        if word[0] in _AXES and (word[1:] in _ASCII_CUES or word[1:] in UNIT_WORDS):
+            return [word[0], word[1:]]
+        if word[-1] in _AXES and (word[:-1] in _ASCII_CUES or word[:-1] in UNIT_WORDS):
+            return [word[:-1], word[-1]]
+    return [word]
+
+
+def _cues_inside(chunk: str) -> list[str]:
+    """Return the Thai cue words (3+ letters) written inside a chunk, longest first, disjoint."""
+    found: list[str] = []
+    rest = chunk
+    for cue in sorted((c for c in _THAI_CUES if len(c) >= 3), key=len, reverse=True):
+        if cue in rest:
+            found.append(cue)
+            rest = rest.replace(cue, " ")
+    return found
 
 
 @dataclass(frozen=True)
@@ -138,20 +187,28 @@ def guess_field(text: str) -> FieldGuess | None:
     'easting'
     """
     words = header_words(text)
-    if not words:
+    if not words or NOT_A_FIELD_WORDS.intersection(words):
         return None
-    utm = "utm" in words or "ยูทีเอ็ม" in words
+    # Metres beside an axis letter ("พิกัดแกน X (ม.)", "Y (m)") are UTM as surely as "UTM".
+    utm = ("utm" in words or "ยูทีเอ็ม" in words
+           or (bool(_METRES.intersection(words)) and any(w in _AXES for w in words)))
     zone_match = _ZONE_HINT.search(clean_text(text))
-    zone = int(zone_match.group(1)) if zone_match and (utm or "zone" in words
-                                                        or "โซน" in words) else None
+    # "48" alone may be anything; with "UTM"/"zone" or a latitude band ("พิกัด 47P") it is a zone.
+    zone = int(zone_match.group(1)) if zone_match and (
+        utm or "zone" in words or "โซน" in words or zone_match.group(0)[-1:].isalpha()) else None
     scores: dict[str, float] = {}
     for w in words:
         for fld, cues in _CUES.items():
             weight = cues.get(w)
             if weight:
                 scores[fld] = scores.get(fld, 0.0) + weight
+    if zone is not None and "zone" in scores and len(scores) > 1:
+        scores.pop("zone")  # "Easting(m) zone 47": the zone is a hint for the easting column
+    if "name" in scores and any(f in scores for f in _QUALIFIED_BY_PLACE):
+        scores.pop("name")
     axes = [w for w in words if w in _AXES]
-    if len(axes) == 1 and (utm or "location" in scores or "zone" in scores):
+    only_units = all(w in _AXES or w in UNIT_WORDS or w.isdigit() for w in words)
+    if len(axes) == 1 and (utm or "location" in scores or "zone" in scores or only_units):
         # One axis letter beside "พิกัด", "UTM" or a zone: "พิกัด X", "UTM E (zone 48)".
         axis = _AXES[axes[0]]
         if utm:
@@ -224,11 +281,14 @@ class ValueProfile:
         Share (0-1) of the non-blank values of each kind.
     examples : tuple of str
         Up to three values as written.
+    filled : int
+        How many of the values looked at were not blank.
     """
 
     kind: str
     shares: dict[str, float] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    filled: int = 0
 
     def describe(self) -> tuple[str, str]:
         """Return ``(thai, english)`` words for what the column looked like, with examples."""
@@ -300,7 +360,7 @@ def profile_values(values: Sequence[object], *, limit: int = 200) -> ValueProfil
     if kind is None:
         kind = max(shares, key=lambda k: (shares[k], -order.index(k)))
     examples = tuple(str(v)[:40] for v in filled[:3])
-    return ValueProfile(kind, shares, examples)
+    return ValueProfile(kind, shares, examples, len(filled))
 
 
 #: Which value kinds confirm a field (fields not listed are not checked by value).

@@ -47,6 +47,27 @@ def _description_fields(text: str) -> dict[str, str]:
     return out
 
 
+_COMMA_SPACES = re.compile(r"\s*,\s*")
+#: One "field: value" line of a description ("ประเภท: น้ำท่วม<br>ระดับ: 4", as Google My Maps
+#: writes its fields); a value starting "//" is a link's rest, not a field.
+_FIELD_LINE = re.compile(r"^\s*([^:<>/]{1,60}?)\s*[:：]\s*(?!//)(.*?)\s*$")
+_LINE_BREAK = re.compile(r"<br\s*/?>|\n", re.IGNORECASE)
+
+
+def _description_lines(text: str) -> dict[str, str]:
+    """Fields of a description written as two or more "field: value" lines, else nothing."""
+    lines = [html.unescape(_TAGS.sub(" ", ln)).strip() for ln in _LINE_BREAK.split(text)]
+    lines = [ln for ln in lines if ln]
+    matches = [_FIELD_LINE.match(ln) for ln in lines]
+    if len(lines) < 2 or any(m is None for m in matches):
+        return {}
+    out: dict[str, str] = {}
+    for m in matches:
+        assert m is not None
+        out.setdefault(m.group(1), m.group(2))
+    return out
+
+
 _GEOMETRY_TAGS = ("Point", "LineString", "LinearRing", "Polygon", "MultiGeometry")
 
 
@@ -56,6 +77,9 @@ class _GeometryError(ValueError):
 
 def _kml_coords(text: str, limits: ReadLimits) -> list[tuple[float, float]]:
     points = []
+    # Hand-edited KML puts spaces around the commas ("103.49 , 14.88"); tuples are separated
+    # by whitespace only, so the spaces beside a comma belong to the tuple.
+    text = _COMMA_SPACES.sub(",", text)
     for token in text.split():
         parts = token.split(",")
         if len(parts) < 2:
@@ -136,6 +160,8 @@ def _placemark(
     }
     desc = text_of(child_named(pm, "description"))
     fields = _description_fields(desc) if "<t" in desc.lower() else {}
+    if not fields and ":" in desc:
+        fields = _description_lines(desc)
     record["description"] = (
         None if fields else (html.unescape(_TAGS.sub(" ", desc)).strip() or None)
     )
@@ -179,6 +205,7 @@ class _Placemarks:
     records: list[dict[str, object]] = field(default_factory=list)
     geometries: list[Any] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)  # NetworkLink hrefs (not followed)
 
     def add(self, pm: Any, folder_name: str | None, limits: ReadLimits) -> None:
         """Read one placemark into a row, refusing one over the row cap."""
@@ -234,6 +261,8 @@ def _walk_placemarks(data: bytes, limits: ReadLimits, placemarks: _Placemarks) -
         elif (tag == "name" and parent is not None and not in_placemark
               and local_name(parent.tag) == "Folder"):
             folders[-1] = text_of(elem) or folders[-1]
+        elif tag == "href" and any(local_name(e.tag) == "NetworkLink" for e in path):
+            placemarks.links.append(text_of(elem))
         if parent is not None and not in_placemark:
             parent.remove(elem)  # read: drop it, so the tree never grows
 
@@ -261,6 +290,14 @@ def read_kml(data: bytes, limits: ReadLimits, *, fmt: str = "kml") -> SourceTabl
         raise UploadError(
             f"the KML is not well-formed XML ({describe_problem(exc)})"
         ) from exc
+    if not placemarks.records and placemarks.links:
+        # Google My Maps' "Keep data up to date" export: the file only points at the map.
+        raise UploadError(
+            "the KML holds no placemarks, only a network link to "
+            f"{placemarks.links[0][:80]!r} (links are never followed); export the map again "
+            "without 'Keep data up to date' / ไฟล์ KML ไม่มีจุด มีเพียงลิงก์ไปยังแผนที่ออนไลน์ "
+            "(ระบบไม่เปิดลิงก์): ส่งออกแผนที่ใหม่โดยไม่เลือก 'อัปเดตข้อมูลอยู่เสมอ'"
+        )
     return placemarks.table(fmt)
 
 
