@@ -29,6 +29,14 @@ COPY com ./com
 COPY api ./api
 COPY geodata ./geodata
 RUN pip install -c constraints.txt .
+# The geocoder's typing-slip alignment in C (com/text/typing_align.c, loaded with ctypes), built
+# beside the installed module as scripts/setup.sh does in a checkout; the compiler is removed
+# again. Without it the same alignment runs in pure Python, slower.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && python -c "from com.text.typos import build_typing_align; build_typing_align()" \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 
 # Run from an empty directory, so the installed package (not /src) is what gets imported.
 WORKDIR /app

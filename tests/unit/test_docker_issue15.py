@@ -36,3 +36,23 @@ def test_services_running_the_app_connect_as_the_app_role():
         url = make_url(environment(services[name])["COM_DATABASE_URL"])
         assert url.username == "com_app" != owner, name
         assert "COM_MIGRATION_DATABASE_URL" not in environment(services[name]), name
+
+
+def test_the_image_builds_the_typing_alignment_after_installing_the_package():
+    """The C alignment's source ships in the package and the image compiles it (as setup.sh
+    does in a checkout) before dropping root; pure Python is only the fallback."""
+    import tomllib
+
+    from test_compose import REPO
+
+    steps = dockerfile_instructions()
+    final = steps[max(i for i, (word, _) in enumerate(steps) if word == "FROM"):]
+    words = [word for word, _ in final]
+    pip = next(i for i, (word, rest) in enumerate(final) if word == "RUN" and "pip install" in rest)
+    build = next(i for i, (word, rest) in enumerate(final)
+                 if word == "RUN" and "build_typing_align()" in rest)
+    assert pip < build < words.index("USER")
+    assert "gcc" in final[build][1]
+    data = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "text/*.c" in data["tool"]["setuptools"]["package-data"]["com"]
+    assert (REPO / "com" / "text" / "typing_align.c").is_file()
