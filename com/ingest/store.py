@@ -136,8 +136,10 @@ def copy_stage(conn: Connection, rows: Sequence[PreparedRow]) -> None:
     copy_rows(conn, "ingest_stage", _STAGE_COLUMNS, (
         (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, done, r.subdistrict_code,
          r.district_code if done else None, r.province_code if done else None, r.quality,
-         r.approximate, r.dedupe_key, r.place_columns, r.record.get("name"),
-         r.record.get("address"),
+         r.approximate, r.dedupe_key, r.place_columns,
+         # Name and address match only approximate rows (ingest_duplicates_approximate.sql).
+         r.record.get("name") if r.approximate else None,
+         r.record.get("address") if r.approximate else None,
          json.dumps(r.record, ensure_ascii=False, default=str) if r.target == "layer" else None)
         for r, ewkb, done in zip(pending, hexes, placed, strict=True)
     ))
@@ -206,6 +208,8 @@ _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 def _json_column(value: Any) -> Any:
     """Return a dict or list as JSON text, any other value as it is."""
     if isinstance(value, dict | list):
+        if not value:  # most attributes: no extra column, nothing unreadable
+            return "{}" if isinstance(value, dict) else "[]"
         return _to_json(value)
     return value
 
