@@ -1,8 +1,9 @@
 """Storing an upload's rows: COPY to a stage, place checks in PostGIS, records and the report.
 
-The places of the rows are COPYed into a narrow temporary table and checked set-based in
-PostGIS (``com/db/sql/ingest_*.sql``): subdistrict of every point, outside Thailand, outside
-the province. The stored rows are COPYed straight into the kind's table (their ids read back
+The subdistrict of every point inside a subdistrict part is found in memory
+(:mod:`com.ingest.placing`); the places are then COPYed into a narrow temporary table and
+checked set-based in PostGIS (``com/db/sql/ingest_*.sql``): the nearest subdistrict of the
+points in no part, outside Thailand, outside the province, duplicates against stored records. The stored rows are COPYed straight into the kind's table (their ids read back
 by upload) and the rows worth a report line (rejected, duplicate, with a warning) into
 ``upload_rows``; a cleanly stored risk point is reported from ``risk_points`` itself (the view
 ``upload_report``). Nothing commits here: the caller owns the

@@ -10,8 +10,10 @@ How an upload runs (:func:`import_upload`)
    the table; columns are recognised by name (Thai or English) or by an explicit mapping
    (:mod:`com.ingest.columns`).
 3. Each row is prepared in Python (:func:`com.ingest.prepare.prepare_rows`): placed by its
-   coordinates or its address, then built by the kind's row builder (:mod:`com.ingest.kinds`).
-4. The places of the rows are checked set-based in PostGIS (:mod:`com.ingest.store`) and
+   coordinates or its address, then built by the kind's row builder (:mod:`com.ingest.kinds`);
+   risk points with plain decimal coordinates column by column, each distinct cell once.
+4. The subdistrict of each point is found in memory (:mod:`com.ingest.placing`), the other
+   place checks run set-based in PostGIS (:mod:`com.ingest.store`) and
    duplicates are found against stored records and within the file
    (:mod:`com.ingest.duplicates`).
 5. The stored rows are COPYed straight into the target table and the rows worth a report
