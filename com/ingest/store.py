@@ -1,13 +1,13 @@
-"""Storing an upload's rows: COPY to a stage, place checks in PostGIS, records and the report.
+"""Storing an upload's rows: places found, COPY to a stage, checks in PostGIS, records, report.
 
 The subdistrict of every point inside a subdistrict part is found in memory
 (:mod:`com.ingest.placing`); the places are then COPYed into a narrow temporary table and
 checked set-based in PostGIS (``com/db/sql/ingest_*.sql``): the nearest subdistrict of the
-points in no part, outside Thailand, outside the province, duplicates against stored records. The stored rows are COPYed straight into the kind's table (their ids read back
-by upload) and the rows worth a report line (rejected, duplicate, with a warning) into
+points in no part, outside Thailand, outside the province, duplicates against stored
+records. The stored rows are COPYed straight into the kind's table (their ids read back by
+upload) and the rows worth a report line (rejected, duplicate, with a warning) into
 ``upload_rows``; a cleanly stored risk point is reported from ``risk_points`` itself (the view
-``upload_report``). Nothing commits here: the caller owns the
-transaction.
+``upload_report``). Nothing commits here: the caller owns the transaction.
 """
 
 from __future__ import annotations
