@@ -133,3 +133,36 @@ def test_part_index_is_rebuilt_when_the_boundaries_change(conn):
         "DELETE FROM subdistrict_parts WHERE id = (SELECT min(id) FROM subdistrict_parts)"))
     after = part_index(conn)  # written by this transaction: built afresh
     assert after is not before and len(after.subdistrict) == len(before.subdistrict) - 1
+
+
+def test_collector_paused_during_uploads_and_restored():
+    import gc
+
+    from com.ingest.uploads import _collection_paused
+
+    assert gc.isenabled()
+    with _collection_paused():
+        assert not gc.isenabled()
+        with _collection_paused():  # a second upload at the same time
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first one is still running
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left as it was: off
+    finally:
+        gc.enable()
+
+
+@pytest.mark.db
+def test_collector_runs_again_after_a_failed_upload(conn):
+    import gc
+
+    from com.errors import UploadError
+    from com.ingest.uploads import import_upload
+
+    with pytest.raises(UploadError):
+        import_upload(conn, b"\x00\x01 not a table", "broken.csv")
+    assert gc.isenabled()
