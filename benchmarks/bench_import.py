@@ -145,7 +145,8 @@ def _drop_database(admin_url: str, url: str) -> None:
 def _empty_com(engine: sa.Engine) -> None:
     """Forget earlier uploads (not timed): the next upload stores every row again."""
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE risk_points"))  # the rollup's TRUNCATE trigger empties it
+        # CASCADE: alerts (issue 17) refer to points; the rollup's TRUNCATE trigger empties it.
+        conn.execute(sa.text("TRUNCATE risk_points CASCADE"))
         conn.execute(sa.text("DELETE FROM upload_rows"))
         conn.execute(sa.text("DELETE FROM upload_keys"))
         conn.execute(sa.text("DELETE FROM uploads"))

@@ -7,11 +7,12 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from com.errors import ParseError
+from com.ingest.cells import is_blank_cell, tidy_text
 from com.ingest.kinds import BuiltRecord, Kind, RowValues, register_kind
 from com.ingest.readers import json_safe
 from com.text.thai import clean_text, parse_date, parse_severity
@@ -23,6 +24,7 @@ __all__ = [
     "build_camera",
     "build_layer_feature",
     "build_risk_point",
+    "build_risk_points",
     "parse_report_date",
 ]
 
@@ -48,17 +50,23 @@ def _cached(ctx: dict[str, Any], kind: str, value: Any, parse: Callable[[Any], A
 
 
 def _parse_count(row: RowValues) -> int:
-    raw = row.get("count")
+    count, warning = count_of(row.get("count"))
+    if warning:
+        row.warnings.append(warning)
+    return count
+
+
+def count_of(raw: Any) -> tuple[int, str | None]:
+    """Return the incident count of a (non-blank or None) cell and a warning when 1 is used."""
     if raw is None:
-        return 1
+        return 1, None
     try:
         number = float(clean_text(str(raw)).replace(",", ""))
     except ValueError:
         number = float("nan")
     if not math.isfinite(number) or number < 1 or not number.is_integer():
-        row.warnings.append(f"count {json_safe(raw)!r} is not a whole number of 1 or more; 1 used")
-        return 1
-    return int(number)
+        return 1, f"count {json_safe(raw)!r} is not a whole number of 1 or more; 1 used"
+    return int(number), None
 
 
 #: An ISO timestamp with its time (and zone): KoboToolbox, ODK, GPX and phone exports.
@@ -122,37 +130,61 @@ def parse_report_date(value: object, *, naive_utc: bool = False) -> date | None:
     return parse_date(value)
 
 
+def severity_of(raw: Any, ctx: dict[str, Any]) -> tuple[int, str | None, Any]:
+    """Return the severity of a (non-blank or None) cell, a warning, and the raw value kept.
+
+    The raw value (JSON) is kept in the attributes only when it could not be read.
+    """
+    if raw is None:
+        return _DEFAULT_SEVERITY, f"no severity given; {_DEFAULT_SEVERITY} (ปานกลาง) used", None
+    try:
+        severity = _cached(ctx, "severity", raw, lambda v: parse_severity(
+            v, words=ctx.get("severity_words")))
+    except ParseError as exc:
+        return (_DEFAULT_SEVERITY, f"{exc}; {_DEFAULT_SEVERITY} (ปานกลาง) used",
+                json_safe(raw))
+    return severity, None, None
+
+
+def date_of(raw: Any, ctx: dict[str, Any]) -> tuple[date | None, list[str], Any]:
+    """Return the report date of a (non-blank or None) cell, warnings, and the raw value kept.
+
+    The raw value (JSON) is kept in the attributes only when no date could be read; a date
+    after ``ctx["today"]`` is kept with a warning.
+    """
+    if raw is None:
+        return None, [], None
+    try:
+        naive_utc = bool(ctx.get("date_utc"))
+        reported_on = _cached(ctx, "date", raw,
+                              lambda v: parse_report_date(v, naive_utc=naive_utc))
+    except ParseError as exc:
+        return None, [f"{exc}; the date is left empty"], json_safe(raw)
+    if reported_on is not None and reported_on > ctx["today"]:
+        return reported_on, [f"date {reported_on.isoformat()} is in the future"], None
+    return reported_on, [], None
+
+
 def build_risk_point(row: RowValues) -> BuiltRecord:
-    """Build a risk point: category, severity 1-5, date, count, name, address, attributes."""
+    """Build a risk point: category, severity 1-5, date, count, name, address, attributes.
+
+    :func:`build_risk_points` builds whole columns with the same parts (the same values and
+    warnings, in the same order), each distinct cell once.
+    """
     ctx = row.context
     attributes = dict(row.extra)
     category, warning = ctx["categories"].match(row.get("category"))
     if warning:
         row.warnings.append(warning)
-    raw_severity = row.get("severity")
-    if raw_severity is None:
-        severity = _DEFAULT_SEVERITY
-        row.warnings.append(f"no severity given; {_DEFAULT_SEVERITY} (ปานกลาง) used")
-    else:
-        try:
-            severity = _cached(ctx, "severity", raw_severity, lambda v: parse_severity(
-                v, words=ctx.get("severity_words")))
-        except ParseError as exc:
-            severity = _DEFAULT_SEVERITY
-            attributes["severity_raw"] = json_safe(raw_severity)
-            row.warnings.append(f"{exc}; {_DEFAULT_SEVERITY} (ปานกลาง) used")
-    raw_date = row.get("date")
-    reported_on: date | None = None
-    if raw_date is not None:
-        try:
-            naive_utc = bool(ctx.get("date_utc"))
-            reported_on = _cached(ctx, "date", raw_date,
-                                  lambda v: parse_report_date(v, naive_utc=naive_utc))
-        except ParseError as exc:
-            attributes["date_raw"] = json_safe(raw_date)
-            row.warnings.append(f"{exc}; the date is left empty")
-        if reported_on is not None and reported_on > ctx["today"]:
-            row.warnings.append(f"date {reported_on.isoformat()} is in the future")
+    severity, warning, severity_raw = severity_of(row.get("severity"), ctx)
+    if warning:
+        row.warnings.append(warning)
+    if severity_raw is not None:
+        attributes["severity_raw"] = severity_raw
+    reported_on, date_warnings, date_raw = date_of(row.get("date"), ctx)
+    row.warnings.extend(date_warnings)
+    if date_raw is not None:
+        attributes["date_raw"] = date_raw
     note = row.text("note")
     if note:
         attributes["note"] = note
@@ -172,6 +204,101 @@ def build_risk_point(row: RowValues) -> BuiltRecord:
         },
         dedupe_key=category,
     )
+
+
+def _distinct_map(values: Sequence[Any], parse: Callable[[Any], Any]) -> list[Any]:
+    """Return ``parse`` of every value, computed once per distinct value (hashable ones)."""
+    seen: dict[tuple[type, Any], Any] = {}
+    out: list[Any] = []
+    append = out.append
+    for value in values:
+        key = (type(value), value)
+        try:
+            hit = seen[key]
+        except KeyError:
+            hit = seen[key] = parse(value)
+        except TypeError:  # an unhashable cell (a list or dict from JSON)
+            hit = parse(value)
+        append(hit)
+    return out
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if is_blank_cell(value) else value
+
+
+def _iso_date_of(value: Any, ctx: dict[str, Any]) -> tuple[str | None, list[str], Any]:
+    day, warnings, raw = date_of(_blank_to_none(value), ctx)
+    return (day.isoformat() if day else None), warnings, raw
+
+
+def cell_text(value: Any) -> str | None:
+    """Return a cell as tidy text, None when blank (what :meth:`RowValues.text` returns)."""
+    if value is None or is_blank_cell(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return tidy_text(value if type(value) is str else str(json_safe(value))) or None
+
+
+def build_risk_points(
+    columns: Mapping[str, Sequence[Any]], n: int, extras: Sequence[dict[str, Any]],
+    ctx: dict[str, Any],
+) -> list[tuple[dict[str, Any], list[str]]]:
+    """Build ``n`` risk points placed by their coordinates, column by column.
+
+    ``columns`` holds the raw cells of each recognised field (absent fields are missing),
+    ``extras`` the unrecognised columns of each row. Each distinct cell of a column is read
+    once with the same parts as :func:`build_risk_point`, which gives, row by row, the same
+    values and the same warnings in the same order. Returns ``(values, warnings)`` per row.
+    """
+    nones: list[Any] = [None] * n
+
+    def column(name: str) -> Sequence[Any]:
+        return columns.get(name, nones)
+
+    matcher = ctx["categories"]
+    category = _distinct_map(column("category"),
+                             lambda v: matcher.match(_blank_to_none(v)))
+    category_raw = _distinct_map(column("category"), cell_text)
+    severity = _distinct_map(column("severity"),
+                             lambda v: severity_of(_blank_to_none(v), ctx))
+    reported = _distinct_map(column("date"), lambda v: _iso_date_of(v, ctx))
+    count = _distinct_map(column("count"), lambda v: count_of(_blank_to_none(v)))
+    note = _distinct_map(column("note"), cell_text)
+    name = [cell_text(v) for v in columns["name"]] if "name" in columns else nones
+    out: list[tuple[dict[str, Any], list[str]]] = []
+    append = out.append
+    for ((cat, cat_warning), (sev, sev_warning, sev_raw), (day, date_warnings, date_raw),
+         (number, count_warning), extra, note_text, name_text, raw_category) in zip(
+            category, severity, reported, count, extras, note, name, category_raw, strict=True):
+        warnings = [w for w in (cat_warning, sev_warning) if w] if (
+            cat_warning or sev_warning) else []
+        if date_warnings:
+            warnings += date_warnings
+        if count_warning:
+            warnings.append(count_warning)
+        attributes = dict(extra) if extra else {}
+        if sev_raw is not None:
+            attributes["severity_raw"] = sev_raw
+        if date_raw is not None:
+            attributes["date_raw"] = date_raw
+        if note_text:
+            attributes["note"] = note_text
+        append(({
+            "name": name_text,
+            "category": cat,
+            "category_raw": raw_category,
+            "severity": sev,
+            "incident_count": number,
+            "reported_on": day,
+            "address": None,
+            "geocode_quality": "coordinates",
+            "geocode_score": None,
+            "approximate": False,
+            "attributes": attributes,
+        }, warnings))
+    return out
 
 
 def build_camera(row: RowValues) -> BuiltRecord:

@@ -1,12 +1,13 @@
-"""Storing an upload's rows: COPY to a stage, place checks in PostGIS, records and the report.
+"""Storing an upload's rows: places found, COPY to a stage, checks in PostGIS, records, report.
 
-The places of the rows are COPYed into a narrow temporary table and checked set-based in
-PostGIS (``com/db/sql/ingest_*.sql``): subdistrict of every point, outside Thailand, outside
-the province. The stored rows are COPYed straight into the kind's table (their ids read back
-by upload) and the rows worth a report line (rejected, duplicate, with a warning) into
+The subdistrict of every point inside a subdistrict part is found in memory
+(:mod:`com.ingest.placing`); the places are then COPYed into a narrow temporary table and
+checked set-based in PostGIS (``com/db/sql/ingest_*.sql``): the nearest subdistrict of the
+points in no part, outside Thailand, outside the province, duplicates against stored
+records. The stored rows are COPYed straight into the kind's table (their ids read back by
+upload) and the rows worth a report line (rejected, duplicate, with a warning) into
 ``upload_rows``; a cleanly stored risk point is reported from ``risk_points`` itself (the view
-``upload_report``). Nothing commits here: the caller owns the
-transaction.
+``upload_report``). Nothing commits here: the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection
 from com.db.engine import sql
 from com.geo.h3 import STORED_RESOLUTIONS, cell_column, stored_cells
 from com.ingest.kinds import Kind
+from com.ingest.placing import part_index, subdistricts_at
 from com.ingest.prepare import PreparedRow
 
 __all__ = [
@@ -47,8 +49,9 @@ _TOLERANCE_DEG = 0.0105
 
 
 _STAGE_COLUMNS = (
-    "row_number", "status", "target", "lat", "lon", "geom", "subdistrict_code", "quality",
-    "approximate", "dedupe_key", "place_columns", "name", "address", "record",
+    "row_number", "status", "target", "lat", "lon", "geom", "placed", "subdistrict_code",
+    "district_code", "province_code", "quality", "approximate", "dedupe_key", "place_columns",
+    "name", "address", "record",
 )
 
 
@@ -96,31 +99,67 @@ def copy_rows(
             copy.write_row(row)
 
 
+def _place_in_memory(conn: Connection, rows: Sequence[PreparedRow]) -> list[bool]:
+    """Find the subdistrict of the rows placed by coordinates in memory; return which were.
+
+    The rows ingest_place_near.sql would search (pending, main target, coordinates) get the
+    codes of the part that holds them (:mod:`com.ingest.placing`); those in no part keep
+    theirs and are searched in SQL.
+    """
+    placed = [False] * len(rows)
+    todo = [i for i, r in enumerate(rows)
+            if r.target == "main" and r.quality == "coordinates" and r.lat is not None]
+    if not todo:
+        return placed
+    lon = np.fromiter((rows[i].lon for i in todo), dtype=float, count=len(todo))
+    lat = np.fromiter((rows[i].lat for i in todo), dtype=float, count=len(todo))
+    sub, dist, prov = subdistricts_at(part_index(conn), lon, lat)
+    for i, code, district, province in zip(todo, sub.tolist(), dist.tolist(), prov.tolist(),
+                                           strict=True):
+        if code is not None:
+            row = rows[i]
+            row.subdistrict_code, row.district_code, row.province_code = code, district, province
+            placed[i] = True
+    return placed
+
+
 def copy_stage(conn: Connection, rows: Sequence[PreparedRow]) -> None:
-    """Stage the place of every row still pending (rejected rows stay in Python)."""
+    """Stage the place of every row still pending (rejected rows stay in Python).
+
+    The subdistrict of points inside a subdistrict part is found in memory first (then
+    ``placed``); the SQL checks (:func:`check_places`) do the rest.
+    """
     conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
     conn.execute(sql("ingest_stage"))
     pending = [r for r in rows if r.status == "pending"]
     hexes = geometry_hex(pending)
+    placed = _place_in_memory(conn, pending)
     copy_rows(conn, "ingest_stage", _STAGE_COLUMNS, (
-        (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, r.subdistrict_code, r.quality,
-         r.approximate, r.dedupe_key, r.place_columns, r.record.get("name"),
-         r.record.get("address"),
+        (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, done, r.subdistrict_code,
+         r.district_code if done else None, r.province_code if done else None, r.quality,
+         r.approximate, r.dedupe_key, r.place_columns,
+         # Name and address match only approximate rows (ingest_duplicates_approximate.sql).
+         r.record.get("name") if r.approximate else None,
+         r.record.get("address") if r.approximate else None,
          json.dumps(r.record, ensure_ascii=False, default=str) if r.target == "layer" else None)
-        for r, ewkb in zip(pending, hexes, strict=True)
+        for r, ewkb, done in zip(pending, hexes, placed, strict=True)
     ))
-    # Built after the COPY (a bulk build is quicker than growing it row by row): the
-    # subdistrict join (ingest_place.sql) searches the staged points part by part.
-    conn.execute(sa.text("CREATE INDEX ON ingest_stage USING gist (geom)"))
+    # No spatial index on the stage: the points in no part are few and probe the boundaries'
+    # indexes (ingest_place_near.sql), and the duplicate check probes the target table's.
     conn.execute(sa.text(
         "ANALYZE ingest_stage (row_number, status, target, quality, approximate, dedupe_key, "
-        "subdistrict_code, geom)"
+        "subdistrict_code, placed)"
     ))
 
 
 def check_places(conn: Connection, rows: Sequence[PreparedRow], province: str | None) -> None:
-    """Run the set-based place checks on the stage and copy their outcome to the rows."""
-    conn.execute(sql("ingest_place"), {"max_m": BOUNDARY_TOLERANCE_M, "max_deg": _TOLERANCE_DEG})
+    """Run the set-based place checks on the stage and copy their outcome to the rows.
+
+    Only rows the statements may have changed are read back: a row placed in memory that is
+    still pending already holds its place in Python.
+    """
+    conn.execute(sql("ingest_place_near"),
+                 {"max_m": BOUNDARY_TOLERANCE_M, "max_deg": _TOLERANCE_DEG})
     conn.execute(sql("ingest_reject_outside"), {"max_m": BOUNDARY_TOLERANCE_M})
     conn.execute(sql("ingest_reject_unknown_code"))
     conn.execute(sql("ingest_place_addresses"))
@@ -130,7 +169,8 @@ def check_places(conn: Connection, rows: Sequence[PreparedRow], province: str | 
     by_number = {r.row_number: r for r in rows}
     result = conn.execute(sa.text(
         "SELECT row_number, status, reason, column_name, lat, lon, subdistrict_code, "
-        "district_code, province_code, nearest_m FROM ingest_stage"
+        "district_code, province_code, nearest_m FROM ingest_stage "
+        "WHERE NOT placed OR status <> 'pending'"
     ))
     for number, status, reason, column, lat, lon, code, district, province_code, nearest_m in (
         result.tuples()
@@ -169,6 +209,8 @@ _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 def _json_column(value: Any) -> Any:
     """Return a dict or list as JSON text, any other value as it is."""
     if isinstance(value, dict | list):
+        if not value:  # most attributes: no extra column, nothing unreadable
+            return "{}" if isinstance(value, dict) else "[]"
         return _to_json(value)
     return value
 

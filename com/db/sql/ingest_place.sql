@@ -1,3 +1,6 @@
+-- Reference only since 0016_ingest_set: uploads find the containing part in memory
+-- (com.ingest.placing) and run ingest_place_near.sql for the points in no part; this is the
+-- all-SQL form of the same rule, which tests/ingest/test_ingest_set.py compares them with.
 -- Subdistrict of each staged point with coordinates, set-based: the containing subdivided
 -- part, else the nearest subdistrict within :max_m metres (simplified boundaries leave slivers
 -- along rivers and the border); the same rule as reverse_geocode.sql.
