@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
@@ -65,6 +65,8 @@ class Coordinate:
     transformation : str or None
         The datum transformation applied (``EPSG:1812``/``EPSG:1304``), None when the input was
         already WGS 84.
+    zone_from_hint : bool
+        True when a UTM point took its zone from ``zone_hint`` (the data gave none).
     """
 
     lat: float
@@ -73,6 +75,7 @@ class Coordinate:
     warnings: tuple[str, ...] = ()
     source_crs: str = "EPSG:4326"
     transformation: str | None = None
+    zone_from_hint: bool = False
 
     @property
     def swapped(self) -> bool:
@@ -229,6 +232,7 @@ def _utm_from_text(text: str, zone: object, ctx: _Ctx) -> tuple[int, str | None,
         found_zone = found_zone or given
     if found_zone is None and not is_blank(ctx.zone_hint):
         found_zone = parse_utm_zone(ctx.zone_hint)
+        ctx.zone_hint_used = True
     if found_zone is None:
         raise ParseError(f"UTM {_short(text)} has no zone (47 or 48); add a zone column or '48P'")
     # "337957mE 1645921mN": the metre sign before the axis letter goes like a lone "m".
@@ -623,7 +627,8 @@ def parse_coordinate(
     ctx = _Ctx(inside=inside or in_thailand_bbox, area_name=area_name,
                locality_point=locality_point, zone_hint=zone_hint)
     datum_key, code = _datum_and_transformation(datum, transformation)
-    return _read_point(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
+    point = _read_point(value, lat, lon, easting, northing, zone, mgrs, datum_key, code, ctx)
+    return replace(point, zone_from_hint=True) if ctx.zone_hint_used else point
 
 
 def _read_point(
@@ -710,6 +715,7 @@ def _dispatch(
             if is_blank(zone) and is_blank(ctx.zone_hint):
                 raise ParseError("UTM zone is empty (47 or 48)")
             zone_n, band = parse_utm_zone(zone if not is_blank(zone) else ctx.zone_hint)
+            ctx.zone_hint_used = is_blank(zone)
         la, lo, crs, tr = _utm_to_wgs84(zone_n, band, e, n, datum, ctx, code)
         la, lo = _place(la, lo, fixed=True, ctx=ctx, text=f"UTM {zone_n} {e:.0f} {n:.0f}")
         return Coordinate(la, lo, "utm", tuple(ctx.warnings), crs, tr)

@@ -34,6 +34,8 @@ class _Ctx:
     locality_point: Callable[[str], tuple[float, float] | None] | None = None
     #: The zone of the area (a province's), used only when the data gives none.
     zone_hint: object = None
+    #: Set when the point's zone came from ``zone_hint`` (the data gave none).
+    zone_hint_used: bool = False
 
 
 def _is_number(value: object) -> bool:

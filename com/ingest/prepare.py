@@ -332,6 +332,12 @@ def _place_by_coordinates(
     return True
 
 
+def _place_column_names(plan: ColumnPlan) -> str | None:
+    """Return the file's coordinate and address columns, as a report's column (None: none)."""
+    names = [plan.name(f) for f in (*COORD_FIELDS, "zone", *ADDRESS_FIELDS) if f in plan.fields]
+    return ", ".join(dict.fromkeys(names)) or None
+
+
 def _place_by_address(
     row: PreparedRow, get: Callable[[str], Any], ctx: _Context
 ) -> tuple[str, float | None]:
@@ -347,7 +353,8 @@ def _place_by_address(
     address_cols = [ctx.plan.name(f) for f in ADDRESS_FIELDS if get(f) is not None]
     row.place_columns = ", ".join(address_cols) or None
     if address is None:
-        raise RowRejected("no coordinates and no address", None)
+        # Name the (empty) place columns the file has, so the uploader knows where to look.
+        raise RowRejected("no coordinates and no address", _place_column_names(ctx.plan))
     if not kind.allow_address:
         raise RowRejected(
             f"{kind.name} need coordinates; an address places them only "
@@ -440,11 +447,6 @@ def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells
         if pair is not None:  # "1.49e1, 103.5": read as two numbers, order checked as usual
             location = None
             cells["lat"], cells["lon"] = pair
-    hinted = False
-    if zone is None and ctx.zone_hint and (
-        cells.get("easting") is not None or location is not None
-    ):
-        zone, hinted = ctx.zone_hint, True
     try:
         coord = parse_coordinate(
             location,
@@ -457,6 +459,9 @@ def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells
             datum=ctx.options.datum,
             transformation=ctx.options.transformation,
             locality_point=ctx.locality_point,
+            # The header's or the province's zone, used only when the cell and the zone
+            # column give none: a zone written in the data always wins.
+            zone_hint=ctx.zone_hint,
         )
     except ParseError as exc:
         raise RowRejected(str(exc), column) from exc
@@ -465,8 +470,8 @@ def _place_point(row: PreparedRow, ctx: _Context, *, column: str | None, **cells
     row.lat, row.lon = coord.lat, coord.lon
     row.quality = "coordinates"
     row.warnings.extend(coord.warnings)
-    if hinted and coord.method == "utm":
-        row.warnings.append(f"no UTM zone given; zone {zone} of the province used")
+    if coord.zone_from_hint and not ctx.plan.zone_hint:  # a header's zone is no guess
+        row.warnings.append(f"no UTM zone given; zone {ctx.zone_hint} of the province used")
     if coord.transformation or coord.source_crs != "EPSG:4326":
         ctx.datum_notes.add(coord.datum_note)
 

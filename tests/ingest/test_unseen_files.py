@@ -405,3 +405,38 @@ def test_xlsx_with_notes_first_and_the_data_on_the_second_sheet() -> None:
     table, prepared, _ = _prepare(out.getvalue(), "สำรวจ.xlsx")
     assert table.details["sheet"] == "ข้อมูลจุดเสี่ยง"
     _assert_points(prepared, POINTS, tol=1e-6)
+
+
+def test_a_row_with_no_place_names_the_files_place_columns() -> None:
+    rows = [["ชื่อจุด", "ละติจูด", "ลองจิจูด", "ที่อยู่", "ประเภท"],
+            ["ว่าง", "", "", "", "ยาเสพติด"],
+            ["ok", "14.8829", "103.4937", "", "ยาเสพติด"]]
+    _, prepared, _ = _prepare(_csv(rows), "empty-place.csv")
+    empty = prepared[0]
+    assert empty.status == "rejected" and empty.reason == "no coordinates and no address"
+    assert empty.column == "ละติจูด, ลองจิจูด, ที่อยู่"
+    assert prepared[1].status == "pending"
+
+
+def test_a_zone_written_in_the_cell_wins_over_the_provinces() -> None:
+    """Surin is in zone 48; a point written '47P ...' is read in zone 47, not refused as a
+    conflict with the province's zone, and only a zone taken from the province is warned of."""
+    to47 = pyproj.Transformer.from_crs(4326, 32647, always_xy=True)
+    to48 = pyproj.Transformer.from_crs(4326, 32648, always_xy=True)
+    west = (14.9, 101.9)  # west of 102 E: written in zone 47 by a neighbouring unit
+    e47, n47 = to47.transform(west[1], west[0])
+    lat, lon = POINTS[0]
+    e48, n48 = to48.transform(lon, lat)
+    rows = [["ชื่อจุด", "พิกัด UTM"],
+            ["zone47", f"47P {e47:.1f} {n47:.1f}"],
+            ["nozone", f"{e48:.1f} {n48:.1f}"]]
+    _, prepared, _ = _prepare(_csv(rows), "utm-cells.csv")
+    _assert_points(prepared, [west, POINTS[0]], tol=1e-5)
+    assert not any("zone" in w for w in prepared[0].warnings), prepared[0].warnings
+    assert "no UTM zone given; zone 48 of the province used" in prepared[1].warnings
+    header = [["ชื่อจุด", "Easting(m) zone 48", "Northing(m) zone 48"],
+              ["h", f"{e48:.1f}", f"{n48:.1f}"]]
+    _, by_header, plan = _prepare(_csv(header), "utm-header.csv")
+    _assert_points(by_header, [POINTS[0]], tol=1e-5)
+    assert plan.zone_hint == 48
+    assert not any("of the province used" in w for w in by_header[0].warnings)
