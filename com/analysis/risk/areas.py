@@ -13,11 +13,12 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.analysis.risk import reference
+from com.analysis.risk import h3columns, reference
 from com.analysis.risk.filters import AreaLevel, RiskFilter
 from com.analysis.risk.h3cells import (
     SHAPES,
     CellMemo,
+    cell_polygons,
     cell_shapes,
     fill_h3_cells,
     h3_api,
@@ -249,6 +250,12 @@ _EXTENT_POINTS = sa.text(
 )
 
 
+def extent_points(conn: Connection, filt: RiskFilter) -> int:
+    """How many points the filter's province or district holds at most (from the rollup)."""
+    return int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
+               .scalar_one())
+
+
 def count_h3_cells(
     conn: Connection, level: AreaLevel, filt: RiskFilter, *, bbox: Sequence[float] | None = None
 ) -> int | None:
@@ -261,8 +268,7 @@ def count_h3_cells(
     res = int(level.resolution or 0)
     if res not in STORED_RESOLUTIONS:
         return None
-    points = int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
-                 .scalar_one())
+    points = extent_points(conn, filt)
     if points <= MAX_H3_CELLS:
         return points
     fill_h3_cells(conn)
@@ -297,12 +303,20 @@ def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
     lvl = AreaLevel.parse(level)
     if lvl.kind != "h3":
         raise ValidationError(f"{level} is not an H3 level")
-    agg = aggregate_h3(conn, lvl, RiskFilter(use_recency=False), severity_model_of(None))
-    if agg.empty:
-        return {}
-    totals = agg.groupby("code")["points"].sum()
-    codes = h3_strings(totals.index.to_numpy(dtype=np.int64))
-    return {str(c): int(n) for c, n in zip(codes, totals.to_numpy(), strict=True)}
+    filt, model = RiskFilter(use_recency=False), severity_model_of(None)
+    res = int(lvl.resolution or 0)
+    if res in STORED_RESOLUTIONS and h3columns.usable(extent_points(conn, filt), None):
+        fill_h3_cells(conn)
+        sums = h3columns.cell_sums(h3columns.point_columns(conn, res, filt, model), filt, model)
+        cells, points = sums.cells, sums.points
+    else:
+        agg = aggregate_h3(conn, lvl, filt, model)
+        if agg.empty:
+            return {}
+        totals = agg.groupby("code")["points"].sum()
+        cells, points = totals.index.to_numpy(dtype=np.int64), totals.to_numpy()
+    codes = h3_strings(cells)
+    return {str(c): int(n) for c, n in zip(codes, points, strict=True)}
 
 
 def layer_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
@@ -349,12 +363,14 @@ def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
 
 def h3_areas(
     conn: Connection, level: AreaLevel, filt: RiskFilter, cells: np.ndarray,
-    *, empty_cells: bool = False,
+    *, empty_cells: bool = False, polygons: bool = True,
 ) -> gpd.GeoDataFrame:
     """Return H3 cells (those with points, ``cells``) as areas: polygon, area, centre, name.
 
-    Polygons, areas and centres are computed once per process per cell
-    (:data:`com.analysis.risk.h3cells.SHAPES`), names once per cell and extent.
+    Areas and centres are computed once per process per cell
+    (:data:`com.analysis.risk.h3cells.SHAPES`), names once per cell and extent, polygons at
+    each call (none with ``polygons=False``: the geometry is then empty, see
+    :func:`com.analysis.risk.h3cells.fill_cell_polygons`).
     With ``empty_cells`` every cell of the filter's extent is added (Gi* needs the cells
     without points as neighbours).
 
@@ -370,7 +386,8 @@ def h3_areas(
     frame = gpd.GeoDataFrame(
         {"code": codes, "area_km2": shapes["area_km2"], "rep_lon": shapes["rep_lon"],
          "rep_lat": shapes["rep_lat"]},
-        geometry=shapes["geometry"], crs=4326,
+        geometry=cell_polygons(codes) if polygons else np.full(len(codes), None),
+        crs=4326,
     )
     memo = reference.cached(conn, ("h3-names", level.resolution, filt.province_codes,
                                   filt.district),
