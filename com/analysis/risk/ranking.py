@@ -354,7 +354,7 @@ def _h3_rows(
         sums = h3columns.cell_sums(
             h3columns.point_columns(conn, int(level.resolution or 0), filt, model), filt, model)
         areas = h3_areas(conn, level, filt, sums.cells, empty_cells=empty_cells,
-                         polygons=len(sums.cells) <= EAGER_POLYGONS)
+                         polygons=empty_cells or len(sums.cells) <= EAGER_POLYGONS)
         base, counts = _cell_rows(sums, areas["code"].to_numpy(), keys)
         return areas, base, counts
     agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
