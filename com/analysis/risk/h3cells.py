@@ -121,10 +121,10 @@ class CellMemo:
         """
         cells = np.asarray(cells, dtype=np.int64)
         with self._lock:
-            if np.array_equal(cells, self._cells):  # the same cells again: the kept arrays
-                return dict(self._values)
+            if self._values and np.array_equal(cells, self._cells):
+                return dict(self._values)  # the same cells again: the kept arrays
             missing = sorted_unique(cells[~self._known(cells)])
-            if len(missing):
+            if len(missing) or not self._values:  # (empty arrays of each value at least)
                 new = {k: np.asarray(v) for k, v in compute(missing).items()}
                 if len(self._cells) + len(missing) > self.max_cells:
                     self._cells, self._values = np.empty(0, dtype=np.int64), {}

@@ -161,7 +161,7 @@ def _context_factors(
     """
     with_points = np.flatnonzero(base.to_numpy().sum(axis=1) > 0)
     factor_keys = list(model.context)
-    if level.kind == "h3" and factor_keys and len(with_points) == len(areas):
+    if level.kind == "h3" and factor_keys and 0 < len(with_points) == len(areas):
         # Every cell has points (no empty cells): the kept values as they are (no copy).
         return _h3_context(conn, areas["code"].to_numpy(), level, model)
     multipliers = pd.DataFrame(1.0, index=range(len(areas)), columns=factor_keys)

@@ -162,3 +162,15 @@ def test_point_totals_for_privacy_equal_the_exact_counts(db):
     cells = db.execute(sa.text(
         "SELECT h3_8, count(*) FROM risk_points GROUP BY h3_8")).all()
     assert totals == {h3int.int_to_str(c): n for c, n in cells}
+
+
+def test_a_filter_without_points_gives_an_empty_ranking_in_a_fresh_process(db, monkeypatch):
+    from com.analysis.risk import h3cells
+
+    _insert(db, 20, seed=9)
+    monkeypatch.setattr(h3cells, "SHAPES", h3cells.CellMemo())  # nothing known yet
+    monkeypatch.setattr("com.analysis.risk.areas.SHAPES", h3cells.SHAPES)
+    monkeypatch.setattr("com.analysis.risk.ranking.SHAPES", h3cells.SHAPES)
+    ranked = risk.rank_areas(db, level="h3:8", date_from=DAY + dt.timedelta(days=1),
+                             as_of=DAY, model=load_severity_model())
+    assert ranked.empty and "h3_cell" in ranked.columns
