@@ -38,6 +38,8 @@ MAX_H3_CELLS = 1_000_000
 #: Most H3 cells of an extent when the cells without points are wanted too (Gi*; Thailand at
 #: h3:7 is about 100,000).
 MAX_H3_EXTENT_CELLS = 200_000
+#: Points tested at a time by :func:`names_at` (their shapely points are the transient).
+NAME_STEP = 65_536
 
 
 _WORK_MEM = {"areas": sa.text("SET LOCAL work_mem = '64MB'"),
@@ -439,13 +441,21 @@ def names_at(
     )
     codes = list(filt.province_codes) if filt.province_codes else None
     subs = read_geoms(conn, query, {"p": codes, "d": filt.district})
-    result = pd.DataFrame({"name_th": [""] * len(lon), "name_en": [""] * len(lon)})
-    if subs.empty or len(lon) == 0:
-        return result
-    tree = shapely.STRtree(subs.geometry.values)
-    pts = shapely.points(lon, lat)
-    idx_pts, idx_subs = tree.query(pts, predicate="within")
-    first = pd.Series(idx_subs, index=idx_pts).groupby(level=0).first()
-    result.loc[first.index, "name_th"] = subs["name_th"].to_numpy()[first.to_numpy()]
-    result.loc[first.index, "name_en"] = subs["name_en"].to_numpy()[first.to_numpy()]
-    return result
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    name_th = np.full(len(lon), "", dtype=object)
+    name_en = np.full(len(lon), "", dtype=object)
+    if not subs.empty and len(lon):
+        tree = shapely.STRtree(subs.geometry.values)
+        sub_th, sub_en = subs["name_th"].to_numpy(), subs["name_en"].to_numpy()
+        # A chunk of points at a time: 500,000 shapely points at once cost ~70 MB, the peak of
+        # a national h3:8 ranking (each point's matches do not depend on the others).
+        for start in range(0, len(lon), NAME_STEP):
+            part = slice(start, start + NAME_STEP)
+            idx_pts, idx_subs = tree.query(shapely.points(lon[part], lat[part]),
+                                           predicate="within")
+            # The first match of each point, in the order the tree gives them.
+            points, first = np.unique(idx_pts, return_index=True)
+            rows = points + start
+            name_th[rows] = sub_th[idx_subs[first]]
+            name_en[rows] = sub_en[idx_subs[first]]
+    return pd.DataFrame({"name_th": name_th, "name_en": name_en}, copy=False)

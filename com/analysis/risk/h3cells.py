@@ -135,6 +135,10 @@ class CellMemo:
                 self._cells = merged[order]
                 self._values = {k: np.concatenate([self._values[k], new[k]])[order]
                                 for k in new}
+                if np.array_equal(cells, self._cells):
+                    # The first lookup of every kept cell (a national ranking's first call):
+                    # the kept arrays, not copies (tens of MB at h3:8).
+                    return dict(self._values)
             pos = np.searchsorted(self._cells, cells)
             return {k: v[pos] for k, v in self._values.items()}
 

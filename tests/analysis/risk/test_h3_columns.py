@@ -174,3 +174,25 @@ def test_a_filter_without_points_gives_an_empty_ranking_in_a_fresh_process(db, m
     ranked = risk.rank_areas(db, level="h3:8", date_from=DAY + dt.timedelta(days=1),
                              as_of=DAY, model=load_severity_model())
     assert ranked.empty and "h3_cell" in ranked.columns
+
+
+def test_names_and_distances_made_in_chunks_equal_those_made_at_once(db, monkeypatch):
+    """names_at and context_distances take the cells a chunk at a time (their peak memory)."""
+    from com.analysis.risk import areas as risk_areas
+    from com.analysis.risk import context as risk_context
+    from com.analysis.risk import reference
+
+    _insert(db, 300, seed=11)
+    kwargs = {"level": "h3:8", "as_of": DAY, "model": load_severity_model(),
+              "with_details": True}
+    reference.clear()  # the names and distances are computed, not taken from the memo
+    whole = risk.rank_areas(db, **kwargs)
+    reference.clear()
+    monkeypatch.setattr(risk_areas, "NAME_STEP", 7)
+    monkeypatch.setattr(risk_context, "POINT_STEP", 7)
+    chunked = risk.rank_areas(db, **kwargs)
+    assert len(whole) > 3 * 7  # several chunks
+    assert (whole["name_th"] != "").sum() > 7
+    assert whole[[c for c in whole.columns if c.startswith("dist_")]].notna().any().any()
+    pd.testing.assert_frame_equal(pd.DataFrame(chunked.drop(columns="geometry")),
+                                  pd.DataFrame(whole.drop(columns="geometry")))
