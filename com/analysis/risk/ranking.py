@@ -379,11 +379,9 @@ def _h3_rows(
         check_h3_cap(level, cells)
     if areas is None and cells is not None and h3columns.usable(extent_points(conn, filt), bbox):
         # Grouped in numpy from the points kept in the process (h3columns).
-        h3columns.release_heap()  # what earlier work freed (a previous answer): a low start
         fill_h3_cells(conn)
         sums = h3columns.cell_sums(
             h3columns.point_columns(conn, int(level.resolution or 0), filt, model), filt, model)
-        h3columns.release_heap()  # the read's and the grouping's transients
         areas = h3_areas(conn, level, filt, sums.cells, empty_cells=empty_cells,
                          polygons=empty_cells or len(sums.cells) <= EAGER_POLYGONS)
         base, counts = _cell_rows(sums, areas["code"].to_numpy(), keys)
