@@ -231,6 +231,7 @@ def generate_points(url: str, n: int, seed: int = 1) -> dict:
     # upload stores them, com.geo.h3) are those of the stored coordinates.
     lon, lat = np.round(lon, 6), np.round(lat, 6)
     cells = [c.tolist() for c in _stored_cells(lat, lon).values()]
+    lon, lat = lon.tolist(), lat.tolist()  # Python floats: numpy 2's repr is np.float64(...)
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
         with raw.cursor().copy(

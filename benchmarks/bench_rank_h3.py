@@ -10,6 +10,8 @@ process (so each peak memory is its own, VmHWM reset after the imports):
 * COM: ``com.analysis.risk.rank_areas(level="h3:8")`` for the whole country, twice in the same
   process: ``cold`` (first call: cell polygons, names, context distances computed) and ``warm``
   (another ``as_of``: the per-cell values are kept in the process, the points are grouped again);
+* the API: ``GET /api/rankings?level=h3:8`` national (first request, another ``as_of``, the
+  same again, a GeoJSON page), in its own fresh process (:func:`step_api`);
 * the anchor a user would write: COPY the points out, ``h3.latlng_to_cell`` per point,
   ``com.analysis.risk.point_weights``, ``groupby`` the cell (no polygons, names or context).
 
@@ -54,7 +56,48 @@ def step_com(url: str) -> dict:
             out[name] = time.perf_counter() - start
             out[f"{name}_peak_mb"] = bench_rank.rss_mb()
             conn.rollback()
-    out.update(cells=len(ranked), points=int(ranked["points"].sum()))
+            out.update(cells=len(ranked), points=int(ranked["points"].sum()))
+            del ranked  # the next call's peak is its own (not with this answer still held)
+    return out
+
+
+def step_api(url: str) -> dict:
+    """``GET /api/rankings?level=h3:8`` national in a fresh process (in-process ASGI client).
+
+    ``cold``: the first request (nothing kept); ``new_as_of``: another analysis date (the
+    points and per-cell values kept, the ranking and its page computed); ``warm``: the same
+    request again (the kept encoded page); ``geojson``: a GeoJSON page of another date (the
+    ranking plus the polygons of the page's 1,000 cells).
+    """
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from com.config.settings import Settings
+    from com.security.access import CLI
+    from com.security.apikeys import create_key
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # h3:8 needs the 'sensitive' right (a key of the scratch DB)
+        key = create_key(conn, name="bench h3", sensitive=True, created_by=CLI).key
+    engine.dispose()
+    settings = Settings(_env_file=None, database_url=url, environment="test",
+                        secret_key="bench-secret-key-0123456789abcdef",
+                        geodata_dir=bench_rank.GEODATA, rate_limit_per_minute=0)
+    client = TestClient(create_app(settings)).__enter__()  # runs the lifespan (engine)
+    out: dict = {}
+    for name, params in (("cold", "as_of=2025-09-30"), ("new_as_of", "as_of=2025-10-31"),
+                         ("warm", "as_of=2025-10-31"),
+                         ("geojson", "as_of=2025-11-30&format=geojson")):
+        bench_rank.reset_peak()
+        start = time.perf_counter()
+        response = client.get(f"/api/rankings?level=h3:8&{params}",
+                              headers={"X-API-Key": key})
+        out[name] = time.perf_counter() - start
+        out[f"{name}_peak_mb"] = bench_rank.rss_mb()
+        response.raise_for_status()
+        body = response.json()
+        out[f"{name}_total"] = body.get("total", body.get("numberMatched"))
     return out
 
 
@@ -93,7 +136,7 @@ def step_anchor(url: str) -> dict:
             "points": int(scores["points"].sum())}
 
 
-STEPS = {"com": step_com, "anchor": step_anchor}
+STEPS = {"com": step_com, "api": step_api, "anchor": step_anchor}
 
 
 def run_step(name: str, url: str) -> dict:
@@ -140,12 +183,14 @@ def main() -> None:
         engine.dispose()
         print(f"load average before: {os.getloadavg()}", flush=True)
         com: list[dict] = []
+        api: list[dict] = []
         anchor: list[dict] = []
         for run in range(args.runs):
             com.append(run_step("com", url))
             anchor.append(run_step("anchor", url))
-            print(f"run {run + 1}: COM {json.dumps(com[-1])}; anchor {json.dumps(anchor[-1])}",
-                  flush=True)
+            api.append(run_step("api", url))
+            print(f"run {run + 1}: COM {json.dumps(com[-1])}; anchor {json.dumps(anchor[-1])}; "
+                  f"API {json.dumps(api[-1])}", flush=True)
     finally:
         if not args.reuse:
             bench_rank.drop_database(name)
@@ -163,6 +208,12 @@ def main() -> None:
         ("COM rank_areas h3:8, warm (second call, another as_of)", warm,
          max(r["warm_peak_mb"] for r in com)),
         ("geopandas + h3 per point + groupby", base, max(r["peak_mb"] for r in anchor)),
+        *((f"GET /api/rankings?level=h3:8 national, {what}", [r[key] for r in api],
+           max(r[f"{key}_peak_mb"] for r in api)) for key, what in (
+            ("cold", "first request of the process (default page of 1,000 cells)"),
+            ("new_as_of", "another as_of (ranking computed, points and cell values kept)"),
+            ("warm", "the same request again (kept encoded page)"),
+            ("geojson", "GeoJSON page of another as_of (+ 1,000 cell polygons)"))),
     ):
         print(f"| {label} | {_fig(values)} | "
               f"{statistics.median(base) / statistics.median(values):.2f}x | {peak:.0f} |")

@@ -192,18 +192,18 @@ def rankings(
     model = _model(settings)
     public = privacy.applies_to(principal)
     key = None
-    if not str(filters["level"]).startswith("h3"):
-        with transaction(engine) as conn:
-            version = answers.data_version(conn)
-        if version is not None:
-            # Everything that changes the bytes (answers.py): never shared across rights.
-            key = (_flight_key("rankings", filters), query.format, query.limit, query.offset,
-                   str(request.url), model.model_dump_json(), public, principal.sees_sensitive,
-                   settings.small_area_k, answers.analysis_date(query.as_of), version)
-            found = answers.answer_cache(request).get(key)
-            if found is None and answers.etag_matches(request.headers.get("if-none-match"),
-                                                      answers.etag_of_key(key)):
-                return answers.not_modified(answers.etag_of_key(key), public=public)
+    # H3 too (issue 13): its cells follow the same data version (the points' rollup).
+    with transaction(engine) as conn:
+        version = answers.data_version(conn)
+    if version is not None:
+        # Everything that changes the bytes (answers.py): never shared across rights.
+        key = (_flight_key("rankings", filters), query.format, query.limit, query.offset,
+               str(request.url), model.model_dump_json(), public, principal.sees_sensitive,
+               settings.small_area_k, answers.analysis_date(query.as_of), version)
+        found = answers.answer_cache(request).get(key)
+        if found is None and answers.etag_matches(request.headers.get("if-none-match"),
+                                                  answers.etag_of_key(key)):
+            return answers.not_modified(answers.etag_of_key(key), public=public)
 
     def make(etag: str | None) -> answers.Encoded:
         def compute() -> Any:

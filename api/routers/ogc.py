@@ -631,6 +631,8 @@ def export_ranking(
         frame = public_ranking(conn, frame, principal, settings)
         if query.limit is not None:
             frame = frame.head(query.limit)
+        if fmt in ("geojson", "gpkg"):
+            frame = risk.with_polygons(frame)  # a large H3 ranking comes without them
         columns = [c for c in frame.columns if c != frame.geometry.name]
         level = str(filters["level"]).replace(":", "")
         result = export_frame(

@@ -34,6 +34,7 @@ from com.analysis.risk.filters import (
     check_level_for,
     make_filter,
 )
+from com.analysis.risk.h3cells import with_polygons
 from com.analysis.risk.heat import heat_surface
 from com.analysis.risk.hotspots import (
     EMERGING_LABELS,
@@ -76,6 +77,7 @@ __all__ = [
     "explain_area",
     "gi_star",
     "h3_point_totals",
+    "with_polygons",
     "heat_surface",
     "hotspots",
     "json_ready",

@@ -13,11 +13,12 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.analysis.risk import reference
+from com.analysis.risk import h3columns, reference
 from com.analysis.risk.filters import AreaLevel, RiskFilter
 from com.analysis.risk.h3cells import (
     SHAPES,
     CellMemo,
+    cell_polygons,
     cell_shapes,
     fill_h3_cells,
     h3_api,
@@ -37,6 +38,8 @@ MAX_H3_CELLS = 1_000_000
 #: Most H3 cells of an extent when the cells without points are wanted too (Gi*; Thailand at
 #: h3:7 is about 100,000).
 MAX_H3_EXTENT_CELLS = 200_000
+#: Points tested at a time by :func:`names_at` (their shapely points are the transient).
+NAME_STEP = 65_536
 
 
 _WORK_MEM = {"areas": sa.text("SET LOCAL work_mem = '64MB'"),
@@ -249,6 +252,12 @@ _EXTENT_POINTS = sa.text(
 )
 
 
+def extent_points(conn: Connection, filt: RiskFilter) -> int:
+    """How many points the filter's province or district holds at most (from the rollup)."""
+    return int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
+               .scalar_one())
+
+
 def count_h3_cells(
     conn: Connection, level: AreaLevel, filt: RiskFilter, *, bbox: Sequence[float] | None = None
 ) -> int | None:
@@ -261,8 +270,7 @@ def count_h3_cells(
     res = int(level.resolution or 0)
     if res not in STORED_RESOLUTIONS:
         return None
-    points = int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
-                 .scalar_one())
+    points = extent_points(conn, filt)
     if points <= MAX_H3_CELLS:
         return points
     fill_h3_cells(conn)
@@ -297,12 +305,20 @@ def h3_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
     lvl = AreaLevel.parse(level)
     if lvl.kind != "h3":
         raise ValidationError(f"{level} is not an H3 level")
-    agg = aggregate_h3(conn, lvl, RiskFilter(use_recency=False), severity_model_of(None))
-    if agg.empty:
-        return {}
-    totals = agg.groupby("code")["points"].sum()
-    codes = h3_strings(totals.index.to_numpy(dtype=np.int64))
-    return {str(c): int(n) for c, n in zip(codes, totals.to_numpy(), strict=True)}
+    filt, model = RiskFilter(use_recency=False), severity_model_of(None)
+    res = int(lvl.resolution or 0)
+    if res in STORED_RESOLUTIONS and h3columns.usable(extent_points(conn, filt), None):
+        fill_h3_cells(conn)
+        sums = h3columns.cell_sums(h3columns.point_columns(conn, res, filt, model), filt, model)
+        cells, points = sums.cells, sums.points
+    else:
+        agg = aggregate_h3(conn, lvl, filt, model)
+        if agg.empty:
+            return {}
+        totals = agg.groupby("code")["points"].sum()
+        cells, points = totals.index.to_numpy(dtype=np.int64), totals.to_numpy()
+    codes = h3_strings(cells)
+    return {str(c): int(n) for c, n in zip(codes, points, strict=True)}
 
 
 def layer_point_totals(conn: Connection, level: AreaLevel | str) -> dict[str, int]:
@@ -349,12 +365,14 @@ def _extent_geometry(conn: Connection, filt: RiskFilter) -> gpd.GeoDataFrame:
 
 def h3_areas(
     conn: Connection, level: AreaLevel, filt: RiskFilter, cells: np.ndarray,
-    *, empty_cells: bool = False,
+    *, empty_cells: bool = False, polygons: bool = True,
 ) -> gpd.GeoDataFrame:
     """Return H3 cells (those with points, ``cells``) as areas: polygon, area, centre, name.
 
-    Polygons, areas and centres are computed once per process per cell
-    (:data:`com.analysis.risk.h3cells.SHAPES`), names once per cell and extent.
+    Areas and centres are computed once per process per cell
+    (:data:`com.analysis.risk.h3cells.SHAPES`), names once per cell and extent, polygons at
+    each call (none with ``polygons=False``: the geometry is then empty, see
+    :func:`com.analysis.risk.h3cells.fill_cell_polygons`).
     With ``empty_cells`` every cell of the filter's extent is added (Gi* needs the cells
     without points as neighbours).
 
@@ -370,7 +388,8 @@ def h3_areas(
     frame = gpd.GeoDataFrame(
         {"code": codes, "area_km2": shapes["area_km2"], "rep_lon": shapes["rep_lon"],
          "rep_lat": shapes["rep_lat"]},
-        geometry=shapes["geometry"], crs=4326,
+        geometry=cell_polygons(codes) if polygons else np.full(len(codes), None),
+        crs=4326,
     )
     memo = reference.cached(conn, ("h3-names", level.resolution, filt.province_codes,
                                   filt.district),
@@ -422,13 +441,21 @@ def names_at(
     )
     codes = list(filt.province_codes) if filt.province_codes else None
     subs = read_geoms(conn, query, {"p": codes, "d": filt.district})
-    result = pd.DataFrame({"name_th": [""] * len(lon), "name_en": [""] * len(lon)})
-    if subs.empty or len(lon) == 0:
-        return result
-    tree = shapely.STRtree(subs.geometry.values)
-    pts = shapely.points(lon, lat)
-    idx_pts, idx_subs = tree.query(pts, predicate="within")
-    first = pd.Series(idx_subs, index=idx_pts).groupby(level=0).first()
-    result.loc[first.index, "name_th"] = subs["name_th"].to_numpy()[first.to_numpy()]
-    result.loc[first.index, "name_en"] = subs["name_en"].to_numpy()[first.to_numpy()]
-    return result
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    name_th = np.full(len(lon), "", dtype=object)
+    name_en = np.full(len(lon), "", dtype=object)
+    if not subs.empty and len(lon):
+        tree = shapely.STRtree(subs.geometry.values)
+        sub_th, sub_en = subs["name_th"].to_numpy(), subs["name_en"].to_numpy()
+        # A chunk of points at a time: 500,000 shapely points at once cost ~70 MB, the peak of
+        # a national h3:8 ranking (each point's matches do not depend on the others).
+        for start in range(0, len(lon), NAME_STEP):
+            part = slice(start, start + NAME_STEP)
+            idx_pts, idx_subs = tree.query(shapely.points(lon[part], lat[part]),
+                                           predicate="within")
+            # The first match of each point, in the order the tree gives them.
+            points, first = np.unique(idx_pts, return_index=True)
+            rows = points + start
+            name_th[rows] = sub_th[idx_subs[first]]
+            name_en[rows] = sub_en[idx_subs[first]]
+    return pd.DataFrame({"name_th": name_th, "name_en": name_en}, copy=False)

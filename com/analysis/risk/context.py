@@ -21,6 +21,10 @@ from com.geo.projection import (
     utm_zones,
 )
 
+#: Points measured at a time by :func:`context_distances` (their shapely points are the
+#: transient memory).
+POINT_STEP = 65_536
+
 
 def _pieces(geoms: np.ndarray, max_vertices: int = 64) -> list[Any]:
     """Cut lines into short pieces so the STRtree can skip far-away parts of a long border."""
@@ -77,20 +81,23 @@ def context_distances(
         if not mask.any():
             continue
         x, y = project(lon[mask], lat[mask], epsg)
-        points = shapely.points(x, y)
         rows = np.flatnonzero(mask)
-        for name, geoms in features.items():
-            if len(geoms) == 0:
-                continue
-            pieces = _pieces(project_geometries(list(geoms), epsg))
-            tree = shapely.STRtree(pieces)
-            limit = (max_distance_m or {}).get(name)
-            (idx_in, _idx_tree), dist = tree.query_nearest(
-                points, max_distance=limit, return_distance=True, all_matches=False
-            )
-            values = np.full(len(points), np.nan)
-            values[idx_in] = dist
-            out.loc[rows, name] = values
+        trees = {name: shapely.STRtree(_pieces(project_geometries(list(geoms), epsg)))
+                 for name, geoms in features.items() if len(geoms)}
+        values = {name: np.full(len(rows), np.nan) for name in trees}
+        # A chunk of points at a time: 500,000 shapely points at once cost ~70 MB (a national
+        # h3:8 ranking); each point's nearest feature does not depend on the others.
+        for start in range(0, len(rows), POINT_STEP):
+            part = slice(start, start + POINT_STEP)
+            points = shapely.points(x[part], y[part])
+            for name, tree in trees.items():
+                (idx_in, _idx_tree), dist = tree.query_nearest(
+                    points, max_distance=(max_distance_m or {}).get(name),
+                    return_distance=True, all_matches=False,
+                )
+                values[name][idx_in + start] = dist
+        for name, found in values.items():
+            out.loc[rows, name] = found
     return out
 
 
@@ -122,11 +129,24 @@ def factor_table(
         lon, lat, {k: features.get(k, []) for k in active},
         max_distance_m={k: f.bands_m[-1] for k, f in active.items()},
     )
-    multipliers = pd.DataFrame(index=range(len(lon)))
+    for key in model.context:
+        if key not in active:
+            distances[key] = np.nan
+    return distances, band_multipliers(distances, level, model)
+
+
+def band_multipliers(
+    distances: pd.DataFrame, level: AreaLevel, model: SeverityModel
+) -> pd.DataFrame:
+    """Band multipliers of the distances of :func:`factor_table` (1 where a factor does not apply).
+
+    A function of the distances alone: the H3 rankings keep the distances of each cell and
+    make the multipliers at each call (they live only while the scores are combined).
+    """
+    multipliers = pd.DataFrame(index=range(len(distances)))
     for key, factor in model.context.items():
-        if key in active:
+        if level.factor_kind in factor.levels and factor.weight > 0:
             multipliers[key] = factor.multiplier(distances[key].to_numpy())
         else:
             multipliers[key] = 1.0
-            distances[key] = np.nan
-    return distances, multipliers
+    return multipliers

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Mapping
 from itertools import chain
 
+import geopandas as gpd
 import numpy as np
 import shapely
 import sqlalchemy as sa
@@ -79,11 +80,19 @@ def h3_polygons(cells: np.ndarray) -> np.ndarray:
     return shapely.polygons(rings)
 
 
-def h3_strings(cells: np.ndarray) -> np.ndarray:
-    """H3 cell strings (15 hex digits) of int64 cells, without a Python call per cell."""
+def h3_strings(cells: np.ndarray, *, step: int = 65_536) -> np.ndarray:
+    """H3 cell strings (15 hex digits) of int64 cells, without a Python call per cell.
+
+    ``step`` cells at a time: the fixed-width intermediates of 500,000 cells would cost 30 MB.
+    """
     cells = np.asarray(cells, dtype=">u8")
-    digits = np.frombuffer(cells.tobytes().hex().encode(), dtype="S1").reshape(len(cells), 16)
-    return np.ascontiguousarray(digits[:, 1:]).view("S15").ravel().astype("U15").astype(object)
+    out = np.empty(len(cells), dtype=object)
+    for start in range(0, len(cells), step):
+        part = cells[start:start + step]
+        digits = np.frombuffer(part.tobytes().hex().encode(), dtype="S1").reshape(len(part), 16)
+        out[start:start + step] = (np.ascontiguousarray(digits[:, 1:]).view("S15").ravel()
+                                   .astype("U15").astype(object))
+    return out
 
 
 class CellMemo:
@@ -108,11 +117,14 @@ class CellMemo:
         """Return the values of ``cells`` (int64), computing those not yet known with ``compute``.
 
         ``compute`` gets the missing cells and returns one array per value, in their order.
+        The arrays returned may be the memo's own: callers must not modify them.
         """
         cells = np.asarray(cells, dtype=np.int64)
         with self._lock:
+            if self._values and np.array_equal(cells, self._cells):
+                return dict(self._values)  # the same cells again: the kept arrays
             missing = sorted_unique(cells[~self._known(cells)])
-            if len(missing):
+            if len(missing) or not self._values:  # (empty arrays of each value at least)
                 new = {k: np.asarray(v) for k, v in compute(missing).items()}
                 if len(self._cells) + len(missing) > self.max_cells:
                     self._cells, self._values = np.empty(0, dtype=np.int64), {}
@@ -123,6 +135,10 @@ class CellMemo:
                 self._cells = merged[order]
                 self._values = {k: np.concatenate([self._values[k], new[k]])[order]
                                 for k in new}
+                if np.array_equal(cells, self._cells):
+                    # The first lookup of every kept cell (a national ranking's first call):
+                    # the kept arrays, not copies (tens of MB at h3:8).
+                    return dict(self._values)
             pos = np.searchsorted(self._cells, cells)
             return {k: v[pos] for k, v in self._values.items()}
 
@@ -142,24 +158,74 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
 
 
 def cell_shapes(cells: np.ndarray) -> dict[str, np.ndarray]:
-    """Polygon (``geometry``), ``area_km2`` and centre (``rep_lon``, ``rep_lat``) of cells.
+    """``area_km2`` and centre (``rep_lon``, ``rep_lat``) of int64 cells.
 
-    Areas and centres from h3 itself (``cell_area``, ``cell_to_latlng``); polygons from h3ronpy
-    in one call (h3's ``cell_to_boundary`` builds Python tuples: 300 MB for 500,000 cells), the
-    same vertices within 1e-12 degrees.
+    Areas from h3's ``cell_area`` (h3o's vectorised areas differ by up to 1e-9); centres from
+    h3ronpy in one call (within 3e-12 degrees of ``cell_to_latlng``). No polygon: kept for
+    every cell ranked in the process, polygons would cost 0.5-1 KB a cell (500 MB for a
+    national h3:8 ranking); :func:`cell_polygons` makes those a caller shows.
     """
     h3int = h3_api()
-    centres = np.array([h3int.cell_to_latlng(c) for c in cells.tolist()],
-                       dtype=float).reshape(-1, 2)
-    from h3ronpy.vector import cells_to_wkb_polygons  # deferred: H3 work only
+    cells = np.asarray(cells, dtype=np.int64)
+    if not len(cells):
+        return {k: np.empty(0) for k in ("area_km2", "rep_lon", "rep_lat")}
+    from h3ronpy.vector import cells_to_coordinates  # deferred: H3 work only
 
+    centres = cells_to_coordinates(cells.astype(np.uint64))
     return {
-        "geometry": shapely.from_wkb(np.asarray(cells_to_wkb_polygons(cells.astype(np.uint64)))),
         "area_km2": np.array([h3int.cell_area(c, "km^2") for c in cells.tolist()], dtype=float),
-        "rep_lon": centres[:, 1],
-        "rep_lat": centres[:, 0],
+        "rep_lon": np.asarray(centres.column("lng"), dtype=float),
+        "rep_lat": np.asarray(centres.column("lat"), dtype=float),
     }
 
 
-#: Cell polygons, areas and centres: fixed by H3 itself, shared by every caller.
+def cell_polygons(cells: np.ndarray) -> np.ndarray:
+    """Shapely polygons (EPSG:4326) of int64 cells, from h3ronpy in one call.
+
+    h3's ``cell_to_boundary`` builds Python tuples (300 MB for 500,000 cells); h3ronpy gives
+    the same vertices within 1e-12 degrees.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    if not len(cells):
+        return np.empty(0, dtype=object)
+    from h3ronpy.vector import cells_to_wkb_polygons  # deferred: H3 work only
+
+    return shapely.from_wkb(np.asarray(cells_to_wkb_polygons(cells.astype(np.uint64))))
+
+
+#: Cell areas and centres: fixed by H3 itself, shared by every caller.
 SHAPES = CellMemo()
+
+
+def cell_ints(codes: np.ndarray) -> np.ndarray:
+    """int64 cells of H3 cell strings (15 hex digits; the inverse of :func:`h3_strings`)."""
+    text = np.asarray(codes, dtype="U15").astype("S15")
+    if not len(text):
+        return np.empty(0, dtype=np.int64)
+    digits = np.frombuffer(text.tobytes(), dtype=np.uint8).reshape(len(text), 15)
+    values = np.where(digits >= ord("a"), digits - ord("a") + 10,
+                      np.where(digits >= ord("A"), digits - ord("A") + 10, digits - ord("0")))
+    powers = (16 ** np.arange(14, -1, -1, dtype=np.uint64)).astype(np.uint64)
+    return (values.astype(np.uint64) @ powers).astype(np.int64)
+
+
+def with_polygons(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return an H3 ranking with the polygons of its cells where its geometry is empty.
+
+    A ranking of many cells leaves its geometry empty (:func:`com.analysis.risk.rank_areas`):
+    whoever shows cells (a GeoJSON page, a GeoPackage) makes the polygons of those rows only.
+    Any other frame is returned as it is.
+    """
+    if (not str(frame.attrs.get("level", "")).startswith("h3") or "h3_cell" not in frame.columns
+            or not isinstance(frame, gpd.GeoDataFrame)):
+        return frame
+    missing = np.flatnonzero(frame.geometry.isna().to_numpy())
+    if not len(missing):
+        return frame
+    attrs = dict(frame.attrs)
+    out = frame.copy()
+    geometry = out.geometry.to_numpy().copy()
+    geometry[missing] = cell_polygons(cell_ints(out["h3_cell"].to_numpy()[missing]))
+    out = out.set_geometry(gpd.GeoSeries(geometry, index=out.index, crs=frame.crs))
+    out.attrs.update(attrs)
+    return out

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 
 from com.analysis.risk.filters import AreaLevel
+from com.analysis.risk.h3cells import with_polygons
 from com.config.severity import SeverityModel, severity_model_of
 from com.errors import ValidationError
 from com.io.escape import escape_formula
@@ -145,7 +146,11 @@ def _json_default(value: Any) -> Any:
 
 
 def areas_to_geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """Return the areas as a GeoJSON FeatureCollection (EPSG:4326, NaN as null)."""
+    """Return the areas as a GeoJSON FeatureCollection (EPSG:4326, NaN as null).
+
+    The cells of a large H3 ranking get their polygons here (those written only).
+    """
+    frame = with_polygons(frame)
     features = []
     for props, geom in zip(_records(frame), frame.geometry, strict=True):
         features.append({

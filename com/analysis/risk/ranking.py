@@ -12,20 +12,27 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from com.analysis.risk import reference
+from com.analysis.risk import h3columns, reference
 from com.analysis.risk.areas import (
     aggregate_codes,
     aggregate_h3,
     check_h3_cap,
     count_h3_cells,
+    extent_points,
     h3_areas,
     load_areas,
 )
-from com.analysis.risk.context import factor_table, load_context
+from com.analysis.risk.context import band_multipliers, factor_table, load_context
 from com.analysis.risk.filters import AreaLevel, RiskFilter, make_filter
-from com.analysis.risk.h3cells import SHAPES, CellMemo, cell_shapes, h3_strings
+from com.analysis.risk.h3cells import SHAPES, CellMemo, cell_shapes, fill_h3_cells, h3_strings
 from com.analysis.risk.scoring import combine_scores
 from com.config.severity import SeverityModel, severity_model_of
+
+#: Most H3 cells a ranking gives with their polygons; beyond, its geometry is empty
+#: (None): polygons cost 0.5-1 KB a cell (a national h3:8
+#: ranking holds about 500,000 cells), so whoever shows cells makes those it shows
+#: (:func:`com.analysis.risk.h3cells.with_polygons`; the GeoJSON writers do).
+EAGER_POLYGONS = 200_000
 
 
 def area_columns(level: AreaLevel | str, model: SeverityModel | None = None) -> list[str]:
@@ -100,7 +107,9 @@ def rank_areas(
         One row per area of the extent (also those without points; H3: the cells with points
         unless ``empty_cells``), ordered by rank, with the
         columns of :func:`area_columns` and ``geometry``; ``attrs`` holds ``level`` and
-        ``as_of``.
+        ``as_of``. An H3 ranking of more than :data:`EAGER_POLYGONS` cells has an empty
+        geometry (None): :func:`com.analysis.risk.h3cells.with_polygons` makes the polygons of
+        the rows shown (the GeoJSON writers call it).
 
     Raises
     ------
@@ -124,21 +133,23 @@ def rank_areas(
 def _h3_context(
     conn: Connection, codes: np.ndarray, level: AreaLevel, model: SeverityModel
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Distances and multipliers of H3 cells, each computed once per model and reference data."""
+    """Distances and multipliers of H3 cells, the distances computed once per model and reference.
+
+    Only the distances are kept (16 MB at h3:8 national): the multipliers, a band lookup of
+    them, are made at each call and go once the scores are combined.
+    """
     signature = model.model_dump_json(include={"context"})
-    memo = reference.cached(conn, ("h3-context", signature), CellMemo)
+    memo = reference.cached(conn, ("h3-distances", signature), CellMemo)
     keys = list(model.context)
 
     def compute(missing: np.ndarray) -> dict[str, np.ndarray]:
         centres = SHAPES.lookup(missing, cell_shapes)
-        dist, mult = factor_table(centres["rep_lon"], centres["rep_lat"], level, model,
-                                  load_context(conn, model))
-        return {**{f"d_{k}": dist[k].to_numpy(float) for k in keys},
-                **{f"m_{k}": mult[k].to_numpy(float) for k in keys}}
+        dist, _mult = factor_table(centres["rep_lon"], centres["rep_lat"], level, model,
+                                   load_context(conn, model))
+        return {k: dist[k].to_numpy(float) for k in keys}
 
-    found = memo.lookup(codes, compute)
-    return (pd.DataFrame({k: found[f"d_{k}"] for k in keys}),
-            pd.DataFrame({k: found[f"m_{k}"] for k in keys}))
+    distances = pd.DataFrame(memo.lookup(codes, compute), columns=keys, copy=False)
+    return distances, band_multipliers(distances, level, model)
 
 
 def _context_factors(
@@ -150,8 +161,11 @@ def _context_factors(
     With ``extent`` (province, district: ``areas`` are that extent's boundaries), the factors
     of every area of the extent are computed once per reference data and model, and reused.
     """
-    with_points = np.flatnonzero(base.sum(axis=1).to_numpy() > 0)
+    with_points = np.flatnonzero(base.to_numpy().sum(axis=1) > 0)
     factor_keys = list(model.context)
+    if level.kind == "h3" and factor_keys and 0 < len(with_points) == len(areas):
+        # Every cell has points (no empty cells): the kept values as they are (no copy).
+        return _h3_context(conn, areas["code"].to_numpy(), level, model)
     multipliers = pd.DataFrame(1.0, index=range(len(areas)), columns=factor_keys)
     distances = pd.DataFrame(np.nan, index=range(len(areas)), columns=factor_keys)
     if len(with_points) and factor_keys:
@@ -178,12 +192,12 @@ def _context_factors(
 
 def _per_area(
     agg: pd.DataFrame, codes: pd.Series, keys: Sequence[str], model: SeverityModel
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Sum the (code, category) rows into one row per area (in ``codes`` order).
 
-    Returns the base score per category (columns ``keys``; a category outside the model counts
-    as the unknown category) and the ``points`` and ``incidents`` of each area. Rows of codes
-    outside ``codes`` are dropped.
+    Returns the base score per category (an areas x ``keys`` matrix; a category outside the
+    model counts as the unknown category) and the ``points`` and ``incidents`` of each area.
+    Rows of codes outside ``codes`` are dropped.
     """
     area = pd.Index(codes).get_indexer(agg["code"])
     key_index = pd.Index(list(keys))
@@ -201,7 +215,7 @@ def _per_area(
                           minlength=len(codes)).round().astype(np.int64)
         for name in ("points", "incidents")
     }
-    return pd.DataFrame(base, columns=list(keys)), pd.DataFrame(totals)
+    return base, pd.DataFrame(totals)
 
 
 def rank_by_filter(
@@ -267,60 +281,149 @@ def _rank(
 ) -> gpd.GeoDataFrame:
     """Compute :func:`rank_by_filter` (no cache)."""
     extent: tuple[tuple[str, ...] | None, str | None] | None = None
+    keys = model.category_keys
     if level.kind == "h3":
-        # The cap is checked on a count before any work (None: not a stored resolution).
-        cells = count_h3_cells(conn, level, filt, bbox=bbox) if areas is None else None
-        if cells is not None:
-            check_h3_cap(level, cells)
-        agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
-        if areas is None:
-            if cells is None:
-                check_h3_cap(level, int(agg["code"].nunique()))
-            areas = h3_areas(conn, level, filt, agg["code"].unique(), empty_cells=empty_cells)
+        areas, matrix, counts = _h3_rows(conn, level, filt, model, areas=areas, bbox=bbox,
+                                       empty_cells=empty_cells)
     else:
         agg = aggregate_codes(conn, level, filt, model)
         if areas is None:
             extent = (filt.province_codes, filt.district)
             areas = reference.cached(conn, ("areas", str(level), extent),
                                      lambda: load_areas(conn, level, filt))
-    keys = model.category_keys
-    base, counts = _per_area(agg, areas["code"], keys, model)
+        matrix, counts = _per_area(agg, areas["code"], keys, model)
+    # The matrix is this call's own: its columns are put in rank order in place below.
+    base = pd.DataFrame(matrix, columns=list(keys), copy=False)
     factor_keys = list(model.context)
     distances, multipliers = _context_factors(conn, areas, base, level, model, extent=extent)
-    scores = combine_scores(base, multipliers, {k: f.weight for k, f in model.context.items()})
-    code_column = level.code_column
-    codes = areas["code"].to_numpy()
     if level.kind == "h3":
-        codes = h3_strings(codes)
-    out = pd.DataFrame(
-        {
-            code_column: codes,
-            "name_th": areas["name_th"].to_numpy(),
-            "name_en": areas["name_en"].to_numpy(),
-            "risk_score": scores["risk_score"].to_numpy(),
-            "risk_per_km2": scores["risk_score"].to_numpy()
-            / np.where(areas["area_km2"].to_numpy() > 0, areas["area_km2"].to_numpy(), np.nan),
-            "points": counts["points"].to_numpy().astype(np.int64),
-        }
-    )
-    out["rank"] = out["risk_score"].rank(method="min", ascending=False).astype(np.int64)
+        h3columns.release_heap()  # the names' and distances' work (a first call)
+    scores = combine_scores(base, multipliers, {k: f.weight for k, f in model.context.items()})
+    # A national H3 ranking's intermediate frames are tens of MB each: each goes once used.
+    del base
+    if not with_details:
+        del distances, multipliers
+    if level.kind == "h3":
+        h3columns.release_heap()  # the scoring's intermediate frames
+    code_column = level.code_column
+    raw_codes = areas["code"].to_numpy()
+    risk = scores.pop("risk_score").to_numpy()
+    if not with_details:
+        del scores["base_score"]
+    area_km2 = areas["area_km2"].to_numpy()
+    rank, order = _rank_order(risk, raw_codes, sorted_codes=level.kind == "h3")
+    # Each column is taken once, already in rank order, into one frame: with 500,000 H3
+    # cells every extra frame or reordering copy cost 80 MB and a tenth of a second. The
+    # sources go as their columns are taken and the H3 cell strings (35 MB of Python str)
+    # are made last, once the sources are gone: the peak is then about the answer itself.
+    codes = raw_codes[order]
+    data: dict[str, np.ndarray] = {
+        code_column: codes,
+        "name_th": areas["name_th"].to_numpy()[order],
+        "name_en": areas["name_en"].to_numpy()[order],
+        "risk_score": risk[order],
+        "rank": rank[order],
+        "points": np.asarray(counts["points"].to_numpy(), dtype=np.int64)[order],
+    }
+    del rank
+    per_km2 = np.divide(risk, area_km2, out=np.full(len(risk), np.nan), where=area_km2 > 0)
+    del risk
+    data["risk_per_km2"] = per_km2[order]
+    del per_km2
+    # The category columns of the scores are the base matrix's own values (views of it):
+    # reordered in place, a column at a time, they cost no second copy of the matrix (30 MB
+    # at h3:8 national, the peak of the call).
     for key in keys:
-        out[f"cat_{key}"] = scores[f"cat_{key}"].to_numpy()
+        del scores[f"cat_{key}"]
+    for j, key in enumerate(keys):
+        matrix[:, j] = matrix[order, j]
+        data[f"cat_{key}"] = matrix[:, j]
+    del matrix
+    # pop: each column of the scores is freed once it is taken (the frame's peak memory).
     for key in factor_keys:
-        out[f"ctx_{key}"] = scores[f"ctx_{key}"].to_numpy()
+        data[f"ctx_{key}"] = scores.pop(f"ctx_{key}").to_numpy()[order]
     columns = area_columns(level, model)
     if with_details:
-        out["base_score"] = scores["base_score"].to_numpy()
-        out["incidents"] = counts["incidents"].to_numpy().astype(np.int64)
-        out["area_km2"] = areas["area_km2"].to_numpy()
-        out["rep_lon"] = areas["rep_lon"].to_numpy()
-        out["rep_lat"] = areas["rep_lat"].to_numpy()
+        data["base_score"] = scores["base_score"].to_numpy()[order]
+        data["incidents"] = counts["incidents"].to_numpy().astype(np.int64)[order]
+        data["area_km2"] = area_km2[order]
+        data["rep_lon"] = areas["rep_lon"].to_numpy()[order]
+        data["rep_lat"] = areas["rep_lat"].to_numpy()[order]
         for key in factor_keys:
-            out[f"dist_{key}"] = distances[key].to_numpy()
-            out[f"mult_{key}"] = multipliers[key].to_numpy()
-        columns = columns + [c for c in out.columns if c not in columns]
-    order = np.lexsort((np.asarray(areas["code"].to_numpy()), out["rank"].to_numpy()))
-    result = gpd.GeoDataFrame(out[columns].iloc[order].reset_index(drop=True),
-                              geometry=areas.geometry.values[order], crs=4326)
+            data[f"dist_{key}"] = distances[key].to_numpy()[order]
+            data[f"mult_{key}"] = multipliers[key].to_numpy()[order]
+        del distances, multipliers
+        columns = columns + [c for c in data if c not in columns]
+    geometry = areas.geometry.values[order]
+    del scores, areas, counts, raw_codes, area_km2, order
+    if level.kind == "h3":
+        h3columns.release_heap()  # the sources just freed, before the strings are made
+        data[code_column] = h3_strings(codes)
+    del codes
+    # copy=False: the arrays above are the frame's own (no consolidation copy).
+    result = gpd.GeoDataFrame({c: data.pop(c) for c in columns}, geometry=geometry, crs=4326,
+                              copy=False)
     result.attrs.update({"level": str(level), "as_of": filt.analysis_date.isoformat()})
     return result
+
+
+def _h3_rows(
+    conn: Connection, level: AreaLevel, filt: RiskFilter, model: SeverityModel, *,
+    areas: gpd.GeoDataFrame | None, bbox: Sequence[float] | None, empty_cells: bool,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, pd.DataFrame]:
+    """Return the cells of an H3 ranking (``areas`` when given), base scores and counts."""
+    keys = model.category_keys
+    # The cap is checked on a count before any work (None: not a stored resolution).
+    cells = count_h3_cells(conn, level, filt, bbox=bbox) if areas is None else None
+    if cells is not None:
+        check_h3_cap(level, cells)
+    if areas is None and cells is not None and h3columns.usable(extent_points(conn, filt), bbox):
+        # Grouped in numpy from the points kept in the process (h3columns).
+        fill_h3_cells(conn)
+        sums = h3columns.cell_sums(
+            h3columns.point_columns(conn, int(level.resolution or 0), filt, model), filt, model)
+        areas = h3_areas(conn, level, filt, sums.cells, empty_cells=empty_cells,
+                         polygons=empty_cells or len(sums.cells) <= EAGER_POLYGONS)
+        base, counts = _cell_rows(sums, areas["code"].to_numpy(), keys)
+        return areas, base, counts
+    agg = aggregate_h3(conn, level, filt, model, bbox=bbox)
+    if areas is None:
+        if cells is None:
+            check_h3_cap(level, int(agg["code"].nunique()))
+        areas = h3_areas(conn, level, filt, agg["code"].unique(), empty_cells=empty_cells)
+    base, counts = _per_area(agg, areas["code"], keys, model)
+    return areas, base, counts
+
+
+def _rank_order(
+    scores: np.ndarray, codes: np.ndarray, *, sorted_codes: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the rank of each score (1 + how many are higher: pandas' ``min``), row order.
+
+    Rows go by rank, then code. With ``codes`` already sorted (H3 cells) one stable sort of
+    the scores gives both.
+    """
+    if np.isnan(scores).any() or not sorted_codes:
+        rank = pd.Series(scores).rank(method="min", ascending=False).to_numpy(np.int64)
+        return rank, np.lexsort((np.asarray(codes), rank))
+    order = np.argsort(-scores, kind="stable")
+    descending = -scores[order]
+    rank = np.empty(len(scores), dtype=np.int64)
+    rank[order] = np.searchsorted(descending, descending, side="left") + 1
+    return rank, order
+
+
+def _cell_rows(
+    sums: h3columns.CellSums, codes: np.ndarray, keys: Sequence[str]
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """:func:`_per_area` for sums grouped in numpy: the rows of ``codes`` (sorted cells)."""
+    if np.array_equal(codes, sums.cells):  # no empty cells added: the rows as they are
+        return sums.base, pd.DataFrame({"points": sums.points, "incidents": sums.incidents},
+                                       copy=False)
+    rows = np.searchsorted(codes, sums.cells)
+    base = np.zeros((len(codes), len(keys)))
+    base[rows] = sums.base  # the same columns: model.category_keys
+    totals = {name: np.zeros(len(codes), dtype=np.int64) for name in ("points", "incidents")}
+    totals["points"][rows] = sums.points
+    totals["incidents"][rows] = sums.incidents
+    return base, pd.DataFrame(totals, copy=False)

@@ -1,0 +1,19 @@
+-- The risk points of an extent as packed binary columns, for the H3 rankings kept in the
+-- process (com.analysis.risk.h3columns): the stored cell at :resolution (0010_h3cells), the
+-- category's position in :cat_keys (0: none of them), severity, incident count and the day
+-- (days since 1970-01-01; -2147483648 when undated). Each column is one bytea of big-endian
+-- values (int8send, int4send, int2send), which numpy reads without a Python call per row; all
+-- the aggregates of one query see the rows in the same order. The weights, date, category and
+-- severity filters are applied in numpy for each ranking.
+SELECT count(*),
+       string_agg(int8send(CASE CAST(:resolution AS integer)
+                               WHEN 6 THEN r.h3_6 WHEN 7 THEN r.h3_7
+                               WHEN 8 THEN r.h3_8 WHEN 9 THEN r.h3_9 END), ''),
+       string_agg(int2send(CAST(COALESCE(array_position(CAST(:cat_keys AS text[]), r.category),
+                                         0) AS smallint)), ''),
+       string_agg(int2send(CAST(r.severity AS smallint)), ''),
+       string_agg(int4send(CAST(r.incident_count AS integer)), ''),
+       string_agg(int4send(COALESCE(r.reported_on - DATE '1970-01-01', -2147483648)), '')
+FROM risk_points r
+WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinces AS text[])))
+  AND (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text))
