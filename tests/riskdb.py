@@ -28,3 +28,22 @@ def flat_model(tmp_path):  # type: ignore[no-untyped-def]
                             ("land_border", "border_crossings", "mekong", "district_towns")),
                     encoding="utf-8")
     return load_severity_model(path)
+
+
+_INSERT_POINTS = sa.text(
+    "INSERT INTO risk_points (category, severity, incident_count, reported_on, geom, "
+    "subdistrict_code, district_code, province_code) "
+    "SELECT u.cat, u.sev, u.cnt, u.day, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), "
+    "u.code, u.district, u.province FROM unnest(CAST(:cat AS text[]), "
+    "CAST(:sev AS int[]), CAST(:cnt AS int[]), CAST(:day AS date[]), "
+    "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:code AS text[]), "
+    "CAST(:district AS text[]), CAST(:province AS text[])) "
+    "AS u(cat, sev, cnt, day, lon, lat, code, district, province)"
+)
+
+
+def insert_points(conn, **columns):  # type: ignore[no-untyped-def]
+    """Insert risk points in one statement from equal-length lists: ``cat``, ``sev``, ``cnt``,
+    ``day``, ``lon``, ``lat``, ``code``, ``district``, ``province`` (the H3 ranking tests)."""
+    conn.execute(_INSERT_POINTS, {k: v.tolist() if hasattr(v, "tolist") else list(v)
+                                  for k, v in columns.items()})

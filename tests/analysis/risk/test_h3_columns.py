@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
+from riskdb import insert_points
 
 from com.analysis import risk
 from com.analysis.risk import h3columns
@@ -29,21 +30,12 @@ def _insert(conn, n: int, seed: int) -> None:  # type: ignore[no-untyped-def]
     pick = subs.iloc[rng.integers(0, len(subs), n)].reset_index(drop=True)
     days = [None if u < 0.1 else DAY - dt.timedelta(days=int(d))
             for u, d in zip(rng.random(n), rng.integers(-30, 900, n), strict=True)]
-    conn.execute(sa.text(
-        "INSERT INTO risk_points (category, severity, incident_count, reported_on, geom, "
-        "subdistrict_code, district_code, province_code) "
-        "SELECT u.cat, u.sev, u.cnt, u.day, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), "
-        "u.code, u.district, u.province FROM unnest(CAST(:cat AS text[]), "
-        "CAST(:sev AS int[]), CAST(:cnt AS int[]), CAST(:day AS date[]), "
-        "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:code AS text[]), "
-        "CAST(:district AS text[]), CAST(:province AS text[])) "
-        "AS u(cat, sev, cnt, day, lon, lat, code, district, province)"
-    ), {"cat": rng.choice(["drugs", "smuggling", "flood", "ufo", "unknown"], n).tolist(),
-        "sev": rng.integers(1, 6, n).tolist(), "cnt": rng.integers(1, 4, n).tolist(),
-        "day": days, "lon": (pick["lon"] + rng.normal(0, 0.02, n)).tolist(),
-        "lat": (pick["lat"] + rng.normal(0, 0.02, n)).tolist(),
-        "code": pick["code"].tolist(), "district": pick["district_code"].tolist(),
-        "province": pick["province_code"].tolist()})
+    insert_points(
+        conn, cat=rng.choice(["drugs", "smuggling", "flood", "ufo", "unknown"], n).tolist(),
+        sev=rng.integers(1, 6, n).tolist(), cnt=rng.integers(1, 4, n).tolist(), day=days,
+        lon=(pick["lon"] + rng.normal(0, 0.02, n)).tolist(),
+        lat=(pick["lat"] + rng.normal(0, 0.02, n)).tolist(), code=pick["code"].tolist(),
+        district=pick["district_code"].tolist(), province=pick["province_code"].tolist())
 
 
 def _random_filter(rng: np.random.Generator) -> dict:

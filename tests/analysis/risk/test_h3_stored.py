@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from riskdb import insert_points
 
 from com.analysis import risk
 from com.analysis.risk import areas as risk_areas
@@ -90,20 +91,9 @@ def _random_points(conn, n: int, seed: int) -> pd.DataFrame:
     # A few points share a location, as real data does.
     frame.loc[1::7, ["lon", "lat"]] = frame.loc[0::7, ["lon", "lat"]].to_numpy()[
         : len(frame.loc[1::7])]
-    conn.execute(sa.text(
-        "INSERT INTO risk_points (category, severity, incident_count, reported_on, geom, "
-        "subdistrict_code, district_code, province_code) "
-        "SELECT u.cat, u.sev, u.cnt, u.day, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326), "
-        "u.code, u.district, u.province FROM unnest(CAST(:cat AS text[]), "
-        "CAST(:sev AS int[]), CAST(:cnt AS int[]), CAST(:day AS date[]), "
-        "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:code AS text[]), "
-        "CAST(:district AS text[]), CAST(:province AS text[])) "
-        "AS u(cat, sev, cnt, day, lon, lat, code, district, province)"
-    ), {"cat": frame["category"].tolist(), "sev": frame["severity"].tolist(),
-        "cnt": frame["count"].tolist(), "day": frame["day"].tolist(),
-        "lon": frame["lon"].tolist(), "lat": frame["lat"].tolist(),
-        "code": frame["code"].tolist(), "district": frame["district"].tolist(),
-        "province": frame["province"].tolist()})
+    insert_points(conn, cat=frame["category"], sev=frame["severity"], cnt=frame["count"],
+                  day=frame["day"], lon=frame["lon"], lat=frame["lat"], code=frame["code"],
+                  district=frame["district"], province=frame["province"])
     return frame
 
 
