@@ -287,13 +287,19 @@ def _storing_breakdown(engine: sa.Engine) -> None:
             print("    " + line.replace("(actual time=", "(ms: ").replace(" rows=0 loops=1", ""))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def common_arguments(description: str) -> argparse.ArgumentParser:
+    """Return a parser with the options both import benchmarks take (rows, repeats, database)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="A migrated COM database with boundaries loaded.")
     parser.add_argument("--admin-url", default=os.environ.get(
         "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    return parser
+
+
+def main() -> None:
+    parser = common_arguments(__doc__.splitlines()[0])
     parser.add_argument("--no-trigger-cost", action="store_true",
                         help="Skip the extra upload without the rollup triggers.")
     args = parser.parse_args()

@@ -18,8 +18,6 @@ Without ``--database-url`` a throwaway database is created and dropped (as bench
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
@@ -112,13 +110,7 @@ def main() -> None:
     from com.db.engine import make_engine
     from com.ingest.readers import ReadLimits, read_table
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--database-url", help="A migrated COM database with boundaries loaded.")
-    parser.add_argument("--admin-url", default=os.environ.get(
-        "COM_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
-    args = parser.parse_args()
+    args = bench.common_arguments(__doc__.splitlines()[0]).parse_args()
     owned = args.database_url is None
     url = args.database_url or bench._create_database(args.admin_url)
     engine = make_engine(Settings(_env_file=None, database_url=url, default_province=None,
