@@ -26,13 +26,10 @@ How an upload runs (:func:`import_upload`)
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
 import json
 import re
-import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -40,6 +37,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from com.collector import collector_paused
 from com.config.settings import Settings
 from com.db.engine import transaction
 from com.db.tables import Upload
@@ -134,39 +132,11 @@ def import_upload(
     ...     summary = import_upload(conn, Path("points.csv").read_bytes(), "points.csv",
     ...                             options=ImportOptions(province_code="32"))
     """
-    with _collection_paused():
+    # Rows, records and cells make no reference cycles (com.collector says why it pays).
+    with collector_paused():
         return _import_upload(conn, data, filename, options=options, settings=settings,
                               principal=principal, content_type=content_type, client=client,
                               limits=limits)
-
-
-#: Uploads running with Python's cyclic garbage collector paused, and whether it ran before.
-_paused = {"uploads": 0, "was_enabled": True}
-_paused_lock = threading.Lock()
-
-
-@contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an upload builds its rows.
-
-    An upload of 100,000 rows holds a few million live objects (rows, records, cells); each
-    full collection walks all of them, and allocating them triggers several: 0.9 s of the
-    upload's 3.7-3.8 s of CPU (an upload of the benchmark file, load 3-4). The rows hold no
-    reference cycles, so reference counting frees them as before; the collector runs again
-    when the last concurrent upload ends (if it ran before the first began).
-    """
-    with _paused_lock:
-        if _paused["uploads"] == 0:
-            _paused["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _paused["uploads"] += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused["uploads"] -= 1
-            if _paused["uploads"] == 0 and _paused["was_enabled"]:
-                gc.enable()
 
 
 def _import_upload(

@@ -138,18 +138,18 @@ def test_part_index_is_rebuilt_when_the_boundaries_change(conn):
 def test_collector_paused_during_uploads_and_restored():
     import gc
 
-    from com.ingest.uploads import _collection_paused
+    from com.collector import collector_paused
 
     assert gc.isenabled()
-    with _collection_paused():
+    with collector_paused():
         assert not gc.isenabled()
-        with _collection_paused():  # a second upload at the same time
+        with collector_paused():  # a second upload at the same time
             assert not gc.isenabled()
         assert not gc.isenabled()  # the first one is still running
     assert gc.isenabled()
     gc.disable()
     try:
-        with _collection_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()  # left as it was: off
     finally:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from com.collector import collector_paused
 from com.errors import ValidationError
 from com.ingest.geocode.gazetteer import Gazetteer, get_gazetteer
 from com.ingest.geocode.matcher import _check_province, _match, _prepare
@@ -26,7 +25,7 @@ def geocode_many(
 ) -> list[GeocodeResult]:
     """Geocode many addresses; repeated addresses are looked up once.
 
-    The cyclic garbage collector is paused meanwhile (see :func:`_collector_paused`).
+    The cyclic garbage collector is paused meanwhile (:func:`com.collector.collector_paused`).
 
     Parameters
     ----------
@@ -54,7 +53,7 @@ def geocode_many(
         first.setdefault(key, value)
     distinct = list(first.items())
     answers: dict[str, GeocodeResult] = {}
-    with _collector_paused():
+    with collector_paused():
         try:
             for start in range(0, len(distinct), _CHUNK):
                 _geocode_chunk(gaz, distinct[start : start + _CHUNK], context, answers)
@@ -87,36 +86,6 @@ def _geocode_chunk(
     )
     for key, p in prepared:
         answers[key] = p if isinstance(p, GeocodeResult) else _match(p, gaz, context)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a batch, restoring its state after.
-
-    Geocoding allocates many small containers (look-up cache entries, candidates) and makes
-    no reference cycles (a test checks this), so the collector finds nothing to free, yet its
-    passes over the growing caches took about a quarter of the batch time. Reference counting
-    still frees everything as usual. Another thread's batch may re-enable it early, which
-    only costs speed.
-
-    On the way out, the objects the batch made and keeps (cache entries, the results) would
-    all be young, and the first allocation after re-enabling would pay one pass over them
-    (a tenth of a typo-heavy batch). ``gc.freeze()`` then ``gc.unfreeze()`` moves every
-    tracked object to the oldest generation instead, without a pass (two list splices):
-    any garbage cycle made meanwhile elsewhere is still found, by the next full collection.
-    Skipped when the process has frozen objects of its own (a pre-fork server may), which
-    unfreezing would release.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if not gc.get_freeze_count():
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 RESULT_COLUMNS = (
