@@ -296,14 +296,17 @@ def _rank(
     base = pd.DataFrame(matrix, columns=list(keys), copy=False)
     factor_keys = list(model.context)
     distances, multipliers = _context_factors(conn, areas, base, level, model, extent=extent)
-    if level.kind == "h3":
+    # Giving freed memory back costs milliseconds a call (malloc_trim walks the heap): worth it
+    # only for rankings large enough to come without polygons (a national H3 one).
+    trim = level.kind == "h3" and len(areas) > EAGER_POLYGONS
+    if trim:
         h3columns.release_heap()  # the names' and distances' work (a first call)
     scores = combine_scores(base, multipliers, {k: f.weight for k, f in model.context.items()})
     # A national H3 ranking's intermediate frames are tens of MB each: each goes once used.
     del base
     if not with_details:
         del distances, multipliers
-    if level.kind == "h3":
+    if trim:
         h3columns.release_heap()  # the scoring's intermediate frames
     code_column = level.code_column
     raw_codes = areas["code"].to_numpy()
@@ -356,8 +359,9 @@ def _rank(
         columns = columns + [c for c in data if c not in columns]
     geometry = areas.geometry.values[order]
     del scores, areas, counts, raw_codes, area_km2, order
-    if level.kind == "h3":
+    if trim:
         h3columns.release_heap()  # the sources just freed, before the strings are made
+    if level.kind == "h3":
         data[code_column] = h3_strings(codes)
     del codes
     # copy=False: the arrays above are the frame's own (no consolidation copy).
