@@ -170,7 +170,7 @@ class Gazetteer:
             return f"แขวง{s.name_th} {district} {p.name_th if p else ''}".strip()
         return f"ต.{s.name_th} อ.{district} จ.{p.name_th if p else s.province_code}"
 
-    def fuzzy(
+    def fuzzy_pairs(
         self,
         query: str,
         kind: str,
@@ -178,8 +178,11 @@ class Gazetteer:
         cutoff: float = 80.0,
         *,
         alone: bool = False,
-    ) -> dict[str, float]:
+    ) -> tuple[tuple[str, float], ...]:
         """Find areas whose name is at least ``cutoff`` similar to ``query`` (rapidfuzz ratio).
+
+        The cached answer itself, not a copy: the matcher's hot path reads it without
+        building a dict per look-up. Words under three characters are not searched.
 
         Parameters
         ----------
@@ -197,25 +200,9 @@ class Gazetteer:
 
         Returns
         -------
-        dict of str to float
-            Area code -> best similarity of any of its names (Thai or romanised, the script of
-            the query).
-        """
-        return dict(self.fuzzy_pairs(query, kind, scope, cutoff, alone=alone))
-
-    def fuzzy_pairs(
-        self,
-        query: str,
-        kind: str,
-        scope: frozenset[str] = frozenset(),
-        cutoff: float = 80.0,
-        *,
-        alone: bool = False,
-    ) -> tuple[tuple[str, float], ...]:
-        """Return :meth:`fuzzy`'s areas as ``(code, similarity)`` pairs, best first.
-
-        The cached answer itself, not a copy: the matcher's hot path reads it without
-        building a dict per look-up.
+        tuple of (str, float)
+            ``(area code, best similarity of any of its names)`` (Thai or romanised, the
+            script of the query), best first.
         """
         if len(query) < 3:
             return ()

@@ -247,7 +247,7 @@ def prefetch_province_names(gaz: Gazetteer, queries: Iterable[str]) -> None:
     floor = max(50.0, cutoff - _PREFILTER_SLACK)
     pending: dict[bool, list[str]] = {True: [], False: []}
     for query in set(queries):
-        # Gazetteer.fuzzy searches no word under three characters.
+        # Gazetteer.fuzzy_pairs searches no word under three characters.
         if len(query) >= 3 and (gaz, query, "prov", scope, cutoff) not in _prefetched:
             pending[query.isascii()].append(query)
     for ascii_keys, words in pending.items():
