@@ -32,6 +32,7 @@ from api.routers import feeds_pages as feed_pages  # issue 17
 from com import __version__
 from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
+from com.db.rollup import RollupFolder
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,11 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
+        # Rollup sums of uploads, after their commit; first what a stopped process left.
+        app.state.rollup_folder = RollupFolder(app.state.engine)
+        app.state.rollup_folder.submit()
         feed_alerts.start_background(app)  # issue 17: MQTT subscriber, webhook deliverer
         try:
             yield
         finally:
             feed_alerts.stop_background(app)
+            app.state.rollup_folder.close()
             tiles.flush_tile_reads(app)  # issue 8: tile reads counted since the last row
             app.state.engine.dispose()
 

@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.collector import collector_paused
 from com.config.settings import Settings
+from com.db import rollup
 from com.db.engine import transaction
 from com.db.tables import Upload
 from com.errors import UploadError, ValidationError
@@ -86,6 +87,7 @@ def import_upload(
     content_type: str | None = None,
     client: str | None = None,
     limits: ReadLimits | None = None,
+    defer_rollup: bool = False,
 ) -> UploadSummary:
     """Import one uploaded file in the caller's transaction.
 
@@ -108,6 +110,9 @@ def import_upload(
         Recorded with the upload and in the audit row.
     limits : ReadLimits, optional
         Default: from the settings.
+    defer_rollup : bool
+        Leave the ranking rollup's sums of the stored risk points for after the commit
+        (:mod:`com.db.rollup`); the caller folds them then (the API in the background).
 
     Returns
     -------
@@ -136,13 +141,13 @@ def import_upload(
     with collector_paused():
         return _import_upload(conn, data, filename, options=options, settings=settings,
                               principal=principal, content_type=content_type, client=client,
-                              limits=limits)
+                              limits=limits, defer_rollup=defer_rollup)
 
 
 def _import_upload(
     conn: Connection, data: bytes, filename: str, *, options: ImportOptions | None,
     settings: Settings | None, principal: Principal, content_type: str | None,
-    client: str | None, limits: ReadLimits | None,
+    client: str | None, limits: ReadLimits | None, defer_rollup: bool = False,
 ) -> UploadSummary:
     """Import one uploaded file (:func:`import_upload`, the collector paused)."""
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
@@ -161,6 +166,8 @@ def _import_upload(
     upload_id = _insert_upload(conn, data, filename, request=request, principal=principal,
                                content_type=content_type)
     bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
+    if defer_rollup and request.kind.table == "risk_points":
+        rollup.defer_rollup(conn, upload_id)
     _store_rows(conn, rows, request.kind, upload_id, province=options.province_code,
                 duplicate_distance_m=float(settings.duplicate_distance_m))
     counts = _row_counts(rows)

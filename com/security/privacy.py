@@ -27,6 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.db.rollup import ensure_folded
 from com.security.access import Principal
 
 #: Columns an area keeps when suppressed: its identity and shape, never its figures.
@@ -102,6 +103,7 @@ def area_point_totals(conn: Connection, *, level: str = "subdistrict") -> dict[s
         raise ValueError(f"no area level {level!r}")
     # From the rollup kept by the database in step with risk_points (migration 0008_rollup):
     # the same counts as a pass over every point, from one row per area and category.
+    ensure_folded(conn)  # an upload's points count from its commit (0017_rollup_pending)
     rollup = sa.table("risk_rollup_total", sa.column(_LEVEL_COLUMNS[text]), sa.column("points"))
     column = rollup.c[_LEVEL_COLUMNS[text]]
     rows = conn.execute(

@@ -29,6 +29,7 @@ from com.analysis.risk.h3cells import (
 from com.analysis.risk.queries import copy_frame, filter_params, points_query, read_geoms
 from com.analysis.risk.rollup import rollup_statement, rollup_usable
 from com.config.severity import SeverityModel, severity_model_of
+from com.db.rollup import ensure_folded
 from com.errors import NotFoundError, ValidationError
 from com.geo.h3 import STORED_RESOLUTIONS
 
@@ -254,6 +255,7 @@ _EXTENT_POINTS = sa.text(
 
 def extent_points(conn: Connection, filt: RiskFilter) -> int:
     """How many points the filter's province or district holds at most (from the rollup)."""
+    ensure_folded(conn)
     return int(conn.execute(_EXTENT_POINTS, {"p": filt.province, "d": filt.district})
                .scalar_one())
 

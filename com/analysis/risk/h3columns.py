@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
 from com.db.engine import sql
+from com.db.rollup import ensure_folded
 
 #: Most points of one extent read into columns (about 19 bytes each, plus the grouping's
 #: arrays while a ranking runs); beyond, the rankings group in PostgreSQL.
@@ -117,6 +118,7 @@ def point_columns(
     """
     # The unknown key too: a point stored under it matches a filter naming it (as in SQL).
     keys = tuple(dict.fromkeys([*model.categories, model.unknown_category.key]))
+    ensure_folded(conn)  # the version below is the rollup's (0017_rollup_pending)
     wrote, rows, newest = conn.execute(_STATE).one()
     key = (resolution, filt.province_codes, filt.district, keys, int(rows), int(newest))
     if wrote:

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.db.rollup import ensure_folded
+
 T = TypeVar("T")
 
 #: Tables the cached values are made of.
@@ -68,6 +70,7 @@ def rollup_version(conn: Connection) -> tuple[int, int]:
     count. (Writes of the caller's own transaction all share one ``xmin``: :func:`cached`
     computes afresh in a transaction that has written.)
     """
+    ensure_folded(conn)  # uploads whose sums came after their commit (0017_rollup_pending)
     count, newest = conn.execute(_ROLLUP_VERSION).one()
     return int(count), int(newest)
 

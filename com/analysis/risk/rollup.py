@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
 from com.db.engine import load_sql
+from com.db.rollup import ensure_folded
 
 #: Months read from the points themselves: at most the months of date_from, date_to, as_of.
 _EXACT_SLOTS = 3
@@ -130,6 +131,7 @@ def rollup_statement(conn: Connection, filt: RiskFilter, params: dict[str, Any]
 
     The parameters are those of the exact point query plus the month split.
     """
+    ensure_folded(conn)  # uploads whose sums came after their commit (0017_rollup_pending)
     if total_answers(conn, filt):
         return sa.text(load_sql("rank_areas_total")), params
     return sa.text(load_sql("rank_areas_rollup")), rollup_params(filt, params)
