@@ -81,17 +81,24 @@ def _fold_engine(engine: Engine) -> Engine:
 def ensure_folded(conn: Connection) -> None:
     """Fold the pending uploads before ``conn`` reads the rollup.
 
-    One indexed look at a table that is empty but for the seconds after an upload; the fold
+    One indexed look at a table that is empty but for the seconds after an upload. The fold
     commits on a connection of its own, and ``conn`` (READ COMMITTED) sees it from its next
-    statement.
+    statement; a transaction that has written already folds in itself instead (it may hold
+    the locks a fold elsewhere would wait for: it changed a pending upload's points).
     """
-    if not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM risk_rollup_pending)")).scalar():
+    wrote, pending = conn.execute(sa.text(
+        "SELECT pg_current_xact_id_if_assigned() IS NOT NULL, "
+        "EXISTS (SELECT 1 FROM risk_rollup_pending)")).one()
+    if not pending:
+        return
+    if wrote:
+        conn.execute(sa.text(
+            "SELECT risk_rollup_fold(upload_id) FROM risk_rollup_pending ORDER BY upload_id"))
         return
     try:
         fold_pending(_fold_engine(conn.engine))
     except sa.exc.OperationalError as exc:
-        # A lock held by this very transaction (it changed the upload's points) or a long
-        # one elsewhere: read without waiting longer; the background fold will finish.
+        # A long lock elsewhere: read without waiting longer; the background fold finishes.
         log.warning("rollup fold did not finish before a read: %s", exc.orig)
 
 

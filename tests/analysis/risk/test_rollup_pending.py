@@ -166,3 +166,19 @@ def test_api_uploads_defer_and_fold_in_the_background(engine, test_settings, cle
     with engine.connect() as conn:
         assert pending_uploads(conn) == []
         assert _state(conn) == _rebuilt(engine)
+
+
+def test_a_transaction_that_changed_a_pending_upload_folds_it_itself(engine, clean) -> None:  # type: ignore[no-untyped-def]
+    """It holds the pending row's lock: a fold elsewhere would wait for it (until timeout)."""
+    upload = _upload(engine, _file(10, 120), "a.csv", defer=True)
+    with engine.connect() as conn:
+        conn.execute(sa.text("DELETE FROM risk_points WHERE source_upload_id = :u AND id % 3 = 0"),
+                     {"u": upload})
+        left = conn.execute(sa.text(
+            "SELECT count(*) FROM risk_points WHERE province_code IS NOT NULL")).scalar()
+        assert sum(area_point_totals(conn, level="province").values()) == left
+        assert pending_uploads(conn) == []
+        conn.commit()
+    with engine.connect() as conn:
+        assert pending_uploads(conn) == []
+        assert _state(conn) == _rebuilt(engine)
