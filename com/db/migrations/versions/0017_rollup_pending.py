@@ -24,9 +24,7 @@ Revises: 0016_ingest_set
 Create Date: 2026-12-04
 """
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+import importlib
 
 from alembic import op
 
@@ -35,19 +33,9 @@ down_revision = "0016_ingest_set"
 branch_labels = None
 depends_on = None
 
-
-def _migration(name: str) -> ModuleType:
-    path = Path(__file__).with_name(f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"_com_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_m0008 = _migration("0008_rollup")
-_m0011 = _migration("0011_ingest_speed")
-_m0016 = _migration("0016_ingest_set")
+# The rollup's statements as the earlier migrations wrote them (modules named by revision).
+_m0008, _m0011, _m0016 = (importlib.import_module(f"com.db.migrations.versions.{name}")
+                          for name in ("0008_rollup", "0011_ingest_speed", "0016_ingest_set"))
 
 
 def _upsert(template: str) -> str:
