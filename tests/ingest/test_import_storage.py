@@ -51,6 +51,22 @@ def test_risk_points_indexes_after_0009(conn):
 
 
 
+def test_the_spatial_index_of_points_is_spgist_and_serves_box_queries(conn):
+    """0018_points_spgist: cheaper to keep up; map, OGC and duplicate queries still use it."""
+    method = conn.execute(sa.text(
+        "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+        "WHERE c.relname = 'idx_risk_points_geom'")).scalar_one()
+    assert method == "spgist"
+    conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    for query in (
+        "SELECT id FROM risk_points WHERE geom && ST_MakeEnvelope(103, 14, 103.4, 14.4, 4326)",
+        "SELECT id FROM risk_points t WHERE ST_DWithin(t.geom, "
+        "ST_SetSRID(ST_MakePoint(103.4, 14.8), 4326), 0.001)",
+    ):
+        plan = "\n".join(conn.execute(sa.text(f"EXPLAIN {query}")).scalars())
+        assert "idx_risk_points_geom" in plan, plan
+
+
 def test_a_point_names_an_existing_upload_or_none(conn):
     """The upload reference, checked per statement since 0011 (no row-by-row foreign key)."""
     assert conn.execute(sa.text(
