@@ -23,7 +23,6 @@ from api.errors import audit_refusal, problem
 from api.params import Offset, record_id
 from api.security import require_role, require_write
 from com import ingest
-from com.db import rollup
 from com.db.engine import transaction
 from com.errors import UploadError
 from com.ingest.areas import VILLAGES, import_areas, layer_name
@@ -240,14 +239,10 @@ def create_upload(
             principal=principal, content_type=received.content_type,
             client=request.client.host if request.client else None, defer_rollup=True,
         )
-    # The rollup's sums of the new points, after the commit (readers fold first if needed).
-    folder = getattr(request.app.state, "rollup_folder", None)
-    if folder is not None:
-        folder.submit([summary.upload_id])
-    else:  # an app used without its lifespan
-        rollup.fold_pending(engine, [summary.upload_id])
     if summary.already_uploaded:
         response.status_code = 200
+    else:  # the rollup's sums of the new points, after the commit (readers fold first)
+        request.app.state.rollup_folder.submit([summary.upload_id])
     response.headers["Location"] = f"/api/uploads/{summary.upload_id}"
     return {
         **summary.as_dict(),

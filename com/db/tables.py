@@ -226,7 +226,7 @@ class Camera(Base):
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.Text)
     radius_m: Mapped[float | None] = mapped_column(sa.Float)
-    geom = _geom("POINT", spatial_index=False)
+    geom = _geom("POINT")
     subdistrict_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
     province_code: Mapped[str | None] = mapped_column(sa.String(2), index=True)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default="{}")

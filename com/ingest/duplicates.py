@@ -82,7 +82,11 @@ class _StoredNear:
             self._where[points[i].row_number] = (tuple(cell), x, y, z)
 
     def earliest(self, p: PreparedRow) -> int | None:
-        """Return the first stored row within reach of ``p`` with its key, or None."""
+        """Return the first stored row within reach of ``p`` with its key, or None.
+
+        None also for a row the index was not made with (not a candidate) or that has no
+        other row within reach; :meth:`add` records only such rows too.
+        """
         where = self._where.get(p.row_number)
         if where is None:
             return None
@@ -160,7 +164,6 @@ def resolve_duplicates(
             })
     candidates = [p for p in pending if p.target == "main" and not p.approximate]
     near = _StoredNear(candidates, distance_m)
-    is_candidate = {p.row_number for p in candidates}
     first_by_fingerprint: dict[Hashable, int] = {}
     first_by_place: dict[tuple, int] = {}
     for p in pending:
@@ -178,14 +181,13 @@ def resolve_duplicates(
             reason = (f"{what} within {distance_m:g} m as stored record {hit.id}{source}"
                       if not p.approximate else
                       f"same subdistrict, name and address as stored record {hit.id}{source}")
-        elif p.row_number in is_candidate and (earlier := near.earliest(p)) is not None:
+        elif (earlier := near.earliest(p)) is not None:
             what = f"same {kind.dedupe_column} " if kind.dedupe_column else "same place "
             reason = f"{what}within {distance_m:g} m of row {earlier}"
         elif p.approximate and place_key in first_by_place:
             reason = f"same subdistrict, name and address as row {first_by_place[place_key]}"
         if reason is None:
-            if p.row_number in is_candidate:
-                near.add(p)
+            near.add(p)
             first_by_fingerprint.setdefault(p.fingerprint, p.row_number)
             if p.approximate:
                 first_by_place.setdefault(place_key, p.row_number)
