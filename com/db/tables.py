@@ -153,6 +153,9 @@ class RiskPoint(Base):
         sa.Index("ix_risk_points_h3_missing", "id", postgresql_where=sa.text("h3_6 IS NULL")),
         # SP-GiST, not GiST (0018_points_spgist): cheaper to keep up as uploads add points.
         sa.Index("idx_risk_points_geom", "geom", postgresql_using="spgist"),
+        # Upload and row (0019_store_cheaper): distinct keys, cheaper to keep up than the
+        # upload's id alone; the report and the ids read back after storing look up both.
+        sa.Index("ix_risk_points_source_upload_row", "source_upload_id", "source_row"),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     name: Mapped[str | None] = mapped_column(sa.Text)
@@ -173,7 +176,7 @@ class RiskPoint(Base):
     synthetic: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     # The upload it came from: checked per statement by a trigger, not a foreign key
     # (0011_ingest_speed: the key's row-by-row check was a large part of storing an upload).
-    source_upload_id: Mapped[int | None] = mapped_column(sa.BigInteger, index=True)
+    source_upload_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     source_row: Mapped[int | None] = mapped_column(sa.Integer)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(

@@ -47,8 +47,27 @@ def test_risk_points_indexes_after_0009(conn):
     assert {"pk_risk_points", "idx_risk_points_geom", "ix_risk_points_province_code",
             "ix_risk_points_district_code", "ix_risk_points_subdistrict_code",
             "ix_risk_points_reported_on",
-            "ix_risk_points_source_upload_id"} <= names
+            "ix_risk_points_source_upload_row"} <= names
 
+
+def test_points_are_looked_up_by_upload_and_row_and_files_kept_with_lz4(conn):
+    """0019_store_cheaper: one index on (upload, row); the uploaded bytes compressed with LZ4."""
+    names = set(conn.execute(sa.text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'risk_points'")).scalars())
+    assert "ix_risk_points_source_upload_id" not in names
+    conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    for query in ("SELECT id FROM risk_points WHERE source_upload_id = 7",
+                  "SELECT id FROM risk_points WHERE source_upload_id = 7 "
+                  "AND source_row = ANY('{1,2,3}')"):
+        plan = "\n".join(conn.execute(sa.text(f"EXPLAIN {query}")).scalars())
+        assert "ix_risk_points_source_upload_row" in plan, plan
+    has_lz4 = conn.execute(sa.text(
+        "SELECT 'lz4' = ANY(enumvals) FROM pg_settings "
+        "WHERE name = 'default_toast_compression'")).scalar_one()
+    method = conn.execute(sa.text(
+        "SELECT attcompression FROM pg_attribute WHERE attrelid = 'uploads'::regclass "
+        "AND attname = 'content'")).scalar_one()
+    assert method == ("l" if has_lz4 else "")
 
 
 def test_the_spatial_index_of_points_is_spgist_and_serves_box_queries(conn):

@@ -182,3 +182,34 @@ def test_a_transaction_that_changed_a_pending_upload_folds_it_itself(engine, cle
     with engine.connect() as conn:
         assert pending_uploads(conn) == []
         assert _state(conn) == _rebuilt(engine)
+
+
+def test_one_statement_mixing_pending_and_other_rows_sums_only_the_others(engine, clean) -> None:  # type: ignore[no-untyped-def]
+    """0019_store_cheaper: the insert trigger skips its sums only when every row is pending."""
+    done = _upload(engine, _file(11, 90), "done.csv", defer=False)
+    upload = _upload(engine, _file(12, 90), "pending.csv", defer=True)
+    copy = ("INSERT INTO risk_points (name, category, severity, reported_on, geom, "
+            "subdistrict_code, district_code, province_code, source_upload_id, source_row) "
+            "SELECT name, category, severity, reported_on, geom, subdistrict_code, "
+            "district_code, province_code, {upload}, source_row + 1000 FROM risk_points "
+            "WHERE source_upload_id = :from")
+    with engine.begin() as conn:
+        before = conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar()
+        # Only rows of the pending upload: left for its fold.
+        conn.execute(sa.text(copy.format(upload=":u")), {"u": upload, "from": upload})
+        assert conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar() \
+            == before
+        # Pending rows with rows of no upload and of a folded upload in one statement.
+        mixed = conn.execute(sa.text(
+            copy.format(upload="CASE WHEN source_row % 3 = 0 THEN :u "
+                               "WHEN source_row % 3 = 1 THEN NULL ELSE :done END")
+            + " AND source_row <= 60"), {"u": upload, "done": done, "from": done}).rowcount
+        others = conn.execute(sa.text(
+            "SELECT count(*) FROM risk_points WHERE source_upload_id = :done AND "
+            "source_row <= 60 AND source_row % 3 <> 0"), {"done": done}).scalar()
+        assert 0 < others < mixed
+        assert conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar() \
+            == before + others
+    assert fold_pending(engine) == 1
+    with engine.connect() as conn:
+        assert _state(conn) == _rebuilt(engine)
