@@ -2,9 +2,10 @@
 
 The subdivided subdistrict parts (``subdistrict_parts``, at most a few dozen vertices each)
 are read once per process and searched for a whole upload's points in one vectorised call
-(the points in a shapely STRtree, each part asked once). The rule is the one of ``com/db/sql/ingest_place.sql``: a point inside a
-part (GEOS ``contains``, what ``ST_Contains`` decides) belongs to that part's subdistrict, the
-lowest code when parts of two subdistricts hold it. What is left (points in no part: the
+(the points in a shapely STRtree, each part asked once). The rule is the one of
+``com/db/sql/ingest_place.sql``: a point inside a part (GEOS ``contains``, what
+``ST_Contains`` decides) belongs to that part's subdistrict, the lowest code when parts of
+two subdistricts hold it. What is left (points in no part: the
 border, the coast, the slivers between simplified boundaries, points abroad) goes on to the
 SQL statements, which look for the nearest subdistrict within the tolerance as before.
 Searching the staged points from PostGIS took a GiST index on the stage and a join over every
