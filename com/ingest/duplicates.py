@@ -134,13 +134,15 @@ def lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Ki
 
 
 def resolve_duplicates(
-    conn: Connection, rows: Sequence[PreparedRow], kind: Kind, distance_m: float
+    conn: Connection, rows: Sequence[PreparedRow], kind: Kind, distance_m: float,
+    upload_id: int | None = None, *, streamed: bool = False,
 ) -> None:
     """Decide duplicates in row order.
 
     A row is a duplicate when it is identical to an earlier row, near a stored record, near
     an earlier stored row of the file, or (address rows) has the same subdistrict, name and
-    address as one of those.
+    address as one of those. Rows of ``upload_id`` already in the table are no stored
+    records; with ``streamed`` they are asked about too (they are not on the stage).
     """
     pending = [r for r in rows if r.status == "pending"]
     if not pending:
@@ -148,13 +150,20 @@ def resolve_duplicates(
     key_clause = f"AND t.{kind.dedupe_column} = s.dedupe_key" if kind.dedupe_column else ""
     existing: dict[int, Any] = {}
     if kind.geometry == "point":
+        params = {"dist_m": distance_m, "upload_id": upload_id}
         existing = {
             r.row_number: r
             for r in conn.execute(
-                _kind_sql("ingest_duplicates_existing", kind, key_clause=key_clause),
-                {"dist_m": distance_m},
-            )
+                _kind_sql("ingest_duplicates_existing", kind, key_clause=key_clause), params)
         }
+        if streamed:
+            own_key = (f"AND t.{kind.dedupe_column} = s.{kind.dedupe_column}"
+                       if kind.dedupe_column else "")
+            existing.update({
+                r.row_number: r
+                for r in conn.execute(
+                    _kind_sql("ingest_duplicates_streamed", kind, key_clause=own_key), params)
+            })
         if kind.has_approximate:
             existing.update({
                 r.row_number: r

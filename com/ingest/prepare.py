@@ -39,7 +39,7 @@ from com.ingest.readers import ReadLimits, SourceTable, json_safe
 from com.ingest.records import build_layer_feature, build_risk_point, build_risk_points
 from com.text.thai import clean_text, load_severity_words
 
-__all__ = ["PreparedRow", "prepare_rows"]
+__all__ = ["Preparation", "PreparedRow", "prepare_rows", "start_preparing"]
 
 
 @dataclass
@@ -560,6 +560,71 @@ def prepare_rows(
     com.errors.UploadError
         See :func:`com.ingest.columns.plan_columns`.
     """
+    preparation = start_preparing(
+        table, options=options, settings=settings, zone_hint=zone_hint, limits=limits,
+        geocoder=geocoder, today=today, locality_point=locality_point,
+    )
+    built = preparation.prepare_fast(preparation.fast_indices())
+    return preparation.rows(built), preparation.plan, preparation.datum_notes
+
+
+@dataclass
+class Preparation:
+    """One table's rows being prepared: the column plan and what the rows share.
+
+    :func:`prepare_rows` prepares them all at once; an upload that stores its commonest rows
+    while it prepares the next ones (:mod:`com.ingest.uploads`) takes them in parts: the rows
+    with plain decimal coordinates (:meth:`fast_indices`) column by column, in slices
+    (:meth:`prepare_fast`, no database), then every other row (:meth:`rows`).
+    """
+
+    table: SourceTable
+    ctx: _Context
+
+    @property
+    def plan(self) -> ColumnPlan:
+        """The column plan."""
+        return self.ctx.plan
+
+    @property
+    def datum_notes(self) -> set[str]:
+        """The coordinate conversions made so far (complete after :meth:`rows`)."""
+        return self.ctx.datum_notes
+
+    def fast_indices(self) -> list[int]:
+        """Return the indices of the rows prepared column by column (:func:`_prepare_columns`)."""
+        return _fast_indices(self.table, self.ctx)
+
+    def prepare_fast(self, indices: Sequence[int]) -> dict[int, PreparedRow]:
+        """Prepare some of :meth:`fast_indices` (in any slices); return them by index."""
+        return _prepare_columns(self.table, self.ctx, indices) if indices else {}
+
+    def rows(self, built: dict[int, PreparedRow]) -> list[PreparedRow]:
+        """Every row in file order: those in ``built`` as they are, the others prepared now."""
+        return [built.get(i) or _prepare_row(self.table, i, self.ctx)
+                for i in range(len(self.table.rows))]
+
+
+def start_preparing(
+    table: SourceTable,
+    *,
+    options: ImportOptions,
+    settings: Settings | None = None,
+    zone_hint: int | None = None,
+    limits: ReadLimits | None = None,
+    geocoder: Callable[..., Any] | None = None,
+    today: date | None = None,
+    locality_point: Callable[[str], tuple[float, float] | None] | None = None,
+) -> Preparation:
+    """Plan the columns and read what is read for whole columns (see :func:`prepare_rows`).
+
+    Raises
+    ------
+    com.errors.ValidationError
+        Unknown kind.
+    com.errors.UploadError
+        See :func:`com.ingest.columns.plan_columns`.
+    """
     kind = lookup_kind(options.kind)
     plan = plan_columns(table, mapping=options.mapping, kind=kind)
     severity_path = getattr(settings, "severity_config", None) if settings else None
@@ -585,36 +650,43 @@ def prepare_rows(
     _fast_coordinates(table, ctx)
     if geocoder is None:
         _geocode_addresses(table, ctx)
-    built = _prepare_columns(table, ctx)
-    rows = [built.get(i) or _prepare_row(table, i, ctx) for i in range(len(table.rows))]
-    return rows, plan, ctx.datum_notes
+    return Preparation(table, ctx)
 
 
 _TEXT_CELLS = {str, type(None)}
 _NO_EXTRA: dict[str, Any] = {}
 
 
-def _prepare_columns(table: SourceTable, ctx: _Context) -> dict[int, PreparedRow]:
-    """Prepare the commonest rows column by column; return them by index.
+def _fast_indices(table: SourceTable, ctx: _Context) -> list[int]:
+    """Return the indices of the rows :func:`_prepare_columns` takes (none: all row by row).
 
-    Those are risk points placed by plain decimal coordinates (:func:`_fast_coordinates`):
-    their record is built by :func:`com.ingest.records.build_risk_points`, which reads each
-    distinct category, severity, date and count once for the whole column with the same
-    parts as :func:`com.ingest.records.build_risk_point` (row by row this took about 30 us a
-    row, most of the upload's Python). Every other row goes through :func:`_prepare_row`.
+    Those are risk points placed by plain decimal coordinates (:func:`_fast_coordinates`) in
+    a table whose rows all have one cell per column.
     """
     if (ctx.fast_ok is None or table.geometries is not None
             or ctx.kind.build is not build_risk_point or ctx.kind.geometry == "layer"
             or table.details.get("geometry_errors")):
-        return {}
+        return []
     indices = [i for i, ok in enumerate(ctx.fast_ok) if ok]
-    if not indices:
-        return {}
+    width = len(ctx.plan.columns)
+    if any(len(table.rows[i]) != width for i in indices):
+        return []  # ragged rows: left to _prepare_row
+    return indices
+
+
+def _prepare_columns(
+    table: SourceTable, ctx: _Context, indices: Sequence[int]
+) -> dict[int, PreparedRow]:
+    """Prepare rows of :func:`_fast_indices` column by column; return them by index.
+
+    Their record is built by :func:`com.ingest.records.build_risk_points`, which reads each
+    distinct category, severity, date and count once for the whole column with the same
+    parts as :func:`com.ingest.records.build_risk_point` (row by row this took about 30 us a
+    row, most of the upload's Python). Every other row goes through :func:`_prepare_row`.
+    """
     plan = ctx.plan
     source = [table.rows[i] for i in indices]
     width = len(plan.columns)
-    if any(len(values) != width for values in source):
-        return {}  # ragged rows: left to _prepare_row
     by_column = [[values[c] for values in source] for c in range(width)]
     # Text and empty cells (every delimited file) are their own JSON value: no copy per row.
     as_is = all(set(map(type, cells)) <= _TEXT_CELLS for cells in by_column)

@@ -13,7 +13,7 @@ upload) and the rows worth a report line (rejected, duplicate, with a warning) i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from com.db.engine import sql
 from com.geo.h3 import STORED_RESOLUTIONS, cell_column, stored_cells
 from com.ingest.kinds import Kind
-from com.ingest.placing import part_index, subdistricts_at
+from com.ingest.placing import PartIndex, part_index, subdistricts_at
 from com.ingest.prepare import PreparedRow
 
 __all__ = [
@@ -33,11 +33,15 @@ __all__ = [
     "DERIVED_REPORT_TABLES",
     "check_places",
     "copy_report",
+    "copy_records",
     "copy_rows",
     "copy_stage",
     "ensure_statistics",
     "geometry_hex",
     "needs_report_line",
+    "place_in_memory",
+    "read_record_ids",
+    "record_columns",
     "store_records",
 ]
 
@@ -99,7 +103,7 @@ def copy_rows(
             copy.write_row(row)
 
 
-def _place_in_memory(conn: Connection, rows: Sequence[PreparedRow]) -> list[bool]:
+def place_in_memory(index: PartIndex, rows: Sequence[PreparedRow]) -> list[bool]:
     """Find the subdistrict of the rows placed by coordinates in memory; return which were.
 
     The rows ingest_place_near.sql would search (pending, main target, coordinates) get the
@@ -113,7 +117,7 @@ def _place_in_memory(conn: Connection, rows: Sequence[PreparedRow]) -> list[bool
         return placed
     lon = np.fromiter((rows[i].lon for i in todo), dtype=float, count=len(todo))
     lat = np.fromiter((rows[i].lat for i in todo), dtype=float, count=len(todo))
-    sub, dist, prov = subdistricts_at(part_index(conn), lon, lat)
+    sub, dist, prov = subdistricts_at(index, lon, lat)
     for i, code, district, province in zip(todo, sub.tolist(), dist.tolist(), prov.tolist(),
                                            strict=True):
         if code is not None:
@@ -133,7 +137,7 @@ def copy_stage(conn: Connection, rows: Sequence[PreparedRow]) -> None:
     conn.execute(sql("ingest_stage"))
     pending = [r for r in rows if r.status == "pending"]
     hexes = geometry_hex(pending)
-    placed = _place_in_memory(conn, pending)
+    placed = place_in_memory(part_index(conn), pending) if pending else []
     copy_rows(conn, "ingest_stage", _STAGE_COLUMNS, (
         (r.row_number, r.status, r.target, r.lat, r.lon, ewkb, done, r.subdistrict_code,
          r.district_code if done else None, r.province_code if done else None, r.quality,
@@ -215,6 +219,69 @@ def _json_column(value: Any) -> Any:
     return value
 
 
+def record_columns(kind: Kind) -> list[str]:
+    """Return the columns :func:`copy_records` fills in the kind's table (point kinds)."""
+    place = ["subdistrict_code", *(["district_code"] if kind.has_district else []),
+             "province_code"]
+    columns = [*kind.columns, "geom", *place, "source_upload_id", "source_row"]
+    if kind.has_h3:
+        columns += [cell_column(res) for res in STORED_RESOLUTIONS]
+    return columns
+
+
+def _record_tuples(rows: Sequence[PreparedRow], kind: Kind, upload_id: int) -> Iterator[tuple]:
+    """Yield the COPY rows of :func:`record_columns` for stored point rows."""
+    hexes = geometry_hex(rows)
+    # The H3 cells of every point, one vectorised call per resolution (0010_h3cells).
+    cells = list(zip(*(c.tolist() for c in stored_cells(
+        np.array([r.lat for r in rows], dtype=float),
+        np.array([r.lon for r in rows], dtype=float)).values()), strict=True)
+    ) if kind.has_h3 else [()] * len(rows)
+    columns = kind.columns
+
+    def values(r: PreparedRow) -> list[Any]:
+        # Dicts and lists are stored as JSON (tested inline: a call per value is costly).
+        return [v if (t := type(v)) is not dict and t is not list else _json_column(v)
+                for v in map(r.record.get, columns)]
+
+    with_district = kind.has_district
+    for r, ewkb, h3 in zip(rows, hexes, cells, strict=True):
+        yield (*values(r), ewkb, r.subdistrict_code,
+               *((r.district_code,) if with_district else ()), r.province_code, upload_id,
+               r.row_number, *h3)
+
+
+def copy_records(conn: Connection, kind: Kind, upload_id: int,
+                 batches: Iterable[Sequence[PreparedRow]]) -> None:
+    """COPY point rows into the kind's table in one statement, batch after batch.
+
+    The batches may be made while the statement runs (a generator): the server stores one
+    batch while Python prepares the next.
+    """
+    copy_rows(conn, kind.table, record_columns(kind), (
+        row for batch in batches if batch for row in _record_tuples(batch, kind, upload_id)))
+
+
+def read_record_ids(conn: Connection, rows: Sequence[PreparedRow], kind: Kind,
+                    upload_id: int) -> None:
+    """Set ``record_id`` of the stored point rows that get a report line.
+
+    The table's identity gave the ids; read back by upload and row (one index scan) for those
+    the report lines need: drawing them first with nextval() took 5x longer.
+    """
+    reported = [r for r in rows if r.status == "pending" and r.target == "main"
+                and needs_report_line(r, kind)]
+    if not reported:
+        return
+    ids: dict[int, int] = dict(conn.execute(
+        sa.text(f"SELECT source_row, id FROM {kind.table} "
+                "WHERE source_upload_id = :u AND source_row = ANY(:rows)"),
+        {"u": upload_id, "rows": [r.row_number for r in reported]},
+    ).tuples().all())
+    for row in reported:
+        row.record_id = ids[row.row_number]
+
+
 def store_records(
     conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int
 ) -> None:
@@ -224,41 +291,8 @@ def store_records(
     """
     main = [r for r in rows if r.status == "pending" and r.target == "main"]
     if main and kind.geometry == "point":
-        place = ["subdistrict_code", *(["district_code"] if kind.has_district else []),
-                 "province_code"]
-        columns = [*kind.columns, "geom", *place, "source_upload_id", "source_row"]
-        hexes = geometry_hex(main)
-        # The H3 cells of every point, one vectorised call per resolution (0010_h3cells).
-        cells = list(zip(*(c.tolist() for c in stored_cells(
-            np.array([r.lat for r in main], dtype=float),
-            np.array([r.lon for r in main], dtype=float)).values()), strict=True)
-        ) if kind.has_h3 else [()] * len(main)
-        if kind.has_h3:
-            columns += [cell_column(res) for res in STORED_RESOLUTIONS]
-
-        def values(r: PreparedRow) -> list[Any]:
-            # Dicts and lists are stored as JSON (tested inline: a call per value is costly).
-            return [v if (t := type(v)) is not dict and t is not list else _json_column(v)
-                    for v in map(r.record.get, kind.columns)]
-
-        with_district = kind.has_district
-        copy_rows(conn, kind.table, columns, (
-            (*values(r), ewkb, r.subdistrict_code,
-             *((r.district_code,) if with_district else ()), r.province_code, upload_id,
-             r.row_number, *h3)
-            for r, ewkb, h3 in zip(main, hexes, cells, strict=True)
-        ))
-        # The table's identity gave the ids; read back by upload (one index scan) those the
-        # report lines need: drawing them first with nextval() took 5x longer.
-        reported = [r for r in main if needs_report_line(r, kind)]
-        if reported:
-            ids: dict[int, int] = dict(conn.execute(
-                sa.text(f"SELECT source_row, id FROM {kind.table} "
-                        "WHERE source_upload_id = :u AND source_row = ANY(:rows)"),
-                {"u": upload_id, "rows": [r.row_number for r in reported]},
-            ).tuples().all())
-            for row in reported:
-                row.record_id = ids[row.row_number]
+        copy_records(conn, kind, upload_id, [main])
+        read_record_ids(conn, main, kind, upload_id)
     layer = [r for r in rows if r.status == "pending" and r.target == "layer"]
     if layer:
         inserted: dict[int, int] = dict(conn.execute(

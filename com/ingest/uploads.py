@@ -29,7 +29,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -50,7 +50,8 @@ from com.ingest.duplicates import lock_duplicate_scope, resolve_duplicates
 from com.ingest.idempotency import bind_key, earlier_upload, scoped_key
 from com.ingest.kinds import Kind, lookup_kind
 from com.ingest.options import ImportOptions, UploadSummary
-from com.ingest.prepare import PreparedRow, prepare_rows
+from com.ingest.placing import part_index
+from com.ingest.prepare import Preparation, PreparedRow, start_preparing
 from com.ingest.province import locality_points, resolve_province, zone_hint
 from com.ingest.readers import (
     FileTooLarge,
@@ -62,10 +63,14 @@ from com.ingest.readers import (
     with_file_name,
 )
 from com.ingest.store import (
+    DERIVED_REPORT_TABLES,
     check_places,
+    copy_records,
     copy_report,
     copy_stage,
     ensure_statistics,
+    place_in_memory,
+    read_record_ids,
     store_records,
 )
 from com.security import audit
@@ -158,18 +163,27 @@ def _import_upload(
                              client=client)
     if earlier is not None:
         return earlier
-    table, rows, plan, datum_notes = _read_rows(
+    table, preparation = _start_rows(
         conn, data, filename, options=options, settings=settings, kind=request.kind,
         limits=limits or ReadLimits.from_settings(settings),
     )
-    notes = _upload_notes(options, datum_notes, plan, table)
     upload_id = _insert_upload(conn, data, filename, request=request, principal=principal,
                                content_type=content_type)
     bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
     if defer_rollup and request.kind.table == "risk_points":
         rollup.defer_rollup(conn, upload_id)
+    try:
+        built, streamed = _stream_points(conn, preparation, request.kind, upload_id,
+                                         province=options.province_code)
+        rows = preparation.rows(built)
+    except UploadError as exc:
+        with_file_name(exc, upload_name(filename))  # renames the error in place
+        raise
+    plan = preparation.plan
+    notes = _upload_notes(options, preparation.datum_notes, plan, table)
     _store_rows(conn, rows, request.kind, upload_id, province=options.province_code,
-                duplicate_distance_m=float(settings.duplicate_distance_m))
+                duplicate_distance_m=float(settings.duplicate_distance_m),
+                streamed=streamed)
     counts = _row_counts(rows)
     warnings = _summary_warnings(rows, notes)
     _finish_upload(conn, upload_id, counts, _stored_options(
@@ -278,11 +292,11 @@ def _resolved_options(
     )
 
 
-def _read_rows(
+def _start_rows(
     conn: Connection, data: bytes, filename: str, *, options: ImportOptions,
     settings: Settings, kind: Kind, limits: ReadLimits,
-) -> tuple[SourceTable, list[PreparedRow], ColumnPlan, set[str]]:
-    """Read the file and prepare its rows in the province's context (UTM zone, Plus Codes).
+) -> tuple[SourceTable, Preparation]:
+    """Read the file and plan its rows in the province's context (UTM zone, Plus Codes).
 
     Raises
     ------
@@ -293,16 +307,59 @@ def _read_rows(
     table = read_table(data, filename, sheet=options.sheet, limits=limits,
                        extra_fields=kind.extra_fields)
     try:
-        rows, plan, datum_notes = prepare_rows(
+        preparation = start_preparing(
             table, options=options, settings=settings, zone_hint=zone_hint(conn, province),
             limits=limits, locality_point=locality_points(conn, province),
         )
     except UploadError as exc:
         with_file_name(exc, upload_name(filename))  # renames the error in place
         raise
-    return table, rows, plan, datum_notes
+    return table, preparation
 
 
+#: Rows prepared and stored per batch while an upload streams its points (see below).
+STREAM_BATCH_ROWS = 10_000
+
+
+def _stream_points(conn: Connection, preparation: Preparation, kind: Kind, upload_id: int, *,
+                   province: str | None) -> tuple[dict[int, PreparedRow], frozenset[int]]:
+    """Store the rows with plain decimal coordinates while the next ones are prepared.
+
+    Preparing a row is Python's work; storing it (the table's indexes above all) is the
+    server's, in another process. Stored after the rest was prepared, the two took turns on
+    a 2-core machine. Here the rows :meth:`Preparation.fast_indices` names are prepared in
+    batches and each batch goes into one COPY of the kind's table while Python prepares the
+    next. A row goes in only when its place is settled in memory: inside a subdistrict part
+    (:mod:`com.ingest.placing`) and, for an upload with a province, in that province. The
+    checks that need stored rows come after, in the same transaction (:func:`_store_rows`):
+    a streamed row found a duplicate there is deleted again before the commit. Every other
+    row (another coordinate form, an address, outside the parts or the province) takes the
+    staged path as before.
+
+    Returns the rows prepared so far, by index, and the row numbers of those stored.
+    """
+    if kind.table not in DERIVED_REPORT_TABLES or kind.geometry != "point":
+        return {}, frozenset()
+    indices = preparation.fast_indices()
+    if not indices:
+        return {}, frozenset()
+    index = part_index(conn)  # read before the COPY holds the connection
+    built: dict[int, PreparedRow] = {}
+    streamed: set[int] = set()
+
+    def batches() -> Iterator[list[PreparedRow]]:
+        for start in range(0, len(indices), STREAM_BATCH_ROWS):
+            part = preparation.prepare_fast(indices[start:start + STREAM_BATCH_ROWS])
+            built.update(part)
+            rows = [r for r in part.values() if r.status == "pending" and r.target == "main"]
+            placed = place_in_memory(index, rows)
+            batch = [r for r, ok in zip(rows, placed, strict=True)
+                     if ok and (province is None or r.province_code == province)]
+            streamed.update(r.row_number for r in batch)
+            yield batch
+
+    copy_records(conn, kind, upload_id, batches())
+    return built, frozenset(streamed)
 def _upload_notes(options: ImportOptions, datum_notes: Iterable[str], plan: ColumnPlan,
                   table: SourceTable) -> list[str]:
     """Return what the uploader should know of the whole file: datum, columns, geometries."""
@@ -345,19 +402,38 @@ def _insert_upload(conn: Connection, data: bytes, filename: str, *, request: _Re
 
 
 def _store_rows(conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int, *,
-                province: str | None, duplicate_distance_m: float) -> None:
-    """Check the rows' places, resolve duplicates, store the records and the per-row report."""
+                province: str | None, duplicate_distance_m: float,
+                streamed: frozenset[int] = frozenset()) -> None:
+    """Check the rows' places, resolve duplicates, store the records and the per-row report.
+
+    ``streamed``: row numbers already stored (:func:`_stream_points`); their places are
+    settled, they are checked for duplicates like every row and deleted again when found one.
+    """
     # The set-based statements look expensive to the planner but run fast on indexes; JIT
     # compiling them costs more (0.2-1 s each) than it saves. Local to this transaction.
     conn.execute(sa.text("SET LOCAL jit = off"))
     ensure_statistics(conn)
-    copy_stage(conn, rows)
-    check_places(conn, rows, province)
+    staged = [r for r in rows if r.row_number not in streamed] if streamed else rows
+    copy_stage(conn, staged)
+    check_places(conn, staged, province)
     lock_duplicate_scope(conn, rows, kind)
-    resolve_duplicates(conn, rows, kind, duplicate_distance_m)
-    store_records(conn, rows, kind, upload_id)
+    resolve_duplicates(conn, rows, kind, duplicate_distance_m, upload_id,
+                       streamed=bool(streamed))
+    if streamed:
+        _unstore(conn, kind, upload_id, [r.row_number for r in rows
+                                         if r.row_number in streamed and r.status != "pending"])
+        read_record_ids(conn, [r for r in rows if r.row_number in streamed], kind, upload_id)
+    store_records(conn, staged, kind, upload_id)
     copy_report(conn, rows, upload_id, kind)
     conn.execute(sa.text("DROP TABLE IF EXISTS pg_temp.ingest_stage"))
+
+
+def _unstore(conn: Connection, kind: Kind, upload_id: int, row_numbers: list[int]) -> None:
+    """Delete streamed rows the checks after storing turned down (duplicates)."""
+    if row_numbers:
+        conn.execute(sa.text(f"DELETE FROM {kind.table} "  # table name from the registry
+                             "WHERE source_upload_id = :u AND source_row = ANY(:rows)"),
+                     {"u": upload_id, "rows": row_numbers})
 
 
 def _row_counts(rows: Sequence[PreparedRow]) -> dict[str, int]:

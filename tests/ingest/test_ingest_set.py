@@ -63,17 +63,25 @@ def test_column_wise_rows_equal_row_by_row(monkeypatch, seed):
     kwargs = {"options": ImportOptions(), "today": date(2025, 6, 1)}
     rows, _, _ = prepare.prepare_rows(table, **kwargs)
     assert sum(1 for r in rows if r.record) > 300  # most rows took the column path
-    monkeypatch.setattr(prepare, "_prepare_columns", lambda table, ctx: {})
+    # In slices, as an upload streams its points (com.ingest.uploads): the same rows.
+    preparation = prepare.start_preparing(table, **kwargs)
+    indices = preparation.fast_indices()
+    built: dict = {}
+    for start in range(0, len(indices), 37):
+        built.update(preparation.prepare_fast(indices[start:start + 37]))
+    in_slices = preparation.rows(built)
+    monkeypatch.setattr(prepare, "_prepare_columns", lambda table, ctx, indices: {})
     expected, _, _ = prepare.prepare_rows(table, **kwargs)
     assert _outcome(rows) == _outcome(expected)
+    assert _outcome(in_slices) == _outcome(expected)
 
 
 def test_column_wise_path_is_taken(monkeypatch):
     seen: list[int] = []
     original = prepare._prepare_columns
 
-    def spy(table, ctx):
-        out = original(table, ctx)
+    def spy(table, ctx, indices):
+        out = original(table, ctx, indices)
         seen.append(len(out))
         return out
 
