@@ -17,7 +17,9 @@ an emptied table (emptying is not timed):
   since 0011_ingest_speed), audit row, one transaction. The rollup's sums of the upload come
   after its commit (0017_rollup_pending), folded in the background: the API answers first.
   The benchmark waits for each fold outside the timed upload and prints upload + fold too.
-  The time of each stage is printed for the last repetition.
+  The points with decimal coordinates are COPYed batch by batch while the next batch is
+  prepared (``_stream_points``: Python and the server at work together), the duplicate checks
+  follow in the same transaction. The time of each stage is printed for the last repetition.
 - geopandas: ``geopandas.read_file`` of the CSV (GDAL's CSV driver, points from the
   latitude/longitude columns) + ``to_postgis`` into a new table (with its GiST index).
 - raw: ``COPY`` of the CSV into a text staging table + ``INSERT ... SELECT ST_Point`` into a
@@ -61,11 +63,17 @@ HEADER = ["ลำดับ", "ชื่อจุดเสี่ยง", "ปร�
 #: The stages of COM's import timed separately: (module, function) pairs, when present.
 STAGES = [
     ("com.ingest.uploads", "read_table"),
-    ("com.ingest.uploads", "prepare_rows"),
+    ("com.ingest.uploads", "start_preparing"),
+    ("com.ingest.uploads", "_insert_upload"),
+    # The rows with decimal coordinates: prepared in batches, each batch COPYed into
+    # risk_points while Python prepares the next (Python and the server overlap here).
+    ("com.ingest.uploads", "_stream_points"),
     ("com.ingest.uploads", "copy_stage"),
     ("com.ingest.uploads", "check_places"),
     ("com.ingest.uploads", "lock_duplicate_scope"),
     ("com.ingest.uploads", "resolve_duplicates"),
+    ("com.ingest.uploads", "_unstore"),
+    ("com.ingest.uploads", "read_record_ids"),
     ("com.ingest.uploads", "store_records"),
     ("com.ingest.uploads", "copy_report"),
     ("com.ingest.uploads", "_finish_upload"),
