@@ -213,3 +213,27 @@ def test_one_statement_mixing_pending_and_other_rows_sums_only_the_others(engine
     assert fold_pending(engine) == 1
     with engine.connect() as conn:
         assert _state(conn) == _rebuilt(engine)
+
+
+def test_deleting_pending_rows_alone_or_with_others_keeps_the_sums_right(engine, clean) -> None:  # type: ignore[no-untyped-def]
+    """0020_delete_pending_cheaper: the delete trigger skips only when every row is pending."""
+    done = _upload(engine, _file(13, 90), "done.csv", defer=False)
+    upload = _upload(engine, _file(14, 90), "pending.csv", defer=True)
+    count = ("SELECT count(*) FROM risk_points WHERE source_upload_id = :u "
+             "AND source_row % 4 = {rest}")
+    delete = "DELETE FROM risk_points WHERE source_upload_id = ANY(:u) AND source_row % 4 = {rest}"
+    with engine.begin() as conn:
+        before = conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar()
+        # Only rows of the pending upload: nothing to subtract, its fold never counts them.
+        assert conn.execute(sa.text(delete.format(rest=0)), {"u": [upload]}).rowcount > 0
+        assert conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar() \
+            == before
+        # Pending and folded rows in one statement: the folded ones are subtracted.
+        folded = conn.execute(sa.text(count.format(rest=1)), {"u": done}).scalar()
+        deleted = conn.execute(sa.text(delete.format(rest=1)), {"u": [upload, done]}).rowcount
+        assert 0 < folded < deleted
+        assert conn.execute(sa.text("SELECT sum(points) FROM risk_rollup_total")).scalar() \
+            == before - folded
+    assert fold_pending(engine) == 1
+    with engine.connect() as conn:
+        assert _state(conn) == _rebuilt(engine)
