@@ -70,11 +70,21 @@ class PreparedRow:
     place_columns: str | None = None
     record: dict[str, Any] = field(default_factory=dict)
     original: dict[str, Any] = field(default_factory=dict)
+    #: The column names and cells ``original`` is made of when it is asked for (rows
+    #: prepared column by column: most of them never get a report line that shows it).
+    source: tuple[Sequence[str], Sequence[Any]] | None = None
 
     def reject(self, reason: str, column: str | None = None) -> PreparedRow:
         """Mark the row rejected."""
         self.status, self.reason, self.column = "rejected", reason, column
         return self
+
+    def original_values(self) -> dict[str, Any]:
+        """Return the row's cells by column name, as the file had them (JSON values)."""
+        if self.source is not None and not self.original:
+            names, cells = self.source
+            self.original = dict(zip(names, cells, strict=True))
+        return self.original
 
 
 @dataclass
@@ -693,17 +703,16 @@ def _prepare_columns(
     columns = {f: by_column[c] for f, c in plan.fields.items()}
     row_id = plan.fields.get("row_id")
     names = plan.columns
-    unknown = [names[c] for c in plan.unknown]
+    unknown = [(names[c], c) for c in plan.unknown]
     extras: list[dict[str, Any]] = []
-    originals: list[dict[str, Any]] = []
+    originals: list[Sequence[Any]] = []
     fingerprints: list[Hashable] = []
     for values in source:
         cells = values if as_is else list(map(cell_json, values))
-        original = dict(zip(names, cells, strict=True))
-        originals.append(original)
+        originals.append(cells)  # made into a dict only for a report line (original_values)
         fingerprints.append(_fingerprint(cells, row_id, None))
-        extras.append({name: original[name] for name in unknown
-                       if original[name] is not None} if unknown else _NO_EXTRA)
+        extras.append({name: cells[c] for name, c in unknown
+                       if cells[c] is not None} if unknown else _NO_EXTRA)
     records = build_risk_points(columns, len(source), extras, ctx.shared)
     lat, lon, numbers = ctx.fast_lat, ctx.fast_lon, table.row_numbers
     place_columns = ctx.fast_place_columns
@@ -714,6 +723,6 @@ def _prepare_columns(
             row_number=numbers[i], status="pending", warnings=warnings, lat=lat[i],
             lon=lon[i], quality="coordinates", dedupe_key=record["category"],
             fingerprint=fingerprints[k], place_columns=place_columns, record=record,
-            original=originals[k],
+            source=(names, originals[k]),
         )
     return out

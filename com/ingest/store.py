@@ -73,13 +73,19 @@ def geometry_hex(rows: Sequence[PreparedRow]) -> list[str | None]:
     out: list[str | None] = [None] * len(rows)
     point_idx = [i for i, r in enumerate(rows) if r.geometry is None and r.lat is not None]
     if point_idx:
-        xy = np.array([(rows[i].lon, rows[i].lat) for i in point_idx], dtype="<f8")
-        ewkb = np.empty((len(point_idx), 25), dtype=np.uint8)
+        n = len(point_idx)
+        xy = np.empty((n, 2), dtype="<f8")
+        xy[:, 0] = np.fromiter((rows[i].lon for i in point_idx), dtype=float, count=n)
+        xy[:, 1] = np.fromiter((rows[i].lat for i in point_idx), dtype=float, count=n)
+        ewkb = np.empty((n, 25), dtype=np.uint8)
         ewkb[:, :9] = _POINT_EWKB_HEAD
-        ewkb[:, 9:] = xy.view(np.uint8).reshape(len(point_idx), 16)
+        ewkb[:, 9:] = xy.view(np.uint8).reshape(n, 16)
         text = ewkb.tobytes().hex().upper()
-        for k, i in enumerate(point_idx):
-            out[i] = text[50 * k:50 * k + 50]
+        texts = [text[k:k + 50] for k in range(0, 50 * n, 50)]
+        if n == len(rows):  # all points: the common case
+            return texts  # type: ignore[return-value]
+        for i, hexed in zip(point_idx, texts, strict=True):
+            out[i] = hexed
     other = [i for i, r in enumerate(rows) if r.geometry is not None]
     if other:
         geoms = shapely.set_srid(np.array([rows[i].geometry for i in other], dtype=object), 4326)
@@ -340,7 +346,7 @@ def copy_report(
         (upload_id, r.row_number, "stored" if r.status == "pending" else r.status, r.reason,
          None if r.status == "pending" else r.column, "; ".join(r.warnings) or None,
          r.lat, r.lon, r.subdistrict_code, r.quality, r.record_id,
-         _to_json(r.original))
+         _to_json(r.original_values()))
         for r in rows if needs_report_line(r, kind)
     ))
 

@@ -53,7 +53,7 @@ def _csv(n: int, seed: int) -> bytes:
 
 def _outcome(rows):
     return [(r.row_number, r.status, r.reason, r.column, r.warnings, r.lat, r.lon, r.quality,
-             r.place_columns, r.dedupe_key, r.fingerprint, r.record, r.original,
+             r.place_columns, r.dedupe_key, r.fingerprint, r.record, r.original_values(),
              r.subdistrict_code, r.approximate, r.target) for r in rows]
 
 
