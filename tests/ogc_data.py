@@ -94,7 +94,8 @@ def standard_dataset(engine: Engine) -> dict[str, Any]:
         points = conn.execute(
             sa.text(
                 "SELECT id, name, category, severity, incident_count, reported_on, "
-                "subdistrict_code, province_code, ST_X(geom) AS lon, ST_Y(geom) AS lat "
+                "subdistrict_code, district_code, province_code, ST_X(geom) AS lon, "
+                "ST_Y(geom) AS lat "
                 "FROM risk_points ORDER BY id"
             )
         ).mappings().all()

@@ -168,7 +168,9 @@ class RiskPoint(Base):
     address: Mapped[str | None] = mapped_column(sa.Text)
     geom = _geom("POINT", spatial_index=False)
     subdistrict_code: Mapped[str | None] = mapped_column(sa.String(6), index=True)
-    district_code: Mapped[str | None] = mapped_column(sa.String(4), index=True)
+    # No index of its own (0021_points_district_index): queries by district also ask for the
+    # district's province, whose index narrows the rows as well.
+    district_code: Mapped[str | None] = mapped_column(sa.String(4))
     province_code: Mapped[str | None] = mapped_column(sa.String(2), index=True)
     geocode_quality: Mapped[str] = mapped_column(sa.Text, server_default="coordinates")
     geocode_score: Mapped[float | None] = mapped_column(sa.Float)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from com.config.severity import Category
+from com.db.tables import District
 from com.ogc.collections import Collection
 from com.ogc.cql2 import cql2_condition
 from com.ogc.query import ItemQuery
@@ -124,6 +125,11 @@ def where_conditions(
         column = source.properties[queryable.property]
         values = tuple(check_range(queryable, column, v) for v in values)
         conditions.append(column == values[0] if len(values) == 1 else column.in_(values))
+        if queryable.property == "district_code" and source.province is not None:
+            # The districts' provinces too: risk_points keeps no index on district_code
+            # (0021_points_district_index); the one on province_code narrows the rows.
+            conditions.append(source.province.in_(
+                sa.select(District.province_code).where(District.code.in_(values))))
     if query.cql is not None:
         conditions.append(cql2_condition(query.cql, collection, source, categories))
     if source.area_code is not None and privacy.applies_to(principal) and small_area_k > 1:

@@ -224,6 +224,10 @@ def test_property_filters(client: TestClient, dataset: dict[str, Any]) -> None:
     code = dataset["surin"][2]
     assert ids(items(client, f"subdistrict={code}&severity=3")) == expect(
         lambda p: p["subdistrict_code"] == code and p["severity"] == 3)
+    # A district (no index of its own since 0021): found through its province as well.
+    district = code[:4]
+    assert ids(items(client, f"district={district}&limit=1000")) == expect(
+        lambda p: p["district_code"] == district) != []
     doc = items(client, "category=illegal_entry&province=32")
     assert doc["numberMatched"] == len(expect(
         lambda p: p["category"] == "illegal_entry" and p["province_code"] == SURIN))

@@ -45,9 +45,25 @@ def test_risk_points_indexes_after_0009(conn):
     # Kept: the GiST index (map, tiles, duplicates), what rankings, OGC items and retention
     # filter on, and the lookup by upload and row.
     assert {"pk_risk_points", "idx_risk_points_geom", "ix_risk_points_province_code",
-            "ix_risk_points_district_code", "ix_risk_points_subdistrict_code",
-            "ix_risk_points_reported_on",
+            "ix_risk_points_subdistrict_code", "ix_risk_points_reported_on",
             "ix_risk_points_source_upload_row"} <= names
+
+
+def test_a_district_is_found_through_its_province_without_an_index_of_its_own(conn):
+    """0021_points_district_index: the rank statements narrow a district by its province."""
+    names = set(conn.execute(sa.text(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'risk_points'")).scalars())
+    assert "ix_risk_points_district_code" not in names
+    district = conn.execute(sa.text("SELECT min(code) FROM districts")).scalar_one()
+    conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    # The district filter of rank_weighted_points.sql (no province asked for).
+    plan = "\n".join(conn.execute(sa.text(
+        "EXPLAIN SELECT id FROM risk_points r "
+        "WHERE (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text)) "
+        "AND (CAST(:district AS text) IS NULL OR r.province_code = (SELECT d.province_code "
+        "FROM districts d WHERE d.code = CAST(:district AS text)))"), {"district": district}
+    ).scalars())
+    assert "ix_risk_points_province_code" in plan, plan
 
 
 def test_points_are_looked_up_by_upload_and_row_and_files_kept_with_lz4(conn):
