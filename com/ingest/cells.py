@@ -10,7 +10,7 @@ from com.ingest.readers import json_safe
 from com.io.escape import escape_formula
 from com.text.thai import is_blank
 
-__all__ = ["cell_json", "csv_cell", "is_blank_cell", "tidy_text"]
+__all__ = ["cell_json", "csv_cell", "is_blank_cell", "json_column", "json_text", "tidy_text"]
 
 _WHITESPACE = re.compile(r"\s+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -57,3 +57,16 @@ def csv_cell(value: object) -> object:
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False)
     return escape_formula(value)
+
+
+#: One encoder for JSON stored per row (json.dumps with options builds a new one per call).
+json_text = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def json_column(value: object) -> object:
+    """Return a dict or list as JSON text (as a JSONB column takes it), any other value as is."""
+    if isinstance(value, dict | list):
+        if not value:  # most attributes: no extra column, nothing unreadable
+            return "{}" if isinstance(value, dict) else "[]"
+        return json_text(value)
+    return value

@@ -70,6 +70,9 @@ class PreparedRow:
     place_columns: str | None = None
     record: dict[str, Any] = field(default_factory=dict)
     original: dict[str, Any] = field(default_factory=dict)
+    #: ``record``'s values in its kind's column order, dicts as JSON text, when they were
+    #: made with it (rows built column by column); neither changes after.
+    values: tuple[Any, ...] | None = None
     #: The column names and cells ``original`` is made of when it is asked for (rows
     #: prepared column by column: most of them never get a report line that shows it).
     source: tuple[Sequence[str], Sequence[Any]] | None = None
@@ -718,11 +721,12 @@ def _prepare_columns(
     place_columns = ctx.fast_place_columns
     out: dict[int, PreparedRow] = {}
     for k, i in enumerate(indices):
-        record, warnings = records[k]
+        record, warnings, values = records[k]
         out[i] = PreparedRow(
             row_number=numbers[i], status="pending", warnings=warnings, lat=lat[i],
             lon=lon[i], quality="coordinates", dedupe_key=record["category"],
             fingerprint=fingerprints[k], place_columns=place_columns, record=record,
+            values=values,
             source=(names, originals[k]),
         )
     return out

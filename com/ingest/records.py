@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from com.errors import ParseError
-from com.ingest.cells import is_blank_cell, tidy_text
+from com.ingest.cells import is_blank_cell, json_column, tidy_text
 from com.ingest.kinds import BuiltRecord, Kind, RowValues, register_kind
 from com.ingest.readers import json_safe
 from com.text.thai import clean_text, parse_date, parse_severity
@@ -260,7 +260,9 @@ def build_risk_points(
     ``columns`` holds the raw cells of each recognised field (absent fields are missing),
     ``extras`` the unrecognised columns of each row. Each distinct cell of a column is read
     once with the same parts as :func:`build_risk_point`, which gives, row by row, the same
-    values and the same warnings in the same order. Returns ``(values, warnings)`` per row.
+    values and the same warnings in the same order. Returns ``(values, warnings, stored)``
+    per row; ``stored`` holds the values in the order of ``RISK_POINTS.columns`` as they are
+    stored (attributes as JSON text), for the COPY of com.ingest.store.
     """
     nones: list[Any] = [None] * n
 
@@ -277,7 +279,7 @@ def build_risk_points(
     count = _distinct_map(column("count"), lambda v: count_of(_blank_to_none(v)))
     note = _distinct_map(column("note"), cell_text)
     name = [cell_text(v) for v in columns["name"]] if "name" in columns else nones
-    out: list[tuple[dict[str, Any], list[str]]] = []
+    out: list[tuple[dict[str, Any], list[str], tuple[Any, ...]]] = []
     append = out.append
     for ((cat, cat_warning), (sev, sev_warning, sev_raw), (day, date_warnings, date_raw),
          (number, count_warning), extra, note_text, name_text, raw_category) in zip(
@@ -307,7 +309,8 @@ def build_risk_points(
             "geocode_score": None,
             "approximate": False,
             "attributes": attributes,
-        }, warnings))
+        }, warnings, (name_text, cat, raw_category, sev, number, day, None, "coordinates", None,
+                      False, json_column(attributes))))
     return out
 
 
@@ -356,6 +359,7 @@ def build_layer_feature(row: RowValues) -> BuiltRecord:
 RISK_POINTS = Kind(
     name="risk_points",
     table="risk_points",
+    # The order of the stored values build_risk_points makes.
     columns=("name", "category", "category_raw", "severity", "incident_count",
              "reported_on", "address", "geocode_quality", "geocode_score", "approximate",
              "attributes"),

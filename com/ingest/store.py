@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from com.db.engine import sql
 from com.geo.h3 import STORED_RESOLUTIONS, cell_column, stored_cells
+from com.ingest.cells import json_column, json_text
 from com.ingest.kinds import Kind
 from com.ingest.placing import PartIndex, part_index, subdistricts_at
 from com.ingest.prepare import PreparedRow
@@ -212,19 +213,6 @@ def ensure_statistics(conn: Connection) -> None:
         conn.execute(sa.text(f"ANALYZE {table}"))
 
 
-#: One encoder for the per-row JSON (json.dumps with options builds a new one per call).
-_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
-
-
-def _json_column(value: Any) -> Any:
-    """Return a dict or list as JSON text, any other value as it is."""
-    if isinstance(value, dict | list):
-        if not value:  # most attributes: no extra column, nothing unreadable
-            return "{}" if isinstance(value, dict) else "[]"
-        return _to_json(value)
-    return value
-
-
 def record_columns(kind: Kind) -> list[str]:
     """Return the columns :func:`copy_records` fills in the kind's table (point kinds)."""
     place = ["subdistrict_code", *(["district_code"] if kind.has_district else []),
@@ -247,12 +235,12 @@ def _record_tuples(rows: Sequence[PreparedRow], kind: Kind, upload_id: int) -> I
 
     def values(r: PreparedRow) -> list[Any]:
         # Dicts and lists are stored as JSON (tested inline: a call per value is costly).
-        return [v if (t := type(v)) is not dict and t is not list else _json_column(v)
+        return [v if (t := type(v)) is not dict and t is not list else json_column(v)
                 for v in map(r.record.get, columns)]
 
     with_district = kind.has_district
     for r, ewkb, h3 in zip(rows, hexes, cells, strict=True):
-        yield (*values(r), ewkb, r.subdistrict_code,
+        yield (*(r.values or values(r)), ewkb, r.subdistrict_code,
                *((r.district_code,) if with_district else ()), r.province_code, upload_id,
                r.row_number, *h3)
 
@@ -346,7 +334,7 @@ def copy_report(
         (upload_id, r.row_number, "stored" if r.status == "pending" else r.status, r.reason,
          None if r.status == "pending" else r.column, "; ".join(r.warnings) or None,
          r.lat, r.lon, r.subdistrict_code, r.quality, r.record_id,
-         _to_json(r.original_values()))
+         json_text(r.original_values()))
         for r in rows if needs_report_line(r, kind)
     ))
 

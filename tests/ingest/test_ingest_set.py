@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 import com.ingest.prepare as prepare
 from com.db.engine import sql
+from com.ingest.cells import json_column
 from com.ingest.options import ImportOptions
 from com.ingest.placing import part_index, subdistricts_at
 from com.ingest.readers import ReadLimits, read_table
+from com.ingest.records import RISK_POINTS
 from com.ingest.store import BOUNDARY_TOLERANCE_M
 
 HEADER = ["ลำดับ", "ชื่อจุดเสี่ยง", "ประเภทปัญหา", "ระดับความรุนแรง", "ละติจูด", "ลองจิจูด",
@@ -74,6 +76,11 @@ def test_column_wise_rows_equal_row_by_row(monkeypatch, seed):
     expected, _, _ = prepare.prepare_rows(table, **kwargs)
     assert _outcome(rows) == _outcome(expected)
     assert _outcome(in_slices) == _outcome(expected)
+    # The stored values made with each record are the record's, as a JSONB column takes them.
+    with_values = [r for r in rows if r.values is not None]
+    assert len(with_values) > 300
+    for r in with_values:
+        assert r.values == tuple(json_column(r.record[c]) for c in RISK_POINTS.columns)
 
 
 def test_column_wise_path_is_taken(monkeypatch):

@@ -205,7 +205,7 @@ def table_from_rows(
         if len(table_rows) >= limits.max_rows:
             raise FileTooLarge(too_many_rows(limits))
         width = max(width, len(row))
-        table_rows.append(list(row))
+        table_rows.append(row if type(row) is list else list(row))  # rows of rest() are new
         numbers.append(number)
     for row in table_rows:
         if len(row) < width:
@@ -230,7 +230,7 @@ def too_many_rows(limits: ReadLimits) -> str:
 
 
 def _checked_width(row: Sequence[object], limits: ReadLimits, number: int) -> list[object]:
-    values = list(row)
+    values = list(row)  # a copy: readers may hand out the same row object again
     while values and is_blank_cell(values[-1]):
         values.pop()
     if len(values) > limits.max_columns:
