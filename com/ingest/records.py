@@ -254,7 +254,7 @@ def cell_text(value: Any) -> str | None:
 def build_risk_points(
     columns: Mapping[str, Sequence[Any]], n: int, extras: Sequence[dict[str, Any]],
     ctx: dict[str, Any],
-) -> list[tuple[dict[str, Any], list[str]]]:
+) -> list[tuple[dict[str, Any], list[str], tuple[Any, ...]]]:
     """Build ``n`` risk points placed by their coordinates, column by column.
 
     ``columns`` holds the raw cells of each recognised field (absent fields are missing),
