@@ -721,12 +721,12 @@ def _prepare_columns(
     place_columns = ctx.fast_place_columns
     out: dict[int, PreparedRow] = {}
     for k, i in enumerate(indices):
-        record, warnings, values = records[k]
+        record, warnings, stored = records[k]
         out[i] = PreparedRow(
             row_number=numbers[i], status="pending", warnings=warnings, lat=lat[i],
             lon=lon[i], quality="coordinates", dedupe_key=record["category"],
             fingerprint=fingerprints[k], place_columns=place_columns, record=record,
-            values=values,
+            values=stored,
             source=(names, originals[k]),
         )
     return out
