@@ -28,6 +28,13 @@ def _kind_sql(name: str, kind: Kind, **extra: str) -> sa.TextClause:
     return sa.text(text)
 
 
+def _near_sql(name: str, kind: Kind, *, key_clause: str, same_province: str) -> sa.TextClause:
+    """Return a duplicate probe around ingest_duplicates_probe.sql (names from KINDS)."""
+    probe = load_sql("ingest_duplicates_probe").format(
+        table=kind.table, key_clause=key_clause, same_province=same_province)
+    return sa.text(load_sql(name).format(table=kind.table, probe=probe))
+
+
 _Cell = tuple[int, int, int]
 
 
@@ -170,7 +177,8 @@ def resolve_duplicates(
         existing = {
             r.row_number: r
             for r in conn.execute(
-                _kind_sql("ingest_duplicates_existing", kind, key_clause=key_clause), params)
+                _near_sql("ingest_duplicates_existing", kind, key_clause=key_clause,
+                          same_province="t.province_code = s.province_code"), params)
         }
         if streamed:
             own_key = (f"AND t.{kind.dedupe_column} = s.{kind.dedupe_column}"
@@ -178,7 +186,9 @@ def resolve_duplicates(
             existing.update({
                 r.row_number: r
                 for r in conn.execute(
-                    _kind_sql("ingest_duplicates_streamed", kind, key_clause=own_key), params)
+                    _near_sql("ingest_duplicates_streamed", kind, key_clause=own_key,
+                              same_province="t.province_code IS NOT DISTINCT FROM "
+                                            "s.province_code"), params)
             })
         if kind.has_approximate:
             existing.update({

@@ -1,11 +1,10 @@
--- The upload's own points stored while it was prepared (com.ingest.uploads), within :dist_m
--- metres (geodesic) of a stored record of another upload or of none, in the same province and
--- with the same duplicate key: ingest_duplicates_existing.sql asked from the table instead of
--- the stage. {table} and {key_clause} come from the kind registry, never from input.
--- The province is compared with IS NOT DISTINCT FROM (never NULL here: every streamed row was
--- placed) so that it stays a filter: right after the upload's rows went in, the statistics
--- still describe the table before them, and the planner would AND the 25 m box with the
--- province's b-tree entries for every row (13-15 s for 100,000 rows instead of 0.3 s).
+-- The upload's own points stored while it was prepared (com.ingest.uploads) near a stored
+-- record of another upload or of none (the probe of ingest_duplicates_probe.sql, asked from the
+-- table instead of the stage). The province is compared with IS NOT DISTINCT FROM (never NULL
+-- here: every streamed row was placed) so that it stays a filter: right after the upload's
+-- rows went in, the statistics still describe the table before them, and the planner would
+-- AND the 25 m box with the province's b-tree entries for every row (13-15 s for 100,000
+-- rows instead of 0.3 s).
 -- Provinces of the upload's rows that hold rows of other uploads (or of none) at all: only
 -- there can a stored record lie near (the province must match), and a province's first
 -- upload asks nothing more.
@@ -20,18 +19,5 @@ WITH others AS MATERIALIZED (
 SELECT s.source_row AS row_number, t.id, t.source_upload_id, t.source_row
 FROM {table} s
 JOIN others o ON o.province_code = s.province_code
-JOIN LATERAL (
-    SELECT t.id, t.source_upload_id, t.source_row
-    FROM {table} t
-    WHERE t.geom && ST_Expand(
-              s.geom,
-              :dist_m / (111000.0 * GREATEST(cos(radians(ST_Y(s.geom))), 0.01)),
-              :dist_m / 110000.0)
-      AND ST_DWithin(t.geom::geography, s.geom::geography, :dist_m)
-      AND t.province_code IS NOT DISTINCT FROM s.province_code
-      AND t.source_upload_id IS DISTINCT FROM CAST(:upload_id AS bigint)
-      {key_clause}
-    ORDER BY t.id
-    LIMIT 1
-) t ON true
+{probe}
 WHERE s.source_upload_id = CAST(:upload_id AS bigint)
