@@ -19,7 +19,7 @@ from com.db.engine import load_sql
 from com.ingest.kinds import Kind
 from com.ingest.prepare import PreparedRow
 
-__all__ = ["lock_duplicate_scope", "resolve_duplicates"]
+__all__ = ["NearIndex", "lock_duplicate_scope", "near_index", "resolve_duplicates"]
 
 
 def _kind_sql(name: str, kind: Kind, **extra: str) -> sa.TextClause:
@@ -59,6 +59,8 @@ class _StoredNear:
 
     def __init__(self, points: Sequence[PreparedRow], distance_m: float) -> None:
         self._distance_m = distance_m
+        #: The rows the index was made with, by row number.
+        self.rows = frozenset(p.row_number for p in points)
         # cell -> stored rows in it: (row number, key, x, y, z, lat, lon)
         self._cells: dict[_Cell, list[tuple[int, Any, float, float, float, Any, Any]]] = {}
         # row number -> (cell, x, y, z), for the rows that have another row within reach
@@ -140,6 +142,19 @@ def lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Ki
                      {"k": f"{kind.table}:{code}"})
 
 
+#: The index of the file's stored rows that :func:`resolve_duplicates` asks.
+NearIndex = _StoredNear
+
+
+def near_index(points: Sequence[PreparedRow], distance_m: float) -> NearIndex:
+    """Index the file's rows for "an earlier stored row within ``distance_m``?" (see below).
+
+    Made ahead by an upload that streams its points, while the server stores the last ones;
+    :func:`resolve_duplicates` takes it when its candidates are these very rows.
+    """
+    return _StoredNear(points, distance_m)
+
+
 def _others_stored(conn: Connection, kind: Kind, upload_id: int | None) -> bool:
     """Say whether the kind's table holds any record not of ``upload_id`` (checked once).
 
@@ -158,7 +173,7 @@ def _others_stored(conn: Connection, kind: Kind, upload_id: int | None) -> bool:
 
 def resolve_duplicates(
     conn: Connection, rows: Sequence[PreparedRow], kind: Kind, distance_m: float,
-    upload_id: int | None = None, *, streamed: bool = False,
+    upload_id: int | None = None, *, streamed: bool = False, near: NearIndex | None = None,
 ) -> None:
     """Decide duplicates in row order.
 
@@ -166,6 +181,8 @@ def resolve_duplicates(
     an earlier stored row of the file, or (address rows) has the same subdistrict, name and
     address as one of those. Rows of ``upload_id`` already in the table are no stored
     records; with ``streamed`` they are asked about too (they are not on the stage).
+    ``near``: a :func:`near_index` made ahead, taken if made with exactly the rows asked
+    about within the file (their places never change once streamed).
     """
     pending = [r for r in rows if r.status == "pending"]
     if not pending:
@@ -198,14 +215,16 @@ def resolve_duplicates(
                 )
             })
     candidates = [p for p in pending if p.target == "main" and not p.approximate]
-    near = _StoredNear(candidates, distance_m)
+    if near is None or near.rows != {p.row_number for p in candidates}:
+        near = _StoredNear(candidates, distance_m)
     first_by_fingerprint: dict[Hashable, int] = {}
     first_by_place: dict[tuple, int] = {}
     for p in pending:
         reason = None
         twin = first_by_fingerprint.get(p.fingerprint)
+        # Address rows only (nearly none of a coordinate file: made for those alone).
         place_key = (p.target, p.dedupe_key, p.subdistrict_code, p.record.get("name"),
-                     p.record.get("address"))
+                     p.record.get("address")) if p.approximate else ()
         if twin is not None:
             reason = f"identical to row {twin}"
         elif p.row_number in existing:

@@ -46,7 +46,12 @@ from com.errors import UploadError, ValidationError
 from com.feeds import outbox
 from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
 from com.ingest.columns import ColumnPlan
-from com.ingest.duplicates import lock_duplicate_scope, resolve_duplicates
+from com.ingest.duplicates import (
+    NearIndex,
+    lock_duplicate_scope,
+    near_index,
+    resolve_duplicates,
+)
 from com.ingest.idempotency import bind_key, earlier_upload, scoped_key
 from com.ingest.kinds import Kind, lookup_kind
 from com.ingest.options import ImportOptions, UploadSummary
@@ -173,8 +178,9 @@ def _import_upload(
     if defer_rollup and request.kind.table == "risk_points":
         rollup.defer_rollup(conn, upload_id)
     try:
-        built, streamed = _stream_points(conn, preparation, request.kind, upload_id,
-                                         province=options.province_code)
+        built, streamed, near = _stream_points(
+            conn, preparation, request.kind, upload_id, province=options.province_code,
+            duplicate_distance_m=float(settings.duplicate_distance_m))
         rows = preparation.rows(built)
     except UploadError as exc:
         with_file_name(exc, upload_name(filename))  # renames the error in place
@@ -183,7 +189,7 @@ def _import_upload(
     notes = _upload_notes(options, preparation.datum_notes, plan, table)
     _store_rows(conn, rows, request.kind, upload_id, province=options.province_code,
                 duplicate_distance_m=float(settings.duplicate_distance_m),
-                streamed=streamed)
+                streamed=streamed, near=near)
     counts = _row_counts(rows)
     warnings = _summary_warnings(rows, notes)
     _finish_upload(conn, upload_id, counts, _stored_options(
@@ -325,8 +331,10 @@ def _subdistrict_of(row: PreparedRow) -> str:
 STREAM_BATCH_ROWS = 10_000
 
 
-def _stream_points(conn: Connection, preparation: Preparation, kind: Kind, upload_id: int, *,
-                   province: str | None) -> tuple[dict[int, PreparedRow], frozenset[int]]:
+def _stream_points(
+    conn: Connection, preparation: Preparation, kind: Kind, upload_id: int, *,
+    province: str | None, duplicate_distance_m: float,
+) -> tuple[dict[int, PreparedRow], frozenset[int], NearIndex | None]:
     """Store the rows with plain decimal coordinates while the next ones are prepared.
 
     Preparing a row is Python's work; storing it (the table's indexes above all) is the
@@ -340,16 +348,19 @@ def _stream_points(conn: Connection, preparation: Preparation, kind: Kind, uploa
     row (another coordinate form, an address, outside the parts or the province) takes the
     staged path as before.
 
-    Returns the rows prepared so far, by index, and the row numbers of those stored.
+    Returns the rows prepared so far, by index, the row numbers of those stored, and the
+    index of the stored rows for the duplicates within the file (:func:`com.ingest.duplicates.
+    near_index`), made while the server stores the last batch (None when nothing streamed).
     """
     if kind.table not in DERIVED_REPORT_TABLES or kind.geometry != "point":
-        return {}, frozenset()
+        return {}, frozenset(), None
     indices = preparation.fast_indices()
     if not indices:
-        return {}, frozenset()
+        return {}, frozenset(), None
     index = part_index(conn)  # read before the COPY holds the connection
     built: dict[int, PreparedRow] = {}
     streamed: set[int] = set()
+    near: list[NearIndex] = []
 
     def batches() -> Iterator[list[PreparedRow]]:
         for start in range(0, len(indices), STREAM_BATCH_ROWS):
@@ -364,10 +375,14 @@ def _stream_points(conn: Connection, preparation: Preparation, kind: Kind, uploa
             # the ids follow that order, the report and the checks go by row number.
             batch.sort(key=_subdistrict_of)
             streamed.update(r.row_number for r in batch)
+            stored.extend(batch)
             yield batch
+        # Asked for once the last batch is sent: the server is still storing it meanwhile.
+        near.append(near_index(stored, duplicate_distance_m))
 
+    stored: list[PreparedRow] = []
     copy_records(conn, kind, upload_id, batches())
-    return built, frozenset(streamed)
+    return built, frozenset(streamed), near[0] if near else None
 def _upload_notes(options: ImportOptions, datum_notes: Iterable[str], plan: ColumnPlan,
                   table: SourceTable) -> list[str]:
     """Return what the uploader should know of the whole file: datum, columns, geometries."""
@@ -411,11 +426,13 @@ def _insert_upload(conn: Connection, data: bytes, filename: str, *, request: _Re
 
 def _store_rows(conn: Connection, rows: Sequence[PreparedRow], kind: Kind, upload_id: int, *,
                 province: str | None, duplicate_distance_m: float,
-                streamed: frozenset[int] = frozenset()) -> None:
+                streamed: frozenset[int] = frozenset(),
+                near: NearIndex | None = None) -> None:
     """Check the rows' places, resolve duplicates, store the records and the per-row report.
 
     ``streamed``: row numbers already stored (:func:`_stream_points`); their places are
     settled, they are checked for duplicates like every row and deleted again when found one.
+    ``near``: the index of the streamed rows made ahead (:func:`_stream_points`).
     """
     # The set-based statements look expensive to the planner but run fast on indexes; JIT
     # compiling them costs more (0.2-1 s each) than it saves. Local to this transaction.
@@ -426,7 +443,7 @@ def _store_rows(conn: Connection, rows: Sequence[PreparedRow], kind: Kind, uploa
     check_places(conn, staged, province)
     lock_duplicate_scope(conn, rows, kind)
     resolve_duplicates(conn, rows, kind, duplicate_distance_m, upload_id,
-                       streamed=bool(streamed))
+                       streamed=bool(streamed), near=near)
     if streamed:
         _unstore(conn, kind, upload_id, [r.row_number for r in rows
                                          if r.row_number in streamed and r.status != "pending"])

@@ -120,10 +120,11 @@ def test_streamed_upload_equals_the_staged_one(conn, test_settings, monkeypatch,
     for streaming in (False, True):
         def stream(*args, _on=streaming, **kwargs):  # type: ignore[no-untyped-def]
             if not _on:
-                return {}, frozenset()
-            built, streamed = real_stream(*args, **kwargs)
+                return {}, frozenset(), None
+            built, streamed, near = real_stream(*args, **kwargs)
             streamed_rows.append(len(streamed))
-            return built, streamed
+            assert near is not None and near.rows == streamed  # the index made ahead
+            return built, streamed, near
 
         monkeypatch.setattr(uploads_module, "_stream_points", stream)
         savepoint = conn.begin_nested()
