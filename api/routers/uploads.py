@@ -112,6 +112,9 @@ async def read_upload(request: Request) -> ReceivedUpload:
         request.headers, bounded(), max_files=1, max_fields=len(_FORM_FIELDS) + 2,
         max_part_size=256 * 1024,
     )
+    # The file is read whole into memory below: spooling it to a temporary file on disk
+    # first (Starlette's default above 1 MB) only wrote and read it back once more.
+    parser.spool_max_size = limit + 1
     try:
         form = await parser.parse()
     except MultiPartException as exc:

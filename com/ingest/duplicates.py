@@ -137,9 +137,14 @@ def lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Ki
     """
     provinces = sorted({r.province_code or "" for r in rows
                         if r.status == "pending" and r.target == "main"})
-    for code in provinces:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 2))"),
-                     {"k": f"{kind.table}:{code}"})
+    if not provinces:
+        return
+    # One statement, the locks taken in the array's order (a round trip per province cost
+    # 0.02-0.03 s for a nationwide file).
+    conn.execute(sa.text(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k.key, 2))) "
+        "FROM (SELECT key FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS u(key, n) "
+        "ORDER BY n) AS k"), {"keys": [f"{kind.table}:{code}" for code in provinces]})
 
 
 #: The index of the file's stored rows that :func:`resolve_duplicates` asks.
