@@ -700,7 +700,9 @@ def _prepare_columns(
     plan = ctx.plan
     source = [table.rows[i] for i in indices]
     width = len(plan.columns)
-    by_column = [[values[c] for values in source] for c in range(width)]
+    # Every row has one cell per column (_fast_indices): transposed in C.
+    by_column: list[Sequence[Any]] = list(zip(*source, strict=True)) if source else [
+        () for _ in range(width)]
     # Text and empty cells (every delimited file) are their own JSON value: no copy per row.
     as_is = all(set(map(type, cells)) <= _TEXT_CELLS for cells in by_column)
     columns = {f: by_column[c] for f, c in plan.fields.items()}
@@ -710,12 +712,24 @@ def _prepare_columns(
     extras: list[dict[str, Any]] = []
     originals: list[Sequence[Any]] = []
     fingerprints: list[Hashable] = []
-    for values in source:
-        cells = values if as_is else list(map(cell_json, values))
-        originals.append(cells)  # made into a dict only for a report line (original_values)
-        fingerprints.append(_fingerprint(cells, row_id, None))
-        extras.append({name: cells[c] for name, c in unknown
-                       if cells[c] is not None} if unknown else _NO_EXTRA)
+    if as_is:
+        # Text cells hash as they are: each row's fingerprint (_fingerprint's hash of its
+        # cells but the row id) is made from the columns in C.
+        originals.extend(source)  # made into a dict only for a report line (original_values)
+        fingerprints = list(map(hash, zip(*(cells for c, cells in enumerate(by_column)
+                                             if c != row_id), strict=True)))
+        if unknown:
+            extras = [{name: cells[c] for name, c in unknown if cells[c] is not None}
+                      for cells in source]
+        else:
+            extras = [_NO_EXTRA] * len(source)
+    else:
+        for values in source:
+            cells = list(map(cell_json, values))
+            originals.append(cells)
+            fingerprints.append(_fingerprint(cells, row_id, None))
+            extras.append({name: cells[c] for name, c in unknown
+                           if cells[c] is not None} if unknown else _NO_EXTRA)
     records = build_risk_points(columns, len(source), extras, ctx.shared)
     lat, lon, numbers = ctx.fast_lat, ctx.fast_lon, table.row_numbers
     place_columns = ctx.fast_place_columns
