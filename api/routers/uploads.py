@@ -112,9 +112,8 @@ async def read_upload(request: Request) -> ReceivedUpload:
         request.headers, bounded(), max_files=1, max_fields=len(_FORM_FIELDS) + 2,
         max_part_size=256 * 1024,
     )
-    # The file is read whole into memory below: spooling it to a temporary file on disk
-    # first (Starlette's default above 1 MB) only wrote and read it back once more.
-    parser.spool_max_size = limit + 1
+    # Starlette spools the file to disk above 1 MB (spool_max_size): kept so, a body streamed
+    # without a length holds little memory until the limit cuts it off (test_hostile.py).
     try:
         form = await parser.parse()
     except MultiPartException as exc:
