@@ -19,7 +19,7 @@ from com.db.engine import load_sql
 from com.ingest.kinds import Kind
 from com.ingest.prepare import PreparedRow
 
-__all__ = ["NearIndex", "lock_duplicate_scope", "near_index", "resolve_duplicates"]
+__all__ = ["NearIndex", "lock_duplicate_scope", "resolve_duplicates"]
 
 
 def _kind_sql(name: str, kind: Kind, **extra: str) -> sa.TextClause:
@@ -38,7 +38,7 @@ def _near_sql(name: str, kind: Kind, *, key_clause: str, same_province: str) -> 
 _Cell = tuple[int, int, int]
 
 
-class _StoredNear:
+class NearIndex:
     """The file's rows stored so far, asked "which stored row is within ``distance_m``?".
 
     A row is a duplicate when a row of the file *stored before it* (same duplicate key) lies
@@ -147,19 +147,6 @@ def lock_duplicate_scope(conn: Connection, rows: Sequence[PreparedRow], kind: Ki
         "ORDER BY n) AS k"), {"keys": [f"{kind.table}:{code}" for code in provinces]})
 
 
-#: The index of the file's stored rows that :func:`resolve_duplicates` asks.
-NearIndex = _StoredNear
-
-
-def near_index(points: Sequence[PreparedRow], distance_m: float) -> NearIndex:
-    """Index the file's rows for "an earlier stored row within ``distance_m``?" (see below).
-
-    Made ahead by an upload that streams its points, while the server stores the last ones;
-    :func:`resolve_duplicates` takes it when its candidates are these very rows.
-    """
-    return _StoredNear(points, distance_m)
-
-
 def _others_stored(conn: Connection, kind: Kind, upload_id: int | None) -> bool:
     """Say whether the kind's table holds any record not of ``upload_id`` (checked once).
 
@@ -186,8 +173,9 @@ def resolve_duplicates(
     an earlier stored row of the file, or (address rows) has the same subdistrict, name and
     address as one of those. Rows of ``upload_id`` already in the table are no stored
     records; with ``streamed`` they are asked about too (they are not on the stage).
-    ``near``: a :func:`near_index` made ahead, taken if made with exactly the rows asked
-    about within the file (their places never change once streamed).
+    ``near``: a :class:`NearIndex` made ahead (an upload that streams its points makes it
+    while the server stores the last ones), taken if made with exactly the rows asked about
+    within the file (their places never change once streamed).
     """
     pending = [r for r in rows if r.status == "pending"]
     if not pending:
@@ -221,7 +209,7 @@ def resolve_duplicates(
             })
     candidates = [p for p in pending if p.target == "main" and not p.approximate]
     if near is None or near.rows != {p.row_number for p in candidates}:
-        near = _StoredNear(candidates, distance_m)
+        near = NearIndex(candidates, distance_m)
     first_by_fingerprint: dict[Hashable, int] = {}
     first_by_place: dict[tuple, int] = {}
     for p in pending:

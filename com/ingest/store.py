@@ -82,9 +82,9 @@ def geometry_hex(rows: Sequence[PreparedRow]) -> list[str | None]:
         ewkb[:, :9] = _POINT_EWKB_HEAD
         ewkb[:, 9:] = xy.view(np.uint8).reshape(n, 16)
         text = ewkb.tobytes().hex().upper()
-        texts = [text[k:k + 50] for k in range(0, 50 * n, 50)]
+        texts: list[str | None] = [text[k:k + 50] for k in range(0, 50 * n, 50)]
         if n == len(rows):  # all points: the common case
-            return texts  # type: ignore[return-value]
+            return texts
         for i, hexed in zip(point_idx, texts, strict=True):
             out[i] = hexed
     other = [i for i, r in enumerate(rows) if r.geometry is not None]
