@@ -19,7 +19,7 @@ from com.db.engine import load_sql
 from com.ingest.kinds import Kind
 from com.ingest.prepare import PreparedRow
 
-__all__ = ["NearIndex", "lock_duplicate_scope", "resolve_duplicates"]
+__all__ = ["NearIndex", "crowded_rows", "lock_duplicate_scope", "resolve_duplicates"]
 
 
 def _kind_sql(name: str, kind: Kind, **extra: str) -> sa.TextClause:
@@ -36,6 +36,35 @@ def _near_sql(name: str, kind: Kind, *, key_clause: str, same_province: str) -> 
 
 
 _Cell = tuple[int, int, int]
+
+
+def _search_radius(distance_m: float) -> float:
+    """Chord on the unit sphere (polar radius) surely as long as ``distance_m`` on the ground."""
+    return 2 * math.sin(distance_m * 1.01 / 6_356_752.0 / 2)
+
+
+def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere of latitudes and longitudes in degrees, one row each."""
+    lat, lon = np.radians(lat), np.radians(lon)
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+
+def crowded_rows(lat: np.ndarray, lon: np.ndarray, distance_m: float) -> np.ndarray:
+    """Return which points have another point within reach of ``distance_m`` (bool array).
+
+    One KD-tree query (``k=2``, bounded, in C; scipy releases the GIL while it runs). Within
+    reach is the search chord (:class:`NearIndex`), never shorter than ``distance_m``: a
+    superset of the rows with a neighbour closer than ``distance_m``.
+    """
+    if len(lat) < 2:
+        return np.zeros(len(lat), dtype=bool)
+    from scipy.spatial import cKDTree  # deferred: heavy, and a file of one point needs none
+
+    xyz = _unit_xyz(lat, lon)
+    radius = _search_radius(distance_m)
+    # The nearest other point of each (index 0 is the point itself, or an identical one).
+    gap, _ = cKDTree(xyz).query(xyz, k=2, distance_upper_bound=radius)
+    return np.asarray(gap[:, 1] <= radius)
 
 
 class NearIndex:
@@ -57,7 +86,14 @@ class NearIndex:
     than the true distance, so it only discards pairs that are surely too far.
     """
 
-    def __init__(self, points: Sequence[PreparedRow], distance_m: float) -> None:
+    def __init__(self, points: Sequence[PreparedRow], distance_m: float, *,
+                 crowded: frozenset[int] | None = None) -> None:
+        """Index ``points`` (stored rows of the file, in any order).
+
+        ``crowded``: the row numbers :func:`crowded_rows` found among a superset of
+        ``points`` (an upload asks for them ahead, beside its other work); without it the
+        KD-tree query runs here.
+        """
         self._distance_m = distance_m
         #: The rows the index was made with, by row number.
         self.rows = frozenset(p.row_number for p in points)
@@ -66,29 +102,26 @@ class NearIndex:
         # row number -> (cell, x, y, z), for the rows that have another row within reach
         self._where: dict[int, tuple[_Cell, float, float, float]] = {}
         self._geod: Any = None
+        self._radius = _search_radius(distance_m)
         if len(points) < 2:
             return
-        # Deferred: scipy and pyproj are heavy, and a file of one point needs neither.
-        from scipy.spatial import cKDTree
-
-        lat = np.radians(np.array([p.lat for p in points], dtype=float))
-        lon = np.radians(np.array([p.lon for p in points], dtype=float))
-        xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon),
-                               np.sin(lat)])
-        self._radius = 2 * math.sin(distance_m * 1.01 / 6_356_752.0 / 2)
-        # The nearest other row of each row (index 0 is the row itself, or an identical one).
-        gap, _ = cKDTree(xyz).query(xyz, k=2, distance_upper_bound=self._radius)
-        crowded = np.flatnonzero(gap[:, 1] <= self._radius)
-        if not len(crowded):
+        if crowded is None:
+            mask = crowded_rows(np.array([p.lat for p in points], dtype=float),
+                                np.array([p.lon for p in points], dtype=float), distance_m)
+            near = [points[i] for i in np.flatnonzero(mask).tolist()]
+        else:
+            near = [p for p in points if p.row_number in crowded]
+        if not near:
             return
-        from pyproj import Geod
+        from pyproj import Geod  # deferred: heavy, and most files have no crowded row
 
         self._geod = Geod(ellps="WGS84")
+        xyz = _unit_xyz(np.array([p.lat for p in near], dtype=float),
+                        np.array([p.lon for p in near], dtype=float))
         size = max(self._radius, 1e-12)
-        cells = np.floor(xyz[crowded] / size).astype(np.int64).tolist()
-        for i, cell, (x, y, z) in zip(crowded.tolist(), cells, xyz[crowded].tolist(),
-                                      strict=True):
-            self._where[points[i].row_number] = (tuple(cell), x, y, z)
+        cells = np.floor(xyz / size).astype(np.int64).tolist()
+        for p, cell, (x, y, z) in zip(near, cells, xyz.tolist(), strict=True):
+            self._where[p.row_number] = (tuple(cell), x, y, z)
 
     def earliest(self, p: PreparedRow) -> int | None:
         """Return the first stored row within reach of ``p`` with its key, or None.

@@ -113,6 +113,8 @@ class _Context:
     fast_ok: list[bool] | None = None
     fast_lat: list[float] = field(default_factory=list)
     fast_lon: list[float] = field(default_factory=list)
+    #: fast_lat and fast_lon as float arrays (every row; NaN where unreadable).
+    fast_arrays: tuple[np.ndarray, np.ndarray] | None = None
     fast_place_columns: str | None = None
     locality_point: Callable[[str], tuple[float, float] | None] | None = None
     date_utc: bool = False
@@ -400,6 +402,7 @@ def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
         ok = (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
     ctx.fast_ok = ok.tolist()
     ctx.fast_lat, ctx.fast_lon = lat.tolist(), lon.tolist()
+    ctx.fast_arrays = (lat, lon)
     ctx.fast_place_columns = f"{ctx.plan.name('lat')}, {ctx.plan.name('lon')}"
 
 
@@ -607,6 +610,18 @@ class Preparation:
     def fast_indices(self) -> list[int]:
         """Return the indices of the rows prepared column by column (:func:`_prepare_columns`)."""
         return _fast_indices(self.table, self.ctx)
+
+    def fast_coordinates(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Return the latitudes and longitudes of some of :meth:`fast_indices`, as arrays.
+
+        They are the rows' ``lat`` and ``lon`` once prepared: an upload computes what
+        depends on them alone (H3 cells, crowded rows) before, beside the preparing.
+        """
+        if self.ctx.fast_arrays is None:
+            raise ValueError("no row has plain decimal coordinates")
+        lat, lon = self.ctx.fast_arrays
+        at = np.asarray(indices, dtype=np.intp)
+        return lat[at], lon[at]
 
     def prepare_fast(self, indices: Sequence[int]) -> dict[int, PreparedRow]:
         """Prepare some of :meth:`fast_indices` (in any slices); return them by index."""

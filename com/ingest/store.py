@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import shapely
@@ -32,6 +32,7 @@ from com.ingest.prepare import PreparedRow
 __all__ = [
     "BOUNDARY_TOLERANCE_M",
     "DERIVED_REPORT_TABLES",
+    "PointBatch",
     "check_places",
     "copy_report",
     "copy_records",
@@ -223,14 +224,30 @@ def record_columns(kind: Kind) -> list[str]:
     return columns
 
 
-def _record_tuples(rows: Sequence[PreparedRow], kind: Kind, upload_id: int) -> Iterator[tuple]:
+class PointBatch(NamedTuple):
+    """Point rows to COPY, with their H3 cells when computed ahead.
+
+    ``cells``: one array per stored resolution (:func:`com.geo.h3.stored_cells`, in its
+    order), aligned with ``rows``; None computes them here.
+    """
+
+    rows: Sequence[PreparedRow]
+    cells: Sequence[np.ndarray] | None = None
+
+
+def _record_tuples(batch: PointBatch, kind: Kind, upload_id: int) -> Iterator[tuple]:
     """Yield the COPY rows of :func:`record_columns` for stored point rows."""
+    rows = batch.rows
     hexes = geometry_hex(rows)
-    # The H3 cells of every point, one vectorised call per resolution (0010_h3cells).
-    cells = list(zip(*(c.tolist() for c in stored_cells(
-        np.array([r.lat for r in rows], dtype=float),
-        np.array([r.lon for r in rows], dtype=float)).values()), strict=True)
-    ) if kind.has_h3 else [()] * len(rows)
+    cells: Sequence[Any] = ()
+    if kind.has_h3:
+        # The H3 cells of every point, one vectorised call per resolution (0010_h3cells).
+        arrays = batch.cells if batch.cells is not None else list(stored_cells(
+            np.array([r.lat for r in rows], dtype=float),
+            np.array([r.lon for r in rows], dtype=float)).values())
+        cells = list(zip(*(c.tolist() for c in arrays), strict=True))
+    else:
+        cells = [()] * len(rows)
     columns = kind.columns
 
     def values(r: PreparedRow) -> list[Any]:
@@ -246,14 +263,15 @@ def _record_tuples(rows: Sequence[PreparedRow], kind: Kind, upload_id: int) -> I
 
 
 def copy_records(conn: Connection, kind: Kind, upload_id: int,
-                 batches: Iterable[Sequence[PreparedRow]]) -> None:
+                 batches: Iterable[PointBatch]) -> None:
     """COPY point rows into the kind's table in one statement, batch after batch.
 
     The batches may be made while the statement runs (a generator): the server stores one
     batch while Python prepares the next.
     """
     copy_rows(conn, kind.table, record_columns(kind), (
-        row for batch in batches if batch for row in _record_tuples(batch, kind, upload_id)))
+        row for batch in batches if batch.rows
+        for row in _record_tuples(batch, kind, upload_id)))
 
 
 def read_record_ids(conn: Connection, rows: Sequence[PreparedRow], kind: Kind,
@@ -285,7 +303,7 @@ def store_records(
     """
     main = [r for r in rows if r.status == "pending" and r.target == "main"]
     if main and kind.geometry == "point":
-        copy_records(conn, kind, upload_id, [main])
+        copy_records(conn, kind, upload_id, [PointBatch(main)])
         read_record_ids(conn, main, kind, upload_id)
     layer = [r for r in rows if r.status == "pending" and r.target == "layer"]
     if layer:

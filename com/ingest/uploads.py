@@ -30,10 +30,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -45,8 +47,14 @@ from com.db.tables import Upload
 from com.errors import UploadError, ValidationError
 from com.feeds import outbox
 from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
+from com.geo.h3 import stored_cells
 from com.ingest.columns import ColumnPlan
-from com.ingest.duplicates import NearIndex, lock_duplicate_scope, resolve_duplicates
+from com.ingest.duplicates import (
+    NearIndex,
+    crowded_rows,
+    lock_duplicate_scope,
+    resolve_duplicates,
+)
 from com.ingest.idempotency import bind_key, earlier_upload, scoped_key
 from com.ingest.kinds import Kind, lookup_kind
 from com.ingest.options import ImportOptions, UploadSummary
@@ -64,6 +72,7 @@ from com.ingest.readers import (
 )
 from com.ingest.store import (
     DERIVED_REPORT_TABLES,
+    PointBatch,
     check_places,
     copy_records,
     copy_report,
@@ -318,10 +327,6 @@ def _start_rows(
     return table, preparation
 
 
-def _subdistrict_of(row: PreparedRow) -> str:
-    return row.subdistrict_code or ""
-
-
 #: Rows prepared and stored per batch while an upload streams its points (see below).
 STREAM_BATCH_ROWS = 10_000
 
@@ -357,26 +362,59 @@ def _stream_points(
     built: dict[int, PreparedRow] = {}
     stored: list[PreparedRow] = []
     near: list[NearIndex] = []
+    lat, lon = preparation.fast_coordinates(indices)
+    starts = range(0, len(indices), STREAM_BATCH_ROWS)
+    # What depends on the coordinates alone runs in a thread beside the preparing (h3ronpy
+    # and scipy's KD-tree release the GIL): each batch's H3 cells, then the rows crowded
+    # enough to be asked about duplicates within the file. 0.25 s less for the main thread
+    # per 100,000 points, on a core the server leaves idle between its batches.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="com-upload")
+    try:
+        cells = [pool.submit(_cell_arrays, kind, lat[s:s + STREAM_BATCH_ROWS],
+                             lon[s:s + STREAM_BATCH_ROWS]) for s in starts]
+        crowded = pool.submit(crowded_rows, lat, lon, duplicate_distance_m)
 
-    def batches() -> Iterator[list[PreparedRow]]:
-        for start in range(0, len(indices), STREAM_BATCH_ROWS):
-            part = preparation.prepare_fast(indices[start:start + STREAM_BATCH_ROWS])
-            built.update(part)
-            rows = [r for r in part.values() if r.status == "pending" and r.target == "main"]
-            placed = place_in_memory(index, rows)
-            batch = [r for r, ok in zip(rows, placed, strict=True)
-                     if ok and (province is None or r.province_code == province)]
-            # In subdistrict order: the server then adds to the same few pages of each index
-            # one after the other (0.11 s less of its 1.14 s for 100,000 points nationwide);
-            # the ids follow that order, the report and the checks go by row number.
-            batch.sort(key=_subdistrict_of)
-            stored.extend(batch)
-            yield batch
-        # Asked for once the last batch is sent: the server is still storing it meanwhile.
-        near.append(NearIndex(stored, duplicate_distance_m))
+        def batches() -> Iterator[PointBatch]:
+            for b, start in enumerate(starts):
+                chunk = indices[start:start + STREAM_BATCH_ROWS]
+                part = preparation.prepare_fast(chunk)
+                built.update(part)
+                rows, at = [], []
+                for k, i in enumerate(chunk):
+                    r = part[i]
+                    if r.status == "pending" and r.target == "main":
+                        rows.append(r)
+                        at.append(k)
+                placed = place_in_memory(index, rows)
+                keep = [k for k, (r, ok) in enumerate(zip(rows, placed, strict=True))
+                        if ok and (province is None or r.province_code == province)]
+                # In subdistrict order: the server then adds to the same few pages of each
+                # index one after the other (0.11 s less of its 1.14 s for 100,000 points
+                # nationwide); the ids follow that order, the report and the checks go by
+                # row number.
+                keep.sort(key=lambda k: rows[k].subdistrict_code or "")
+                batch = [rows[k] for k in keep]
+                stored.extend(batch)
+                chosen = np.asarray([at[k] for k in keep], dtype=np.intp)
+                arrays = cells[b].result()
+                yield PointBatch(batch, None if arrays is None else [c[chosen] for c in arrays])
+            # Made once the last batch is sent: the server is still storing it meanwhile.
+            mask = crowded.result()
+            near.append(NearIndex(stored, duplicate_distance_m, crowded=frozenset(
+                preparation.table.row_numbers[indices[k]]
+                for k in np.flatnonzero(mask).tolist())))
 
-    copy_records(conn, kind, upload_id, batches())
+        copy_records(conn, kind, upload_id, batches())
+    finally:  # a failed COPY leaves no work queued behind it
+        pool.shutdown(cancel_futures=True)
     return built, near[0].rows, near[0]
+
+
+def _cell_arrays(kind: Kind, lat: np.ndarray, lon: np.ndarray) -> list[np.ndarray] | None:
+    """Return the stored H3 cells of coordinates (:class:`com.ingest.store.PointBatch`)."""
+    return list(stored_cells(lat, lon).values()) if kind.has_h3 else None
+
+
 def _upload_notes(options: ImportOptions, datum_notes: Iterable[str], plan: ColumnPlan,
                   table: SourceTable) -> list[str]:
     """Return what the uploader should know of the whole file: datum, columns, geometries."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from pyproj import Geod
 
-from com.ingest.duplicates import resolve_duplicates
+from com.ingest.duplicates import NearIndex, crowded_rows, resolve_duplicates
 from com.ingest.kinds import KINDS
 from com.ingest.prepare import PreparedRow
 from com.ingest.store import copy_stage
@@ -78,6 +79,35 @@ def test_matches_the_plain_rule_on_crowded_random_files(db, seed: int) -> None: 
     expected = _reference(rows, distance_m)
     assert sum(v is not None and " m of row " in v for v in expected.values()) > 30
     assert _resolve(db, rows, distance_m) == expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_crowded_rows_found_ahead_over_more_rows_give_the_same_answer(db, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """An upload finds the crowded rows of all its plain-coordinate rows ahead, in a thread.
+
+    The index is then made with fewer rows (those stored); the answer must be the plain
+    rule's, and a row crowded only by rows left out must not change it.
+    """
+    rng = random.Random(seed)
+    distance_m = 25.0
+    rows = [_row(n, LAT + rng.gauss(0, 0.0004), LON + rng.gauss(0, 0.0004),
+                 rng.choice(["ยาเสพติด", "ลักลอบเข้าเมือง"])) for n in range(1, 201)]
+    others = [_row(1000 + n, r.lat + 1e-6, r.lon, r.dedupe_key) for n, r in enumerate(rows[::7])]
+    everything = rows + others
+    mask = crowded_rows(np.array([r.lat for r in everything]),
+                        np.array([r.lon for r in everything]), distance_m)
+    crowded = frozenset(r.row_number for r, hit in zip(everything, mask.tolist(), strict=True)
+                        if hit)
+    alone = crowded_rows(np.array([r.lat for r in rows]), np.array([r.lon for r in rows]),
+                         distance_m)
+    # The rows beside a left-out twin are crowded only in the superset.
+    assert crowded > {r.row_number for r, hit in zip(rows, alone.tolist(), strict=True) if hit}
+    expected = _reference(rows, distance_m)
+    assert sum(v is not None for v in expected.values()) > 20
+    copy_stage(db, rows)
+    resolve_duplicates(db, rows, KIND, distance_m,
+                       near=NearIndex(rows, distance_m, crowded=crowded))
+    assert {r.row_number: r.reason for r in rows} == expected
 
 
 def test_a_row_exactly_at_the_distance_is_a_duplicate_and_just_beyond_is_not(db) -> None:  # type: ignore[no-untyped-def]
