@@ -8,6 +8,7 @@ identical row) with a KD-tree in memory.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -149,6 +150,10 @@ class NearIndex:
                             found = row
         return found
 
+    def reaches(self, p: PreparedRow) -> bool:
+        """Say whether ``p`` has other rows within reach (else :meth:`earliest` is None)."""
+        return p.row_number in self._where
+
     def add(self, p: PreparedRow) -> None:
         """Record ``p`` as stored."""
         where = self._where.get(p.row_number)
@@ -243,9 +248,17 @@ def resolve_duplicates(
     candidates = [p for p in pending if p.target == "main" and not p.approximate]
     if near is None or near.rows != {p.row_number for p in candidates}:
         near = NearIndex(candidates, distance_m)
+    # Only a row something could make a duplicate is asked about: its fingerprint is not
+    # unique in the file, a stored record is near it, other rows of the file are within
+    # reach, or it is placed by address. Any other row (nearly every row of a coordinate
+    # file) is stored, and no later row can be its twin or near it (0.07 s -> 0.03 s for
+    # 100,000 rows).
+    fingerprints = Counter(p.fingerprint for p in pending)
+    asked = [p for p in pending if p.approximate or fingerprints[p.fingerprint] > 1
+             or p.row_number in existing or near.reaches(p)]
     first_by_fingerprint: dict[Hashable, int] = {}
     first_by_place: dict[tuple, int] = {}
-    for p in pending:
+    for p in asked:
         reason = None
         twin = first_by_fingerprint.get(p.fingerprint)
         # Address rows only (nearly none of a coordinate file: made for those alone).

@@ -42,7 +42,7 @@ from com.text.thai import clean_text, load_severity_words
 __all__ = ["Preparation", "PreparedRow", "prepare_rows", "start_preparing"]
 
 
-@dataclass
+@dataclass(slots=True)
 class PreparedRow:
     """A row after parsing, then after the database checks.
 

@@ -44,7 +44,7 @@ from com.config.settings import Settings
 from com.db import rollup
 from com.db.engine import transaction
 from com.db.tables import Upload
-from com.errors import UploadError, ValidationError
+from com.errors import ComError, UploadError, ValidationError
 from com.feeds import outbox
 from com.geo.coords import DEFAULT_INDIAN1975_TRANSFORMATION
 from com.geo.h3 import stored_cells
@@ -172,12 +172,26 @@ def _import_upload(
                              client=client)
     if earlier is not None:
         return earlier
-    table, preparation = _start_rows(
-        conn, data, filename, options=options, settings=settings, kind=request.kind,
-        limits=limits or ReadLimits.from_settings(settings),
-    )
-    upload_id = _insert_upload(conn, data, filename, request=request, principal=principal,
-                               content_type=content_type)
+    # The upload's row (the file's bytes, which the server compresses) is stored while the
+    # file is read: reading needs no database, and the connection is not used meanwhile.
+    limits = limits or ReadLimits.from_settings(settings)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="com-upload")
+    inserted = pool.submit(_insert_upload, conn, data, filename, request=request,
+                           principal=principal, content_type=content_type)
+    try:
+        table = read_table(data, filename, sheet=options.sheet, limits=limits,
+                           extra_fields=request.kind.extra_fields)
+        pool.shutdown()  # the connection is free again before anything else uses it
+        preparation = _start_preparing(conn, table, filename, options=options,
+                                       settings=settings, limits=limits)
+    except ComError:
+        pool.shutdown()
+        if inserted.exception() is None:  # a refused file leaves no upload behind
+            conn.execute(sa.text("DELETE FROM uploads WHERE id = :u"), {"u": inserted.result()})
+        raise
+    finally:
+        pool.shutdown()
+    upload_id = inserted.result()
     bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
     if defer_rollup and request.kind.table == "risk_points":
         rollup.defer_rollup(conn, upload_id)
@@ -302,29 +316,26 @@ def _resolved_options(
     )
 
 
-def _start_rows(
-    conn: Connection, data: bytes, filename: str, *, options: ImportOptions,
-    settings: Settings, kind: Kind, limits: ReadLimits,
-) -> tuple[SourceTable, Preparation]:
-    """Read the file and plan its rows in the province's context (UTM zone, Plus Codes).
+def _start_preparing(
+    conn: Connection, table: SourceTable, filename: str, *, options: ImportOptions,
+    settings: Settings, limits: ReadLimits,
+) -> Preparation:
+    """Plan the file's rows in the province's context (UTM zone, Plus Codes).
 
     Raises
     ------
     com.errors.UploadError
-        The file cannot be read, or has no place column (the error names the file).
+        The file has no place column (the error names the file).
     """
     province = options.province_code
-    table = read_table(data, filename, sheet=options.sheet, limits=limits,
-                       extra_fields=kind.extra_fields)
     try:
-        preparation = start_preparing(
+        return start_preparing(
             table, options=options, settings=settings, zone_hint=zone_hint(conn, province),
             limits=limits, locality_point=locality_points(conn, province),
         )
     except UploadError as exc:
         with_file_name(exc, upload_name(filename))  # renames the error in place
         raise
-    return table, preparation
 
 
 #: Rows prepared and stored per batch while an upload streams its points (see below).
