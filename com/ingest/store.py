@@ -42,6 +42,7 @@ __all__ = [
     "geometry_hex",
     "needs_report_line",
     "place_in_memory",
+    "set_places",
     "read_record_ids",
     "record_columns",
     "store_records",
@@ -118,14 +119,34 @@ def place_in_memory(index: PartIndex, rows: Sequence[PreparedRow]) -> list[bool]
     codes of the part that holds them (:mod:`com.ingest.placing`); those in no part keep
     theirs and are searched in SQL.
     """
-    placed = [False] * len(rows)
-    todo = [i for i, r in enumerate(rows)
-            if r.target == "main" and r.quality == "coordinates" and r.lat is not None]
+    todo = _placeable(rows)
     if not todo:
-        return placed
+        return [False] * len(rows)
     lon = np.fromiter((rows[i].lon for i in todo), dtype=float, count=len(todo))
     lat = np.fromiter((rows[i].lat for i in todo), dtype=float, count=len(todo))
-    sub, dist, prov = subdistricts_at(index, lon, lat)
+    return _set_places(rows, todo, *subdistricts_at(index, lon, lat))
+
+
+def set_places(rows: Sequence[PreparedRow], codes: tuple[np.ndarray, np.ndarray, np.ndarray],
+               ) -> list[bool]:
+    """Do what :func:`place_in_memory` does with codes found ahead for the same rows.
+
+    ``codes``: :func:`com.ingest.placing.subdistricts_at` of the rows' coordinates, one
+    entry per row (an upload finds them beside its other work).
+    """
+    todo = _placeable(rows)
+    at = np.asarray(todo, dtype=np.intp)
+    return _set_places(rows, todo, *(c[at] for c in codes))
+
+
+def _placeable(rows: Sequence[PreparedRow]) -> list[int]:
+    return [i for i, r in enumerate(rows)
+            if r.target == "main" and r.quality == "coordinates" and r.lat is not None]
+
+
+def _set_places(rows: Sequence[PreparedRow], todo: Sequence[int], sub: np.ndarray,
+                dist: np.ndarray, prov: np.ndarray) -> list[bool]:
+    placed = [False] * len(rows)
     for i, code, district, province in zip(todo, sub.tolist(), dist.tolist(), prov.tolist(),
                                            strict=True):
         if code is not None:
