@@ -407,7 +407,8 @@ def _stream_points(
                     placed = place_in_memory(index, rows)
                 else:
                     ahead = np.asarray(at, dtype=np.intp) + (start - STREAM_BATCH_ROWS)
-                    placed = set_places(rows, tuple(c[ahead] for c in later.result()))
+                    sub, dist, prov = later.result()
+                    placed = set_places(rows, (sub[ahead], dist[ahead], prov[ahead]))
                 keep = [k for k, (r, ok) in enumerate(zip(rows, placed, strict=True))
                         if ok and (province is None or r.province_code == province)]
                 # In subdistrict order: the server then adds to the same few pages of each
