@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import cast
 
 from com.ingest.readers import json_safe
 from com.io.escape import escape_formula
 from com.text.thai import is_blank
 
-__all__ = ["cell_json", "csv_cell", "is_blank_cell", "json_column", "json_text", "tidy_text"]
+__all__ = [
+    "all_tidy_text", "cell_json", "csv_cell", "is_blank_cell", "json_column", "json_text",
+    "tidy_text",
+]
 
 _WHITESPACE = re.compile(r"\s+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -28,6 +34,26 @@ def tidy_text(text: str) -> str:
             and unicodedata.is_normalized("NFC", text)):
         return text
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text).translate(_INVISIBLE)).strip()
+
+
+def all_tidy_text(values: Sequence[object]) -> bool:
+    """Say whether every cell is text that is not blank and already tidy (:func:`tidy_text`).
+
+    Then each cell is its own tidy text. Checked on the column joined by ``|`` (printable, a
+    starter that composes with nothing, so NFC and the space rules read each cell as alone):
+    a handful of passes in C instead of a call per cell.
+    """
+    if not values or set(map(type, values)) != {str} or "" in values:
+        return False
+    texts = cast("Sequence[str]", values)
+    heads = set(map(itemgetter(0), texts))
+    # A text starting with a letter or digit other than n/N is never blank (is_blank_cell).
+    if not all(h.isalnum() and h not in "nN" for h in heads):
+        return False
+    joined = "|".join(texts)
+    return (joined.isprintable() and "  " not in joined and " |" not in joined
+            and "| " not in joined and joined[0] != " " and joined[-1] != " "
+            and unicodedata.is_normalized("NFC", joined))
 
 
 def is_blank_cell(value: object) -> bool:
