@@ -11,11 +11,13 @@ concurrent pause ends, and only if it ran before the first began.
 from __future__ import annotations
 
 import gc
+import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collector_paused"]
+__all__ = ["collector_paused", "release_later"]
 
 _state = {"pauses": 0, "was_enabled": True}
 _lock = threading.Lock()
@@ -48,3 +50,34 @@ def collector_paused() -> Iterator[None]:
                     gc.freeze()
                     gc.unfreeze()
                 gc.enable()
+
+
+_doomed: queue.SimpleQueue[tuple[object, ...]] = queue.SimpleQueue()
+_reaper: list[threading.Thread] = []
+
+
+def release_later(*objects: object) -> None:
+    """Free large object graphs in a background thread instead of the caller's.
+
+    An upload's 100,000 rows, records and cells took 0.08-0.1 s to free when its function
+    returned, before the API could answer. Handed here as the caller's last references,
+    they are freed by one daemon thread a moment later (RELEASE_DELAY_S: freeing holds the
+    GIL, which the answer needs meanwhile), by reference counting, no collector pass: the
+    same work, after the answer. The caller must keep no reference.
+    """
+    with _lock:
+        if not _reaper:
+            _reaper.append(threading.Thread(target=_reap, name="com-release", daemon=True))
+            _reaper[0].start()
+    _doomed.put(objects)
+
+
+#: How long the objects wait: freeing holds the GIL, and the answer goes out first.
+RELEASE_DELAY_S = 0.1
+
+
+def _reap() -> None:
+    while True:
+        objects = _doomed.get()
+        time.sleep(RELEASE_DELAY_S)
+        del objects

@@ -39,7 +39,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from com.collector import collector_paused
+from com.collector import collector_paused, release_later
 from com.config.settings import Settings
 from com.db import rollup
 from com.db.engine import transaction
@@ -228,6 +228,8 @@ def _import_upload(
     # Issue 17: the webhook event, in this transaction (none if the upload rolls back).
     outbox.record_upload(conn, upload_id, filename=Path(filename).name,
                          province_code=options.province_code, stored=counts["stored"])
+    release_later(table, preparation, built, rows, near)
+    del table, preparation, built, rows, near
     return UploadSummary(
         upload_id=upload_id, rows=counts["rows"], stored=counts["stored"],
         rejected=counts["rejected"], duplicates=counts["duplicates"], warnings=warnings,
@@ -341,6 +343,8 @@ def _start_preparing(
 
 #: Rows prepared and stored per batch while an upload streams its points (see below).
 STREAM_BATCH_ROWS = 10_000
+#: Rows of the first batch (at most STREAM_BATCH_ROWS).
+STREAM_FIRST_BATCH_ROWS = 2_000
 
 
 def _stream_points(
@@ -375,26 +379,26 @@ def _stream_points(
     stored: list[PreparedRow] = []
     near: list[NearIndex] = []
     lat, lon = preparation.fast_coordinates(indices)
-    starts = range(0, len(indices), STREAM_BATCH_ROWS)
+    # A small first batch: the server, idle while the file was read, starts sooner.
+    first = min(STREAM_FIRST_BATCH_ROWS, STREAM_BATCH_ROWS)
+    bounds = [(0, first), *((s, s + STREAM_BATCH_ROWS)
+                            for s in range(first, len(indices), STREAM_BATCH_ROWS))]
     # What depends on the coordinates alone runs in a thread beside the preparing (h3ronpy,
     # GEOS's tree search and scipy's KD-tree release the GIL): each batch's H3 cells, the
     # subdistricts, then the rows crowded enough to be asked about duplicates within the
     # file, on a core the server leaves idle between its batches.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="com-upload")
     try:
-        cells = [pool.submit(_cell_arrays, kind, lat[:STREAM_BATCH_ROWS],
-                             lon[:STREAM_BATCH_ROWS])]
+        cells = [pool.submit(_cell_arrays, kind, lat[:first], lon[:first])]
         # The first batch is placed as it comes, the rest in one search (the STRtree's
         # question per part costs the same for 10,000 points as for 90,000).
-        later = pool.submit(subdistricts_at, index, lon[STREAM_BATCH_ROWS:],
-                            lat[STREAM_BATCH_ROWS:])
-        cells += [pool.submit(_cell_arrays, kind, lat[s:s + STREAM_BATCH_ROWS],
-                              lon[s:s + STREAM_BATCH_ROWS]) for s in starts[1:]]
+        later = pool.submit(subdistricts_at, index, lon[first:], lat[first:])
+        cells += [pool.submit(_cell_arrays, kind, lat[s:e], lon[s:e]) for s, e in bounds[1:]]
         crowded = pool.submit(crowded_rows, lat, lon, duplicate_distance_m)
 
         def batches() -> Iterator[PointBatch]:
-            for b, start in enumerate(starts):
-                chunk = indices[start:start + STREAM_BATCH_ROWS]
+            for b, (start, end) in enumerate(bounds):
+                chunk = indices[start:end]
                 part = preparation.prepare_fast(chunk)
                 built.update(part)
                 rows, at = [], []
@@ -406,7 +410,7 @@ def _stream_points(
                 if b == 0:
                     placed = place_in_memory(index, rows)
                 else:
-                    ahead = np.asarray(at, dtype=np.intp) + (start - STREAM_BATCH_ROWS)
+                    ahead = np.asarray(at, dtype=np.intp) + (start - first)
                     sub, dist, prov = later.result()
                     placed = set_places(rows, (sub[ahead], dist[ahead], prov[ahead]))
                 keep = [k for k, (r, ok) in enumerate(zip(rows, placed, strict=True))
