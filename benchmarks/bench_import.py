@@ -164,6 +164,16 @@ def _empty_com(engine: sa.Engine) -> None:
         conn.execute(sa.text("VACUUM ANALYZE risk_points, upload_rows, uploads, risk_rollup"))
 
 
+def _settle(engine: sa.Engine) -> None:
+    """Write out what earlier runs left in shared buffers (not timed), before every run.
+
+    With the default 128 MB of shared buffers, one run's dirty pages were otherwise written
+    out by whichever run came next, COM or an anchor, and the medians moved by 10-20%.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("CHECKPOINT"))
+
+
 @contextmanager
 def _stage_timer(stages: dict[str, float]) -> Iterator[None]:
     """Wrap COM's stage functions (looked up where uploads.py calls them) with timers."""
@@ -379,8 +389,11 @@ def main() -> None:
             for _ in range(args.repeat):
                 _empty_com(engine)
                 stages.clear()
+                _settle(engine)
                 times["com"].append(_com(client, data, n, stages, folds))
+                _settle(engine)
                 times["geopandas"].append(_geopandas(engine, path, n))
+                _settle(engine)
                 times["raw"].append(_raw(engine, data, n))
             print(f"rows/s over {args.repeat} alternating runs (higher is better):")
             com = _summary("COM POST /api/uploads", n, times["com"])
