@@ -11,7 +11,8 @@ parses it, because GDAL holds several hundred bytes per coordinate of a feature.
 
 The modules, one idea each:
 
-- :mod:`.dispatch` -- :func:`read_table`, the entry point;
+- :mod:`.dispatch` -- :func:`read_table`, the entry point (:func:`open_table`: a CSV's rows
+  read as asked, :class:`TableReading`);
 - :mod:`.table` -- :class:`SourceTable` and :class:`ReadLimits`;
 - :mod:`.problems` -- the errors and how a library's message is said to the uploader;
 - :mod:`.formats` -- the type check by magic bytes and the zip container check;
@@ -29,12 +30,12 @@ from __future__ import annotations
 from com.ingest.readers.cells import json_safe
 from com.ingest.readers.column_names import FIELD_ALIASES, header_key, recognise_column
 from com.ingest.readers.delimited import decode_text, detect_encoding, read_csv
-from com.ingest.readers.dispatch import read_table
+from com.ingest.readers.dispatch import open_table, read_table
 from com.ingest.readers.excel import read_xls, read_xlsx
 from com.ingest.readers.formats import EXTENSIONS, SUPPORTED, check_zip, detect_format
 from com.ingest.readers.geojson import read_geojson
 from com.ingest.readers.gpx import read_gpx
-from com.ingest.readers.header_rows import find_header
+from com.ingest.readers.header_rows import TableReading, find_header
 from com.ingest.readers.kml import read_kml, read_kmz
 from com.ingest.readers.ogr import read_gpkg, read_zipped_shapefile
 from com.ingest.readers.problems import (
@@ -53,6 +54,7 @@ __all__ = [
     "FileTooLarge",
     "ReadLimits",
     "SourceTable",
+    "TableReading",
     "UnsupportedFileType",
     "check_zip",
     "decode_text",
@@ -62,6 +64,7 @@ __all__ = [
     "find_header",
     "header_key",
     "json_safe",
+    "open_table",
     "read_csv",
     "read_geojson",
     "read_gpkg",

@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterator, Mapping
 
 from com.errors import UploadError
-from com.ingest.readers.header_rows import HEADER_SEARCH_ROWS, table_from_rows, too_many_rows
+from com.ingest.readers.header_rows import HEADER_SEARCH_ROWS, TableReading, too_many_rows
 from com.ingest.readers.problems import FileTooLarge, describe_problem
 from com.ingest.readers.table import ReadLimits, SourceTable
 
-__all__ = ["decode_text", "detect_encoding", "read_csv"]
+__all__ = ["decode_text", "detect_encoding", "open_csv", "read_csv"]
 
 
 # --------------------------------------------------------------------------- encoding
@@ -159,6 +159,11 @@ def read_csv(data: bytes, limits: ReadLimits, extra: Mapping | None = None) -> S
     The text is decoded as it is read, never held whole, and reading stops at the row cap:
     a file with far more lines than the cap is counted first without keeping any row.
     """
+    return open_csv(data, limits, extra).finish()
+
+
+def open_csv(data: bytes, limits: ReadLimits, extra: Mapping | None = None) -> TableReading:
+    """Read a delimited text file's header (:func:`read_csv`); its rows are read as asked."""
     codec, encoding = detect_encoding(data)
     head = codecs.getincrementaldecoder(codec)().decode(data[:65536 + 4], final=False)
     first_line, _, rest = head.partition("\n")
@@ -196,7 +201,7 @@ def read_csv(data: bytes, limits: ReadLimits, extra: Mapping | None = None) -> S
         for record in records():
             yield [v.strip() or None for v in record]
 
-    return table_from_rows(
+    return TableReading(
         rows(), fmt="csv", limits=limits, extra=extra,
         details={"encoding": encoding, "delimiter": delimiter},
     )

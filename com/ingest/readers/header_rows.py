@@ -6,15 +6,16 @@ two-row header ("พิกัด" over "ละติจูด | ลองจิ�
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from com.errors import UploadError
 from com.ingest.readers.cells import cell_text, is_blank_cell, is_blank_row, is_numberish
 from com.ingest.readers.column_names import header_key, recognise_column
-from com.ingest.readers.problems import FileTooLarge
+from com.ingest.readers.problems import FileTooLarge, with_file_name
 from com.ingest.readers.table import ReadLimits, SourceTable
 
-__all__ = ["HEADER_SEARCH_ROWS", "find_header", "table_from_rows", "too_many_rows"]
+__all__ = ["HEADER_SEARCH_ROWS", "TableReading", "find_header", "table_from_rows", "too_many_rows"]
 
 #: The header is looked for among the first rows of a sheet.
 HEADER_SEARCH_ROWS = 30
@@ -182,45 +183,138 @@ def table_from_rows(
     row_offset: int = 1,
 ) -> SourceTable:
     """Turn raw sheet rows (title rows, header, data) into a SourceTable, enforcing the caps."""
-    iterator = iter(rows)
-    head: list[list[object]] = []
-    for row in iterator:
-        head.append(_checked_width(row, limits, len(head) + row_offset))
-        if len(head) >= HEADER_SEARCH_ROWS:
-            break
-    first, count, parts = find_header(head, extra)
-    data_start = first + count
-    width = max((len(r) for r in head), default=0)
-    table_rows: list[list[Any]] = []
-    numbers: list[int] = []
+    return TableReading(rows, fmt=fmt, limits=limits, extra=extra, details=details,
+                        row_offset=row_offset).finish()
 
-    def rest() -> Iterator[Sequence[object]]:
-        yield from head[data_start:]
-        for n, row in enumerate(iterator, start=len(head) + row_offset):
-            yield _checked_width(row, limits, n)
 
-    for number, row in enumerate(rest(), start=1):
-        if is_blank_row(row):
-            continue
-        if len(table_rows) >= limits.max_rows:
-            raise FileTooLarge(too_many_rows(limits))
-        width = max(width, len(row))
-        table_rows.append(row if type(row) is list else list(row))  # rows of rest() are new
-        numbers.append(number)
-    for row in table_rows:
-        if len(row) < width:
-            row.extend([None] * (width - len(row)))
-    parts = parts + [()] * (width - len(parts))
-    columns = _unique_names(parts, width)
-    details = {**details, "header_row": first + row_offset, "header_rows": count}
-    return SourceTable(
-        columns=columns,
-        rows=table_rows,
-        row_numbers=numbers,
-        format=fmt,
-        header_parts=[p if p else (c,) for p, c in zip(parts, columns, strict=True)],
-        details=details,
-    )
+class TableReading:
+    """A table read as far as it is asked: the header at once, the data rows in parts.
+
+    An upload stores its first rows while the rest of the file is still to be read
+    (:mod:`com.ingest.uploads`): the server, idle while a whole file was read, starts
+    sooner. ``table`` holds the rows read so far, each padded to the columns found so far;
+    :meth:`more` reads more of them, :meth:`finish` the rest. The table is then the one
+    :func:`table_from_rows` returns for the same rows, in every case: a data row wider than
+    every row before it (``widened``) adds columns, and the earlier rows are padded to them
+    when the file is read; what a caller made of the narrower columns is then to be made
+    again (the columns were not final).
+
+    A reading made of a table already whole (:meth:`whole`, the formats read at once) is
+    done from the start.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[Sequence[object]],
+        *,
+        fmt: str,
+        limits: ReadLimits,
+        extra: Mapping[str, Sequence[str]] | None,
+        details: dict[str, Any],
+        row_offset: int = 1,
+    ) -> None:
+        iterator = iter(rows)
+        head: list[list[object]] = []
+        for row in iterator:
+            head.append(_checked_width(row, limits, len(head) + row_offset))
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        first, count, parts = find_header(head, extra)
+        data_start = first + count
+
+        def rest() -> Iterator[Sequence[object]]:
+            yield from head[data_start:]
+            for n, row in enumerate(iterator, start=len(head) + row_offset):
+                yield _checked_width(row, limits, n)
+
+        self._numbered = enumerate(rest(), start=1)
+        self._limits = limits
+        self._parts = parts
+        self._width = max((len(r) for r in head), default=0)
+        self.widened = False
+        self.done = False
+        #: The file's name put in front of the errors of the rows read later.
+        self.name: str | None = None
+        #: Called with the table whenever its columns are made (for the checks of the
+        #: columns a format's reader adds: :func:`com.ingest.readers.dispatch.read_table`).
+        self.on_columns: Callable[[SourceTable], None] | None = None
+        self.table = SourceTable(
+            columns=[], rows=[], row_numbers=[], format=fmt,
+            details={**details, "header_row": first + row_offset, "header_rows": count},
+        )
+        self._set_columns()
+
+    @classmethod
+    def whole(cls, table: SourceTable) -> TableReading:
+        """Return a reading done from the start: ``table`` is the whole file."""
+        reading = cls.__new__(cls)
+        reading._numbered = enumerate(())
+        reading._limits = ReadLimits()
+        reading._parts = list(table.header_parts)
+        reading._width = len(table.columns)
+        reading.widened = False
+        reading.done = True
+        reading.name = None
+        reading.on_columns = None
+        reading.table = table
+        return reading
+
+    def _set_columns(self) -> None:
+        parts = self._parts + [()] * (self._width - len(self._parts))
+        columns = _unique_names(parts, self._width)
+        self.table.columns = columns
+        self.table.header_parts = [p if p else (c,) for p, c in zip(parts, columns, strict=True)]
+        if self.on_columns is not None:
+            self.on_columns(self.table)
+
+    def more(self, count: int) -> int:
+        """Read up to ``count`` more data rows (blank rows are skipped); return how many.
+
+        Raises
+        ------
+        FileTooLarge
+            Over the row cap.
+        com.errors.UploadError
+            A row the format's reader cannot read.
+        """
+        table_rows, numbers = self.table.rows, self.table.row_numbers
+        start, width, cap = len(table_rows), self._width, self._limits.max_rows
+        target = start + count
+        try:
+            for number, row in self._numbered:
+                if is_blank_row(row):
+                    continue
+                if len(table_rows) >= cap:
+                    raise FileTooLarge(too_many_rows(self._limits))
+                if len(row) > width:
+                    width = len(row)
+                table_rows.append(row if type(row) is list else list(row))  # rest()'s are new
+                numbers.append(number)
+                if len(table_rows) >= target:
+                    break
+            else:
+                self.done = True
+        except UploadError as exc:
+            if self.name is not None:
+                with_file_name(exc, self.name)  # renames the error in place
+            raise
+        if width > self._width:
+            self._width, self.widened = width, True
+        for row in table_rows[start:]:
+            if len(row) < width:
+                row.extend([None] * (width - len(row)))
+        if self.done and self.widened:  # the earlier rows padded to the final columns
+            for row in table_rows[:start]:
+                if len(row) < width:
+                    row.extend([None] * (width - len(row)))
+            self._set_columns()
+        return len(table_rows) - start
+
+    def finish(self) -> SourceTable:
+        """Read every row left; return the whole table (see :meth:`more` for the errors)."""
+        while not self.done:
+            self.more(self._limits.max_rows + 1)
+        return self.table
 
 
 def too_many_rows(limits: ReadLimits) -> str:
