@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -122,12 +122,13 @@ class _Context:
     value_cache: dict[Any, Any] = field(default_factory=dict)
     field_columns: dict[str, str] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
+    #: Per row read so far (None: no row is read so): plain decimal coordinates, and those.
     fast_ok: list[bool] | None = None
     fast_lat: list[float] = field(default_factory=list)
     fast_lon: list[float] = field(default_factory=list)
-    #: fast_lat and fast_lon as float arrays (every row; NaN where unreadable).
-    fast_arrays: tuple[np.ndarray, np.ndarray] | None = None
     fast_place_columns: str | None = None
+    #: The addresses are geocoded in one batch before the rows placed by them are prepared.
+    batch_geocode: bool = False
     locality_point: Callable[[str], tuple[float, float] | None] | None = None
     date_utc: bool = False
 
@@ -395,27 +396,34 @@ def _place_by_address(
 
 
 def _fast_coordinates(table: SourceTable, ctx: _Context) -> None:
-    """Read latitude/longitude columns for all rows at once where they are plain numbers.
+    """Read latitude/longitude columns at once, for the rows not read so yet, where plain.
 
     The commonest upload has decimal degrees in latitude, longitude order inside the box
     around Thailand. Those rows are read with numpy for the whole column (about 100x faster
     than parsing cell by cell); every other row (swapped, DMS, Thai digits, UTM, links,
-    another datum, NaN) still goes through :func:`com.geo.coords.parse_coordinate`.
+    another datum, NaN) still goes through :func:`com.geo.coords.parse_coordinate`. A table
+    still being read (an upload) is read so in parts: each call takes the rows added since.
     """
     fields = ctx.plan.fields
-    if (table.geometries is not None or ctx.options.datum != "wgs84" or not table.rows
-            or "lat" not in fields or "lon" not in fields
-            or any(f in fields for f in ("location", "easting", "northing", "mgrs", "wkt"))):
+    if ctx.fast_ok is None:
+        if (table.geometries is not None or ctx.options.datum != "wgs84"
+                or "lat" not in fields or "lon" not in fields
+                or any(f in fields for f in ("location", "easting", "northing", "mgrs", "wkt"))):
+            return
+        ctx.fast_ok = []
+        ctx.fast_place_columns = f"{ctx.plan.name('lat')}, {ctx.plan.name('lon')}"
+    start = len(ctx.fast_ok)
+    if start >= len(table.rows):
         return
-    lat = decimal_column([r[fields["lat"]] for r in table.rows])
-    lon = decimal_column([r[fields["lon"]] for r in table.rows])
+    rows = table.rows[start:] if start else table.rows
+    lat = decimal_column([r[fields["lat"]] for r in rows])
+    lon = decimal_column([r[fields["lon"]] for r in rows])
     south, west, north, east = THAILAND_BBOX
     with np.errstate(invalid="ignore"):
         ok = (lat >= south) & (lat <= north) & (lon >= west) & (lon <= east)
-    ctx.fast_ok = ok.tolist()
-    ctx.fast_lat, ctx.fast_lon = lat.tolist(), lon.tolist()
-    ctx.fast_arrays = (lat, lon)
-    ctx.fast_place_columns = f"{ctx.plan.name('lat')}, {ctx.plan.name('lon')}"
+    ctx.fast_ok += ok.tolist()
+    ctx.fast_lat += lat.tolist()
+    ctx.fast_lon += lon.tolist()
 
 
 def _geocode_addresses(table: SourceTable, ctx: _Context) -> None:
@@ -619,30 +627,46 @@ class Preparation:
         """The coordinate conversions made so far (complete after :meth:`rows`)."""
         return self.ctx.datum_notes
 
-    def fast_indices(self) -> list[int]:
-        """Return the indices of the rows prepared column by column (:func:`_prepare_columns`)."""
-        return _fast_indices(self.table, self.ctx)
+    @property
+    def column_wise(self) -> bool:
+        """Whether rows with plain decimal coordinates are prepared column by column."""
+        _fast_coordinates(self.table, self.ctx)
+        return _column_wise(self.table, self.ctx)
+
+    def fast_indices(self, start: int = 0) -> list[int]:
+        """Return the indices, from ``start`` on, of the rows prepared column by column.
+
+        A table still being read may have more rows at each call (:mod:`com.ingest.uploads`).
+        """
+        _fast_coordinates(self.table, self.ctx)
+        return _fast_indices(self.table, self.ctx, start)
 
     def fast_coordinates(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """Return the latitudes and longitudes of some of :meth:`fast_indices`, as arrays.
 
         They are the rows' ``lat`` and ``lon`` once prepared: an upload computes what
-        depends on them alone (H3 cells, crowded rows) before, beside the preparing.
+        depends on them alone (H3 cells, subdistricts, crowded rows) beside the preparing.
         """
-        if self.ctx.fast_arrays is None:
-            raise ValueError("no row has plain decimal coordinates")
-        lat, lon = self.ctx.fast_arrays
-        at = np.asarray(indices, dtype=np.intp)
-        return lat[at], lon[at]
+        ctx = self.ctx
+        return (np.fromiter(map(ctx.fast_lat.__getitem__, indices), float, len(indices)),
+                np.fromiter(map(ctx.fast_lon.__getitem__, indices), float, len(indices)))
 
     def prepare_fast(self, indices: Sequence[int]) -> dict[int, PreparedRow]:
         """Prepare some of :meth:`fast_indices` (in any slices); return them by index."""
         return _prepare_columns(self.table, self.ctx, indices) if indices else {}
 
     def rows(self, built: dict[int, PreparedRow]) -> list[PreparedRow]:
-        """Every row in file order: those in ``built`` as they are, the others prepared now."""
-        return [built.get(i) or _prepare_row(self.table, i, self.ctx)
-                for i in range(len(self.table.rows))]
+        """Every row in file order: those in ``built`` as they are, the others prepared now.
+
+        The table is whole by now: the addresses of the rows placed by them are geocoded
+        first, in one batch (:func:`_geocode_addresses`).
+        """
+        table, ctx = self.table, self.ctx
+        _fast_coordinates(table, ctx)
+        if ctx.batch_geocode:
+            ctx.batch_geocode = False
+            _geocode_addresses(table, ctx)
+        return [built.get(i) or _prepare_row(table, i, ctx) for i in range(len(table.rows))]
 
 
 def start_preparing(
@@ -684,12 +708,11 @@ def start_preparing(
         today=today or date.today(),
         geocoder=geocoder if geocoder is not None else geocode,
         locality_point=locality_point,
+        batch_geocode=geocoder is None,
         date_utc=("date" in plan.fields and plan.columns[plan.fields["date"]]
                   == table.details.get("submission_time_column")),
     )
     _fast_coordinates(table, ctx)
-    if geocoder is None:
-        _geocode_addresses(table, ctx)
     return Preparation(table, ctx)
 
 
@@ -697,17 +720,24 @@ _TEXT_CELLS = {str, type(None)}
 _NO_EXTRA: dict[str, Any] = {}
 
 
-def _fast_indices(table: SourceTable, ctx: _Context) -> list[int]:
-    """Return the indices of the rows :func:`_prepare_columns` takes (none: all row by row).
+def _column_wise(table: SourceTable, ctx: _Context) -> bool:
+    """Whether :func:`_prepare_columns` takes this table's rows with plain coordinates."""
+    return (ctx.fast_ok is not None and table.geometries is None
+            and ctx.kind.build is build_risk_point and ctx.kind.geometry != "layer"
+            and not table.details.get("geometry_errors"))
+
+
+def _fast_indices(table: SourceTable, ctx: _Context, start: int = 0) -> list[int]:
+    """Return the indices from ``start`` of the rows :func:`_prepare_columns` takes.
 
     Those are risk points placed by plain decimal coordinates (:func:`_fast_coordinates`) in
-    a table whose rows all have one cell per column.
+    a table whose rows have one cell per column (ragged rows: all row by row).
     """
-    if (ctx.fast_ok is None or table.geometries is not None
-            or ctx.kind.build is not build_risk_point or ctx.kind.geometry == "layer"
-            or table.details.get("geometry_errors")):
+    if not _column_wise(table, ctx):
         return []
-    indices = [i for i, ok in enumerate(ctx.fast_ok) if ok]
+    fast_ok = ctx.fast_ok
+    assert fast_ok is not None
+    indices = list(compress(range(start, len(fast_ok)), fast_ok[start:]))
     width = len(ctx.plan.columns)
     if any(len(table.rows[i]) != width for i in indices):
         return []  # ragged rows: left to _prepare_row

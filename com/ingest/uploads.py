@@ -6,9 +6,12 @@ How an upload runs (:func:`import_upload`)
    mapping, layer, datum) return the earlier upload with ``already_uploaded=True`` and store
    nothing. An ``idempotency_key`` names a request: the same key with other data is refused
    (:mod:`com.ingest.idempotency`).
-2. :func:`com.ingest.readers.read_table` checks the type, the zip limits and the caps and returns
-   the table; columns are recognised by name (Thai or English) or by an explicit mapping
-   (:mod:`com.ingest.columns`).
+2. :func:`com.ingest.readers.open_table` checks the type, the zip limits and the caps and
+   reads the first rows (a CSV; other formats whole); columns are recognised on them by name
+   (Thai or English) or by an explicit mapping (:mod:`com.ingest.columns`). The rest of a
+   CSV is read in batches while the server stores the batch before (:func:`_stream_points`);
+   a row refused further down refuses the file, and a row wider than the header further
+   down starts the upload again from the whole file (a savepoint undoes the first attempt).
 3. Each row is prepared in Python (:func:`com.ingest.prepare.prepare_rows`): placed by its
    coordinates or its address, then built by the kind's row builder (:mod:`com.ingest.kinds`);
    risk points with plain decimal coordinates column by column, each distinct cell once.
@@ -65,8 +68,9 @@ from com.ingest.readers import (
     FileTooLarge,
     ReadLimits,
     SourceTable,
+    TableReading,
     json_safe,
-    read_table,
+    open_table,
     upload_name,
     with_file_name,
 )
@@ -78,7 +82,6 @@ from com.ingest.store import (
     copy_report,
     copy_stage,
     ensure_statistics,
-    place_in_memory,
     read_record_ids,
     set_places,
     store_records,
@@ -163,9 +166,15 @@ def _import_upload(
     conn: Connection, data: bytes, filename: str, *, options: ImportOptions | None,
     settings: Settings | None, principal: Principal, content_type: str | None,
     client: str | None, limits: ReadLimits | None, defer_rollup: bool = False,
+    in_parts: bool = True,
 ) -> UploadSummary:
-    """Import one uploaded file (:func:`import_upload`, the collector paused)."""
+    """Import one uploaded file (:func:`import_upload`, the collector paused).
+
+    ``in_parts``: a CSV's rows are read while the first ones are stored
+    (:func:`_stream_points`); False reads the whole file first.
+    """
     settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    given = options
     request = _request(conn, data, filename, options or ImportOptions(), settings, principal)
     options = request.options
     earlier = earlier_upload(conn, sha256=request.sha256, request_key=request.request_key,
@@ -173,37 +182,51 @@ def _import_upload(
                              client=client)
     if earlier is not None:
         return earlier
-    # The upload's row (the file's bytes, which the server compresses) is stored while the
-    # file is read: reading needs no database, and the connection is not used meanwhile.
     limits = limits or ReadLimits.from_settings(settings)
+    # A savepoint: a refused file (at any row) or a file read again whole leaves no upload
+    # row, no stored point and no key behind in the caller's transaction.
+    savepoint = conn.begin_nested()
+    # The upload's row (the file's bytes, which the server compresses) is stored while the
+    # file's first rows are read: reading needs no database, and the connection is not used
+    # meanwhile.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="com-upload")
     inserted = pool.submit(_insert_upload, conn, data, filename, request=request,
                            principal=principal, content_type=content_type)
     try:
-        table = read_table(data, filename, sheet=options.sheet, limits=limits,
-                           extra_fields=request.kind.extra_fields)
+        reading = _open_reading(data, filename, options=options, limits=limits,
+                                kind=request.kind, in_parts=in_parts)
         pool.shutdown()  # the connection is free again before anything else uses it
-        preparation = _start_preparing(conn, table, filename, options=options,
+        preparation = _start_preparing(conn, reading.table, filename, options=options,
                                        settings=settings, limits=limits)
+        upload_id = inserted.result()
+        bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
+        if defer_rollup and request.kind.table == "risk_points":
+            rollup.defer_rollup(conn, upload_id)
+        try:
+            built, streamed, near = _stream_points(
+                conn, preparation, reading, request.kind, upload_id,
+                province=options.province_code,
+                duplicate_distance_m=float(settings.duplicate_distance_m))
+            rows = preparation.rows(built)
+        except UploadError as exc:
+            with_file_name(exc, upload_name(filename))  # renames the error in place
+            raise
+    except _Widened:
+        # A row part way down the file had more cells than its header: the columns were
+        # not final. Read again whole, from the start (rare: a ragged file).
+        pool.shutdown()
+        savepoint.rollback()
+        return _import_upload(conn, data, filename, options=given, settings=settings,
+                              principal=principal, content_type=content_type, client=client,
+                              limits=limits, defer_rollup=defer_rollup, in_parts=False)
     except ComError:
         pool.shutdown()
-        if inserted.exception() is None:  # a refused file leaves no upload behind
-            conn.execute(sa.text("DELETE FROM uploads WHERE id = :u"), {"u": inserted.result()})
+        savepoint.rollback()  # a refused file leaves no upload behind
         raise
     finally:
         pool.shutdown()
-    upload_id = inserted.result()
-    bind_key(conn, principal, options.idempotency_key, upload_id, request.request_key)
-    if defer_rollup and request.kind.table == "risk_points":
-        rollup.defer_rollup(conn, upload_id)
-    try:
-        built, streamed, near = _stream_points(
-            conn, preparation, request.kind, upload_id, province=options.province_code,
-            duplicate_distance_m=float(settings.duplicate_distance_m))
-        rows = preparation.rows(built)
-    except UploadError as exc:
-        with_file_name(exc, upload_name(filename))  # renames the error in place
-        raise
+    savepoint.commit()
+    table = preparation.table
     plan = preparation.plan
     notes = _upload_notes(options, preparation.datum_notes, plan, table)
     _store_rows(conn, rows, request.kind, upload_id, province=options.province_code,
@@ -341,64 +364,113 @@ def _start_preparing(
         raise
 
 
-#: Rows prepared and stored per batch while an upload streams its points (see below).
+#: Rows read, prepared and stored per batch while an upload streams its points (see below).
 STREAM_BATCH_ROWS = 10_000
-#: Rows of the first batch (at most STREAM_BATCH_ROWS).
+#: Rows of the first batch (at most STREAM_BATCH_ROWS), read before the columns are planned
+#: (the plan looks at the first 200).
 STREAM_FIRST_BATCH_ROWS = 2_000
 
 
-def _stream_points(
-    conn: Connection, preparation: Preparation, kind: Kind, upload_id: int, *,
-    province: str | None, duplicate_distance_m: float,
-) -> tuple[dict[int, PreparedRow], frozenset[int], NearIndex | None]:
-    """Store the rows with plain decimal coordinates while the next ones are prepared.
+class _Widened(Exception):
+    """A row read part way down the file had more cells than the columns planned."""
 
-    Preparing a row is Python's work; storing it (the table's indexes above all) is the
-    server's, in another process. Stored after the rest was prepared, the two took turns on
-    a 2-core machine. Here the rows :meth:`Preparation.fast_indices` names are prepared in
-    batches and each batch goes into one COPY of the kind's table while Python prepares the
-    next. A row goes in only when its place is settled in memory: inside a subdistrict part
-    (:mod:`com.ingest.placing`) and, for an upload with a province, in that province. The
-    checks that need stored rows come after, in the same transaction (:func:`_store_rows`):
-    a streamed row found a duplicate there is deleted again before the commit. Every other
-    row (another coordinate form, an address, outside the parts or the province) takes the
-    staged path as before.
+
+def _open_reading(data: bytes, filename: str, *, options: ImportOptions, limits: ReadLimits,
+                  kind: Kind, in_parts: bool) -> TableReading:
+    """Open the file and read its first rows (``in_parts``) or all of them.
+
+    Raises
+    ------
+    com.errors.UploadError
+        The file cannot be read (the error names the file).
+    """
+    reading = open_table(data, filename, sheet=options.sheet, limits=limits,
+                         extra_fields=kind.extra_fields)
+    if not in_parts:
+        reading.finish()
+        return reading
+    reading.more(min(STREAM_FIRST_BATCH_ROWS, STREAM_BATCH_ROWS))
+    if reading.widened:  # the first rows' columns are not final: planned on the whole file
+        reading.finish()
+    return reading
+
+
+def _read_more(reading: TableReading) -> None:
+    """Read the next batch of rows.
+
+    Raises
+    ------
+    _Widened
+        A row wider than the columns planned.
+    """
+    reading.more(STREAM_BATCH_ROWS)
+    if reading.widened:
+        raise _Widened
+
+
+def _stream_points(
+    conn: Connection, preparation: Preparation, reading: TableReading, kind: Kind,
+    upload_id: int, *, province: str | None, duplicate_distance_m: float,
+) -> tuple[dict[int, PreparedRow], frozenset[int], NearIndex | None]:
+    """Read the rest of the file, storing the rows with plain decimal coordinates meanwhile.
+
+    Reading and preparing a row is Python's work; storing it (the table's indexes above
+    all) is the server's, in another process. Done one after the other they took turns on a
+    2-core machine. Here the file is read in batches (``reading``, whose first rows the
+    columns were planned on); each batch's rows that :meth:`Preparation.fast_indices` names
+    are prepared and go into one COPY of the kind's table, which the server stores while
+    Python reads and prepares the next batch. A row goes in only when its place is settled
+    in memory: inside a subdistrict part (:mod:`com.ingest.placing`) and, for an upload with
+    a province, in that province. The checks that need stored rows come after, in the same
+    transaction (:func:`_store_rows`): a streamed row found a duplicate there is deleted
+    again before the commit. Every other row (another coordinate form, an address, outside
+    the parts or the province) takes the staged path as before.
 
     Returns the rows prepared so far, by index, the row numbers of those stored, and the
     index of the stored rows for the duplicates within the file (:class:`com.ingest.
     duplicates.NearIndex`), made while the server stores the last batch; the row numbers
-    are the index's own. None when no row could stream.
+    are the index's own. None when no row could stream. The reading is done on return.
+
+    Raises
+    ------
+    _Widened
+        A later row had more cells than the columns planned (nothing is undone here).
+    com.errors.UploadError
+        A later row cannot be read, or the file has too many rows.
     """
-    if kind.table not in DERIVED_REPORT_TABLES or kind.geometry != "point":
+    if (kind.table not in DERIVED_REPORT_TABLES or kind.geometry != "point"
+            or not preparation.column_wise):
+        while not reading.done:
+            _read_more(reading)
         return {}, frozenset(), None
-    indices = preparation.fast_indices()
-    if not indices:
-        return {}, frozenset(), None
+    table = preparation.table
     index = part_index(conn)  # read before the COPY holds the connection
     built: dict[int, PreparedRow] = {}
     stored: list[PreparedRow] = []
+    indices: list[int] = []
+    coordinates: list[tuple[np.ndarray, np.ndarray]] = []
     near: list[NearIndex] = []
-    lat, lon = preparation.fast_coordinates(indices)
-    # A small first batch: the server, idle while the file was read, starts sooner.
-    first = min(STREAM_FIRST_BATCH_ROWS, STREAM_BATCH_ROWS)
-    bounds = [(0, first), *((s, s + STREAM_BATCH_ROWS)
-                            for s in range(first, len(indices), STREAM_BATCH_ROWS))]
     # What depends on the coordinates alone runs in a thread beside the preparing (h3ronpy,
-    # GEOS's tree search and scipy's KD-tree release the GIL): each batch's H3 cells, the
-    # subdistricts, then the rows crowded enough to be asked about duplicates within the
-    # file, on a core the server leaves idle between its batches.
+    # GEOS's tree search and scipy's KD-tree release the GIL): each batch's subdistricts
+    # (a search per batch costs no more per point than one for the whole file) and H3
+    # cells, then the rows crowded enough to be asked about duplicates within the file, on
+    # a core the server leaves idle between its batches.
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="com-upload")
     try:
-        cells = [pool.submit(_cell_arrays, kind, lat[:first], lon[:first])]
-        # The first batch is placed as it comes, the rest in one search (the STRtree's
-        # question per part costs the same for 10,000 points as for 90,000).
-        later = pool.submit(subdistricts_at, index, lon[first:], lat[first:])
-        cells += [pool.submit(_cell_arrays, kind, lat[s:e], lon[s:e]) for s, e in bounds[1:]]
-        crowded = pool.submit(crowded_rows, lat, lon, duplicate_distance_m)
-
         def batches() -> Iterator[PointBatch]:
-            for b, (start, end) in enumerate(bounds):
-                chunk = indices[start:end]
+            start = 0  # the first row not taken yet
+            while True:
+                chunk = preparation.fast_indices(start)
+                start = len(table.rows)
+                lat, lon = preparation.fast_coordinates(chunk)
+                indices.extend(chunk)
+                coordinates.append((lat, lon))
+                places = pool.submit(subdistricts_at, index, lon, lat)
+                cells = pool.submit(_cell_arrays, kind, lat, lon)
+                if reading.done:
+                    crowded = pool.submit(
+                        crowded_rows, np.concatenate([c[0] for c in coordinates]),
+                        np.concatenate([c[1] for c in coordinates]), duplicate_distance_m)
                 part = preparation.prepare_fast(chunk)
                 built.update(part)
                 rows, at = [], []
@@ -407,12 +479,9 @@ def _stream_points(
                     if r.status == "pending" and r.target == "main":
                         rows.append(r)
                         at.append(k)
-                if b == 0:
-                    placed = place_in_memory(index, rows)
-                else:
-                    ahead = np.asarray(at, dtype=np.intp) + (start - first)
-                    sub, dist, prov = later.result()
-                    placed = set_places(rows, (sub[ahead], dist[ahead], prov[ahead]))
+                ahead = np.asarray(at, dtype=np.intp)
+                sub, dist, prov = places.result()
+                placed = set_places(rows, (sub[ahead], dist[ahead], prov[ahead]))
                 keep = [k for k, (r, ok) in enumerate(zip(rows, placed, strict=True))
                         if ok and (province is None or r.province_code == province)]
                 # In subdistrict order: the server then adds to the same few pages of each
@@ -423,17 +492,21 @@ def _stream_points(
                 batch = [rows[k] for k in keep]
                 stored.extend(batch)
                 chosen = np.asarray([at[k] for k in keep], dtype=np.intp)
-                arrays = cells[b].result()
+                arrays = cells.result()
                 yield PointBatch(batch, None if arrays is None else [c[chosen] for c in arrays])
+                if reading.done:
+                    break
+                _read_more(reading)  # the server stores the batch meanwhile
             # Made once the last batch is sent: the server is still storing it meanwhile.
             mask = crowded.result()
             near.append(NearIndex(stored, duplicate_distance_m, crowded=frozenset(
-                preparation.table.row_numbers[indices[k]]
-                for k in np.flatnonzero(mask).tolist())))
+                table.row_numbers[indices[k]] for k in np.flatnonzero(mask).tolist())))
 
         copy_records(conn, kind, upload_id, batches())
     finally:  # a failed COPY leaves no work queued behind it
         pool.shutdown(cancel_futures=True)
+    if not indices:
+        return {}, frozenset(), None
     return built, near[0].rows, near[0]
 
 

@@ -119,7 +119,8 @@ def test_streamed_upload_equals_the_staged_one(conn, test_settings, monkeypatch,
     real_stream = uploads_module._stream_points
     for streaming in (False, True):
         def stream(*args, _on=streaming, **kwargs):  # type: ignore[no-untyped-def]
-            if not _on:
+            if not _on:  # the file read whole, every row staged
+                args[2].finish()
                 return {}, frozenset(), None
             built, streamed, near = real_stream(*args, **kwargs)
             streamed_rows.append(len(streamed))
