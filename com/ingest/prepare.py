@@ -629,8 +629,10 @@ class Preparation:
 
     @property
     def column_wise(self) -> bool:
-        """Whether rows with plain decimal coordinates are prepared column by column."""
-        _fast_coordinates(self.table, self.ctx)
+        """Whether rows with plain decimal coordinates are prepared column by column.
+
+        Settled when the preparing starts (:func:`start_preparing`), whatever rows follow.
+        """
         return _column_wise(self.table, self.ctx)
 
     def fast_indices(self, start: int = 0) -> list[int]:
