@@ -24,6 +24,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from com.db.engine import side_engine
+
 __all__ = ["RollupFolder", "defer_rollup", "ensure_folded", "fold_pending", "pending_uploads"]
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,6 @@ log = logging.getLogger(__name__)
 LOCK_TIMEOUT = "10s"
 
 _fold_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
-_engines_lock = threading.Lock()
 
 
 def defer_rollup(conn: Connection, upload_id: int) -> None:
@@ -69,15 +69,6 @@ def fold_pending(engine: Engine, upload_ids: Iterable[int] | None = None) -> int
     return folded
 
 
-def _fold_engine(engine: Engine) -> Engine:
-    """Return an engine on the same database that opens a connection per fold (no pool)."""
-    key = engine.url.render_as_string(hide_password=False)
-    with _engines_lock:
-        if key not in _engines:
-            _engines[key] = sa.create_engine(engine.url, poolclass=sa.NullPool)
-        return _engines[key]
-
-
 def ensure_folded(conn: Connection) -> None:
     """Fold the pending uploads before ``conn`` reads the rollup.
 
@@ -96,7 +87,7 @@ def ensure_folded(conn: Connection) -> None:
             "SELECT risk_rollup_fold(upload_id) FROM risk_rollup_pending ORDER BY upload_id"))
         return
     try:
-        fold_pending(_fold_engine(conn.engine))
+        fold_pending(side_engine(conn.engine))
     except sa.exc.OperationalError as exc:
         # A long lock elsewhere: read without waiting longer; the background fold finishes.
         log.warning("rollup fold did not finish before a read: %s", exc.orig)

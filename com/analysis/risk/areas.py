@@ -13,17 +13,17 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from com.analysis.risk import h3columns, reference
+from com.analysis.risk import cellstore, h3columns, reference
 from com.analysis.risk.filters import AreaLevel, RiskFilter
 from com.analysis.risk.h3cells import (
     SHAPES,
     CellMemo,
     cell_polygons,
-    cell_shapes,
     fill_h3_cells,
     h3_api,
     h3_cells,
     h3_strings,
+    kept_shapes,
     sorted_unique,
 )
 from com.analysis.risk.queries import copy_frame, filter_params, points_query, read_geoms
@@ -386,7 +386,7 @@ def h3_areas(
     codes = sorted_unique(np.asarray(cells, dtype=np.int64))
     if empty_cells:
         codes = np.union1d(codes, _extent_cells(conn, level, filt))
-    shapes = SHAPES.lookup(codes, cell_shapes)
+    shapes = SHAPES.lookup(codes, kept_shapes(conn))
     frame = gpd.GeoDataFrame(
         {"code": codes, "area_km2": shapes["area_km2"], "rep_lon": shapes["rep_lon"],
          "rep_lat": shapes["rep_lat"]},
@@ -397,10 +397,17 @@ def h3_areas(
                                   filt.district),
                             CellMemo)
 
-    def names(missing: np.ndarray) -> dict[str, np.ndarray]:
-        lookup = SHAPES.lookup(missing, cell_shapes)
+    def compute(missing: np.ndarray) -> dict[str, np.ndarray]:
+        lookup = SHAPES.lookup(missing, kept_shapes(conn))
         found = names_at(conn, filt, lookup["rep_lon"], lookup["rep_lat"])
         return {k: found[k].to_numpy(dtype=object) for k in ("name_th", "name_en")}
+
+    def names(missing: np.ndarray) -> dict[str, np.ndarray]:
+        # Kept in the database per extent and reference data (cellstore).
+        extent = f"{','.join(filt.province_codes or ()) or '*'}:{filt.district or '*'}"
+        return cellstore.stored(conn, f"names:{level.resolution}:{extent}",
+                                cellstore.reference_version(conn), missing, compute,
+                                texts=("name_th", "name_en"))
 
     found = memo.lookup(codes, names)
     frame["name_th"] = found["name_th"]

@@ -12,6 +12,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from com.analysis.risk import cellstore
 from com.geo.h3 import STORED_RESOLUTIONS, cell_column, latlng_to_cells
 
 #: Rows filled per statement by :func:`fill_h3_cells`.
@@ -195,6 +196,33 @@ def cell_polygons(cells: np.ndarray) -> np.ndarray:
 
 #: Cell areas and centres: fixed by H3 itself, shared by every caller.
 SHAPES = CellMemo()
+SHAPE_KEYS = ("area_km2", "rep_lon", "rep_lat")
+
+
+def kept_shapes(conn: Connection) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """:func:`cell_shapes` through the values kept in the database (cellstore), for ``SHAPES``.
+
+    Areas and centres depend on the cell alone: kept under ``shapes:<resolution>`` with no
+    version, read by every later process instead of computed (0.5-0.9 s for 486,000 cells).
+    """
+    def compute(cells: np.ndarray) -> dict[str, np.ndarray]:
+        cells = np.asarray(cells, dtype=np.int64)
+        out = {k: np.empty(len(cells)) for k in SHAPE_KEYS}
+        resolutions = cell_resolutions(cells)
+        for res in np.unique(resolutions):
+            rows = np.flatnonzero(resolutions == res)
+            found = cellstore.stored(conn, f"shapes:{res}", "", cells[rows], cell_shapes,
+                                     floats=SHAPE_KEYS)
+            for k in SHAPE_KEYS:
+                out[k][rows] = found[k]
+        return out
+
+    return compute
+
+
+def cell_resolutions(cells: np.ndarray) -> np.ndarray:
+    """Return the resolution of each int64 H3 cell (bits 52-55 of the index)."""
+    return (np.asarray(cells, dtype=np.int64) >> 52) & 0xF
 
 
 def cell_ints(codes: np.ndarray) -> np.ndarray:

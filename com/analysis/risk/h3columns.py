@@ -19,6 +19,9 @@ import ctypes
 import ctypes.util
 import dataclasses
 import datetime as dt
+import io
+import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -30,7 +33,7 @@ from sqlalchemy.engine import Connection
 
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
-from com.db.engine import sql
+from com.db.engine import fetch_binary, load_sql, side_engine
 from com.db.rollup import ensure_folded
 
 #: Most points of one extent read into columns (about 19 bytes each, plus the grouping's
@@ -38,6 +41,11 @@ from com.db.rollup import ensure_folded
 MAX_COLUMN_POINTS = 5_000_000
 #: Extents kept per process (least recently used first out).
 MAX_KEPT = 4
+#: Extents of at least this many points are kept in the database for the next process too
+#: (a smaller extent reads its points again in tens of milliseconds).
+SNAPSHOT_MIN_POINTS = 50_000
+#: Longest wait of a snapshot's write for a lock.
+SNAPSHOT_LOCK_TIMEOUT = "5s"
 
 UNDATED = np.iinfo(np.int32).min
 _EPOCH = dt.date(1970, 1, 1)
@@ -47,6 +55,7 @@ _STATE = sa.text(
     "COALESCE(max(xmin::text::bigint), 0) FROM risk_rollup_total"
 )
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _kept: OrderedDict[Hashable, PointColumns] = OrderedDict()
 
@@ -93,8 +102,8 @@ def _read(conn: Connection, resolution: int, filt: RiskFilter, keys: tuple[str, 
           ) -> PointColumns:
     params = {"resolution": resolution, "cat_keys": list(keys), "district": filt.district,
               "provinces": list(filt.province_codes) if filt.province_codes else None}
-    n, cells, category, severity, count, day = conn.execute(
-        sql("h3_point_columns"), params).one()
+    [(n, cells, category, severity, count, day)] = fetch_binary(
+        conn, load_sql("h3_point_columns"), params)
     point_cells = _unpack(cells, ">i8", n)
     order = np.argsort(point_cells, kind="stable")
     ordered = point_cells[order]
@@ -127,12 +136,71 @@ def point_columns(
         if key in _kept:
             _kept.move_to_end(key)
             return _kept[key]
-    columns = _read(conn, resolution, filt, keys)
+    snapshot = _Snapshot(resolution, filt, keys, version=f"{int(rows)}:{int(newest)}")
+    columns = snapshot.read(conn)
+    if columns is None:
+        columns = _read(conn, resolution, filt, keys)
+        if len(columns.cell) >= SNAPSHOT_MIN_POINTS:
+            snapshot.write(conn, columns)
     with _lock:
         _kept[key] = columns
         while len(_kept) > MAX_KEPT:
             _kept.popitem(last=False)
     return columns
+
+
+@dataclasses.dataclass(frozen=True)
+class _Snapshot:
+    """The columns of one extent kept in ``h3_point_snapshots`` for one data version.
+
+    A new process (a ``com`` command, an API worker just started) reads the one row instead of
+    aggregating every point of the extent again; the version is the rollup's (as the kept
+    columns' key), so any write of the points makes the row unused until it is written again.
+    """
+
+    resolution: int
+    filt: RiskFilter
+    keys: tuple[str, ...]
+    version: str
+
+    @property
+    def _where(self) -> dict[str, object]:
+        extent = (f"{','.join(self.filt.province_codes or ()) or '*'}:"
+                  f"{self.filt.district or '*'}")
+        return {"resolution": self.resolution, "extent": extent,
+                "keys": json.dumps(self.keys, ensure_ascii=False), "version": self.version}
+
+    def read(self, conn: Connection) -> PointColumns | None:
+        rows = fetch_binary(conn, _SNAPSHOT_READ, self._where)
+        if not rows:
+            return None
+        with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as packed:
+            arrays = {name: packed[name] for name in _FIELDS}
+        return PointColumns(keys=self.keys, **arrays)
+
+    def write(self, conn: Connection, columns: PointColumns) -> None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **{name: getattr(columns, name) for name in _FIELDS})
+        params = {**self._where, "points": len(columns.cell), "data": buffer.getvalue()}
+        try:
+            with side_engine(conn.engine).begin() as own:
+                own.execute(sa.text(f"SET LOCAL lock_timeout = '{SNAPSHOT_LOCK_TIMEOUT}'"))
+                own.execute(_SNAPSHOT_WRITE, params)
+        except sa.exc.SQLAlchemyError as exc:  # the answer stands; the next process reads again
+            log.warning("could not keep the H3 columns of %s: %s", params["extent"], exc)
+
+
+_FIELDS = ("cells", "cell", "category", "severity", "count", "day")
+_SNAPSHOT_READ = (
+    "SELECT data FROM h3_point_snapshots WHERE resolution = :resolution AND extent = :extent "
+    "AND keys = :keys AND version = :version"
+)
+_SNAPSHOT_WRITE = sa.text(
+    "INSERT INTO h3_point_snapshots (resolution, extent, keys, version, points, data) "
+    "VALUES (:resolution, :extent, :keys, :version, :points, :data) "
+    "ON CONFLICT (resolution, extent, keys) DO UPDATE SET version = EXCLUDED.version, "
+    "points = EXCLUDED.points, data = EXCLUDED.data, written_at = now()"
+)
 
 
 def clear() -> None:

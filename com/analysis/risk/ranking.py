@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from com.analysis.risk import h3columns, reference
+from com.analysis.risk import cellstore, h3columns, reference
 from com.analysis.risk.areas import (
     aggregate_codes,
     aggregate_h3,
@@ -24,7 +25,7 @@ from com.analysis.risk.areas import (
 )
 from com.analysis.risk.context import band_multipliers, factor_table, load_context
 from com.analysis.risk.filters import AreaLevel, RiskFilter, make_filter
-from com.analysis.risk.h3cells import SHAPES, CellMemo, cell_shapes, fill_h3_cells, h3_strings
+from com.analysis.risk.h3cells import SHAPES, CellMemo, fill_h3_cells, h3_strings, kept_shapes
 from com.analysis.risk.scoring import combine_scores
 from com.config.severity import SeverityModel, severity_model_of
 
@@ -143,12 +144,19 @@ def _h3_context(
     keys = list(model.context)
 
     def compute(missing: np.ndarray) -> dict[str, np.ndarray]:
-        centres = SHAPES.lookup(missing, cell_shapes)
+        centres = SHAPES.lookup(missing, kept_shapes(conn))
         dist, _mult = factor_table(centres["rep_lon"], centres["rep_lat"], level, model,
                                    load_context(conn, model))
         return {k: dist[k].to_numpy(float) for k in keys}
 
-    distances = pd.DataFrame(memo.lookup(codes, compute), columns=keys, copy=False)
+    def kept(missing: np.ndarray) -> dict[str, np.ndarray]:
+        # Kept in the database per level, context settings and reference data (cellstore).
+        digest = hashlib.sha256(signature.encode()).hexdigest()[:16]
+        return cellstore.stored(conn, f"distances:{level}:{digest}",
+                                cellstore.reference_version(conn), missing, compute,
+                                floats=keys)
+
+    distances = pd.DataFrame(memo.lookup(codes, kept), columns=keys, copy=False)
     return distances, band_multipliers(distances, level, model)
 
 
