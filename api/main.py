@@ -30,6 +30,7 @@ from api.routers import (
 from api.routers import alerts as feed_alerts  # issue 17
 from api.routers import feeds_pages as feed_pages  # issue 17
 from com import __version__
+from com.analysis.risk import h3columns
 from com.config.settings import Settings, get_settings
 from com.db.engine import make_engine
 from com.db.rollup import RollupFolder
@@ -43,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
         # Rollup sums of uploads, after their commit; first what a stopped process left.
-        app.state.rollup_folder = RollupFolder(app.state.engine)
+        # Then the H3 rankings' snapshots of the points are read again (h3columns).
+        app.state.rollup_folder = RollupFolder(app.state.engine,
+                                               after_upload=h3columns.refresh_snapshots)
         app.state.rollup_folder.submit()
         feed_alerts.start_background(app)  # issue 17: MQTT subscriber, webhook deliverer
         try:

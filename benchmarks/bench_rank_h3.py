@@ -138,7 +138,55 @@ def step_anchor(url: str) -> dict:
             "points": int(scores["points"].sum())}
 
 
-STEPS = {"com": step_com, "api": step_api, "anchor": step_anchor}
+def step_after_upload(url: str) -> dict:
+    """Rankings in a warm process after 1,000 points are added (as an upload adds them).
+
+    ``no_refresh``: the first ranking after the insert reads the points again and keeps a new
+    snapshot; ``refreshed``: the API's background work after an upload
+    (``h3columns.refresh_snapshots``, timed as ``refresh``) ran first. The points are removed
+    at the end (which drops the snapshots: run this step last).
+    """
+    import sqlalchemy as sa
+
+    from com.analysis import risk
+    from com.analysis.risk import h3columns
+    from com.config.severity import load_severity_model
+
+    engine = sa.create_engine(url)
+    model = load_severity_model()
+    insert = sa.text(
+        "INSERT INTO risk_points (category, severity, incident_count, geom, subdistrict_code, "
+        "district_code, province_code, reported_on, h3_6, h3_7, h3_8, h3_9) "
+        "SELECT category, severity, incident_count, geom, subdistrict_code, district_code, "
+        "province_code, reported_on, h3_6, h3_7, h3_8, h3_9 FROM risk_points ORDER BY id "
+        "LIMIT 1000 RETURNING id")
+    out: dict = {}
+    added: list[int] = []
+    try:
+        with engine.connect() as conn:
+            risk.rank_areas(conn, level="h3:8", as_of="2025-09-30", model=model)
+            conn.rollback()
+            for name in ("no_refresh", "refreshed"):
+                with engine.begin() as writer:
+                    added += writer.execute(insert).scalars().all()
+                if name == "refreshed":
+                    start = time.perf_counter()
+                    h3columns.refresh_snapshots(engine)
+                    out["refresh"] = time.perf_counter() - start
+                start = time.perf_counter()
+                risk.rank_areas(conn, level="h3:8", as_of="2025-09-30", model=model)
+                out[name] = time.perf_counter() - start
+                conn.rollback()
+    finally:
+        with engine.begin() as writer:
+            writer.execute(sa.text("DELETE FROM risk_points WHERE id = ANY(:ids)"),
+                           {"ids": added})
+        engine.dispose()
+    return out
+
+
+STEPS = {"com": step_com, "api": step_api, "anchor": step_anchor,
+         "after_upload": step_after_upload}
 
 
 def run_step(name: str, url: str) -> dict:
@@ -202,6 +250,8 @@ def main() -> None:
             api.append(run_step("api", url))
             print(f"run {run + 1}: COM {json.dumps(com[-1])}; anchor {json.dumps(anchor[-1])}; "
                   f"API {json.dumps(api[-1])}", flush=True)
+        after = [run_step("after_upload", url) for _ in range(args.runs)]
+        print(f"after an upload: {json.dumps(after)}", flush=True)
     finally:
         if not args.reuse:
             bench_rank.drop_database(name)
@@ -220,6 +270,12 @@ def main() -> None:
          max(r["cold_peak_mb"] for r in com)),
         ("COM rank_areas h3:8, warm (second call, another as_of)", warm,
          max(r["warm_peak_mb"] for r in com)),
+        ("COM rank_areas h3:8, warm process, first call after 1,000 points were added",
+         [r["no_refresh"] for r in after], float("nan")),
+        ("COM rank_areas h3:8, the same once the API's after-upload refresh ran",
+         [r["refreshed"] for r in after], float("nan")),
+        ("(that refresh itself, off any request)", [r["refresh"] for r in after],
+         float("nan")),
         ("geopandas + h3 per point + groupby", base, max(r["peak_mb"] for r in anchor)),
         *((f"GET /api/rankings?level=h3:8 national, {what}", [r[key] for r in api],
            max(r[f"{key}_peak_mb"] for r in api)) for key, what in (

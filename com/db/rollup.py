@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import sqlalchemy as sa
@@ -96,8 +96,14 @@ def ensure_folded(conn: Connection) -> None:
 class RollupFolder:
     """Folds uploads in the background after their commit (one worker thread)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine,
+                 after_upload: Callable[[Engine], object] | None = None) -> None:
+        """``after_upload`` runs on the worker once an upload's fold is done (its errors logged).
+
+        The API refreshes the H3 rankings' kept snapshots there, off any request.
+        """
         self._engine = engine
+        self._after_upload = after_upload
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollup-fold")
 
     def submit(self, upload_ids: Iterable[int] | None = None) -> Future[int]:
@@ -107,10 +113,17 @@ class RollupFolder:
 
     def _fold(self, ids: list[int] | None) -> int:
         try:
-            return fold_pending(self._engine, ids)
+            folded = fold_pending(self._engine, ids)
         except Exception:  # a reader or the next start folds what is left
             log.exception("rollup fold failed")
             return 0
+        # An upload asked (a reader may have folded it already), or a start found some left.
+        if self._after_upload is not None and (ids or folded):
+            try:
+                self._after_upload(self._engine)
+            except Exception:  # the next reader does the work itself
+                log.exception("work after an upload's fold failed")
+        return folded
 
     def close(self) -> None:
         """Finish the folds already asked for."""

@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from com.errors import ValidationError
 
@@ -469,6 +468,8 @@ def _lp_bound(
     """Optimal value of the LP relaxation (a bound on the MILP), or None if not solved in time."""
     if time_limit_s <= 0.05:
         return None
+    from scipy.optimize import linprog  # deferred: 36 MB and 0.1 s for every process (API)
+
     m = _model(cover, weight, k=k, cost=cost, budget=budget)
     a_ub = sparse.vstack([m.a_cover, sparse.csr_array(m.limit_row[None, :])], format="csr")
     b_ub = np.concatenate([np.zeros(m.a_cover.shape[0]), [m.limit]])
@@ -492,6 +493,9 @@ def _milp(
     time_limit_s: float,
 ) -> tuple[list[int] | None, float, float, str]:
     """Solve the reduced MCLP with HiGHS; return (chosen, upper bound, gap, status)."""
+    # Deferred: scipy.optimize costs every process that imports the planner (the API) 36 MB.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     m = _model(cover, weight, k=k, cost=cost, budget=budget)
     n_groups = m.a_cover.shape[0]
     constraints = [

@@ -75,6 +75,8 @@ def stored(
     kept = _read(conn, kind, version, floats, texts)
     kept_cells = kept.pop("cell")
     batches = int(kept.pop("batches")[0])
+    if np.array_equal(kept_cells, cells):  # the cells kept are those asked (a national kind)
+        return kept
     pos = np.minimum(np.searchsorted(kept_cells, cells), max(len(kept_cells) - 1, 0))
     found = (kept_cells[pos] == cells) if len(kept_cells) else np.zeros(len(cells), bool)
     out = {k: v[pos] if len(kept_cells) else _empty(k in floats, len(cells))
@@ -116,10 +118,10 @@ def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cell", *floats, *texts)}
     width = len(floats) + len(texts)
     for n, cells, numbers, joined in rows:
-        parts["cell"].append(np.frombuffer(cells, dtype="<i8"))
+        parts["cell"].append(np.frombuffer(cells, dtype="<i8").astype(np.int64))
         matrix = np.frombuffer(numbers, dtype="<f8").reshape(n, width)
         for i, k in enumerate(floats):
-            parts[k].append(matrix[:, i])
+            parts[k].append(matrix[:, i].copy())  # its own array: writable, contiguous
         # Text values are kept once per batch, each cell holding its value's position.
         distinct = json.loads(joined) if texts else []
         if len(distinct) != len(texts):
@@ -132,7 +134,7 @@ def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
         out = {"cell": np.empty(0, dtype=np.int64)}
         out.update({k: _empty(k in floats, 0) for k in (*floats, *texts)})
     else:
-        cells = np.concatenate(parts["cell"]).astype(np.int64)
+        cells = np.concatenate(parts["cell"])
         out = {k: np.concatenate(parts[k]) for k in (*floats, *texts)}
         if len(rows) > 1 or np.any(cells[1:] <= cells[:-1]):
             # Sorted and each cell once (two processes may have kept the same cells at once);

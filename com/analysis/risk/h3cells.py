@@ -129,6 +129,10 @@ class CellMemo:
                 new = {k: np.asarray(v) for k, v in compute(missing).items()}
                 if len(self._cells) + len(missing) > self.max_cells:
                     self._cells, self._values = np.empty(0, dtype=np.int64), {}
+                if not self._values and np.array_equal(missing, cells):
+                    # The first lookup of a memo (missing is sorted): its values as they come.
+                    self._cells, self._values = missing, new
+                    return dict(self._values)
                 if not self._values:
                     self._values = {k: v[:0] for k, v in new.items()}
                 merged = np.concatenate([self._cells, missing])

@@ -29,7 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
@@ -127,6 +127,11 @@ def point_columns(
     """
     # The unknown key too: a point stored under it matches a filter naming it (as in SQL).
     keys = tuple(dict.fromkeys([*model.categories, model.unknown_category.key]))
+    return _columns(conn, resolution, filt, keys)
+
+
+def _columns(conn: Connection, resolution: int, filt: RiskFilter, keys: tuple[str, ...]
+             ) -> PointColumns:
     ensure_folded(conn)  # the version below is the rollup's (0017_rollup_pending)
     wrote, rows, newest = conn.execute(_STATE).one()
     key = (resolution, filt.province_codes, filt.district, keys, int(rows), int(newest))
@@ -201,6 +206,26 @@ _SNAPSHOT_WRITE = sa.text(
     "ON CONFLICT (resolution, extent, keys) DO UPDATE SET version = EXCLUDED.version, "
     "points = EXCLUDED.points, data = EXCLUDED.data, written_at = now()"
 )
+
+
+def refresh_snapshots(engine: Engine) -> int:
+    """Bring the kept snapshots up to the data as it is now; return how many were read again.
+
+    Run after an upload commits (the API's background fold): an upload only adds points, so
+    its snapshots are left, one version behind; reading them again here, off any request,
+    makes the next ranking of any process read one row again instead of every point. (A
+    deletion drops the snapshots: the next ranking of an extent makes it again.)
+    """
+    with engine.connect() as conn:
+        kept = conn.execute(sa.text(
+            "SELECT resolution, extent, keys FROM h3_point_snapshots")).all()
+        for resolution, extent, keys in kept:
+            provinces, district = (None if part == "*" else part for part in extent.split(":"))
+            filt = RiskFilter(provinces=tuple(provinces.split(",")) if provinces else None,
+                              district=district)
+            _columns(conn, int(resolution), filt, tuple(json.loads(keys)))
+            conn.rollback()
+    return len(kept)
 
 
 def clear() -> None:

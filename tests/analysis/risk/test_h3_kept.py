@@ -14,12 +14,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from test_h3_columns import _insert
+from test_rollup_pending import _file
 
 from com.analysis import risk
 from com.analysis.risk import areas as risk_areas
 from com.analysis.risk import cellstore, h3cells, h3columns, reference
 from com.analysis.risk import ranking as risk_ranking
 from com.config.severity import load_severity_model
+from com.ingest.options import ImportOptions
+from com.ingest.uploads import import_upload
 
 DAY = dt.date(2025, 3, 1)
 KIND = "test:kept"
@@ -209,3 +212,80 @@ def test_a_snapshot_of_older_points_is_not_read(clean_engine, monkeypatch):
         points = conn.execute(sa.text("SELECT points FROM h3_point_snapshots")).scalars().all()
     assert int(ranked["points"].sum()) == 119
     assert points == [119]  # the older snapshot replaced
+
+
+def _snapshot_state(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT resolution, extent, points, version FROM h3_point_snapshots "
+            "ORDER BY 1, 2")).all()
+
+
+def _version(engine) -> str:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        rows, newest = conn.execute(h3columns._STATE).one()[1:]
+    return f"{rows}:{newest}"
+
+
+def test_snapshots_are_read_again_after_an_upload(clean_engine, monkeypatch):
+    model = load_severity_model()
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    with clean_engine.begin() as conn:
+        _insert(conn, 150, seed=23)
+        h3cells.fill_h3_cells(conn)
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
+        risk.rank_areas(conn, level="h3:7", province="32", as_of=DAY, model=model)
+    before = _snapshot_state(clean_engine)
+    in_surin = _count(clean_engine, "province_code = '32'")
+    assert [(r, e, n) for r, e, n, _v in before] == [(7, "32:*", in_surin), (8, "*:*", 150)]
+    with clean_engine.begin() as conn:  # an upload adds points: the snapshots stay, behind
+        stored = import_upload(conn, _file(33, 60), "more.csv",
+                               options=ImportOptions(province_code="32")).stored
+    assert stored > 40 and _snapshot_state(clean_engine) == before
+    assert h3columns.refresh_snapshots(clean_engine) == 2
+    after = _snapshot_state(clean_engine)
+    assert [(r, e, n) for r, e, n, _v in after] == [(7, "32:*", in_surin + stored),
+                                                    (8, "*:*", 150 + stored)]
+    assert {v for *_rest, v in after} == {_version(clean_engine)}
+    # Another process ranks from the refreshed snapshots, reading no point.
+    _fresh_process(monkeypatch)
+    monkeypatch.setattr(h3columns, "_read", _refuse)
+    with clean_engine.connect() as conn:
+        ranked = risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
+    assert int(ranked["points"].sum()) == 150 + stored
+
+
+def _count(engine, where: str) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM risk_points WHERE {where}"))
+                   .scalar_one())
+
+
+def test_the_api_refreshes_the_snapshots_after_an_upload(clean_engine, test_settings,
+                                                          monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from com.security.access import Principal
+
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    staff = Principal(kind="user", name="staff-surin", role="staff", province_code="32",
+                      scopes=frozenset({"read", "write"}))
+    app = create_app(test_settings)
+    app.state.principal_resolvers.append(lambda request: staff)
+    with TestClient(app) as client:
+        first = client.post("/api/uploads", files={"file": ("a.csv", _file(31, 120), "text/csv")},
+                            data={"province": "32"})
+        assert first.status_code == 201, first.text
+        with clean_engine.connect() as conn:
+            risk.rank_areas(conn, level="h3:8", province="32", as_of=DAY,
+                            model=load_severity_model())
+        assert [n for _r, _e, n, _v in _snapshot_state(clean_engine)] == [first.json()["stored"]]
+        second = client.post("/api/uploads", files={"file": ("b.csv", _file(32, 80), "text/csv")},
+                             data={"province": "32"})
+        assert second.status_code == 201, second.text
+        app.state.rollup_folder.submit([]).result(timeout=60)  # the folds before it are done
+    total = first.json()["stored"] + second.json()["stored"]
+    assert [(n, v) for _r, _e, n, v in _snapshot_state(clean_engine)] == [
+        (total, _version(clean_engine))]

@@ -133,8 +133,11 @@ def test_the_cap_is_checked_first_and_names_the_real_count(db, flat_model, monke
     def no_work(*args, **kwargs):
         raise AssertionError("the ranking worked before checking the cap")
 
+    # The points' columns may be read (the cells are counted from them), but nothing is done
+    # per cell: no areas, names, distances or polygons, no aggregation in SQL.
     monkeypatch.setattr("com.analysis.risk.ranking.aggregate_h3", no_work)
-    monkeypatch.setattr("com.analysis.risk.h3columns.point_columns", no_work)
+    monkeypatch.setattr("com.analysis.risk.ranking.h3_areas", no_work)
+    monkeypatch.setattr("com.analysis.risk.ranking._h3_context", no_work)
     with pytest.raises(ValidationError, match=f"{cells:,} cells hold points") as refused:
         risk.rank_areas(db, level="h3:9", as_of=DAY, model=flat_model)
     assert f"{cells - 1:,}" in str(refused.value) and "ช่อง" in str(refused.value)

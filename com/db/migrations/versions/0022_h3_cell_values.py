@@ -47,6 +47,11 @@ def upgrade() -> None:
         "written_at timestamptz NOT NULL DEFAULT now(), "
         "PRIMARY KEY (resolution, extent, keys))"
     )
+    # Packed numbers barely compress: stored as they are (a 20 MB snapshot took 0.7-0.9 s to
+    # write compressed, 0.15-0.17 s as it is).
+    for table, column in (("h3_cell_values", "cells"), ("h3_cell_values", "numbers"),
+                          ("h3_point_snapshots", "data")):
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL")
     op.execute(
         "CREATE OR REPLACE FUNCTION h3_point_snapshots_forget() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN DELETE FROM h3_point_snapshots; RETURN NULL; END $$"
