@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Kept values are read and written (tests of the computing itself turn it off).
 ENABLED = True
+#: The layout of a batch; part of every version kept, so another layout is never read.
+FORMAT = "1"
 #: Batches of one kind merged into one when the next is written (each ranking that met new
 #: cells wrote one).
 MAX_BATCHES = 16
@@ -72,9 +74,15 @@ def stored(
     cells = np.asarray(cells, dtype=np.int64)
     if version is None or not ENABLED or not len(cells):
         return _arrays(compute(cells), floats, texts)
-    kept = _read(conn, kind, version, floats, texts)
+    version = f"{FORMAT}:{version}"
+    try:
+        kept = _read(conn, kind, version, floats, texts)
+        batches = int(kept.pop("batches")[0])
+    except _Malformed as exc:  # computed again; the write below replaces every batch
+        log.warning("kept H3 cell values of %s cannot be read (%s): made again", kind, exc)
+        kept = _read_nothing(floats, texts)
+        batches = MAX_BATCHES
     kept_cells = kept.pop("cell")
-    batches = int(kept.pop("batches")[0])
     if np.array_equal(kept_cells, cells):  # the cells kept are those asked (a national kind)
         return kept
     pos = np.minimum(np.searchsorted(kept_cells, cells), max(len(kept_cells) - 1, 0))
@@ -108,31 +116,53 @@ def _arrays(values: Mapping[str, np.ndarray], floats: Sequence[str], texts: Sequ
     return out
 
 
+class _Malformed(ValueError):
+    """A kept batch that does not hold what its kind says (another format, a damaged row)."""
+
+
+def _read_nothing(floats: Sequence[str], texts: Sequence[str]) -> dict[str, np.ndarray]:
+    out = {"cell": np.empty(0, dtype=np.int64)}
+    out.update({k: _empty(k in floats, 0) for k in (*floats, *texts)})
+    return out
+
+
 def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
           texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Read every kept cell of ``kind`` (sorted, each once) with its values.
 
     Also ``batches``: how many rows they came from.
+
+    Raises
+    ------
+    _Malformed
+        When a batch is not of the shape the kind's values have.
     """
     rows = fetch_binary(conn, _READ, {"kind": kind, "version": version})
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cell", *floats, *texts)}
     width = len(floats) + len(texts)
     for n, cells, numbers, joined in rows:
+        if len(cells) != 8 * n or len(numbers) != 8 * n * width:
+            raise _Malformed(f"a batch of {n} cells holds {len(cells)} + {len(numbers)} bytes")
         parts["cell"].append(np.frombuffer(cells, dtype="<i8").astype(np.int64))
         matrix = np.frombuffer(numbers, dtype="<f8").reshape(n, width)
         for i, k in enumerate(floats):
             parts[k].append(matrix[:, i].copy())  # its own array: writable, contiguous
         # Text values are kept once per batch, each cell holding its value's position.
-        distinct = json.loads(joined) if texts else []
+        try:
+            distinct = json.loads(joined) if texts else []
+        except ValueError as exc:
+            raise _Malformed(f"texts: {exc}") from exc
         if len(distinct) != len(texts):
-            raise ValueError(f"h3_cell_values: a batch of {kind} has values of another shape")
+            raise _Malformed(f"{len(distinct)} text columns, not {len(texts)}")
         for i, (k, values) in enumerate(zip(texts, distinct, strict=True)):
+            positions = matrix[:, len(floats) + i]
+            if n and not (positions.min() >= 0 and positions.max() < len(values)):
+                raise _Malformed(f"{k}: positions outside its {len(values)} values")
             table = np.empty(len(values), dtype=object)
             table[:] = values
-            parts[k].append(table[matrix[:, len(floats) + i].astype(np.int64)])
+            parts[k].append(table[positions.astype(np.int64)])
     if not rows:
-        out = {"cell": np.empty(0, dtype=np.int64)}
-        out.update({k: _empty(k in floats, 0) for k in (*floats, *texts)})
+        out = _read_nothing(floats, texts)
     else:
         cells = np.concatenate(parts["cell"])
         out = {k: np.concatenate(parts[k]) for k in (*floats, *texts)}

@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import threading
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
@@ -44,6 +45,8 @@ MAX_KEPT = 4
 #: Extents of at least this many points are kept in the database for the next process too
 #: (a smaller extent reads its points again in tens of milliseconds).
 SNAPSHOT_MIN_POINTS = 50_000
+#: The layout of a snapshot (the npz fields); part of its version, so another is never read.
+SNAPSHOT_FORMAT = "1"
 #: Longest wait of a snapshot's write for a lock.
 SNAPSHOT_LOCK_TIMEOUT = "5s"
 
@@ -141,7 +144,8 @@ def _columns(conn: Connection, resolution: int, filt: RiskFilter, keys: tuple[st
         if key in _kept:
             _kept.move_to_end(key)
             return _kept[key]
-    snapshot = _Snapshot(resolution, filt, keys, version=f"{int(rows)}:{int(newest)}")
+    snapshot = _Snapshot(resolution, filt, keys,
+                         version=f"{SNAPSHOT_FORMAT}:{int(rows)}:{int(newest)}")
     columns = snapshot.read(conn)
     if columns is None:
         columns = _read(conn, resolution, filt, keys)
@@ -179,8 +183,21 @@ class _Snapshot:
         rows = fetch_binary(conn, _SNAPSHOT_READ, self._where)
         if not rows:
             return None
-        with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as packed:
-            arrays = {name: packed[name] for name in _FIELDS}
+        try:
+            with np.load(io.BytesIO(rows[0][0]), allow_pickle=False) as packed:
+                arrays = {name: packed[name] for name in _FIELDS}
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            arrays = {}
+            problem = str(exc)
+        else:
+            per_point = {len(arrays[name]) for name in _FIELDS if name != "cells"}
+            problem = "" if len(per_point) == 1 and (
+                not len(arrays["cell"]) or arrays["cell"].max() < len(arrays["cells"])
+            ) else "columns of different lengths"
+        if problem:  # read from the points again, and written again
+            log.warning("the H3 snapshot of %s cannot be read (%s)", self._where["extent"],
+                        problem)
+            return None
         return PointColumns(keys=self.keys, **arrays)
 
     def write(self, conn: Connection, columns: PointColumns) -> None:

@@ -80,7 +80,7 @@ def test_values_are_computed_once_then_read_by_any_later_call(kept):
     with kept.connect() as conn:
         _check(_stored(conn, first_cells, compute), first_cells)
         conn.rollback()  # the values were committed beside the caller's transaction
-    assert len(compute.asked) == 1 and _batches(kept) == [("v1", 100)]
+    assert len(compute.asked) == 1 and _batches(kept) == [(f"{cellstore.FORMAT}:v1", 100)]
     # More cells, unordered and with repeats: only the new ones are computed.
     cells = np.concatenate([first_cells[::-3], np.arange(5000, 5040) * 13, first_cells[:5]])
     with kept.connect() as conn:
@@ -99,10 +99,10 @@ def test_another_version_computes_afresh_and_the_old_one_goes(kept):
         _stored(conn, cells, compute, version="v1")
         _stored(conn, cells, compute, version="v2")
     assert len(compute.asked) == 2
-    assert _batches(kept) == [("v2", 59)]
+    assert _batches(kept) == [(f"{cellstore.FORMAT}:v2", 59)]
     with kept.connect() as conn:  # without a version (a transaction that wrote): nothing kept
         _check(_stored(conn, cells[:3], compute, version=None), cells[:3])
-    assert len(compute.asked) == 3 and _batches(kept) == [("v2", 59)]
+    assert len(compute.asked) == 3 and _batches(kept) == [(f"{cellstore.FORMAT}:v2", 59)]
 
 
 def test_many_batches_are_merged_and_cells_kept_twice_read_once(kept, monkeypatch):
@@ -125,6 +125,56 @@ def test_many_batches_are_merged_and_cells_kept_twice_read_once(kept, monkeypatc
     with kept.connect() as conn:
         _check(_stored(conn, cells, compute), cells)
     assert len(compute.asked) == 5
+
+
+@pytest.mark.parametrize("damage", [
+    "numbers = substring(numbers from 9)",  # a value short
+    "texts = '[[\"only one column\"]]'",
+    "texts = 'not json'",
+    "texts = '[[], []]'",  # positions outside the values
+])
+def test_a_damaged_batch_is_made_again_and_replaced(kept, caplog, damage):
+    cells = np.arange(300, 340, dtype=np.int64)
+    compute = _Counting()
+    with kept.connect() as conn:
+        _stored(conn, cells[:20], compute)
+        _stored(conn, cells[20:], compute)
+    with kept.begin() as conn:
+        conn.execute(sa.text(f"UPDATE h3_cell_values SET {damage} WHERE kind = :k AND batch = "
+                             "(SELECT min(batch) FROM h3_cell_values WHERE kind = :k)"),
+                     {"k": KIND})
+    with caplog.at_level(logging.WARNING, logger="com.analysis.risk.cellstore"), \
+            kept.connect() as conn:
+        _check(_stored(conn, cells, compute), cells)
+    assert "cannot be read" in caplog.text
+    assert sorted(compute.asked[-1].tolist()) == cells.tolist()  # all made again
+    assert [n for _v, n in _batches(kept)] == [40]  # one sound batch instead
+    with kept.connect() as conn:
+        _check(_stored(conn, cells, compute), cells)
+    assert len(compute.asked) == 3
+
+
+def test_a_damaged_snapshot_is_read_from_the_points_again(clean_engine, monkeypatch, caplog):
+    model = load_severity_model()
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    with clean_engine.begin() as conn:
+        _insert(conn, 90, seed=25)
+        h3cells.fill_h3_cells(conn)
+    with clean_engine.connect() as conn:
+        first = risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
+    with clean_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE h3_point_snapshots SET data = substring(data from 1 "
+                             "for length(data) / 2)"))
+    h3columns.clear()
+    with caplog.at_level(logging.WARNING, logger="com.analysis.risk.h3columns"), \
+            clean_engine.connect() as conn:
+        again = risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
+    assert "cannot be read" in caplog.text
+    pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(first))
+    h3columns.clear()
+    monkeypatch.setattr(h3columns, "_read", _refuse)  # written again: read as it is
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
 
 
 def test_a_failed_write_leaves_the_answer_and_is_logged(kept, monkeypatch, caplog):
@@ -224,7 +274,7 @@ def _snapshot_state(engine) -> list[tuple]:  # type: ignore[no-untyped-def]
 def _version(engine) -> str:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         rows, newest = conn.execute(h3columns._STATE).one()[1:]
-    return f"{rows}:{newest}"
+    return f"{h3columns.SNAPSHOT_FORMAT}:{rows}:{newest}"
 
 
 def test_snapshots_are_read_again_after_an_upload(clean_engine, monkeypatch):
