@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -55,6 +55,24 @@ def side_engine(engine: Engine) -> Engine:
         if key not in _side_engines:
             _side_engines[key] = sa.create_engine(engine.url, poolclass=sa.NullPool)
         return _side_engines[key]
+
+
+def commit_beside(conn: Connection, statements: Sequence[tuple[sa.TextClause, Mapping[str, Any]]],
+                  *, lock_timeout: str = "5s") -> str | None:
+    """Run ``statements`` in a transaction of their own beside ``conn``'s, committed at once.
+
+    For values kept for later callers (the H3 rankings' cell values and snapshots): they stay
+    whatever ``conn``'s transaction does, and waiting for a lock longer than ``lock_timeout``
+    gives up. Returns None when committed, else what went wrong (the caller's answer stands).
+    """
+    try:
+        with side_engine(conn.engine).begin() as own:
+            own.execute(sa.text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+            for statement, params in statements:
+                own.execute(statement, dict(params))
+    except sa_exc.SQLAlchemyError as exc:
+        return str(exc)
+    return None
 
 
 def make_migration_engine(settings: Settings) -> Engine:

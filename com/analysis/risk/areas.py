@@ -404,8 +404,7 @@ def h3_areas(
 
     def names(missing: np.ndarray) -> dict[str, np.ndarray]:
         # Kept in the database per extent and reference data (cellstore).
-        extent = f"{','.join(filt.province_codes or ()) or '*'}:{filt.district or '*'}"
-        return cellstore.stored(conn, f"names:{level.resolution}:{extent}",
+        return cellstore.stored(conn, f"names:{level.resolution}:{filt.extent_key}",
                                 cellstore.reference_version(conn), missing, compute,
                                 texts=("name_th", "name_en"))
 

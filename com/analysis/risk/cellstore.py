@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from com.analysis.risk import reference
-from com.db.engine import fetch_binary, side_engine
+from com.db.engine import commit_beside, fetch_binary
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,13 @@ FORMAT = "1"
 #: Batches of one kind merged into one when the next is written (each ranking that met new
 #: cells wrote one).
 MAX_BATCHES = 16
-#: Longest wait of a write for a lock.
-LOCK_TIMEOUT = "5s"
 
 _READ = ("SELECT n, cells, numbers, texts FROM h3_cell_values "
          "WHERE kind = :kind AND version = :version ORDER BY batch")
+_DELETE = sa.text("DELETE FROM h3_cell_values WHERE kind = :kind AND "
+                  "(version <> :version OR CAST(:replace AS boolean))")
+_INSERT = sa.text("INSERT INTO h3_cell_values (kind, version, n, cells, numbers, texts) "
+                  "VALUES (:kind, :version, :n, :cells, :numbers, :texts)")
 
 Compute = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 
@@ -194,15 +196,11 @@ def _write(conn: Connection, kind: str, version: str, cells: np.ndarray,
               "cells": np.ascontiguousarray(cells, dtype="<i8").tobytes(),
               "numbers": np.ascontiguousarray(matrix, dtype="<f8").tobytes(),
               "texts": json.dumps(distinct, ensure_ascii=False)}
-    try:
-        with side_engine(conn.engine).begin() as own:
-            own.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-            # Older versions of the kind are never read again; a merged batch replaces all.
-            own.execute(sa.text("DELETE FROM h3_cell_values WHERE kind = :kind AND "
-                                "(version <> :version OR CAST(:replace AS boolean))"),
-                        {"kind": kind, "version": version, "replace": replace})
-            own.execute(sa.text(
-                "INSERT INTO h3_cell_values (kind, version, n, cells, numbers, texts) "
-                "VALUES (:kind, :version, :n, :cells, :numbers, :texts)"), params)
-    except sa.exc.SQLAlchemyError as exc:  # the answer stands; the next process computes again
-        log.warning("could not keep the values of %d H3 cells (%s): %s", len(cells), kind, exc)
+    # Older versions of the kind are never read again; a merged batch replaces all.
+    failed = commit_beside(conn, [
+        (_DELETE, {"kind": kind, "version": version, "replace": replace}),
+        (_INSERT, params),
+    ])
+    if failed:  # the answer stands; the next process computes again
+        log.warning("could not keep the values of %d H3 cells (%s): %s", len(cells), kind,
+                    failed)

@@ -179,6 +179,22 @@ class RiskFilter:
         """The date ages are counted back from: ``as_of``, else ``date_to``, else today."""
         return self.as_of or self.date_to or dt.date.today()
 
+    @property
+    def extent_key(self) -> str:
+        """The extent (provinces, district) as text: ``32,31:*``, ``*:3201``, ``*:*``.
+
+        Names what the database keeps per extent (the H3 rankings' values and snapshots);
+        :meth:`of_extent` reads it back.
+        """
+        return f"{','.join(self.province_codes or ()) or '*'}:{self.district or '*'}"
+
+    @classmethod
+    def of_extent(cls, key: str) -> RiskFilter:
+        """Return the filter of an :attr:`extent_key` (every point of that extent)."""
+        provinces, district = (None if part == "*" else part for part in key.split(":"))
+        return cls(provinces=tuple(provinces.split(",")) if provinces else None,
+                   district=district)
+
 
 def _as_date(value: object, what: str) -> dt.date | None:
     if value is None or value == "":

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
-from com.db.engine import fetch_binary, load_sql, side_engine
+from com.db.engine import commit_beside, fetch_binary, load_sql
 from com.db.rollup import ensure_folded
 
 #: Most points of one extent read into columns (about 19 bytes each, plus the grouping's
@@ -47,8 +47,6 @@ MAX_KEPT = 4
 SNAPSHOT_MIN_POINTS = 50_000
 #: The layout of a snapshot (the npz fields); part of its version, so another is never read.
 SNAPSHOT_FORMAT = "1"
-#: Longest wait of a snapshot's write for a lock.
-SNAPSHOT_LOCK_TIMEOUT = "5s"
 
 UNDATED = np.iinfo(np.int32).min
 _EPOCH = dt.date(1970, 1, 1)
@@ -174,9 +172,7 @@ class _Snapshot:
 
     @property
     def _where(self) -> dict[str, object]:
-        extent = (f"{','.join(self.filt.province_codes or ()) or '*'}:"
-                  f"{self.filt.district or '*'}")
-        return {"resolution": self.resolution, "extent": extent,
+        return {"resolution": self.resolution, "extent": self.filt.extent_key,
                 "keys": json.dumps(self.keys, ensure_ascii=False), "version": self.version}
 
     def read(self, conn: Connection) -> PointColumns | None:
@@ -204,12 +200,9 @@ class _Snapshot:
         buffer = io.BytesIO()
         np.savez(buffer, **{name: getattr(columns, name) for name in _FIELDS})
         params = {**self._where, "points": len(columns.cell), "data": buffer.getvalue()}
-        try:
-            with side_engine(conn.engine).begin() as own:
-                own.execute(sa.text(f"SET LOCAL lock_timeout = '{SNAPSHOT_LOCK_TIMEOUT}'"))
-                own.execute(_SNAPSHOT_WRITE, params)
-        except sa.exc.SQLAlchemyError as exc:  # the answer stands; the next process reads again
-            log.warning("could not keep the H3 columns of %s: %s", params["extent"], exc)
+        failed = commit_beside(conn, [(_SNAPSHOT_WRITE, params)])
+        if failed:  # the answer stands; the next process reads the points again
+            log.warning("could not keep the H3 columns of %s: %s", params["extent"], failed)
 
 
 _FIELDS = ("cells", "cell", "category", "severity", "count", "day")
@@ -237,10 +230,8 @@ def refresh_snapshots(engine: Engine) -> int:
         kept = conn.execute(sa.text(
             "SELECT resolution, extent, keys FROM h3_point_snapshots")).all()
         for resolution, extent, keys in kept:
-            provinces, district = (None if part == "*" else part for part in extent.split(":"))
-            filt = RiskFilter(provinces=tuple(provinces.split(",")) if provinces else None,
-                              district=district)
-            _columns(conn, int(resolution), filt, tuple(json.loads(keys)))
+            _columns(conn, int(resolution), RiskFilter.of_extent(extent),
+                     tuple(json.loads(keys)))
             conn.rollback()
     return len(kept)
 

@@ -157,9 +157,7 @@ def test_a_damaged_batch_is_made_again_and_replaced(kept, caplog, damage):
 def test_a_damaged_snapshot_is_read_from_the_points_again(clean_engine, monkeypatch, caplog):
     model = load_severity_model()
     monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
-    with clean_engine.begin() as conn:
-        _insert(conn, 90, seed=25)
-        h3cells.fill_h3_cells(conn)
+    _committed_points(clean_engine, 90, seed=25)
     with clean_engine.connect() as conn:
         first = risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
     with clean_engine.begin() as conn:
@@ -179,13 +177,20 @@ def test_a_damaged_snapshot_is_read_from_the_points_again(clean_engine, monkeypa
 
 def test_a_failed_write_leaves_the_answer_and_is_logged(kept, monkeypatch, caplog):
     broken = sa.create_engine(kept.url.set(database="com_no_such_database"))
-    monkeypatch.setattr(cellstore, "side_engine", lambda _engine: broken)
+    monkeypatch.setattr("com.db.engine.side_engine", lambda _engine: broken)
     cells = np.arange(10, 20, dtype=np.int64)
     with caplog.at_level(logging.WARNING, logger="com.analysis.risk.cellstore"), \
             kept.connect() as conn:
         _check(_stored(conn, cells, _Counting()), cells)
     assert "could not keep the values of 10 H3 cells" in caplog.text
     assert _batches(kept) == []
+
+
+def _committed_points(engine, n: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """n points committed with their stored cells (as uploads store them)."""
+    with engine.begin() as conn:
+        _insert(conn, n, seed=seed)
+        h3cells.fill_h3_cells(conn)
 
 
 def _fresh_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -280,9 +285,7 @@ def _version(engine) -> str:  # type: ignore[no-untyped-def]
 def test_snapshots_are_read_again_after_an_upload(clean_engine, monkeypatch):
     model = load_severity_model()
     monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
-    with clean_engine.begin() as conn:
-        _insert(conn, 150, seed=23)
-        h3cells.fill_h3_cells(conn)
+    _committed_points(clean_engine, 150, seed=23)
     with clean_engine.connect() as conn:
         risk.rank_areas(conn, level="h3:8", as_of=DAY, model=model)
         risk.rank_areas(conn, level="h3:7", province="32", as_of=DAY, model=model)
