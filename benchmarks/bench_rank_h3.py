@@ -11,7 +11,10 @@ process (so each peak memory is its own, VmHWM reset after the imports):
   process: ``cold`` (first call of the process: the per-cell values and the points' columns
   read from what an earlier process kept in the database) and ``warm`` (another ``as_of``: all
   of it kept in the process, the points are grouped again); once before the runs with nothing
-  kept (the first call after the data or the reference data changed: computes and keeps);
+  kept (data written by plain SQL, no upload: the first call computes and keeps); then, with
+  nothing kept again, ``prepare_h3`` (the work an upload or ``com geodata load`` runs after its
+  commit, off any request, timed in a fresh process) before the runs, whose ``cold`` is then
+  the first ranking after a load;
 * the API: ``GET /api/rankings?level=h3:8`` national (first request, another ``as_of``, the
   same again, a GeoJSON page), in its own fresh process (:func:`step_api`);
 * the anchor a user would write: COPY the points out, ``h3.latlng_to_cell`` per point,
@@ -141,15 +144,16 @@ def step_anchor(url: str) -> dict:
 def step_after_upload(url: str) -> dict:
     """Rankings in a warm process after 1,000 points are added (as an upload adds them).
 
-    ``no_refresh``: the first ranking after the insert reads the points again and keeps a new
-    snapshot; ``refreshed``: the API's background work after an upload
-    (``h3columns.refresh_snapshots``, timed as ``refresh``) ran first. The points are removed
+    ``no_refresh``: the first ranking after the insert (only the points added are read and
+    merged); ``new_process``: the first ranking of another process then (the snapshot kept
+    before the insert, plus the points added); ``refreshed``: the API's background work after
+    an upload (``ranking.prepare_h3``, timed as ``refresh``) ran first. The points are removed
     at the end (which drops the snapshots: run this step last).
     """
     import sqlalchemy as sa
 
     from com.analysis import risk
-    from com.analysis.risk import h3columns
+    from com.analysis.risk.ranking import prepare_h3
     from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
@@ -169,9 +173,11 @@ def step_after_upload(url: str) -> dict:
             for name in ("no_refresh", "refreshed"):
                 with engine.begin() as writer:
                     added += writer.execute(insert).scalars().all()
+                if name == "no_refresh":
+                    out["new_process"] = run_step("com", url)["cold"]
                 if name == "refreshed":
                     start = time.perf_counter()
-                    h3columns.refresh_snapshots(engine)
+                    prepare_h3(engine, model)
                     out["refresh"] = time.perf_counter() - start
                 start = time.perf_counter()
                 risk.rank_areas(conn, level="h3:8", as_of="2025-09-30", model=model)
@@ -185,8 +191,26 @@ def step_after_upload(url: str) -> dict:
     return out
 
 
+def step_prepare(url: str) -> dict:
+    """``prepare_h3`` as an upload's background work runs it, nothing kept before."""
+    import sqlalchemy as sa
+
+    from com.analysis.risk.ranking import prepare_h3
+    from com.config.severity import load_severity_model
+
+    engine = sa.create_engine(url)
+    model = load_severity_model()
+    bench_rank.reset_peak()
+    start = time.perf_counter()
+    prepared = prepare_h3(engine, model)
+    out = {"seconds": time.perf_counter() - start, "peak_mb": bench_rank.rss_mb(),
+           "prepared": prepared}
+    engine.dispose()
+    return out
+
+
 STEPS = {"com": step_com, "api": step_api, "anchor": step_anchor,
-         "after_upload": step_after_upload}
+         "after_upload": step_after_upload, "prepare": step_prepare}
 
 
 def run_step(name: str, url: str) -> dict:
@@ -195,6 +219,16 @@ def run_step(name: str, url: str) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"step {name} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def forget_kept(url: str) -> None:
+    """Empty what COM keeps for the H3 rankings (per-cell values, snapshots of the points)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE h3_cell_values, h3_point_snapshots"))
+    engine.dispose()
 
 
 def _fig(values: list[float]) -> str:
@@ -235,12 +269,14 @@ def main() -> None:
         # Nothing kept in the database yet: the first call computes the per-cell values and
         # reads the points, and keeps both for every later process (h3_cell_values,
         # h3_point_snapshots). The runs below are then new processes on unchanged data.
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("TRUNCATE h3_cell_values, h3_point_snapshots"))
-        engine.dispose()
+        forget_kept(url)
         first = run_step("com", url)
         print(f"first call ever (nothing kept): {json.dumps(first)}", flush=True)
+        # Nothing kept again; then the work an upload (or a geodata load) runs after its
+        # commit: every run below is a new process ranking after that load.
+        forget_kept(url)
+        prepared = run_step("prepare", url)
+        print(f"prepare_h3 after the load: {json.dumps(prepared)}", flush=True)
         com: list[dict] = []
         api: list[dict] = []
         anchor: list[dict] = []
@@ -264,17 +300,21 @@ def main() -> None:
     print("| what | min / median s | anchor / this (median) | peak RSS MB (max) |")
     print("|---|---:|---:|---:|")
     for label, values, peak in (
-        ("COM rank_areas h3:8, first call ever (computes and keeps the cell values and "
-         "points; one run)", [first["cold"]], first["cold_peak_mb"]),
-        ("COM rank_areas h3:8, cold (first call of a new process, values kept)", cold,
+        ("COM rank_areas h3:8, first call ever, data written by plain SQL (computes and "
+         "keeps the cell values and points; one run)", [first["cold"]], first["cold_peak_mb"]),
+        ("(prepare_h3 after a load: an upload's or geodata load's work after its commit, off "
+         "any request; one run)", [prepared["seconds"]], prepared["peak_mb"]),
+        ("COM rank_areas h3:8, cold (first call of a new process after the load)", cold,
          max(r["cold_peak_mb"] for r in com)),
         ("COM rank_areas h3:8, warm (second call, another as_of)", warm,
          max(r["warm_peak_mb"] for r in com)),
         ("COM rank_areas h3:8, warm process, first call after 1,000 points were added",
          [r["no_refresh"] for r in after], float("nan")),
-        ("COM rank_areas h3:8, the same once the API's after-upload refresh ran",
+        ("COM rank_areas h3:8, a new process's first call then (snapshot + points added)",
+         [r["new_process"] for r in after], float("nan")),
+        ("COM rank_areas h3:8, the same once the API's after-upload work ran",
          [r["refreshed"] for r in after], float("nan")),
-        ("(that refresh itself, off any request)", [r["refresh"] for r in after],
+        ("(that work itself: prepare_h3, off any request)", [r["refresh"] for r in after],
          float("nan")),
         ("geopandas + h3 per point + groupby", base, max(r["peak_mb"] for r in anchor)),
         *((f"GET /api/rankings?level=h3:8 national, {what}", [r[key] for r in api],

@@ -131,7 +131,17 @@ def geodata_load(
 
     with progress("โหลดขอบเขตการปกครอง / loading boundaries", quiet=quiet):
         report = load_geodata(_engine(), directory or _settings().geodata_dir)
+    _prepare_h3(quiet)  # tambon names and context distances of the kept cells change
     echo_json(report.as_dict())
+
+
+def _prepare_h3(quiet: bool) -> None:
+    """Keep the H3 rankings' values ready after a write (ranking.prepare_h3)."""
+    from com.analysis.risk.ranking import prepare_h3
+
+    settings = _settings()
+    with progress("เตรียมการจัดอันดับ H3 / preparing H3 rankings", quiet=quiet):
+        prepare_h3(_engine(), settings.severity_config, settings.h3_prepared_resolutions)
 
 
 @geodata_app.command("status")
@@ -265,6 +275,8 @@ def import_cmd(
     )
     with progress(f"นำเข้า / importing {file.name}", quiet=quiet):
         summary = import_path(_engine(), file, options=options, settings=_settings())
+    if kind == "risk_points" and summary.stored:
+        _prepare_h3(quiet)
     echo_json(summary.as_dict())
 
 

@@ -27,9 +27,8 @@ from com.db.engine import transaction
 from com.errors import ComError, ValidationError
 from com.ingest import list_uploads
 from com.maps import assets
-from com.maps.alerts import add_live_alerts
-from com.maps.build import MapData, build_map
 from com.maps.data import MapFilters, load_map_data
+from com.maps.mapdata import MapData
 from com.maps.style import category_names
 from com.security import audit, users
 from com.security.access import ROLES, Principal
@@ -128,6 +127,10 @@ def home(request: Request, page: MapPage, settings: SettingsDep, engine: EngineD
             except ValidationError as exc:
                 return error_page(request, str(exc), principal)
             _audit_map_read(conn, request, principal, filters, data, "/")
+            # folium only for the map pages (about 30 MB a worker that never draws one).
+            from com.maps.alerts import add_live_alerts
+            from com.maps.build import build_map
+
             m = build_map(
                 data, names=names, basemap=settings.basemap, metric=filters.metric, lang=lang
             )

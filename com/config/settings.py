@@ -104,16 +104,32 @@ class Settings(BaseSettings):
         description="Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For "
         "and X-Forwarded-Proto COM believes, comma-separated; empty (default) trusts none.",
     )
+    # --- issue 13: H3 rankings kept ready after uploads and geodata loads ---
+    h3_prepared_resolutions: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [8],
+        description="H3 resolutions (6-9) whose national ranking values are computed after "
+        "each upload and geodata load once the country holds 50,000 points, comma-separated; "
+        "empty: none (the first ranking computes them).",
+    )
     public_url: str | None = Field(
         default=None,
         description="Scheme and host users reach COM at (https://com.surin.example.go.th); "
         "absolute links are built from it instead of the request's Host header.",
     )
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("h3_prepared_resolutions")
     @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        # "127.0.0.1, 10.0.0.0/24" (as uvicorn's --forwarded-allow-ips) or a JSON list.
+    def _check_resolutions(cls, value: list[int]) -> list[int]:
+        for res in value:
+            if not 6 <= res <= 9:
+                raise ValueError(f"COM_H3_PREPARED_RESOLUTIONS: {res} is not a stored H3 "
+                                 "resolution (6-9)")
+        return list(dict.fromkeys(value))
+
+    @field_validator("trusted_proxies", "h3_prepared_resolutions", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        # "127.0.0.1, 10.0.0.0/24" (as uvicorn's --forwarded-allow-ips), "8,9" or a JSON list.
         if isinstance(value, str):
             if value.strip().startswith("["):
                 return json.loads(value)

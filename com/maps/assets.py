@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import folium
-from branca.element import Element, Figure
+from typing import TYPE_CHECKING
 
 from com.errors import ConfigError
+
+if TYPE_CHECKING:  # folium and branca are imported by the maps that use them (30 MB at start)
+    import folium
+    from branca.element import Element
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO_ROOT / "node_modules"
@@ -147,6 +149,8 @@ def external_urls(html: str) -> list[str]:
 
 def render_parts(m: folium.Map) -> dict[str, str]:
     """Render ``m`` into the three parts a page template embeds: header, html and script."""
+    from branca.element import Figure
+
     figure = m.get_root()
     if not isinstance(figure, Figure):  # pragma: no cover - folium always gives a Figure
         raise ConfigError("folium map has no Figure root")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import folium
-import geopandas as gpd
 import pandas as pd
 from branca.element import Element, MacroElement
 from folium.template import Template
@@ -25,39 +23,9 @@ from com.maps.layers import (
     legend_categories,
     new_map,
 )
+from com.maps.mapdata import MapData
 from com.maps.scripts import script
 from com.maps.style import NO_TILES_BACKGROUND, compact_json, hotspot_key, score_bins
-
-
-@dataclass
-class MapData:
-    """Everything the operations map shows, already filtered and privacy-checked."""
-
-    areas: gpd.GeoDataFrame
-    districts: gpd.GeoDataFrame
-    points: pd.DataFrame
-    land_border: gpd.GeoDataFrame | None = None
-    mekong: gpd.GeoDataFrame | None = None
-    crossings: gpd.GeoDataFrame | None = None
-    cameras: gpd.GeoDataFrame | None = None
-    sites: gpd.GeoDataFrame | None = None
-    synthetic: bool = False
-    #: Score class bounds shared by the choropleth and the legend. load_map_data makes them
-    #: from the scores of the areas public outputs show, for every viewer: classes must not
-    #: change with who is looking, nor betray a suppressed area's score (issue 15).
-    bins: list[float] | None = None
-    #: The district the view is fitted to (``?district=``): the legend starts folded so it
-    #: does not cover the district, and the fit keeps clear of the controls (issue 15).
-    district_code: str | None = None
-    #: Issue 16: the outlines of a region's provinces when the map spans a region.
-    provinces: gpd.GeoDataFrame | None = None
-
-    def bounds(self) -> list[list[float]] | None:
-        """Return ``[[south, west], [north, east]]`` of the areas, or None when empty."""
-        if self.areas is None or self.areas.empty:
-            return None
-        west, south, east, north = self.areas.total_bounds
-        return [[float(south), float(west)], [float(north), float(east)]]
 
 
 class _FitView(MacroElement):

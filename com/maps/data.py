@@ -16,7 +16,7 @@ from com.analysis import risk
 from com.config.regions import province_codes_of, region_key, region_provinces
 from com.config.severity import load_severity_model, sensitive_categories
 from com.errors import ParseError, ValidationError
-from com.maps.build import MapData
+from com.maps.mapdata import MapData
 from com.maps.style import category_names, score_bins
 from com.security import privacy
 from com.siting.redaction import plan_for

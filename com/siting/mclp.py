@@ -19,12 +19,15 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from scipy import sparse
+import scipy  # scipy.sparse loads at its first use (20 MB: not at every start)
 
 from com.errors import ValidationError
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 # Above this many non-zeros in the reduced coverage model, method="auto" uses the lazy greedy
 # (HiGHS still solves 5,000 x 500 instances in well under a second; national instances with
@@ -48,7 +51,7 @@ def cover_from_pairs(
            [False,  True]])
     """
     data = np.ones(np.asarray(site_idx).size, dtype=bool)
-    matrix = sparse.csr_array(
+    matrix = scipy.sparse.csr_array(
         (data, (demand_idx, site_idx)), shape=(n_demand, n_sites), dtype=bool
     )
     matrix.sum_duplicates()
@@ -145,7 +148,7 @@ def _reduce(
     grouped = sub[first]
     sites = np.flatnonzero(np.diff(grouped.tocsc().indptr) > 0)
     site_cost = cost[sites] if cost is not None else np.ones(sites.size)
-    cols = sparse.csr_array(grouped.T)[sites]  # sites x groups
+    cols = scipy.sparse.csr_array(grouped.T)[sites]  # sites x groups
     cols.sort_indices()
     if sites.size:
         # identical sites: keep the cheapest of each group (ties: the first)
@@ -163,7 +166,7 @@ def _reduce(
         )
         keep = np.setdiff1d(np.arange(sites.size), np.unique(a[dominated]))
         sites, site_cost, cols = sites[keep], site_cost[keep], cols[keep]
-    reduced_cover = sparse.csr_array(cols.T.astype(float))
+    reduced_cover = scipy.sparse.csr_array(cols.T.astype(float))
     return _Reduced(
         cover=reduced_cover,
         weight=w,
@@ -187,7 +190,7 @@ def _greedy_order(
     Lazy evaluation (gains only shrink as more is covered) keeps this fast for 500 sites.
     """
     picked = np.asarray(chosen, dtype=np.int64)
-    cols = sparse.csc_array(cover[:, picked])
+    cols = scipy.sparse.csc_array(cover[:, picked])
     cols.sort_indices()
     uncovered = np.ones(cover.shape[0], dtype=bool)
     start = cols.T @ weight if picked.size else np.empty(0)
@@ -280,7 +283,7 @@ def _lazy_greedy(
     and the best single affordable site is kept instead when it alone covers more.
     Returns (chosen, gains, upper bound).
     """
-    cover_t = sparse.csr_array(cover.T)
+    cover_t = scipy.sparse.csr_array(cover.T)
     cover_t.sort_indices()
     n_sites = cover_t.shape[0]
     site_cost = cost if cost is not None else np.ones(n_sites)
@@ -365,7 +368,7 @@ def _lagrangian_bound(
     bounds for covering models; the LP relaxation (HiGHS) is still tried when time allows.
     """
     started = time.perf_counter()
-    cover_t = sparse.csr_array(cover.T)
+    cover_t = scipy.sparse.csr_array(cover.T)
     hit = np.zeros(cover.shape[0], dtype=bool)
     if len(chosen):
         hit = np.asarray(cover[:, np.asarray(chosen)].sum(axis=1)).ravel() > 0
@@ -434,16 +437,16 @@ def _model(
     shared_w = weight[~single]
     sites = np.arange(cover.shape[1])
     if k is not None:
-        in_shared = np.diff(sparse.csc_array(shared).indptr) > 0
+        in_shared = np.diff(scipy.sparse.csc_array(shared).indptr) > 0
         isolated = np.flatnonzero(~in_shared)
         if isolated.size > k:
             heaviest = isolated[np.argsort(-direct[isolated], kind="stable")[:k]]
             sites = np.sort(np.concatenate([np.flatnonzero(in_shared), heaviest]))
-            shared = sparse.csr_array(shared[:, sites])
+            shared = scipy.sparse.csr_array(shared[:, sites])
             direct = direct[sites]
     n_sites, n_groups = sites.size, shared.shape[0]
-    a_cover = sparse.hstack(
-        [-shared.astype(float), sparse.eye_array(n_groups)], format="csr"
+    a_cover = scipy.sparse.hstack(
+        [-shared.astype(float), scipy.sparse.eye_array(n_groups)], format="csr"
     )
     site_cost = cost[sites] if cost is not None else np.ones(n_sites)
     return _Model(
@@ -471,7 +474,8 @@ def _lp_bound(
     from scipy.optimize import linprog  # deferred: 36 MB and 0.1 s for every process (API)
 
     m = _model(cover, weight, k=k, cost=cost, budget=budget)
-    a_ub = sparse.vstack([m.a_cover, sparse.csr_array(m.limit_row[None, :])], format="csr")
+    a_ub = scipy.sparse.vstack([m.a_cover, scipy.sparse.csr_array(m.limit_row[None, :])],
+                               format="csr")
     b_ub = np.concatenate([np.zeros(m.a_cover.shape[0]), [m.limit]])
     res = linprog(
         m.c, A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs",
@@ -615,7 +619,7 @@ def _checked_inputs(
     budget: float | None,
 ) -> tuple[sparse.csr_array, np.ndarray, np.ndarray | None, int | None]:
     """Return (boolean CSR cover, weights, site costs or None, k) or raise ValidationError."""
-    matrix = sparse.csr_array(cover, dtype=bool)
+    matrix = scipy.sparse.csr_array(cover, dtype=bool)
     w = np.asarray(weight, dtype=float)
     if w.shape != (matrix.shape[0],):
         raise ValidationError(f"{w.size} weights for {matrix.shape[0]} demand points")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from clikit import run_cli
 
 import com.ingest as ingest
 from com.db.engine import transaction
@@ -507,29 +508,10 @@ def test_report_csv_and_export_escape_formulas(conn, test_settings):
     assert {"upload.create", "upload.report", "export.csv", "export.geojson"} <= actions
 
 
-def _run_cli(monkeypatch, capsys, test_settings, *args: str) -> tuple[int, str, str]:
-    from com import cli
-    from com.config.settings import get_settings
-
-    monkeypatch.setenv("COM_DATABASE_URL", test_settings.database_url)
-    monkeypatch.setenv("COM_DEFAULT_PROVINCE", "32")
-    monkeypatch.setattr("sys.argv", ["com", *args])
-    get_settings.cache_clear()
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        get_settings.cache_clear()
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 def test_cli_import_report_and_export(clean_engine, test_settings, samples_dir, tmp_path,
                                       monkeypatch, capsys):
     source = samples_dir / "uploads" / "kap_choeng_points_utm.xlsx"
-    code, out, err = _run_cli(monkeypatch, capsys, test_settings, "import", str(source),
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import", str(source),
                               "--province", "32", "--map", "ความรุนแรง=severity")
     assert code == 0, err
     summary = json.loads(out)
@@ -538,7 +520,7 @@ def test_cli_import_report_and_export(clean_engine, test_settings, samples_dir, 
     assert (summary["rows"], summary["stored"]) == (40, 40)
 
     report = tmp_path / "report.csv"
-    code, out, err = _run_cli(monkeypatch, capsys, test_settings, "import-report",
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import-report",
                               str(summary["upload_id"]), "--out", str(report))
     assert code == 0, err
     with report.open(encoding="utf-8", newline="") as fh:
@@ -548,7 +530,7 @@ def test_cli_import_report_and_export(clean_engine, test_settings, samples_dir, 
     assert lines[0]["UTM E"] == "373359" and lines[0]["subdistrict_code"].startswith("32")
 
     out_file = tmp_path / "points.geojson"
-    code, out, err = _run_cli(monkeypatch, capsys, test_settings, "export", "risk-points",
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "export", "risk-points",
                               "--format", "geojson", "--out", str(out_file))
     assert code == 0, err
     features = json.loads(out_file.read_text(encoding="utf-8"))["features"]
@@ -559,9 +541,9 @@ def test_cli_import_report_and_export(clean_engine, test_settings, samples_dir, 
     # A user mistake is one line on stderr and a non-zero exit, and no file is left behind.
     bad = tmp_path / "notes.csv"
     bad.write_text("ชื่อ,ประเภท\nก,ยา\n", encoding="utf-8")
-    code, out, err = _run_cli(monkeypatch, capsys, test_settings, "import", str(bad))
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import", str(bad))
     assert code == 1 and err.startswith("error: ") and len(err.strip().splitlines()) == 1
-    code, out, err = _run_cli(monkeypatch, capsys, test_settings, "import-report", "999",
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import-report", "999",
                               "--out", str(tmp_path / "none.csv"))
     assert code == 1 and "999" in err
     assert not list(tmp_path.glob("none.csv*"))

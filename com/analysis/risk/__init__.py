@@ -54,7 +54,7 @@ from com.analysis.risk.output import (
     thai_headers,
     write_areas,
 )
-from com.analysis.risk.ranking import area_columns, rank_areas, rank_by_filter
+from com.analysis.risk.ranking import area_columns, prepare_h3, rank_areas, rank_by_filter
 from com.analysis.risk.scoring import combine_scores, point_weights
 
 __all__ = [
@@ -85,6 +85,7 @@ __all__ = [
     "layer_point_totals",
     "make_filter",
     "point_weights",
+    "prepare_h3",
     "rank_areas",
     "rank_by_filter",
     "spatial_weights",

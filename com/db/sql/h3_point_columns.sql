@@ -5,6 +5,12 @@
 -- values (int8send, int4send, int2send), which numpy reads without a Python call per row; all
 -- the aggregates of one query see the rows in the same order. The weights, date, category and
 -- severity filters are applied in numpy for each ranking.
+--
+-- {since}: every point, or only those with an id above the highest the kept columns hold
+-- (put in by h3columns); with them, in the same statement (one view of the data), the highest id
+-- read, the points' generation (0023_points_generation) and, when :count_all, how many points
+-- the extent holds in all: the rollup's sum (exact once folded) plus the points of uploads
+-- still pending their fold (0017_rollup_pending).
 SELECT count(*),
        string_agg(int8send(CASE CAST(:resolution AS integer)
                                WHEN 6 THEN r.h3_6 WHEN 7 THEN r.h3_7
@@ -13,7 +19,21 @@ SELECT count(*),
                                          0) AS smallint)), ''),
        string_agg(int2send(CAST(r.severity AS smallint)), ''),
        string_agg(int4send(CAST(r.incident_count AS integer)), ''),
-       string_agg(int4send(COALESCE(r.reported_on - DATE '1970-01-01', -2147483648)), '')
+       string_agg(int4send(COALESCE(r.reported_on - DATE '1970-01-01', -2147483648)), ''),
+       COALESCE(max(r.id), 0),
+       (SELECT g.n FROM risk_points_generation g),
+       CASE WHEN CAST(:count_all AS boolean) THEN
+           (SELECT COALESCE(sum(t.points), 0) FROM risk_rollup_total t
+            WHERE (CAST(:provinces AS text[]) IS NULL
+                   OR t.province_code = ANY(CAST(:provinces AS text[])))
+              AND (CAST(:district AS text) IS NULL OR t.district_code = CAST(:district AS text)))
+           + (SELECT count(*) FROM risk_rollup_pending q
+              JOIN risk_points p ON p.source_upload_id = q.upload_id
+              WHERE (CAST(:provinces AS text[]) IS NULL
+                     OR p.province_code = ANY(CAST(:provinces AS text[])))
+                AND (CAST(:district AS text) IS NULL
+                     OR p.district_code = CAST(:district AS text)))
+       END
 FROM risk_points r
 WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinces AS text[])))
   AND (CAST(:district AS text) IS NULL OR r.district_code = CAST(:district AS text))
@@ -21,3 +41,4 @@ WHERE (CAST(:provinces AS text[]) IS NULL OR r.province_code = ANY(CAST(:provinc
   -- (0021_points_district_index), the one on province_code then narrows the rows.
   AND (CAST(:district AS text) IS NULL OR r.province_code = (
           SELECT d.province_code FROM districts d WHERE d.code = CAST(:district AS text)))
+  AND {since}

@@ -1,0 +1,281 @@
+"""H3 rankings kept up to the data after writes (issue 13, done-item 3).
+
+After an upload only the points added are read and merged into the kept columns (when that is
+exact), and ``prepare_h3`` (an upload's or a geodata load's work after its commit) keeps the
+national columns and per-cell values ready, so the first ranking after a load computes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from clikit import run_cli
+from test_h3_kept import _committed_points, _fresh_process, _refuse, _snapshot_state, _version
+from test_rollup_pending import _file
+
+from com.analysis import risk
+from com.analysis.risk import areas as risk_areas
+from com.analysis.risk import cellstore, h3cells, h3columns
+from com.analysis.risk import ranking as risk_ranking
+from com.config.severity import load_severity_model
+from com.ingest.options import ImportOptions
+from com.ingest.uploads import import_upload
+
+DAY = dt.date(2025, 3, 1)
+
+
+def _frame(ranked) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    return pd.DataFrame(ranked.drop(columns="geometry"))
+
+
+def _computed(engine, monkeypatch, **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The ranking made from every point, nothing kept read or written."""
+    with monkeypatch.context() as patch:
+        patch.setattr(cellstore, "ENABLED", False)
+        patch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 10**9)
+        patch.setattr(h3columns._Snapshot, "read", lambda _self, _conn: None)
+        h3columns.clear()
+        with engine.connect() as conn:
+            out = _frame(risk.rank_areas(conn, **kwargs))
+        h3columns.clear()
+    return out
+
+
+def _upload(engine, seed: int, n: int) -> int:  # type: ignore[no-untyped-def]
+    """Add points as an upload does (with their cells: no UPDATE); return how many."""
+    with engine.begin() as conn:
+        return import_upload(conn, _file(seed, n), f"{seed}.csv",
+                             options=ImportOptions(province_code="32")).stored
+
+
+def _kwargs(**more: object) -> dict:
+    return {"level": "h3:8", "as_of": DAY, "model": load_severity_model(),
+            "with_details": True, **more}
+
+
+def _refuse_full_reads(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Let only reads of points above a kept id through; return the ids they started after."""
+    started: list[int] = []
+    fetch = h3columns._fetch
+
+    def only_since(conn, resolution, filt, keys, *, after=0, count_all=False):  # type: ignore[no-untyped-def]
+        if not after:
+            raise AssertionError("every point read again")
+        started.append(after)
+        return fetch(conn, resolution, filt, keys, after=after, count_all=count_all)
+
+    monkeypatch.setattr(h3columns, "_fetch", only_since)
+    return started
+
+
+@pytest.mark.parametrize("extent", [{}, {"province": "32"}])
+def test_points_added_are_merged_into_the_kept_columns(clean_engine, monkeypatch, extent):
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    _committed_points(clean_engine, 300, seed=41)
+    kwargs = _kwargs(**extent)
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, **kwargs)  # keeps the columns, in the process and a snapshot
+    added = _upload(clean_engine, 42, 40)  # cells new and known, other categories
+    assert added > 30
+    # Another process: the snapshot kept before the upload, plus the points added.
+    in_this_process = h3columns._kept.copy()
+    h3columns.clear()
+    with monkeypatch.context() as patch:
+        started = _refuse_full_reads(patch)
+        with clean_engine.connect() as conn:
+            new_process = _frame(risk.rank_areas(conn, **kwargs))
+    assert len(started) == 1
+    # The same process: only the points above the highest id it kept are read.
+    h3columns._kept.update(in_this_process)
+    with monkeypatch.context() as patch:
+        started = _refuse_full_reads(patch)
+        with clean_engine.connect() as conn:
+            in_process = _frame(risk.rank_areas(conn, **kwargs))
+    assert len(started) == 1
+    want = _computed(clean_engine, monkeypatch, **kwargs)
+    pd.testing.assert_frame_equal(in_process, want)
+    pd.testing.assert_frame_equal(new_process, want)
+    assert int(want["points"].sum()) == _count(clean_engine, extent)
+
+
+def _count(engine, extent: dict) -> int:  # type: ignore[no-untyped-def]
+    where = "province_code = :p" if extent else "true"
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(f"SELECT count(*) FROM risk_points WHERE {where}"),
+                                {"p": extent.get("province")}).scalar_one())
+
+
+@pytest.mark.parametrize("change", ["delete", "update", "late insert"])
+def test_points_are_read_again_when_merging_would_not_be_exact(clean_engine, monkeypatch,
+                                                               change):
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    _committed_points(clean_engine, 200, seed=43)
+    kwargs = _kwargs()
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, **kwargs)
+    added = _upload(clean_engine, 44, 20)  # added above the highest id kept...
+    with clean_engine.begin() as conn:
+        if change == "delete":  # ...and one removed: its generation changes
+            conn.execute(sa.text("DELETE FROM risk_points WHERE id = (SELECT min(id) "
+                                 "FROM risk_points)"))
+        elif change == "update":  # ...and one moved to another category and severity
+            conn.execute(sa.text("UPDATE risk_points SET category = 'smuggling', severity = 5 "
+                                 "WHERE id = (SELECT min(id) FROM risk_points)"))
+        else:  # ...and one below it, as an insert that committed after the columns were read
+            conn.execute(sa.text(
+                "INSERT INTO risk_points (id, category, severity, incident_count, geom, "
+                "subdistrict_code, district_code, province_code, reported_on, h3_6, h3_7, "
+                "h3_8, h3_9) SELECT -7, category, severity, incident_count, geom, "
+                "subdistrict_code, district_code, province_code, reported_on, h3_6, h3_7, "
+                "h3_8, h3_9 FROM risk_points WHERE id = (SELECT max(id) FROM risk_points)"))
+    got = []
+    for fresh in (False, True):  # the columns kept in this process, then the snapshot
+        if fresh:
+            h3columns.clear()
+        with clean_engine.connect() as conn:
+            got.append(_frame(risk.rank_areas(conn, **kwargs)))
+    want = _computed(clean_engine, monkeypatch, **kwargs)
+    for frame in got:
+        pd.testing.assert_frame_equal(frame, want)
+    assert int(want["points"].sum()) == (200 + added - (change == "delete")
+                                         + (change == "late insert"))
+
+
+def test_a_few_points_added_leave_the_snapshot_to_the_refresh(clean_engine, monkeypatch):
+    monkeypatch.setattr(h3columns, "SNAPSHOT_MIN_POINTS", 1)
+    _committed_points(clean_engine, 400, seed=45)
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, **_kwargs())
+    before = _snapshot_state(clean_engine)
+    few = _upload(clean_engine, 46, 12)  # under an eighth: merged, not written
+    assert 0 < few < 50
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, **_kwargs())
+    assert _snapshot_state(clean_engine) == before
+    more = _upload(clean_engine, 47, 110)  # an eighth or more: written again
+    with clean_engine.connect() as conn:
+        risk.rank_areas(conn, **_kwargs())
+    assert [(n, v) for _r, _e, n, v in _snapshot_state(clean_engine)] == [
+        (400 + few + more, _version(clean_engine))]
+
+
+def _kinds(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT split_part(kind, ':', 1), sum(n) FROM h3_cell_values "
+            "WHERE kind LIKE :resolution GROUP BY 1"), {"resolution": "%:8%"}).all())
+
+
+def _ranks_without_computing(engine, monkeypatch, **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Rank as a new process may when everything was kept: nothing computed, no point read."""
+    _fresh_process(monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setattr(risk_areas, "names_at", _refuse)
+        patch.setattr(risk_ranking, "factor_table", _refuse)
+        patch.setattr(h3cells, "cell_shapes", _refuse)
+        patch.setattr(h3columns, "_fetch", _refuse)
+        with engine.connect() as conn:
+            return _frame(risk.rank_areas(conn, **kwargs))
+
+
+def test_prepare_keeps_the_national_ranking_ready(clean_engine, monkeypatch):
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 1)
+    _committed_points(clean_engine, 250, seed=48)
+    _fresh_process(monkeypatch)  # (cells of earlier tests are known in this process)
+    assert risk_ranking.prepare_h3(clean_engine, load_severity_model(), [8, 5]) == [8]
+    kinds = _kinds(clean_engine)
+    assert set(kinds) == {"shapes", "names", "distances"}
+    assert [(r, e) for r, e, _n, _v in _snapshot_state(clean_engine)] == [(8, "*:*")]
+    kwargs = _kwargs()
+    ready = _ranks_without_computing(clean_engine, monkeypatch, **kwargs)
+    assert kinds == {"shapes": len(ready), "names": len(ready), "distances": len(ready)}
+    pd.testing.assert_frame_equal(ready, _computed(clean_engine, monkeypatch, **kwargs))
+    # After more points, the next prepare computes only their new cells.
+    _committed_points(clean_engine, 30, seed=49)
+    asked: list[int] = []
+    shapes = h3cells.cell_shapes
+
+    def counted(cells):  # type: ignore[no-untyped-def]
+        asked.append(len(cells))
+        return shapes(cells)
+
+    _fresh_process(monkeypatch)
+    monkeypatch.setattr(h3cells, "cell_shapes", counted)
+    assert risk_ranking.prepare_h3(clean_engine, load_severity_model()) == [8]
+    monkeypatch.undo()
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 1)
+    assert 0 < sum(asked) <= 30
+    ready = _ranks_without_computing(clean_engine, monkeypatch, **kwargs)
+    assert int(ready["points"].sum()) == 280
+    pd.testing.assert_frame_equal(ready, _computed(clean_engine, monkeypatch, **kwargs))
+
+
+def test_prepare_leaves_a_small_country_to_its_first_ranking(clean_engine, monkeypatch):
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 251)
+    _committed_points(clean_engine, 250, seed=50)
+    assert risk_ranking.prepare_h3(clean_engine, load_severity_model()) == []
+    assert _kinds(clean_engine) == {} and _snapshot_state(clean_engine) == []
+
+
+def test_the_api_prepares_the_h3_ranking_after_an_upload(clean_engine, test_settings,
+                                                         monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from com.security.access import Principal
+
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 1)
+    _fresh_process(monkeypatch)  # (cells of earlier tests are known in this process)
+    staff = Principal(kind="user", name="staff-surin", role="staff", province_code="32",
+                      scopes=frozenset({"read", "write"}))
+    app = create_app(test_settings.model_copy(update={"h3_prepared_resolutions": [8, 7]}))
+    app.state.principal_resolvers.append(lambda request: staff)
+    with TestClient(app) as client:
+        posted = client.post("/api/uploads", files={"file": ("a.csv", _file(34, 90), "text/csv")},
+                             data={"province": "32"})
+        assert posted.status_code == 201, posted.text
+        app.state.rollup_folder.submit([]).result(timeout=60)  # the folds before it are done
+    stored = posted.json()["stored"]
+    assert [(r, e, n) for r, e, n, _v in _snapshot_state(clean_engine)] == [
+        (7, "*:*", stored), (8, "*:*", stored)]
+    for level in ("h3:7", "h3:8"):
+        ready = _ranks_without_computing(clean_engine, monkeypatch, **_kwargs(level=level))
+        assert int(ready["points"].sum()) == stored
+
+
+def test_com_import_prepares_the_h3_ranking(clean_engine, test_settings, tmp_path,
+                                            monkeypatch, capsys):
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 1)
+    _fresh_process(monkeypatch)  # (cells of earlier tests are known in this process)
+    source = tmp_path / "points.csv"
+    source.write_bytes(_file(35, 70))
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import", str(source),
+                              "--province", "32")
+    assert code == 0, err
+    stored = json.loads(out)["stored"]
+    assert stored > 50
+    assert [(r, e, n) for r, e, n, _v in _snapshot_state(clean_engine)] == [(8, "*:*", stored)]
+    assert set(_kinds(clean_engine)) == {"shapes", "names", "distances"}
+
+
+@pytest.mark.parametrize(("given", "want"), [("8,9", [8, 9]), ("[7]", [7]), ("", []),
+                                             ("8, 8", [8])])
+def test_prepared_resolutions_setting(monkeypatch, given, want):
+    from com.config.settings import Settings
+
+    monkeypatch.setenv("COM_H3_PREPARED_RESOLUTIONS", given)
+    assert Settings(_env_file=None).h3_prepared_resolutions == want
+
+
+def test_prepared_resolutions_outside_the_stored_ones_are_refused(monkeypatch):
+    from pydantic import ValidationError
+
+    from com.config.settings import Settings
+
+    monkeypatch.setenv("COM_H3_PREPARED_RESOLUTIONS", "8,10")
+    with pytest.raises(ValidationError, match="10 is not a stored H3 resolution"):
+        Settings(_env_file=None)
