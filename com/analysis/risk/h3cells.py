@@ -124,7 +124,10 @@ class CellMemo:
         with self._lock:
             if self._values and np.array_equal(cells, self._cells):
                 return dict(self._values)  # the same cells again: the kept arrays
-            missing = sorted_unique(cells[~self._known(cells)])
+            # An empty memo takes the caller's (sorted) cells as they are: the memos of one
+            # ranking then share one array of cells (4 MB each at h3:8 national).
+            missing = sorted_unique(cells if not len(self._cells) else
+                                    cells[~self._known(cells)])
             if len(missing) or not self._values:  # (empty arrays of each value at least)
                 new = {k: np.asarray(v) for k, v in compute(missing).items()}
                 if len(self._cells) + len(missing) > self.max_cells:

@@ -492,7 +492,7 @@ def _cell_rows(
         return sums.base, pd.DataFrame({"points": sums.points, "incidents": sums.incidents},
                                        copy=False)
     rows = np.searchsorted(codes, sums.cells)
-    base = np.zeros((len(codes), len(keys)))
+    base = np.zeros((len(codes), len(keys)), order="F")  # as sums.base (column-major)
     base[rows] = sums.base  # the same columns: model.category_keys
     totals = {name: np.zeros(len(codes), dtype=np.int64) for name in ("points", "incidents")}
     totals["points"][rows] = sums.points

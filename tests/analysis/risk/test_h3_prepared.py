@@ -279,3 +279,22 @@ def test_prepared_resolutions_outside_the_stored_ones_are_refused(monkeypatch):
     monkeypatch.setenv("COM_H3_PREPARED_RESOLUTIONS", "8,10")
     with pytest.raises(ValidationError, match="10 is not a stored H3 resolution"):
         Settings(_env_file=None)
+
+
+def test_com_geodata_load_prepares_the_h3_ranking_again(clean_engine, test_settings,
+                                                        geodata_dir, monkeypatch, capsys):
+    monkeypatch.setattr(risk_ranking, "PREPARE_MIN_POINTS", 1)
+    _committed_points(clean_engine, 120, seed=51)
+    with clean_engine.begin() as conn:  # nothing kept: only the load's own work keeps values
+        conn.execute(sa.text("TRUNCATE h3_cell_values, h3_point_snapshots"))
+    _fresh_process(monkeypatch)
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "geodata", "load",
+                             str(geodata_dir), "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["counts"]["subdistricts"] == 7425
+    with clean_engine.connect() as conn:
+        version = f"{cellstore.FORMAT}:{cellstore.reference_version(conn)}"
+        kinds = conn.execute(sa.text("SELECT split_part(kind, ':', 1) FROM h3_cell_values "
+                                     "WHERE version = :v"), {"v": version}).scalars().all()
+    assert sorted(kinds) == ["distances", "names"]  # of the reference data now loaded
+    assert [(r, e, n) for r, e, n, _v in _snapshot_state(clean_engine)] == [(8, "*:*", 120)]
