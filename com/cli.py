@@ -137,11 +137,17 @@ def geodata_load(
 
 def _prepare_h3(quiet: bool) -> None:
     """Keep the H3 rankings' values ready after a write (ranking.prepare_h3)."""
+    import sqlalchemy as sa
+
     from com.analysis.risk.ranking import prepare_h3
 
     settings = _settings()
-    with progress("เตรียมการจัดอันดับ H3 / preparing H3 rankings", quiet=quiet):
-        prepare_h3(_engine(), settings.severity_config, settings.h3_prepared_resolutions)
+    try:
+        with progress("เตรียมการจัดอันดับ H3 / preparing H3 rankings", quiet=quiet):
+            prepare_h3(_engine(), settings.severity_config, settings.h3_prepared_resolutions)
+    except (sa.exc.SQLAlchemyError, ComError, OSError) as exc:
+        # What was stored stands: the first H3 ranking computes what could not be kept.
+        typer.echo(f"คำเตือน / warning: H3 rankings not prepared ({exc})", err=True)
 
 
 @geodata_app.command("status")

@@ -298,3 +298,18 @@ def test_com_geodata_load_prepares_the_h3_ranking_again(clean_engine, test_setti
                                      "WHERE version = :v"), {"v": version}).scalars().all()
     assert sorted(kinds) == ["distances", "names"]  # of the reference data now loaded
     assert [(r, e, n) for r, e, n, _v in _snapshot_state(clean_engine)] == [(8, "*:*", 120)]
+
+
+def test_com_import_stands_when_preparing_fails(clean_engine, test_settings, tmp_path,
+                                                monkeypatch, capsys):
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("the server went away"))
+
+    monkeypatch.setattr(risk_ranking, "prepare_h3", broken)
+    source = tmp_path / "points.csv"
+    source.write_bytes(_file(36, 30))
+    code, out, err = run_cli(monkeypatch, capsys, test_settings, "import", str(source),
+                             "--province", "32", "--quiet")
+    assert code == 0, err
+    assert json.loads(out)["stored"] == _count(clean_engine, {})  # stored, and said so
+    assert "H3 rankings not prepared" in err and "the server went away" in err
