@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -313,3 +314,36 @@ def test_com_import_stands_when_preparing_fails(clean_engine, test_settings, tmp
     assert code == 0, err
     assert json.loads(out)["stored"] == _count(clean_engine, {})  # stored, and said so
     assert "H3 rankings not prepared" in err and "the server went away" in err
+
+
+def _layout() -> tuple[dict[str, np.ndarray], bytes]:
+    arrays = {"cells": np.array([5, 9, 11], dtype=np.int64),
+              "cell": np.array([0, 2, 2, 1, 0], dtype=np.int32),
+              "category": np.array([1, 0, 3, 3, 2], dtype=np.int16),
+              "severity": np.array([5, 1, 2, 3, 4], dtype=np.int16),
+              "count": np.array([1, 1, 7, 2, 1], dtype=np.int32),
+              "day": np.array([-2**31, 0, 19000, 19001, 20000], dtype=np.int32)}
+    return arrays, h3columns._packed(arrays, {"upto": 41, "generation": 7})
+
+
+def test_a_snapshot_layout_reads_back_as_written():
+    arrays, data = _layout()
+    got, stamp = h3columns._unpacked(data)
+    assert stamp == {"upto": 41, "generation": 7}
+    assert set(got) == set(arrays)
+    for name, values in arrays.items():
+        assert got[name].dtype == values.dtype
+        np.testing.assert_array_equal(got[name], values)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d[:len(d) // 2],  # cut short
+    lambda d: b"\xff" * 8 + d[8:],  # a header length beyond the data
+    lambda d: d.replace(b'"<i2"', b'"|O"'),  # an object type (never read from bytes)
+    lambda d: d.replace(b'"category"', b'"categorx"'),  # a column missing
+    lambda d: b"",
+])
+def test_a_snapshot_layout_that_is_not_whole_is_refused(damage):
+    _arrays, data = _layout()
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        h3columns._unpacked(damage(data))
