@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from sqlalchemy.engine import Engine
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import errors, openapi, overload, pages_deps, static, web
@@ -33,7 +33,6 @@ from api.routers import feeds_pages as feed_pages  # issue 17
 from com import __version__
 from com.analysis.risk.ranking import prepare_h3
 from com.config.settings import Settings, get_settings
-from com.config.severity import load_severity_model
 from com.db.engine import make_engine
 from com.db.rollup import RollupFolder
 
@@ -42,17 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the COM web app and API for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
 
-    def _prepare_h3(engine: Engine) -> None:
-        # The model as the rankings load it, at each call (a bad file fails only this work).
-        prepare_h3(engine, load_severity_model(settings.severity_config),
-                   settings.h3_prepared_resolutions)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
         # Rollup sums of uploads, after their commit; first what a stopped process left.
         # Then what the H3 rankings read is brought up to the data (ranking.prepare_h3).
-        app.state.rollup_folder = RollupFolder(app.state.engine, after_upload=_prepare_h3)
+        # The severity model is loaded at each call (a bad file fails only this work).
+        app.state.rollup_folder = RollupFolder(app.state.engine, after_upload=functools.partial(
+            prepare_h3, model=settings.severity_config,
+            resolutions=settings.h3_prepared_resolutions))
         app.state.rollup_folder.submit()
         feed_alerts.start_background(app)  # issue 17: MQTT subscriber, webhook deliverer
         try:

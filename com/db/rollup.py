@@ -100,7 +100,7 @@ class RollupFolder:
                  after_upload: Callable[[Engine], object] | None = None) -> None:
         """``after_upload`` runs on the worker once an upload's fold is done (its errors logged).
 
-        The API refreshes the H3 rankings' kept snapshots there, off any request.
+        The API keeps the H3 rankings ready there (``prepare_h3``), off any request.
         """
         self._engine = engine
         self._after_upload = after_upload

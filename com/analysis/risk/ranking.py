@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.analysis.risk import cellstore, h3columns, reference
 from com.analysis.risk.areas import (
-    MAX_H3_CELLS,
     aggregate_codes,
     aggregate_h3,
     check_h3_cap,
@@ -29,6 +28,7 @@ from com.analysis.risk.filters import AreaLevel, RiskFilter, make_filter
 from com.analysis.risk.h3cells import SHAPES, CellMemo, fill_h3_cells, h3_strings, kept_shapes
 from com.analysis.risk.scoring import combine_scores
 from com.config.severity import SeverityModel, severity_model_of
+from com.errors import ValidationError
 from com.geo.h3 import STORED_RESOLUTIONS
 
 #: Most H3 cells a ranking gives with their polygons; beyond, its geometry is empty
@@ -173,7 +173,9 @@ def prepare_h3(
             columns = h3columns.point_columns(conn, res, filt, model, keep=True)
             cells = h3columns.cell_sums(columns, filt, model).cells
             del columns
-            if len(cells) > MAX_H3_CELLS:  # refused when asked: nothing to keep ready
+            try:
+                check_h3_cap(level, len(cells))
+            except ValidationError:  # refused when asked: nothing to keep ready
                 continue
             areas = h3_areas(conn, level, filt, cells, empty_cells=False, polygons=False)
             if model.context:
