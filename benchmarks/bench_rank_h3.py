@@ -11,10 +11,11 @@ process (so each peak memory is its own, VmHWM reset after the imports):
   process: ``cold`` (first call of the process: the per-cell values and the points' columns
   read from what an earlier process kept in the database) and ``warm`` (another ``as_of``: all
   of it kept in the process, the points are grouped again); once before the runs with nothing
-  kept (data written by plain SQL, no upload: the first call computes and keeps); then, with
-  nothing kept again, ``prepare_h3`` (the work an upload or ``com geodata load`` runs after its
-  commit, off any request, timed in a fresh process) before the runs, whose ``cold`` is then
-  the first ranking after a load;
+  kept (data written by plain SQL, no upload: the first call computes and keeps); once after
+  ``prepare_h3_country`` (what ``com geodata load`` keeps: every cell of the country), the
+  points still written by plain SQL; then, with nothing kept again, ``prepare_h3`` (the work
+  an upload or ``com geodata load`` runs after its commit, off any request, timed in a fresh
+  process) before the runs, whose ``cold`` is then the first ranking after a load;
 * the API: ``GET /api/rankings?level=h3:8`` national (first request, another ``as_of``, the
   same again, a GeoJSON page), in its own fresh process (:func:`step_api`);
 * the anchor a user would write: COPY the points out, ``h3.latlng_to_cell`` per point,
@@ -191,26 +192,31 @@ def step_after_upload(url: str) -> dict:
     return out
 
 
-def step_prepare(url: str) -> dict:
-    """``prepare_h3`` as an upload's background work runs it, nothing kept before."""
+def step_prepare(url: str, *, country: bool = False) -> dict:
+    """``prepare_h3`` as an upload's background work runs it, nothing kept before; with
+    ``country``, ``prepare_h3_country`` as ``com geodata load`` runs it after the load."""
     import sqlalchemy as sa
 
-    from com.analysis.risk.ranking import prepare_h3
+    from com.analysis.risk.ranking import prepare_h3, prepare_h3_country
     from com.config.severity import load_severity_model
 
     engine = sa.create_engine(url)
     model = load_severity_model()
     bench_rank.reset_peak()
     start = time.perf_counter()
-    prepared = prepare_h3(engine, model)
+    prepared = (prepare_h3_country if country else prepare_h3)(engine, model)
     out = {"seconds": time.perf_counter() - start, "peak_mb": bench_rank.rss_mb(),
            "prepared": prepared}
     engine.dispose()
     return out
 
 
+def step_country(url: str) -> dict:
+    return step_prepare(url, country=True)
+
+
 STEPS = {"com": step_com, "api": step_api, "anchor": step_anchor,
-         "after_upload": step_after_upload, "prepare": step_prepare}
+         "after_upload": step_after_upload, "prepare": step_prepare, "country": step_country}
 
 
 def run_step(name: str, url: str) -> dict:
@@ -272,6 +278,14 @@ def main() -> None:
         forget_kept(url)
         first = run_step("com", url)
         print(f"first call ever (nothing kept): {json.dumps(first)}", flush=True)
+        # The values of every cell of the country, as `com geodata load` keeps them; then
+        # the first ranking of the points (written by plain SQL: nothing else prepared).
+        forget_kept(url)
+        country = run_step("country", url)
+        print(f"prepare_h3_country after the geodata load: {json.dumps(country)}", flush=True)
+        first_sql = run_step("com", url)
+        print(f"first call, points by plain SQL after the geodata load: {json.dumps(first_sql)}",
+              flush=True)
         # Nothing kept again; then the work an upload (or a geodata load) runs after its
         # commit: every run below is a new process ranking after that load.
         forget_kept(url)
@@ -300,8 +314,14 @@ def main() -> None:
     print("| what | min / median s | anchor / this (median) | peak RSS MB (max) |")
     print("|---|---:|---:|---:|")
     for label, values, peak in (
-        ("COM rank_areas h3:8, first call ever, data written by plain SQL (computes and "
-         "keeps the cell values and points; one run)", [first["cold"]], first["cold_peak_mb"]),
+        ("COM rank_areas h3:8, first call ever, nothing kept (boundaries loaded without "
+         "`com geodata load`'s work, points by plain SQL: computes and keeps the cell values "
+         "and points; one run)", [first["cold"]], first["cold_peak_mb"]),
+        ("(prepare_h3_country: `com geodata load`'s work after the load, every cell of the "
+         "country; one run)", [country["seconds"]], country["peak_mb"]),
+        ("COM rank_areas h3:8, first call after `com geodata load`, points by plain SQL "
+         "(reads the kept cell values, computes and keeps the points; one run)",
+         [first_sql["cold"]], first_sql["cold_peak_mb"]),
         ("(prepare_h3 after a load: an upload's or geodata load's work after its commit, off "
          "any request; one run)", [prepared["seconds"]], prepared["peak_mb"]),
         ("COM rank_areas h3:8, cold (first call of a new process after the load)", cold,

@@ -131,20 +131,28 @@ def geodata_load(
 
     with progress("โหลดขอบเขตการปกครอง / loading boundaries", quiet=quiet):
         report = load_geodata(_engine(), directory or _settings().geodata_dir)
-    _prepare_h3(quiet)  # tambon names and context distances of the kept cells change
+    # Tambon names and context distances change: every cell of the country is made again.
+    _prepare_h3(quiet, country=True)
     echo_json(report.as_dict())
 
 
-def _prepare_h3(quiet: bool) -> None:
-    """Keep the H3 rankings' values ready after a write (ranking.prepare_h3)."""
+def _prepare_h3(quiet: bool, *, country: bool = False) -> None:
+    """Keep the H3 rankings' values ready after a write (ranking.prepare_h3).
+
+    ``country`` (after a geodata load): first the values of every cell of the country
+    (ranking.prepare_h3_country).
+    """
     import sqlalchemy as sa
 
-    from com.analysis.risk.ranking import prepare_h3
+    from com.analysis.risk.ranking import prepare_h3, prepare_h3_country
 
     settings = _settings()
     try:
         with progress("เตรียมการจัดอันดับ H3 / preparing H3 rankings", quiet=quiet):
-            prepare_h3(_engine(), settings.severity_config, settings.h3_prepared_resolutions)
+            model, resolutions = settings.severity_config, settings.h3_prepared_resolutions
+            if country:
+                prepare_h3_country(_engine(), model, resolutions)
+            prepare_h3(_engine(), model, resolutions)
     except (sa.exc.SQLAlchemyError, ComError, OSError) as exc:
         # What was stored stands: the first H3 ranking computes what could not be kept.
         typer.echo(f"คำเตือน / warning: H3 rankings not prepared ({exc})", err=True)

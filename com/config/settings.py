@@ -109,7 +109,8 @@ class Settings(BaseSettings):
         default_factory=lambda: [8],
         description="H3 resolutions (6-9) whose national ranking values are computed after "
         "each upload and geodata load once the country holds 50,000 points, comma-separated; "
-        "empty: none (the first ranking computes them).",
+        "empty: none (the first ranking computes them). A geodata load also keeps the "
+        "values of every cell of the country at these resolutions.",
     )
     public_url: str | None = Field(
         default=None,

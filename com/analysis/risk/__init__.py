@@ -54,7 +54,13 @@ from com.analysis.risk.output import (
     thai_headers,
     write_areas,
 )
-from com.analysis.risk.ranking import area_columns, prepare_h3, rank_areas, rank_by_filter
+from com.analysis.risk.ranking import (
+    area_columns,
+    prepare_h3,
+    prepare_h3_country,
+    rank_areas,
+    rank_by_filter,
+)
 from com.analysis.risk.scoring import combine_scores, point_weights
 
 __all__ = [
@@ -86,6 +92,7 @@ __all__ = [
     "make_filter",
     "point_weights",
     "prepare_h3",
+    "prepare_h3_country",
     "rank_areas",
     "rank_by_filter",
     "spatial_weights",

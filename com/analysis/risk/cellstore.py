@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from com.analysis.risk import reference
-from com.db.engine import commit_beside, fetch_binary
+from com.db.engine import commit_beside, fetch_sliced
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ FORMAT = "1"
 #: cells wrote one).
 MAX_BATCHES = 16
 
-_READ = ("SELECT n, cells, numbers, texts FROM h3_cell_values "
-         "WHERE kind = :kind AND version = :version ORDER BY batch")
 _DELETE = sa.text("DELETE FROM h3_cell_values WHERE kind = :kind AND "
                   "(version <> :version OR CAST(:replace AS boolean))")
 _INSERT = sa.text("INSERT INTO h3_cell_values (kind, version, n, cells, numbers, texts) "
@@ -89,9 +87,13 @@ def stored(
         return kept
     pos = np.minimum(np.searchsorted(kept_cells, cells), max(len(kept_cells) - 1, 0))
     found = (kept_cells[pos] == cells) if len(kept_cells) else np.zeros(len(cells), bool)
-    out = {k: v[pos] if len(kept_cells) else _empty(k in floats, len(cells))
-           for k, v in kept.items()}
     missing = cells[~found]
+    out = {}
+    for k in list(kept):  # one column at a time: the kept column freed once indexed (the
+        # kind may hold the whole country, 603,000 cells at h3:8, for 486,000 asked)
+        column = kept[k] if len(missing) else kept.pop(k)
+        out[k] = column[pos] if len(kept_cells) else _empty(k in floats, len(cells))
+        del column
     if len(missing):
         new = _arrays(compute(missing), floats, texts)
         for k, values in new.items():
@@ -139,10 +141,15 @@ def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
     _Malformed
         When a batch is not of the shape the kind's values have.
     """
-    rows = fetch_binary(conn, _READ, {"kind": kind, "version": version})
+    rows = fetch_sliced(conn, "h3_cell_values", "t.kind = :kind AND t.version = :version",
+                        {"kind": kind, "version": version},
+                        small=("n", "texts"), large=("cells", "numbers"))
+    batches = len(rows)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("cell", *floats, *texts)}
     width = len(floats) + len(texts)
-    for n, cells, numbers, joined in rows:
+    rows.reverse()
+    while rows:  # each batch's bytes freed once decoded (a national kind is 20 MB of them)
+        n, joined, cells, numbers = rows.pop()
         if len(cells) != 8 * n or len(numbers) != 8 * n * width:
             raise _Malformed(f"a batch of {n} cells holds {len(cells)} + {len(numbers)} bytes")
         parts["cell"].append(np.frombuffer(cells, dtype="<i8").astype(np.int64))
@@ -163,12 +170,13 @@ def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
             table = np.empty(len(values), dtype=object)
             table[:] = values
             parts[k].append(table[positions.astype(np.int64)])
-    if not rows:
+        del cells, numbers, joined, matrix
+    if not batches:
         out = _read_nothing(floats, texts)
     else:
-        cells = np.concatenate(parts["cell"])
-        out = {k: np.concatenate(parts[k]) for k in (*floats, *texts)}
-        if len(rows) > 1 or np.any(cells[1:] <= cells[:-1]):
+        cells = _joined(parts.pop("cell"))
+        out = {k: _joined(parts.pop(k)) for k in (*floats, *texts)}
+        if batches > 1 or np.any(cells[1:] <= cells[:-1]):
             # Sorted and each cell once (two processes may have kept the same cells at once);
             # one batch is written sorted already.
             order = np.argsort(cells, kind="stable")
@@ -177,8 +185,13 @@ def _read(conn: Connection, kind: str, version: str, floats: Sequence[str],
             cells = ordered[first]
             out = {k: v[order[first]] for k, v in out.items()}
         out["cell"] = cells
-    out["batches"] = np.array([len(rows)])
+    out["batches"] = np.array([batches])
     return out
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """``parts`` as one array; the one part itself when there is one (no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _write(conn: Connection, kind: str, version: str, cells: np.ndarray,

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
-from com.db.engine import commit_beside, fetch_binary, load_sql
+from com.db.engine import commit_beside, fetch_binary, fetch_sliced, load_sql
 from com.db.rollup import ensure_folded
 
 #: Most points of one extent read into columns (about 19 bytes each, plus the grouping's
@@ -152,7 +152,8 @@ def _fetch(conn: Connection, resolution: int, filt: RiskFilter, keys: tuple[str,
 def _grouped(read: _Read, keys: tuple[str, ...]) -> PointColumns:
     """Group freshly read points by cell (sorted distinct cells, each point's position)."""
     n = len(read.cells)
-    order = np.argsort(read.cells, kind="stable")
+    # Each cell's points in any order: the fast unstable sort (0.03 s for 1M, stable 0.09 s).
+    order = np.argsort(read.cells)
     ordered = read.cells[order]
     starts = np.concatenate(([True], ordered[1:] != ordered[:-1])) if n else np.empty(0, bool)
     position = np.empty(n, dtype=np.int32)
@@ -288,12 +289,13 @@ class _Snapshot:
 
     def version(self, conn: Connection) -> tuple[int, int] | None:
         """Return the version of the row kept (None: none, or of another layout)."""
-        tag = conn.execute(sa.text(_SNAPSHOT_READ.replace("version, data", "version")),
-                           self._where).scalar()
+        tag = conn.execute(sa.text(f"SELECT version FROM h3_point_snapshots AS t "
+                                   f"WHERE {_SNAPSHOT_ROW}"), self._where).scalar()
         return _version(tag)
 
     def read(self, conn: Connection) -> _Kept | None:
-        rows = fetch_binary(conn, _SNAPSHOT_READ, self._where)
+        rows = fetch_sliced(conn, "h3_point_snapshots", _SNAPSHOT_ROW, self._where,
+                            small=("version",), large=("data",))
         if not rows:
             return None
         tag, data = rows[0]
@@ -361,7 +363,7 @@ def _packed(arrays: dict[str, np.ndarray], stamp: dict[str, int]) -> bytes:
     return len(head).to_bytes(_HEAD, "little") + head + b"".join(parts)
 
 
-def _unpacked(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+def _unpacked(data: bytes | memoryview) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Return the arrays (read-only views of ``data``) and the stamp of :func:`_packed`.
 
     Raises
@@ -370,7 +372,7 @@ def _unpacked(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, int]]:
         When ``data`` is not such a layout (damaged, another format).
     """
     size = int.from_bytes(data[:_HEAD], "little")
-    head = json.loads(data[_HEAD:_HEAD + size])
+    head = json.loads(bytes(data[_HEAD:_HEAD + size]))
     body = _HEAD + size
     arrays = {}
     for name, dtype, count, offset in head.pop("fields"):
@@ -380,10 +382,7 @@ def _unpacked(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     if missing:
         raise KeyError(f"no {', '.join(sorted(missing))}")
     return arrays, {"upto": int(head["upto"]), "generation": int(head["generation"])}
-_SNAPSHOT_READ = (
-    "SELECT version, data FROM h3_point_snapshots WHERE resolution = :resolution "
-    "AND extent = :extent AND keys = :keys"
-)
+_SNAPSHOT_ROW = "t.resolution = :resolution AND t.extent = :extent AND t.keys = :keys"
 _SNAPSHOT_WRITE = sa.text(
     "INSERT INTO h3_point_snapshots (resolution, extent, keys, version, points, data) "
     "VALUES (:resolution, :extent, :keys, :version, :points, :data) "

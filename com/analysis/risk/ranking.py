@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +19,7 @@ from com.analysis.risk.areas import (
     aggregate_h3,
     check_h3_cap,
     count_h3_cells,
+    country_cells,
     extent_points,
     h3_areas,
     load_areas,
@@ -159,30 +160,71 @@ def prepare_h3(
     """
     model = severity_model_of(model)
     h3columns.refresh_snapshots(engine)
-    done: list[int] = []
     filt = make_filter(model=model)
     with engine.connect() as conn:
         if extent_points(conn, filt) < PREPARE_MIN_POINTS:
-            return done
+            return []
         fill_h3_cells(conn)
         conn.commit()
-        for res in resolutions:
+
+        def with_points(res: int) -> np.ndarray | None:
             if res not in STORED_RESOLUTIONS:
-                continue
-            level = AreaLevel.parse(f"h3:{res}")
+                return None
             columns = h3columns.point_columns(conn, res, filt, model, keep=True)
             cells = h3columns.cell_sums(columns, filt, model).cells
             del columns
             try:
-                check_h3_cap(level, len(cells))
+                check_h3_cap(AreaLevel.parse(f"h3:{res}"), len(cells))
             except ValidationError:  # refused when asked: nothing to keep ready
-                continue
-            areas = h3_areas(conn, level, filt, cells, empty_cells=False, polygons=False)
-            if model.context:
-                _h3_context(conn, areas["code"].to_numpy(), level, model)
-            del areas, cells
-            conn.rollback()
-            done.append(res)
+                return None
+            return cells
+
+        return _keep_cell_values(conn, filt, model, resolutions, with_points)
+
+
+def prepare_h3_country(
+    engine: Engine, model: SeverityModel | Path | str | None = None,
+    resolutions: Sequence[int] = PREPARED_RESOLUTIONS,
+) -> list[int]:
+    """Keep the values of every H3 cell of the country, off any request; return the resolutions.
+
+    Run after the reference data was loaded (``com geodata load``): the area, centre, tambon
+    name and context distances (of ``model``) of every cell that touches a province
+    (:func:`com.analysis.risk.areas.country_cells`, about 600,000 at h3:8) depend on H3 and
+    the reference data only, so they are computed once (4-6 s at h3:8) and kept in the
+    database (cellstore). The first national ranking of points written any way, even by plain
+    SQL with nothing else prepared, then reads them instead of computing them (3-4 s of its
+    5 s at 1M points). A resolution whose country would exceed the ranking cap
+    (:data:`com.analysis.risk.areas.MAX_H3_CELLS`; h3:9 and finer) is left out.
+    """
+    model = severity_model_of(model)
+    with engine.connect() as conn:
+        return _keep_cell_values(conn, make_filter(model=model), model, resolutions,
+                                 lambda res: country_cells(conn, res))
+
+
+def _keep_cell_values(
+    conn: Connection, filt: RiskFilter, model: SeverityModel, resolutions: Sequence[int],
+    cells_at: Callable[[int], np.ndarray | None],
+) -> list[int]:
+    """Keep the cell values of each resolution; return the resolutions kept.
+
+    What is not kept yet of the area, centre, name and context distances of the cells
+    ``cells_at`` gives at the resolution (None: that resolution is left out) is computed.
+    """
+    done: list[int] = []
+    for res in resolutions:
+        cells = cells_at(res)
+        if cells is None:
+            continue
+        level = AreaLevel.parse(f"h3:{res}")
+        areas = h3_areas(conn, level, filt, cells, empty_cells=False, polygons=False)
+        del cells
+        if model.context:
+            _h3_context(conn, areas["code"].to_numpy(), level, model)
+        del areas
+        conn.rollback()
+        done.append(res)
     h3columns.release_heap()
     return done
 
@@ -479,8 +521,15 @@ def _rank_order(
     if np.isnan(scores).any() or not sorted_codes:
         rank = pd.Series(scores).rank(method="min", ascending=False).to_numpy(np.int64)
         return rank, np.lexsort((np.asarray(codes), rank))
-    order = np.argsort(-scores, kind="stable")
+    # By score, then row (= code): the fast unstable sort, then the rows of equal scores put
+    # in order by a key that is sorted but for those (a stable sort of 486,000 floats costs
+    # twice as much).
+    order = np.argsort(-scores)
     descending = -scores[order]
+    tied = np.empty(len(order), dtype=np.int64)
+    tied[:1] = 0
+    np.cumsum(descending[1:] != descending[:-1], out=tied[1:])
+    order = order[np.argsort(tied * len(order) + order, kind="stable")]
     rank = np.empty(len(scores), dtype=np.int64)
     rank[order] = np.searchsorted(descending, descending, side="left") + 1
     return rank, order

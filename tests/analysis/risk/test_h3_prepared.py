@@ -223,6 +223,81 @@ def test_prepare_leaves_a_small_country_to_its_first_ranking(clean_engine, monke
     assert _kinds(clean_engine) == {} and _snapshot_state(clean_engine) == []
 
 
+def test_the_country_cells_are_every_cell_a_point_of_the_country_can_fall_in(clean_engine):
+    h3int = h3cells.h3_api()
+    with clean_engine.connect() as conn:
+        cells = risk_areas.country_cells(conn, 7)
+        km2 = conn.execute(sa.text("SELECT sum(area_km2) FROM provinces")).scalar_one()
+        inside = conn.execute(sa.text(  # a point inside each tambon, and the border's vertices
+            "SELECT ST_Y(rep_point), ST_X(rep_point) FROM subdistricts UNION ALL "
+            "SELECT ST_Y(g), ST_X(g) FROM (SELECT (ST_DumpPoints(geom)).geom AS g "
+            "FROM provinces WHERE code IN ('32', '34')) AS v")).all()
+    assert cells is not None and np.all(cells[1:] > cells[:-1])  # sorted, each once
+    assert set(h3cells.cell_resolutions(cells)) == {7}
+    hexagons = km2 / h3int.cell_area(h3int.latlng_to_cell(15.0, 101.0, 7), "km^2")
+    assert 0.97 * hexagons < len(cells) < 1.05 * hexagons  # (cells over the border too)
+    points = {h3int.latlng_to_cell(lat, lon, 7) for lat, lon in inside}
+    assert len(inside) > 7425 and points <= set(cells.tolist())
+
+
+def test_the_country_cells_are_not_made_beyond_the_cap(clean_engine, monkeypatch):
+    import h3ronpy.vector
+
+    made: list[int] = []
+    polyfill = h3ronpy.vector.wkb_to_cells
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = polyfill(*args, **kwargs)
+        made.append(len(out))
+        return out
+
+    monkeypatch.setattr(h3ronpy.vector, "wkb_to_cells", counted)
+    with clean_engine.connect() as conn:
+        assert risk_areas.country_cells(conn, 9) is None  # about 4 million cells
+        monkeypatch.setattr(risk_areas, "MAX_H3_CELLS", 20_000)
+        assert risk_areas.country_cells(conn, 7) is None  # about 90,000
+        assert made == []  # refused before any cell was made
+        assert 0 < len(risk_areas.country_cells(conn, 6)) < 20_000
+        conn.execute(sa.text("CREATE TEMP TABLE provinces (LIKE public.provinces)"))
+        assert risk_areas.country_cells(conn, 6) is None  # nothing loaded
+    assert len(made) == 1
+
+
+def test_prepare_for_the_country_keeps_every_cell_for_points_written_any_way(
+        clean_engine, monkeypatch):
+    model = load_severity_model()
+    _committed_points(clean_engine, 300, seed=52)  # plain SQL: no upload prepared anything
+    _fresh_process(monkeypatch)
+    assert risk_ranking.prepare_h3_country(clean_engine, model, [7, 9]) == [7]  # 9: over the cap
+    with clean_engine.connect() as conn:
+        country = risk_areas.country_cells(conn, 7)
+        kinds = dict(conn.execute(sa.text(
+            "SELECT split_part(kind, ':', 1), sum(n) FROM h3_cell_values GROUP BY 1")).all())
+    assert kinds == {"shapes": len(country), "names": len(country), "distances": len(country)}
+    assert _snapshot_state(clean_engine) == []  # the points are a ranking's to read
+    # A new process ranks the points: no value of a cell of the country is computed.
+    computed: list[np.ndarray] = []
+    shapes, names, factors = h3cells.cell_shapes, risk_areas.names_at, risk_ranking.factor_table
+
+    def shapes_of(cells):  # type: ignore[no-untyped-def]
+        computed.append(np.asarray(cells))
+        return shapes(cells)
+
+    _fresh_process(monkeypatch)
+    kwargs = _kwargs(level="h3:7")
+    with monkeypatch.context() as patch:
+        patch.setattr(h3cells, "cell_shapes", shapes_of)
+        patch.setattr(risk_areas, "names_at", lambda *a: (computed.append(a[2]), names(*a))[1])
+        patch.setattr(risk_ranking, "factor_table",
+                      lambda *a: (computed.append(a[0]), factors(*a))[1])
+        with clean_engine.connect() as conn:
+            ready = _frame(risk.rank_areas(conn, **kwargs))
+    assert int(ready["points"].sum()) == 300
+    # (Only a cell outside every province, a point at sea, could be computed: none here.)
+    assert [len(c) for c in computed] == []
+    pd.testing.assert_frame_equal(ready, _computed(clean_engine, monkeypatch, **kwargs))
+
+
 def test_the_api_prepares_the_h3_ranking_after_an_upload(clean_engine, test_settings,
                                                          monkeypatch):
     from fastapi.testclient import TestClient
