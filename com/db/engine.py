@@ -126,48 +126,38 @@ def sql(name: str) -> sa.TextClause:
 _PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 
-def fetch_binary(conn: Connection, statement: str, params: Mapping[str, Any]) -> list[tuple]:
-    """Run ``statement`` (``:name`` parameters) in ``conn``'s transaction, results in binary.
-
-    SQLAlchemy's cursors ask PostgreSQL for text results: a bytea then travels hex-encoded,
-    twice its size, and is decoded again (0.3 s of the 0.5 s it took to read the 35 MB of
-    kept H3 cell values). psycopg's binary cursor takes it as it lies.
-    """
-    query = _PARAMETER.sub(r"%(\1)s", statement.replace("%", "%%"))
-    if not conn.in_transaction():
-        conn.begin()  # as conn.execute would: the caller's commit or rollback ends it
-    cursor = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
-    try:
-        return list(cursor.execute(query, dict(params)).fetchall())
-    finally:
-        cursor.close()
-
-
 #: Bytes of a large value per message of :func:`fetch_sliced`.
 SLICE_BYTES = 1 << 20
 
 
 def fetch_sliced(
     conn: Connection, table: str, where: str, params: Mapping[str, Any], *,
-    small: Sequence[str], large: Sequence[str],
+    small: Sequence[str], large: Sequence[str], row: str = "t.ctid::text",
 ) -> list[tuple]:
     """Read the rows of ``table`` matching ``where``, large ``bytea`` columns in slices.
 
     Each row is the ``small`` columns' values, then the ``large`` ones' (read-only
-    ``memoryview``; None for NULL). libpq keeps its input buffer as large as the largest
-    message it ever received, for the life of the connection: one 20 MB value read whole
-    (:func:`fetch_binary`) left 32 MiB in every pooled connection, a tenth of the API worker's
-    peak in a national H3 ranking. Here each value travels in slices of :data:`SLICE_BYTES`
+    ``memoryview``; None for NULL), in ``conn``'s transaction (begun if it was not: the
+    caller's commit or rollback ends it).
+
+    Results come in binary, through psycopg's binary cursor: SQLAlchemy's cursors ask for
+    text, and a bytea then travels hex-encoded, twice its size, and is decoded again (0.3 s
+    of the 0.5 s it took to read the 35 MB of kept H3 cell values). libpq keeps its input
+    buffer as large as the largest message it ever received, for the life of the connection:
+    one 20 MB value read whole left 32 MiB in every pooled connection, a tenth of the API
+    worker's peak in a national H3 ranking. Here each value travels in slices of :data:`SLICE_BYTES`
     (the buffer stays at 2 MiB), one row at a time (single-row mode: no result holding them
     all), put in place into one buffer of the value's size. A value stored uncompressed is
     read slice by slice from TOAST, which is as fast as reading it whole (0.05 s for 20 MB).
     ``where`` (``:name`` parameters) refers to the table as ``t``; all slices come from one
-    statement, so they are of one version of each row.
+    statement, so they are of one version of each row. ``table`` may be a subquery in
+    parentheses (computed once), with ``row`` an expression that tells its rows apart (a
+    subquery has no ``ctid``).
     """
     nulls = ", ".join(f"({i}, t.{name})" for i, name in enumerate(large))
     shown = ", ".join(f"CASE WHEN c.k = 0 AND s.i = 0 THEN t.{name} END" for name in small)
     statement = (
-        f"SELECT t.ctid::text, c.k, octet_length(c.v), s.i, "
+        f"SELECT {row}, c.k, octet_length(c.v), s.i, "
         f"substring(c.v FROM s.i + 1 FOR {SLICE_BYTES}){', ' + shown if shown else ''} "
         f"FROM {table} AS t CROSS JOIN LATERAL (VALUES {nulls}) AS c(k, v) "
         f"CROSS JOIN LATERAL generate_series(0, greatest(coalesce(octet_length(c.v), 0) - 1, 0), "
@@ -179,8 +169,8 @@ def fetch_sliced(
     cursor = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
     rows: dict[str, tuple[list[Any], list[bytearray | None]]] = {}
     try:
-        for row, k, size, start, piece, *values in cursor.stream(query, dict(params)):
-            shown_values, buffers = rows.setdefault(row, ([None] * len(small),
+        for key, k, size, start, piece, *values in cursor.stream(query, dict(params)):
+            shown_values, buffers = rows.setdefault(key, ([None] * len(small),
                                                           [None] * len(large)))
             if k == 0 and start == 0:
                 shown_values[:] = values

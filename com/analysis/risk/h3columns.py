@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from com.analysis.risk.filters import RiskFilter
 from com.config.severity import SeverityModel
-from com.db.engine import commit_beside, fetch_binary, fetch_sliced, load_sql
+from com.db.engine import commit_beside, fetch_sliced, load_sql
 from com.db.rollup import ensure_folded
 
 #: Most points of one extent read into columns (about 19 bytes each, plus the grouping's
@@ -122,7 +122,7 @@ class _Read:
     total: int | None
 
 
-def _unpack(data: bytes | None, dtype: str, n: int) -> np.ndarray:
+def _unpack(data: memoryview | None, dtype: str, n: int) -> np.ndarray:
     values = np.frombuffer(data or b"", dtype=dtype)
     assert len(values) == n, "one value per point"
     return values.astype(dtype[1:])
@@ -138,8 +138,10 @@ def _fetch(conn: Connection, resolution: int, filt: RiskFilter, keys: tuple[str,
     # points are found through the primary key, never by a plan made for all of them.
     since = f"r.id > {int(after)}" if after else "true"
     statement = load_sql("h3_point_columns").format(since=since)
-    [(n, cells, category, severity, count, day, upto, generation, total)] = fetch_binary(
-        conn, statement, params)
+    [(n, upto, generation, total, cells, category, severity, count, day)] = fetch_sliced(
+        conn, f"({statement})", "true", params, row="1",
+        small=("n", "upto", "generation", "total"),
+        large=("cells", "category", "severity", "count", "day"))
     return _Read(
         cells=_unpack(cells, ">i8", n), category=_unpack(category, ">i2", n),
         severity=_unpack(severity, ">i2", n), count=_unpack(count, ">i4", n),
