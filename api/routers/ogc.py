@@ -216,6 +216,8 @@ def _collection_doc(
         _link(f"{here}/items", "items", GEOJSON, "Features (GeoJSON)"),
         _link(f"{here}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
               "application/schema+json", "Queryable properties"),
+        _link(f"{here}/schema", "describedby", "application/schema+json",
+              "Feature schema (JSON Schema)"),
         _link(f"{base}/tiles/{collection.id}.json", "describedby", JSON_TYPE,
               "Vector tiles (TileJSON)"),
     ]
@@ -480,23 +482,27 @@ def _meta_handler(collection: Collection) -> Callable[..., Response]:
     return collection_meta
 
 
-def _queryables_handler(collection: Collection) -> Callable[..., Response]:
-    """Return the handler of a collection's queryables."""
+def _schema_handler(collection: Collection, kind: Literal["queryables", "schema"]
+                    ) -> Callable[..., Response]:
+    """Return the handler of a collection's queryables or feature schema (JSON Schema)."""
     cid = collection.id
 
-    def queryables(
+    def schema_of(
         request: Request, principal: PrincipalDep, engine: EngineDep, catalog: CatalogDep,
         f: FormatParam = None,
     ) -> Response:
         only_params(request, {"f"})
         with transaction(engine) as conn:
             found = catalog.get(conn, cid)
-        schema = catalog.queryables_schema(found)
-        schema["$id"] = f"{_base(request)}/ogc/collections/{cid}/queryables"
+        schema = (catalog.queryables_schema(found) if kind == "queryables"
+                  else catalog.feature_schema(found))
+        schema["$id"] = f"{_base(request)}/ogc/collections/{cid}/{kind}"
         return _json(schema, "application/schema+json")
 
-    queryables.__doc__ = f"JSON Schema of the properties of {collection.title} that can be queried."
-    return queryables
+    schema_of.__doc__ = (f"JSON Schema of the properties of {collection.title} that can be "
+                         "queried." if kind == "queryables" else
+                         f"JSON Schema of the features of {collection.title}.")
+    return schema_of
 
 
 def _item_handler(collection: Collection) -> Callable[..., Response]:
@@ -564,7 +570,7 @@ def _register(collection: Collection) -> None:
     cid = collection.id
     tags: list[Any] = ["OGC API - Features"]
     collection_meta = _meta_handler(collection)
-    queryables = _queryables_handler(collection)
+    queryables = _schema_handler(collection, "queryables")
     item = _item_handler(collection)
     export = _export_handler(collection)
 
@@ -577,6 +583,12 @@ def _register(collection: Collection) -> None:
                                           "content": {"application/schema+json": {}}},
                                     **_PROBLEM_RESPONSES},
                          operation_id=f"queryables_{cid.replace('-', '_')}")
+    router.add_api_route(f"/ogc/collections/{cid}/schema", _schema_handler(collection, "schema"),
+                         methods=["GET"], tags=tags, summary=f"Feature schema of {cid}",
+                         responses={200: {"description": "JSON Schema of the features",
+                                          "content": {"application/schema+json": {}}},
+                                    **_PROBLEM_RESPONSES},
+                         operation_id=f"schema_{cid.replace('-', '_')}")
     router.add_api_route(
         f"/ogc/collections/{cid}/items", _items_handler(collection), methods=["GET"], tags=tags,
         summary=f"Features of {cid}", operation_id=f"items_{cid.replace('-', '_')}",

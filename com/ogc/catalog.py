@@ -64,6 +64,13 @@ COUNT_CACHE_TTL_S = 30.0
 EXTENT_CACHE_TTL_S = 60.0
 
 
+#: JSON Schema of each property type (queryables and feature schemas).
+_JSON_TYPES: dict[str, dict[str, str]] = {
+    "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": "number"},
+    "boolean": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
+}
+
+
 class FeatureCatalog:
     """The collections of one running service, with their small caches.
 
@@ -338,13 +345,10 @@ class FeatureCatalog:
 
     def queryables_schema(self, collection: Collection) -> dict[str, Any]:
         """Return the JSON Schema of the collection's queryables (OGC API Part 3)."""
-        json_types = {"string": {"type": "string"}, "integer": {"type": "integer"},
-                      "number": {"type": "number"}, "boolean": {"type": "boolean"},
-                      "date": {"type": "string", "format": "date"}}
         properties: dict[str, Any] = {}
         for name, q in collection.queryables.items():
             schema: dict[str, Any] = {"title": f"{q.title_th} ({q.title_en})",
-                                      **json_types[q.type]}
+                                      **_JSON_TYPES[q.type]}
             if q.property == "category":
                 schema["enum"] = sorted(self.categories)
             elif q.enum:
@@ -358,4 +362,29 @@ class FeatureCatalog:
             "title": collection.title,
             "properties": properties,
             "additionalProperties": False,
+        }
+
+    @staticmethod
+    def feature_schema(collection: Collection) -> dict[str, Any]:
+        """Return the JSON Schema of the collection's GeoJSON features (link ``describedby``).
+
+        GDAL's OAPIF driver (so QGIS) types its fields from this schema when the collection
+        links one; without it, from the first page alone, where a number that happens to be
+        whole there (a risk score of 0) made an integer field, and every later 9.34 was cut
+        to 9. One type per property, as GDAL reads it: a missing value is ``null``.
+        """
+        properties = {name: dict(_JSON_TYPES[kind])
+                      for name, kind in collection.property_types.items()}
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "title": collection.title,
+            "description": "A GeoJSON feature; a property without a value is null.",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": collection.key_type},
+                "geometry": {"type": "object", "description": collection.geometry_type},
+                "properties": {"type": "object", "properties": properties},
+            },
         }

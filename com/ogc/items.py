@@ -27,8 +27,10 @@ def feature_json(source: Source, collection: Collection) -> ColumnElement[Any]:
     # splicing them as SQL string literals avoids an untyped bind parameter per name, which
     # json_build_object (a variadic "any" function) cannot type.
     pairs: list[Any] = []
-    for name in collection.property_types:
-        pairs += [sa.literal_column(f"'{name}'"), source.properties[name]]
+    for name, kind in collection.property_types.items():
+        value = source.properties[name]
+        pairs += [sa.literal_column(f"'{name}'"),
+                  _number_json(value) if kind == "number" else value]
     geometry = sa.cast(sa.func.ST_AsGeoJSON(source.geom, 7), JSON)
     return sa.cast(
         sa.func.json_build_object(
@@ -40,6 +42,18 @@ def feature_json(source: Source, collection: Collection) -> ColumnElement[Any]:
         sa.Text,
     )
 
+
+def _number_json(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return a number property as JSON that reads as a number with a fraction: 0.0, not 0.
+
+    Clients that type a field from the values they see first (GDAL before it read the
+    collection's schema, so QGIS on Debian 12) made a whole-looking risk score of 0 an
+    integer field and cut every later 9.34 to 9. Other values are written as PostgreSQL
+    writes them (the shortest exact form).
+    """
+    whole = sa.and_(value == sa.func.trunc(value), sa.func.abs(value) < 1e15)
+    return sa.case((whole, sa.func.to_json(sa.cast(value, sa.Numeric(17, 1)))),
+                   else_=sa.func.to_json(value))
 
 
 def _sensitive_flag(source: Source) -> ColumnElement[Any]:

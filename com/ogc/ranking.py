@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,36 @@ class RankingTable:
     hotspot_class: tuple[str | None, ...]
     gi_z: tuple[float | None, ...]
     points: tuple[int | None, ...]
+
+    @functools.cached_property
+    def literals(self) -> dict[str, str]:
+        """Each column as a PostgreSQL array literal (``{...}``), made once per table.
+
+        The SQL casts them to arrays: psycopg's list dumper spends Python per element, 30 ms
+        of each 43 ms page of the subdistricts at 7,425 rows (GDAL asks for hundreds).
+        """
+        return {
+            "codes": _array_literal(self.codes, quoted=True),
+            "risk_score": _array_literal(map(_float, self.risk_score)),
+            "rank": _array_literal(self.rank),
+            "hotspot_class": _array_literal(self.hotspot_class, quoted=True),
+            "gi_z": _array_literal(map(_float, self.gi_z)),
+            "points": _array_literal(self.points),
+        }
+
+
+def _float(value: float | None) -> str | None:
+    return None if value is None else repr(float(value))
+
+
+def _array_literal(values: Iterable[Any], *, quoted: bool = False) -> str:
+    """Return ``values`` as the text of a one-dimensional PostgreSQL array (None is NULL)."""
+    if quoted:
+        items = ("NULL" if v is None else
+                 '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    else:
+        items = ("NULL" if v is None else str(v) for v in values)
+    return "{" + ",".join(items) + "}"
 
 
 RankingProvider = Callable[[Connection, str | None], RankingTable | None]

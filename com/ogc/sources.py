@@ -180,15 +180,17 @@ def risk_points_source(ctx: SourceContext) -> Source:
 def _ranking_from(ctx: SourceContext) -> sa.FromClause | None:
     if ctx.ranking is None:
         return None
-    r = ctx.ranking
+    literals = ctx.ranking.literals  # the arrays as text, cast in SQL (RankingTable.literals)
+
+    def column(name: str, item: Any) -> ColumnElement[Any]:
+        return sa.cast(sa.bindparam(f"rank_{name}", literals[name], type_=sa.Text),
+                       ARRAY(item))
+
     return (
         sa.func.unnest(
-            sa.bindparam("rank_codes", list(r.codes), type_=ARRAY(sa.Text)),
-            sa.bindparam("rank_scores", list(r.risk_score), type_=ARRAY(sa.Float)),
-            sa.bindparam("rank_ranks", list(r.rank), type_=ARRAY(sa.Integer)),
-            sa.bindparam("rank_classes", list(r.hotspot_class), type_=ARRAY(sa.Text)),
-            sa.bindparam("rank_z", list(r.gi_z), type_=ARRAY(sa.Float)),
-            sa.bindparam("rank_points", list(r.points), type_=ARRAY(sa.Integer)),
+            column("codes", sa.Text), column("risk_score", sa.Float),
+            column("rank", sa.Integer), column("hotspot_class", sa.Text),
+            column("gi_z", sa.Float), column("points", sa.Integer),
         )
         .table_valued("code", "risk_score", "rank", "hotspot_class", "gi_z", "points")
         .render_derived(name="ranking")

@@ -674,3 +674,67 @@ def test_next_links_return_every_feature_exactly_once(
         assert items(client, "limit=5000")["numberReturned"] == 1000
     finally:
         dataset.update(standard_dataset(engine))
+
+
+def _served(client: TestClient) -> list[Any]:
+    """The collections the app serves (their definitions)."""
+    from com.ogc.collections import (
+        area_layer_collections,
+        builtin_collections,
+        optional_collections,
+    )
+
+    defined = {c.id: c for c in [*builtin_collections(), *area_layer_collections(),
+                                 *optional_collections()]}
+    served = [defined[c["id"]] for c in client.get("/ogc/collections").json()["collections"]]
+    assert len(served) >= 5
+    return served
+
+
+def test_number_properties_are_written_as_numbers_with_a_fraction(
+    client: TestClient, engine: Engine
+) -> None:
+    """A whole value of a number property reads 0.0, not 0: clients that type a field from
+    the first values they see (GDAL 3.6, QGIS on Debian 12) made risk_score an integer field
+    and cut every later 9.34 to 9. Integer properties stay integers."""
+    with engine.begin() as conn:  # its own key: other tests of the module revoke keys
+        key = create_key(conn, name="numbers", sensitive=True, created_by=CLI).key
+    whole_seen = 0
+    for collection in _served(client):
+        kinds = collection.property_types
+        if "number" not in kinds.values():
+            continue
+        r = client.get(f"/ogc/collections/{collection.id}/items?limit=500",
+                       headers={"X-API-Key": key})
+        assert r.status_code == 200, r.text
+        # Each number literal as it was written: ("float", text) or ("int", text).
+        doc = json.loads(r.text, parse_float=lambda s: ("float", s),
+                         parse_int=lambda s: ("int", s))
+        for feature in doc["features"]:
+            for name, value in feature["properties"].items():
+                if value is None or kinds.get(name) not in ("number", "integer"):
+                    continue
+                written, text = value
+                assert written == ("float" if kinds[name] == "number" else "int"), \
+                    (collection.id, name, text)
+                whole_seen += kinds[name] == "number" and float(text).is_integer()
+    assert whole_seen  # (the test data holds whole numbers: 0 for an area without points)
+
+
+def test_collections_link_their_feature_schema(client: TestClient) -> None:
+    for collection in _served(client):
+        doc = client.get(f"/ogc/collections/{collection.id}").json()
+        described = [x for x in doc["links"] if x["rel"] == "describedby"
+                     and x["type"] == "application/schema+json"]
+        assert len(described) == 1, doc["links"]
+        r = client.get(described[0]["href"].replace("http://testserver", ""))
+        assert r.status_code == 200 and r.headers["content-type"].startswith(
+            "application/schema+json")
+        schema = r.json()
+        props = schema["properties"]["properties"]["properties"]
+        assert set(props) == set(collection.property_types)
+        types = {"string": "string", "date": "string", "integer": "integer",
+                 "number": "number", "boolean": "boolean"}
+        assert {k: v["type"] for k, v in props.items()} == {
+            k: types[t] for k, t in collection.property_types.items()}
+        assert schema["properties"]["id"]["type"] == collection.key_type

@@ -144,3 +144,20 @@ def test_gdal_pages_at_the_declared_page_size(server: str, engine: Engine,
         assert len(pages) <= 2345 // DEFAULT_LIMIT + 3, sorted(pages)
     finally:
         dataset.update(standard_dataset(engine))
+
+
+def test_gdal_types_the_fields_from_the_feature_schema(server: str) -> None:
+    """GDAL follows the collection's ``describedby`` JSON Schema for its field types (not the
+    first page's values): numbers are real fields, integers integer fields."""
+    script = (
+        "import sys, json, pyogrio\n"
+        "pyogrio.set_gdal_config_options({'CPL_DEBUG': 'ON'})\n"
+        "info = pyogrio.read_info(sys.argv[1], layer='subdistricts')\n"
+        "print(json.dumps(dict(zip(info['fields'].tolist(), info['dtypes'].tolist()))))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, f"OAPIF:{server}/ogc"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert "Using JSON schema" in run.stderr, run.stderr[-2000:]
+    types = json.loads(run.stdout.strip().splitlines()[-1])
+    assert types["risk_score"] == "float64" and types["area_km2"] == "float64", types
+    assert types["rank"] == "int32" and types["code"] == "object", types

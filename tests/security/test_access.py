@@ -591,7 +591,7 @@ def _check_restricted(engine, test_settings, two_provinces, staff, planner_login
                 export = c.get(f"/api/exports/{cid}.{fmt}")
                 check(f"{cid} export {fmt}", f"/api/exports/{cid}.{{fmt}}",
                       _no_other_province(export) and not _has_code(export.text, code33))
-            for route in (base, f"{base}/queryables", f"/tiles/{cid}.json"):
+            for route in (base, f"{base}/queryables", f"{base}/schema", f"/tiles/{cid}.json"):
                 check(f"{route} metadata", route, c.get(route).status_code == 200)
             # The tile holding the Sisaket point (z10) must not carry any Sisaket feature.
             tile = c.get(f"/tiles/{cid}/10/{_tile_x(two_provinces, engine)}.pbf")
