@@ -154,12 +154,12 @@ def fetch_sliced(
     parentheses (computed once), with ``row`` an expression that tells its rows apart (a
     subquery has no ``ctid``).
     """
-    nulls = ", ".join(f"({i}, t.{name})" for i, name in enumerate(large))
+    numbered = ", ".join(f"({i}, t.{name})" for i, name in enumerate(large))
     shown = ", ".join(f"CASE WHEN c.k = 0 AND s.i = 0 THEN t.{name} END" for name in small)
     statement = (
         f"SELECT {row}, c.k, octet_length(c.v), s.i, "
         f"substring(c.v FROM s.i + 1 FOR {SLICE_BYTES}){', ' + shown if shown else ''} "
-        f"FROM {table} AS t CROSS JOIN LATERAL (VALUES {nulls}) AS c(k, v) "
+        f"FROM {table} AS t CROSS JOIN LATERAL (VALUES {numbered}) AS c(k, v) "
         f"CROSS JOIN LATERAL generate_series(0, greatest(coalesce(octet_length(c.v), 0) - 1, 0), "
         f"{SLICE_BYTES}) AS s(i) WHERE {where}"
     )
